@@ -1,0 +1,1 @@
+"""The ``v2xctl`` command line."""

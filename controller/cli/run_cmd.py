@@ -1,0 +1,107 @@
+"""``v2xctl run``: the controller in real time, on real hardware or the built-in simulator."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from types import FrameType
+from typing import Any
+
+from controller.config.loader import load_config_file, parse_config
+from controller.config.model import Config
+from controller.modes.requests import MODES, Request
+from controller.store.state_store import StateStore
+from controller.supervisor.loop import Supervisor
+from hal.errors import ConfigError, V2xError
+from hal.registry import open_backend
+
+BUILT_IN_SIM = {"sequence": {"startup_request": "charge"}}
+
+
+def add_parser(verbs: Any) -> None:
+    parser = verbs.add_parser(
+        "run", help="run the controller in real time",
+        description="Run the controller in real time. With no --config it runs the built-in "
+                    "simulated charger (an EV plugged in at 50 %% SoC, charging). Ctrl-C or "
+                    "SIGTERM ramps power to zero, opens every contactor and exits 0.")
+    parser.add_argument("--config", metavar="FILE", help="TOML config file (see docs/config.md)")
+    parser.add_argument("--duration", metavar="S", type=float,
+                     help="stop safely after S seconds")
+    parser.add_argument("--mode", choices=MODES,
+                     help="operator request at start (default: sequence.startup_request)")
+    parser.add_argument("--speed", type=float, default=1.0, metavar="N",
+                     help="simulator only: run N times faster than real time (default 1)")
+    parser.set_defaults(handler=run)
+
+
+class _StopFlag:
+    def __init__(self) -> None:
+        self.raised = False
+        self.signal_name = ""
+
+    def __call__(self, signum: int, _frame: FrameType | None) -> None:
+        self.raised = True
+        self.signal_name = signal.Signals(signum).name
+
+
+def _load(args: argparse.Namespace) -> tuple[Config, str]:
+    if args.config is None:
+        return (parse_config(BUILT_IN_SIM),
+                "No config given: running the built-in simulated charger (sim backend).")
+    config = load_config_file(args.config)
+    return config, f"Config {args.config}: backend {config.hal.backend}."
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("transitions").setLevel(logging.WARNING)
+    if args.duration is not None and args.duration <= 0:
+        print(f"--duration {args.duration}: must be positive", file=sys.stderr)
+        return 2
+    if args.speed <= 0:
+        print(f"--speed {args.speed}: must be positive", file=sys.stderr)
+        return 2
+    try:
+        config, banner = _load(args)
+    except ConfigError as err:
+        for problem in err.problems:
+            print(f"config error: {problem}", file=sys.stderr)
+        return 2
+    print(banner, flush=True)
+    options: dict[str, object] = {}
+    if config.hal.backend == "sim":
+        options["speed"] = args.speed
+    try:
+        store = StateStore(config.store.path)
+        hardware = open_backend(config.hal, **options)
+    except V2xError as err:
+        print(f"cannot start: {err}", file=sys.stderr)
+        return 2
+    supervisor = Supervisor(config, hardware, store)
+    if args.mode is not None:
+        supervisor.set_request(Request(args.mode, None, "cli"))
+    stop = _StopFlag()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    next_status = [hardware.clock.now()]
+
+    def print_status(sup: Supervisor) -> None:
+        if sup.clock.now() >= next_status[0]:
+            print(sup.status().line(), flush=True)
+            next_status[0] += config.control.status_interval_s
+
+    try:
+        supervisor.run(duration_s=args.duration, stop=lambda: stop.raised, on_tick=print_status)
+        if stop.raised:
+            print(f"{stop.signal_name} received: stopping safely", flush=True)
+        confirmed = supervisor.shutdown()
+        for event in store.events(limit=1):
+            print(event.text, flush=True)
+    finally:
+        hardware.close()
+        store.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if confirmed else 1

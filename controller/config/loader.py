@@ -1,0 +1,140 @@
+"""Load a TOML config into :class:`controller.config.model.Config`, collecting every problem.
+
+Klipper's rule: every option is checked at load and unknown options are fatal. Problems are
+collected (not raised one at a time) so ``v2xctl config check`` can name them all at once; each
+problem line names the key, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from controller.config.model import Config
+from controller.config.rules import cross_field_problems
+from hal.config_fields import META_KEY
+from hal.errors import ConfigError
+
+
+def load_config_file(path: str | Path) -> Config:
+    """Read and validate a config file; raises :class:`ConfigError` listing every problem."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{file}: no such file"]) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError([f"{file}: cannot read: {err}"]) from err
+    return load_config(text, source=str(file))
+
+
+def load_config(text: str, source: str = "<config>") -> Config:
+    """Parse TOML text and validate it as a config file (required keys must be present)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError([f"{source}: not valid TOML: {err}"]) from err
+    return parse_config(data, require=True)
+
+
+def parse_config(data: Mapping[str, Any], *, require: bool = False,
+                 base: Config | None = None) -> Config:
+    """Validate a parsed mapping. ``base`` supplies values for keys that are not given.
+
+    With ``require`` set, keys declared ``required`` must be present (config files); without it
+    (scenario overrides of the built-in config) they default.
+    """
+    problems: list[str] = []
+    config = _build(Config, data, "", problems, require, base if base is not None else Config())
+    if not problems:
+        problems.extend(cross_field_problems(config))
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _type_name(hint: Any) -> str:
+    names = {bool: "boolean", int: "integer", float: "number", str: "string"}
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if args:
+        return " or ".join(names.get(a, str(a)) for a in args)
+    return names.get(hint, str(hint))
+
+
+def _coerce(hint: Any, value: Any) -> tuple[bool, Any]:
+    """Return (ok, value) for a TOML value against a field type; ints widen to floats."""
+    allowed = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    for kind in allowed:
+        if kind is bool and isinstance(value, bool):
+            return True, value
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            return True, value
+        if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return True, float(value)
+        if kind is str and isinstance(value, str):
+            return True, value
+    return False, value
+
+
+def _check_leaf(key: str, value: Any, meta: Mapping[str, Any]) -> str | None:
+    choices = meta.get("choices")
+    unit = f" {meta['unit']}" if meta.get("unit") else ""
+    if choices is not None and value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        return f"{key} = {value!r}: must be one of {listed}"
+    low, high = meta.get("min"), meta.get("max")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if (low is not None and value < low) or (high is not None and value > high):
+            return f"{key} = {value!r}: out of range, allowed {low} to {high}{unit}"
+    return None
+
+
+def _build(cls: type[Any], data: Mapping[str, Any], prefix: str, problems: list[str],
+           require: bool, base: Any) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in fields:
+            allowed = ", ".join(sorted(fields))
+            problems.append(f"{prefix}{key}: unknown key (allowed here: {allowed})")
+    values: dict[str, Any] = {}
+    for name, fld in fields.items():
+        meta = fld.metadata.get(META_KEY, {})
+        key = f"{prefix}{name}"
+        current = getattr(base, name)
+        if meta.get("section"):
+            sub = data.get(name, {})
+            if not isinstance(sub, Mapping):
+                problems.append(f"{key} = {sub!r}: must be a table ([{key}])")
+                sub = {}
+            values[name] = _build(type(current), sub, f"{key}.", problems, require, current)
+            continue
+        if name not in data:
+            if require and meta.get("required"):
+                choices = meta.get("choices")
+                hint = f" (one of {', '.join(repr(c) for c in choices)})" if choices else ""
+                problems.append(f"{key}: required key is missing{hint}")
+            values[name] = current
+            continue
+        ok, value = _coerce(hints[name], data[name])
+        if not ok:
+            problems.append(
+                f"{key} = {data[name]!r}: wrong type {type(data[name]).__name__}, "
+                f"expected {_type_name(hints[name])}"
+            )
+            values[name] = current
+            continue
+        problem = _check_leaf(key, value, meta)
+        if problem:
+            problems.append(problem)
+            values[name] = current
+            continue
+        values[name] = value
+    return cls(**values)
+
+

@@ -1,0 +1,66 @@
+"""Cross-field rules: settings that are valid alone but contradict each other."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from controller.config.model import Config
+
+
+def _pin_owners(config: Config) -> dict[int, list[str]]:
+    owners: dict[int, list[str]] = {}
+    gpio = config.hal.gpio
+    for fld in dataclasses.fields(gpio.contactors):
+        wiring = getattr(gpio.contactors, fld.name)
+        key = f"hal.gpio.contactors.{fld.name}"
+        if wiring.coil_pin is not None:
+            owners.setdefault(wiring.coil_pin, []).append(f"{key}.coil_pin")
+        if wiring.aux_pin is not None:
+            owners.setdefault(wiring.aux_pin, []).append(f"{key}.aux_pin")
+    for fld in dataclasses.fields(gpio.inputs):
+        wiring = getattr(gpio.inputs, fld.name)
+        if wiring.pin is not None:
+            owners.setdefault(wiring.pin, []).append(f"hal.gpio.inputs.{fld.name}.pin")
+    return owners
+
+
+def cross_field_problems(config: Config) -> list[str]:
+    """Every contradiction in an otherwise well-typed config, one line each."""
+    problems: list[str] = []
+    for pin, keys in sorted(_pin_owners(config).items()):
+        if len(keys) > 1:
+            problems.append(f"GPIO {pin} is used twice: {', '.join(keys)}")
+    gpio = config.hal.gpio
+    for fld in dataclasses.fields(gpio.contactors):
+        if getattr(gpio.contactors, fld.name).coil_pin is None:
+            problems.append(f"hal.gpio.contactors.{fld.name}.coil_pin: required key is missing")
+    for fld in dataclasses.fields(gpio.inputs):
+        if getattr(gpio.inputs, fld.name).pin is None:
+            problems.append(f"hal.gpio.inputs.{fld.name}.pin: required key is missing")
+    channels = config.hal.i2c.adc.channels
+    ains: dict[int, list[str]] = {}
+    for fld in dataclasses.fields(channels):
+        ains.setdefault(getattr(channels, fld.name).ain, []).append(fld.name)
+    for ain, names in sorted(ains.items()):
+        if len(names) > 1:
+            problems.append(f"hal.i2c.adc.channels: AIN{ain} is used by {', '.join(names)}")
+    can = config.hal.can
+    if can.inverter_channel == can.ev_channel:
+        problems.append(
+            f"hal.can.ev_channel = {can.ev_channel!r}: must differ from "
+            "hal.can.inverter_channel (the EV and the inverter are on separate buses)"
+        )
+    nominal = config.grid.nominal_frequency_hz
+    low, high = config.protection.frequency_window_hz(nominal)
+    if not low < nominal < high:
+        problems.append(
+            f"protection.frequency_min_hz/frequency_max_hz = {low}/{high} Hz: the window must "
+            f"contain grid.nominal_frequency_hz = {nominal} Hz"
+        )
+    v2h = config.v2h
+    if v2h.reserve_soc_pct + v2h.reserve_hysteresis_pct > 100.0:
+        problems.append(
+            f"v2h.reserve_hysteresis_pct = {v2h.reserve_hysteresis_pct}: reserve + hysteresis "
+            f"exceeds 100 % (v2h.reserve_soc_pct = {v2h.reserve_soc_pct})"
+        )
+    return problems

@@ -1,0 +1,66 @@
+"""The fault catalogue: every code, its severity, and what a technician should check.
+
+Severity decides the reaction: ``EMERGENCY`` opens everything within one control tick (the only
+case where DC contactors may open under load); ``STOP`` ramps down and then latches. Every fault
+here latches until an explicit reset and survives a restart (``controller.store``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Severity(Enum):
+    EMERGENCY = "emergency"
+    STOP = "stop"
+
+
+@dataclass(frozen=True, slots=True)
+class FaultKind:
+    code: str
+    severity: Severity
+    check: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One occurrence: which kind, when (loop clock and wall clock), and the measured detail."""
+
+    kind: FaultKind
+    t: float
+    wall_time: float
+    detail: str
+
+    @property
+    def code(self) -> str:
+        return self.kind.code
+
+    def describe(self) -> str:
+        return f"{self.kind.code}: {self.detail} - check {self.kind.check}"
+
+
+def _k(code: str, severity: Severity, check: str) -> FaultKind:
+    return FaultKind(code, severity, check)
+
+
+E, S = Severity.EMERGENCY, Severity.STOP
+CATALOGUE: dict[str, FaultKind] = {k.code: k for k in (
+    _k("ESTOP", E, "the E-stop buttons and loop wiring; release the button, then reset"),
+    _k("METER_LOST", E, "the ADE7953 meter: I2C wiring, address, 3.3 V supply"),
+    _k("ADC_LOST", E, "the ADS1115: I2C wiring, address, supply"),
+    _k("SENSOR_STALE", E, "the I2C bus load and the sensor named in the detail"),
+    _k("INVERTER_COMM_LOST", E, "the inverter CAN cable, termination, inverter power"),
+    _k("DC_OVERVOLTAGE", E, "the DC link voltage divider and the EV's voltage limits"),
+    _k("CONTACTOR_FAIL_CLOSE", E, "the named contactor's coil, driver and aux contact wiring"),
+    _k("CONTACTOR_FAIL_OPEN", E, "the named contactor for welding; do not re-energise"),
+    _k("CONTACTOR_FEEDBACK", E, "the named contactor's aux contact and its wiring"),
+    _k("PRECHARGE_TIMEOUT", S, "the precharge contactor and resistor, the DC link capacitors"),
+    _k("SELFTEST", E, "the item named in the detail before resetting"),
+    _k("INTERNAL_ERROR", E, "the journal (journalctl -u v2x-controller) for the traceback"),
+)}
+
+
+def fault(code: str, t: float, wall_time: float, detail: str) -> Fault:
+    """Make an occurrence of a catalogued fault (an unknown code is a programming error)."""
+    return Fault(CATALOGUE[code], t, wall_time, detail)

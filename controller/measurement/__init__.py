@@ -1,0 +1,1 @@
+"""Estimators on meter data (numpy): RMS voltage, frequency, ROCOF."""

@@ -1,0 +1,1 @@
+"""The mode machine (``transitions``): states, the transition table, guards and callbacks."""

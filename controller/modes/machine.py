@@ -1,0 +1,244 @@
+"""The mode machine: a ``transitions`` HierarchicalMachine over :class:`ModeLogic`.
+
+Guards are pure reads of the tick context; hardware side effects happen only in enter callbacks,
+and only by changing the :class:`OutputPlan`. An exception in any callback ends in ``fault`` with
+the plan made safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from transitions.extensions import HierarchicalMachine
+
+from controller.config.model import Config
+from controller.modes.context import TickContext
+from controller.modes.plan import OutputPlan
+from controller.modes.states import CHILDREN, LATCHED, TOP_LEVEL, State
+from controller.modes.table import ANY, TRANSITIONS
+from hal.protocols.inverter_messages import InverterMode
+
+POWER_AT_ZERO_W = 50.0
+SELFTEST_MIN_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionRecord:
+    t: float
+    source: str
+    dest: str
+    trigger: str
+    reason: str
+
+
+def _states() -> list[Any]:
+    out: list[Any] = []
+    for top in TOP_LEVEL:
+        children = CHILDREN.get(top)
+        if children is None:
+            out.append(top.value)
+        else:
+            names = [c.value.removeprefix(top.value + "_") for c in children]
+            out.append({"name": top.value, "children": names, "initial": names[0]})
+    return out
+
+
+class ModeLogic:
+    """The model: guards, enter callbacks and the per-state deadlines (from the loop clock)."""
+
+    state: str
+
+    def __init__(self, config: Config, plan: OutputPlan,
+                 on_transition: Callable[[TransitionRecord], None],
+                 on_fault: Callable[[str, str], None]) -> None:
+        self.config = config
+        self.plan = plan
+        self.ctx: TickContext | None = None
+        self.entered_at = 0.0
+        self.reason = ""
+        self.hot_open = False
+        self._leaving = ""
+        self._on_transition = on_transition
+        self._on_fault = on_fault
+        self.machine = HierarchicalMachine(
+            model=self, states=_states(), initial=State.SELFTEST.value,
+            auto_transitions=False, queued=True, send_event=True,
+            before_state_change="_before_change", after_state_change="_after_change",
+            on_exception="_on_exception",
+            ignore_invalid_triggers=True,
+        )
+        for tr in TRANSITIONS:
+            source = ANY if tr.source == ANY else State(tr.source).value
+            self.machine.add_transition(
+                tr.trigger, source, tr.dest.value, conditions=list(tr.conditions),
+                unless=list(tr.unless), before=tr.before,
+            )
+
+    # ----- helpers --------------------------------------------------------------------------
+    @property
+    def current(self) -> State:
+        return State(self.state)
+
+    def _c(self) -> TickContext:
+        if self.ctx is None:
+            raise RuntimeError("mode machine used before the first tick context")
+        return self.ctx
+
+    def _now(self) -> float:
+        return self._c().snapshot.t
+
+    def time_in_state(self) -> float:
+        return self._now() - self.entered_at
+
+    def _closed(self, name: str) -> bool:
+        view = self._c().snapshot.contactors[name]
+        return view.feedback_closed if view.feedback_closed is not None else view.commanded_closed
+
+    def _before_change(self, _e: Any) -> None:
+        self._leaving = self.state
+
+    def _after_change(self, event: Any) -> None:
+        self.entered_at = self._now() if self.ctx is not None else 0.0
+        self._on_transition(TransitionRecord(
+            self.entered_at, self._leaving, self.state, event.event.name, self.reason))
+        self.reason = ""
+
+    def _on_exception(self, event: Any) -> None:
+        self.plan.safe()
+        self.machine.set_state(State.FAULT.value, model=self)
+        self._on_fault("INTERNAL_ERROR",
+                       f"{type(event.error).__name__} in mode machine: {event.error}")
+
+    # ----- guards ---------------------------------------------------------------------------
+    def selftest_failed(self, _e: Any) -> bool:
+        return self._c().latched_faults > 0
+
+    def selftest_passed(self, _e: Any) -> bool:
+        c = self._c()
+        return (self.time_in_state() >= SELFTEST_MIN_S and c.latched_faults == 0
+                and not c.protection.trips)
+
+    def energy_wanted(self, _e: Any) -> bool:
+        return self._c().request.mode in ("charge", "v2h")
+
+    def wants_charge(self, _e: Any) -> bool:
+        return self._c().request.mode == "charge"
+
+    def wants_v2h(self, _e: Any) -> bool:
+        return self._c().request.mode == "v2h"
+
+    def may_stay_energised(self, _e: Any) -> bool:
+        c = self._c()
+        snap = c.snapshot
+        return (c.protection.grid.ok and snap.ev is not None
+                and snap.inputs.get("ev_present", False) and snap.inputs.get("door", False))
+
+    def may_energise(self, e: Any) -> bool:
+        c = self._c()
+        ev = c.snapshot.ev
+        if not self.may_stay_energised(e) or ev is None or c.protection.trips:
+            return False
+        if c.request.mode == "v2h":
+            return ev.discharge_compatible and ev.soc_pct > (
+                self.config.v2h.reserve_soc_pct + self.config.v2h.reserve_hysteresis_pct)
+        return ev.charging_enabled
+
+    def start_abandoned(self, e: Any) -> bool:
+        """Starting stops when energy is no longer wanted or no longer allowed."""
+        return not (self.energy_wanted(e) and self.may_energise(e))
+
+    def stop_needed(self, e: Any) -> bool:
+        """Energised stops when energy is no longer wanted or no longer allowed."""
+        return not (self.energy_wanted(e) and self.may_stay_energised(e))
+
+    def precharged(self, _e: Any) -> bool:
+        snap = self._c().snapshot
+        age = self.config.protection.sensor_max_age_s
+        link = snap.analog_value("dc_link_v", age)
+        inlet = snap.analog_value("ev_inlet_v", age)
+        if link is None or inlet is None or not self._closed("precharge"):
+            return False
+        return abs(link - inlet) <= self.config.sequence.precharge_tolerance_v
+
+    def precharge_expired(self, _e: Any) -> bool:
+        return self.time_in_state() > self.config.sequence.precharge_timeout_s
+
+    def dc_closed_confirmed(self, _e: Any) -> bool:
+        return self._closed("dc")
+
+    def ac_closed_confirmed(self, _e: Any) -> bool:
+        return self._closed("ac") and not self._closed("precharge")
+
+    def power_at_zero(self, _e: Any) -> bool:
+        return abs(self._c().commanded_power_w) < POWER_AT_ZERO_W
+
+    def ramp_done(self, _e: Any) -> bool:
+        snap = self._c().snapshot
+        current = snap.analog_value("dc_current_a", self.config.protection.sensor_max_age_s)
+        settled = (current is not None
+                   and abs(current) < self.config.sequence.open_below_current_a
+                   and self.power_at_zero(_e))
+        if settled:
+            return True
+        if self.time_in_state() > self.config.sequence.rampdown_timeout_s:
+            self.hot_open = True
+            self.reason = "ramp-down timeout: opening under load (hot open recorded)"
+            return True
+        return False
+
+    def all_open_confirmed(self, _e: Any) -> bool:
+        return not any(self._closed(n) for n in ("dc", "ac", "precharge", "v2l"))
+
+    def in_latched_state(self, _e: Any) -> bool:
+        return self.current in LATCHED
+
+    def in_estop(self, _e: Any) -> bool:
+        return self.current is State.ESTOP
+
+    def reset_allowed(self, _e: Any) -> bool:
+        c = self._c()
+        return c.reset_requested and not c.protection.trips
+
+    # ----- before callbacks (why) ------------------------------------------------------------
+    def record_selftest_failure(self, _e: Any) -> None:
+        self.reason = "latched faults present at start-up"
+
+    def record_precharge_timeout(self, _e: Any) -> None:
+        self.reason = "PRECHARGE_TIMEOUT"
+        self._on_fault("PRECHARGE_TIMEOUT", "DC link did not reach the EV voltage within "
+                       f"{self.config.sequence.precharge_timeout_s} s")
+
+    # ----- enter callbacks: the only place outputs change -----------------------------------
+    def on_enter_selftest(self, _e: Any) -> None:
+        self.plan.safe()
+
+    def on_enter_idle(self, _e: Any) -> None:
+        self.plan.safe()
+
+    def on_enter_starting_precharge(self, _e: Any) -> None:
+        self.plan.inverter_mode = InverterMode.OFF
+        self.plan.set(precharge=True)
+
+    def on_enter_starting_close_dc(self, _e: Any) -> None:
+        self.plan.set(dc=True)
+
+    def on_enter_starting_close_ac(self, _e: Any) -> None:
+        self.plan.set(precharge=False, ac=True)
+
+    def on_enter_energised(self, _e: Any) -> None:
+        self.plan.inverter_mode = InverterMode.GRID_FOLLOWING
+
+    def on_enter_stopping_ramp(self, _e: Any) -> None:
+        self.hot_open = False
+
+    def on_enter_stopping_open(self, _e: Any) -> None:
+        self.plan.inverter_mode = InverterMode.OFF
+        self.plan.set(ac=False, dc=False, precharge=False, v2l=False)
+
+    def on_enter_fault(self, _e: Any) -> None:
+        self.plan.safe()
+
+    def on_enter_estop(self, _e: Any) -> None:
+        self.plan.safe()

@@ -1,0 +1,47 @@
+"""Every state of the mode machine, as an Enum. Nested states are joined with ``_``."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class State(str, Enum):
+    SELFTEST = "selftest"
+    IDLE = "idle"
+    STARTING = "starting"
+    STARTING_PRECHARGE = "starting_precharge"
+    STARTING_CLOSE_DC = "starting_close_dc"
+    STARTING_CLOSE_AC = "starting_close_ac"
+    ENERGISED = "energised"
+    ENERGISED_CHARGE = "energised_charge"
+    ENERGISED_V2H = "energised_v2h"
+    STOPPING = "stopping"
+    STOPPING_RAMP = "stopping_ramp"
+    STOPPING_OPEN = "stopping_open"
+    FAULT = "fault"
+    ESTOP = "estop"
+
+
+# The tree the HierarchicalMachine is built from: parent -> ordered children (first = initial).
+CHILDREN: dict[State, tuple[State, ...]] = {
+    State.STARTING: (State.STARTING_PRECHARGE, State.STARTING_CLOSE_DC,
+                     State.STARTING_CLOSE_AC),
+    State.ENERGISED: (State.ENERGISED_CHARGE, State.ENERGISED_V2H),
+    State.STOPPING: (State.STOPPING_RAMP, State.STOPPING_OPEN),
+}
+TOP_LEVEL: tuple[State, ...] = (State.SELFTEST, State.IDLE, State.STARTING, State.ENERGISED,
+                                State.STOPPING, State.FAULT, State.ESTOP)
+LATCHED: frozenset[State] = frozenset({State.FAULT, State.ESTOP})
+
+
+def leaf_name(state: State) -> str:
+    """The name ``transitions`` uses for a state (children are ``parent_child``)."""
+    return state.value
+
+
+def short_name(state: State) -> str:
+    """The child's own name inside its parent (``precharge`` for ``starting_precharge``)."""
+    for parent, children in CHILDREN.items():
+        if state in children:
+            return state.value.removeprefix(parent.value + "_")
+    return state.value

@@ -1,0 +1,50 @@
+"""The transition table: every way the machine can move, as data.
+
+Triggers: ``tick`` (evaluated once per control tick; the first transition whose guards hold wins,
+children before parents), ``trip`` and ``emergency_stop`` (from protection, any state), and
+``reset`` (explicit, from a technician). Guards name methods of
+:class:`controller.modes.machine.ModeLogic`; ``before`` names the callback that records why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controller.modes.states import State
+
+ANY = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    trigger: str
+    source: State | str
+    dest: State
+    conditions: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+    before: str | None = None
+
+
+S = State
+T = Transition
+TRANSITIONS: tuple[Transition, ...] = (
+    T("tick", S.SELFTEST, S.FAULT, ("selftest_failed",), before="record_selftest_failure"),
+    T("tick", S.SELFTEST, S.IDLE, ("selftest_passed",)),
+    T("tick", S.IDLE, S.STARTING, ("energy_wanted", "may_energise")),
+    T("tick", S.STARTING, S.STOPPING_OPEN, ("start_abandoned",)),
+    T("tick", S.STARTING_PRECHARGE, S.STARTING_CLOSE_DC, ("precharged",)),
+    T("tick", S.STARTING_PRECHARGE, S.FAULT, ("precharge_expired",),
+      before="record_precharge_timeout"),
+    T("tick", S.STARTING_CLOSE_DC, S.STARTING_CLOSE_AC, ("dc_closed_confirmed",)),
+    T("tick", S.STARTING_CLOSE_AC, S.ENERGISED_CHARGE, ("ac_closed_confirmed", "wants_charge")),
+    T("tick", S.STARTING_CLOSE_AC, S.ENERGISED_V2H, ("ac_closed_confirmed", "wants_v2h")),
+    T("tick", S.ENERGISED, S.STOPPING, ("stop_needed",)),
+    T("tick", S.ENERGISED_CHARGE, S.ENERGISED_V2H, ("wants_v2h", "power_at_zero")),
+    T("tick", S.ENERGISED_V2H, S.ENERGISED_CHARGE, ("wants_charge", "power_at_zero")),
+    T("tick", S.STOPPING_RAMP, S.STOPPING_OPEN, ("ramp_done",)),
+    T("tick", S.STOPPING_OPEN, S.IDLE, ("all_open_confirmed",)),
+    T("trip", ANY, S.FAULT, unless=("in_latched_state",)),
+    T("emergency_stop", ANY, S.ESTOP, unless=("in_estop",)),
+    T("reset", S.FAULT, S.SELFTEST, ("reset_allowed",)),
+    T("reset", S.ESTOP, S.SELFTEST, ("reset_allowed",)),
+)

@@ -1,0 +1,32 @@
+"""Sensor and link health: a meter or ADC that stops answering, stale values, silent inverter."""
+
+from __future__ import annotations
+
+from controller.config.model import ProtectionSettings
+from controller.protection.trip import Trip
+from controller.supervisor.snapshot import Snapshot
+
+ADC_CHANNELS_REQUIRED = ("dc_link_v", "ev_inlet_v", "dc_current_a")
+
+
+def check_sensors(snap: Snapshot, settings: ProtectionSettings, energised: bool,
+                  started_at: float) -> list[Trip]:
+    """Trips for lost or stale sensors; an energised charger also needs a live inverter link.
+
+    ``started_at`` gives the ADC time for its first round of conversions before staleness counts.
+    """
+    trips: list[Trip] = []
+    if snap.meter_error is not None:
+        trips.append(Trip("METER_LOST", snap.meter_error))
+    if snap.adc_error is not None:
+        trips.append(Trip("ADC_LOST", snap.adc_error))
+    if snap.t - started_at > settings.sensor_max_age_s:
+        for name in ADC_CHANNELS_REQUIRED:
+            if snap.analog_value(name, settings.sensor_max_age_s) is None:
+                trips.append(Trip("SENSOR_STALE", f"{name} older than "
+                                  f"{settings.sensor_max_age_s} s"))
+    if energised and snap.inverter_age_s > settings.inverter_status_timeout_s:
+        trips.append(Trip("INVERTER_COMM_LOST",
+                          f"no valid inverter status for {snap.inverter_age_s:.3f} s "
+                          f"(limit {settings.inverter_status_timeout_s} s)"))
+    return trips

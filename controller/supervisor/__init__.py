@@ -1,0 +1,1 @@
+"""The control loop: snapshot -> estimate -> protect -> mode -> dispatch -> outputs -> record."""

@@ -1,0 +1,42 @@
+"""The input stage: read every device once and freeze the result into a :class:`Snapshot`."""
+
+from __future__ import annotations
+
+from controller.links.ev_link import EvLink
+from controller.links.inverter_link import InverterLink
+from controller.supervisor.snapshot import ContactorView, Snapshot
+from hal.errors import V2xError
+from hal.interfaces.hardware import Hardware
+from hal.interfaces.meter import AcMeterReading
+
+
+def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, ev_timeout_s: float,
+                  now: float) -> Snapshot:
+    """Never raises for a device problem: errors become fields that protection trips on."""
+    meter: AcMeterReading | None = None
+    meter_error: str | None = None
+    try:
+        meter = hw.meter.read()
+    except V2xError as err:
+        meter_error = str(err)
+    adc_error: str | None = None
+    try:
+        hw.adc.poll()
+    except V2xError as err:
+        adc_error = str(err)
+    analog = {name: ch.latest() for name, ch in hw.adc.channels.items()}
+    inverter.poll(now)
+    ev.poll(now)
+    return Snapshot(
+        t=now,
+        meter=meter,
+        meter_error=meter_error,
+        analog=analog,
+        adc_error=adc_error,
+        contactors={name: ContactorView(c.commanded_closed, c.feedback_closed)
+                    for name, c in hw.contactors.items()},
+        inputs={name: i.read() for name, i in hw.inputs.items()},
+        inverter=inverter.status,
+        inverter_age_s=inverter.status_age(now),
+        ev=ev.report(now),
+    )

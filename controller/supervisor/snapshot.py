@@ -1,0 +1,40 @@
+"""The immutable snapshot of every input, taken once at the start of a tick."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from hal.interfaces.adc import Sample
+from hal.interfaces.meter import AcMeterReading
+from hal.protocols.ev_messages import EvReport
+from hal.protocols.inverter_messages import InverterStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ContactorView:
+    commanded_closed: bool
+    feedback_closed: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What the controller knows at time ``t``; measurement, protection and dispatch read it."""
+
+    t: float
+    meter: AcMeterReading | None
+    meter_error: str | None
+    analog: Mapping[str, Sample | None]
+    adc_error: str | None
+    contactors: Mapping[str, ContactorView]
+    inputs: Mapping[str, bool]
+    inverter: InverterStatus | None
+    inverter_age_s: float
+    ev: EvReport | None
+
+    def analog_value(self, name: str, max_age_s: float) -> float | None:
+        """A channel's value if it is fresh enough, else ``None`` (stale is unknown)."""
+        sample = self.analog.get(name)
+        if sample is None or self.t - sample.t > max_age_s:
+            return None
+        return sample.value

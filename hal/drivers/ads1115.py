@@ -1,0 +1,224 @@
+"""TI ADS1115 16-bit ADC on I2C: the slow DC-side quantities, converted one channel at a time.
+
+Register facts: ``/work/shared/reference/chips.md`` section 4.1. Registers are 16-bit big-endian
+behind an 8-bit pointer, so they go through ``I2cBus.read_block``/``write_block`` (never the
+little-endian SMBus word calls).
+
+The driver runs the chip in single-shot mode as a non-blocking pipeline: each :meth:`poll` (once
+per control tick) either finds the pending conversion still running (and returns at once), or
+collects it and starts the next channel of the round-robin. A conversion pending longer than
+``TIMEOUT_FACTOR`` times its nominal time raises :class:`SensorFault`; the next poll restarts it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+from hal.errors import HalIOError, HalSetupError, SensorFault
+from hal.i2c import I2cBus
+from hal.interfaces.adc import AdcChannel, AdcDevice, Sample
+from hal.settings import ADS1115_FSR_V, ADS1115_RATES_SPS, AdcChannelWiring, AdcWiring
+
+CHIP = "ADS1115"
+
+# --- Pointer register values ------------------------------------------------------------------
+REG_CONVERSION = 0x00
+REG_CONFIG = 0x01
+REG_LO_THRESH = 0x02
+REG_HI_THRESH = 0x03
+
+# --- Config register bit fields ---------------------------------------------------------------
+CONFIG_RESET = 0x8583
+OS_BIT = 1 << 15  # write 1: start a single conversion; read 1: idle (conversion done)
+MUX_SHIFT = 12
+MUX_SINGLE_ENDED = 0b100  # MUX = 100 + ain: AINx against GND
+PGA_SHIFT = 9
+MODE_SINGLE_SHOT = 1 << 8
+DR_SHIFT = 5
+COMP_QUE_DISABLE = 0b11
+CONFIG_FIELDS_MASK = 0x7FFF  # everything but OS reads back as written
+
+PGA_CODE_BY_FSR = {fsr: code for code, fsr in enumerate(ADS1115_FSR_V)}  # 6.144 V -> 0 ...
+DR_CODE_BY_RATE = {rate: code for code, rate in enumerate(ADS1115_RATES_SPS)}  # 8 SPS -> 0 ...
+FULL_SCALE_COUNTS = 32768  # LSB = FSR / 32768
+TIMEOUT_FACTOR = 10.0  # a conversion is lost after 10x its nominal time
+
+UNIT_BY_SUFFIX = {"_v": "V", "_a": "A", "_c": "degC"}
+
+
+def config_word(ain: int, fsr_v: float, data_rate_sps: int, start: bool) -> int:
+    """Config for a single-shot conversion of AIN``ain`` against GND, comparator off."""
+    if not 0 <= ain <= 3:
+        raise ValueError(f"ain {ain} is not 0..3")
+    fsr, pga = min(PGA_CODE_BY_FSR.items(), key=lambda item: abs(item[0] - fsr_v))
+    if abs(fsr - fsr_v) > 1e-9:
+        raise ValueError(f"{fsr_v} V is not an ADS1115 full-scale range")
+    return (
+        (OS_BIT if start else 0)
+        | (MUX_SINGLE_ENDED + ain) << MUX_SHIFT
+        | pga << PGA_SHIFT
+        | MODE_SINGLE_SHOT
+        | DR_CODE_BY_RATE[data_rate_sps] << DR_SHIFT
+        | COMP_QUE_DISABLE
+    )
+
+
+def decode_conversion(data: bytes) -> int:
+    """The Conversion register: 16-bit two's complement, big-endian."""
+    if len(data) != 2:
+        raise ValueError(f"expected 2 bytes, got {len(data)}")
+    return int.from_bytes(data, "big", signed=True)
+
+
+def counts_to_value(counts: int, wiring: AdcChannelWiring) -> float:
+    """The one place counts become engineering units: pin volts, minus offset, times scale."""
+    pin_v = counts * wiring.fsr_v / FULL_SCALE_COUNTS
+    return (pin_v - wiring.offset_v) * wiring.scale
+
+
+def unit_for(name: str) -> str:
+    for suffix, unit in UNIT_BY_SUFFIX.items():
+        if name.endswith(suffix):
+            return unit
+    return ""
+
+
+class Ads1115Channel(AdcChannel):
+    """One converted channel; filled by :meth:`Ads1115.poll`."""
+
+    def __init__(self, name: str, wiring: AdcChannelWiring, now: Callable[[], float],
+                 stale_after_s: float) -> None:
+        self.name = name
+        self.unit = unit_for(name)
+        self.wiring = wiring
+        self._now = now
+        self._stale_after_s = stale_after_s
+        self._latest: Sample | None = None
+
+    def latest(self) -> Sample | None:
+        return self._latest
+
+    def fresh(self) -> Sample | None:
+        """:meth:`latest`, or ``None`` when it is older than the driver's ``stale_after_s``."""
+        sample = self._latest
+        if sample is None or self._now() - sample.t > self._stale_after_s:
+            return None
+        return sample
+
+    def _store(self, sample: Sample) -> None:
+        self._latest = sample
+
+
+class Ads1115(AdcDevice):
+    """The DC-side ADC. Construction probes the chip; :meth:`poll` once per tick.
+
+    The :class:`I2cBus` belongs to whoever built it (it is shared with other chips), so
+    :meth:`close` only retires this driver.
+    """
+
+    def __init__(self, bus: I2cBus, wiring: AdcWiring, now: Callable[[], float],
+                 stale_after_s: float = 1.0) -> None:
+        if wiring.data_rate_sps not in DR_CODE_BY_RATE:
+            raise ValueError(f"{wiring.data_rate_sps} SPS is not an ADS1115 data rate")
+        self._bus = bus
+        self._address = wiring.address
+        self._now = now
+        self._where = f"{CHIP} on I2C {bus.name} address 0x{self._address:02X}"
+        self._data_rate = wiring.data_rate_sps
+        self._timeout_s = TIMEOUT_FACTOR / wiring.data_rate_sps
+        self._order = [
+            Ads1115Channel(f.name, getattr(wiring.channels, f.name), now, stale_after_s)
+            for f in dataclasses.fields(wiring.channels)
+        ]
+        self._channels: Mapping[str, AdcChannel] = MappingProxyType(
+            {ch.name: ch for ch in self._order}
+        )
+        self._next = 0
+        self._pending: Ads1115Channel | None = None
+        self._pending_config = 0
+        self._started_at = 0.0
+        self._closed = False
+        self._probe()
+
+    def _config_for(self, channel: Ads1115Channel, start: bool) -> int:
+        return config_word(channel.wiring.ain, channel.wiring.fsr_v, self._data_rate, start)
+
+    def _probe(self) -> None:
+        """Presence check: Config answers, and a config written with OS=0 reads back."""
+        try:
+            self.power_up_config = self._read_word(REG_CONFIG)
+            if self._order:
+                probe = self._config_for(self._order[0], start=False)
+                self._write_word(REG_CONFIG, probe)
+                readback = self._read_word(REG_CONFIG)
+                if readback & CONFIG_FIELDS_MASK != probe & CONFIG_FIELDS_MASK:
+                    raise HalSetupError(
+                        f"{self._where}: does not look like an {CHIP} (Config reads back "
+                        f"0x{readback:04X} after writing 0x{probe:04X})"
+                    )
+        except HalSetupError:
+            raise
+        except HalIOError as err:
+            raise HalSetupError(f"{self._where}: no answer on the Config register: {err}") from err
+
+    def _read_word(self, register: int) -> int:
+        return int.from_bytes(self._bus.read_block(self._address, register, 2), "big")
+
+    def _write_word(self, register: int, value: int) -> None:
+        self._bus.write_block(self._address, register, list(value.to_bytes(2, "big")))
+
+    # -- AdcDevice ---------------------------------------------------------------------------
+
+    @property
+    def channels(self) -> Mapping[str, AdcChannel]:
+        return self._channels
+
+    def poll(self) -> None:
+        if self._closed:
+            raise SensorFault(f"{self._where}: driver is closed")
+        if not self._order:
+            return
+        try:
+            if self._pending is not None and not self._collect(self._pending):
+                return
+            self._start(self._order[self._next])
+        except SensorFault:
+            self._pending = None
+            raise
+        except HalIOError as err:
+            self._pending = None
+            raise SensorFault(f"{self._where}: {err}") from err
+
+    def _collect(self, channel: Ads1115Channel) -> bool:
+        """Store the pending conversion if it is done; ``False`` while it is still running."""
+        config = self._read_word(REG_CONFIG)
+        if config & CONFIG_FIELDS_MASK != self._pending_config & CONFIG_FIELDS_MASK:
+            raise SensorFault(
+                f"{self._where} register 0x{REG_CONFIG:02X}: reads 0x{config:04X} while "
+                f"converting {channel.name} with 0x{self._pending_config:04X}"
+            )
+        if not config & OS_BIT:
+            waited = self._now() - self._started_at
+            if waited > self._timeout_s:
+                raise SensorFault(
+                    f"{self._where}: conversion of {channel.name} not done after "
+                    f"{waited * 1000:.0f} ms (bound {self._timeout_s * 1000:.0f} ms)"
+                )
+            return False
+        counts = decode_conversion(self._bus.read_block(self._address, REG_CONVERSION, 2))
+        channel._store(Sample(value=counts_to_value(counts, channel.wiring), t=self._now()))
+        self._pending = None
+        self._next = (self._next + 1) % len(self._order)
+        return True
+
+    def _start(self, channel: Ads1115Channel) -> None:
+        config = self._config_for(channel, start=True)
+        self._write_word(REG_CONFIG, config)
+        self._pending = channel
+        self._pending_config = config
+        self._started_at = self._now()
+
+    def close(self) -> None:
+        self._closed = True

@@ -1,0 +1,116 @@
+"""Contactors and digital inputs on gpiozero devices, for every pin factory.
+
+The same classes run on a Pi (lgpio factory) and in the simulator (``MockFactory`` pins wired to
+simulated contactors): the pin factory is injected, never taken from a global. Outputs are
+constructed de-energised (``initial_value=False``) and dropped again on close; the hardware
+pull-downs on the driver board hold them off when the process is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from gpiozero import DigitalInputDevice, DigitalOutputDevice
+from gpiozero.exc import GPIOZeroError
+
+from hal.errors import HalSetupError
+from hal.settings import ContactorWiring, InputWiring
+
+_PULL = {"up": True, "down": False, "none": None}
+
+
+class GpioContactor:
+    """A contactor coil on one output pin, its auxiliary contact on an optional input pin."""
+
+    def __init__(self, name: str, wiring: ContactorWiring, pin_factory: Any) -> None:
+        if wiring.coil_pin is None:
+            raise HalSetupError(f"contactor {name}: no coil pin configured")
+        self.name = name
+        self.normally_closed = wiring.normally_closed
+        self._aux_closed_high = wiring.aux_closed_high
+        self._commanded_closed = wiring.normally_closed
+        try:
+            self._coil = DigitalOutputDevice(
+                wiring.coil_pin, active_high=True, initial_value=False, pin_factory=pin_factory
+            )
+        except GPIOZeroError as err:
+            raise HalSetupError(
+                f"contactor {name}: cannot claim coil GPIO {wiring.coil_pin}: {err}"
+            ) from err
+        self._aux: DigitalInputDevice | None = None
+        if wiring.aux_pin is not None:
+            try:
+                self._aux = DigitalInputDevice(
+                    wiring.aux_pin, pull_up=None, active_state=True, pin_factory=pin_factory
+                )
+            except GPIOZeroError as err:
+                self._coil.close()
+                raise HalSetupError(
+                    f"contactor {name}: cannot claim aux GPIO {wiring.aux_pin}: {err}"
+                ) from err
+
+    def set_closed(self, closed: bool) -> None:
+        self._commanded_closed = closed
+        energise = closed != self.normally_closed
+        if energise:
+            self._coil.on()
+        else:
+            self._coil.off()
+
+    def de_energise(self) -> None:
+        self._commanded_closed = self.normally_closed
+        with contextlib.suppress(Exception):
+            self._coil.off()
+
+    @property
+    def commanded_closed(self) -> bool:
+        return self._commanded_closed
+
+    @property
+    def coil_energised(self) -> bool:
+        return bool(self._coil.value)
+
+    @property
+    def feedback_closed(self) -> bool | None:
+        if self._aux is None:
+            return None
+        high = bool(self._aux.value)
+        return high == self._aux_closed_high
+
+    def close(self) -> None:
+        self.de_energise()
+        for device in (self._coil, self._aux):
+            if device is not None:
+                with contextlib.suppress(Exception):
+                    device.close()
+
+
+class GpioInput:
+    """A digital input with its polarity applied: ``read()`` is the logical state."""
+
+    def __init__(self, name: str, wiring: InputWiring, pin_factory: Any) -> None:
+        if wiring.pin is None:
+            raise HalSetupError(f"input {name}: no pin configured")
+        self.name = name
+        pull = _PULL[wiring.pull]
+        try:
+            if pull is None:
+                self._device = DigitalInputDevice(
+                    wiring.pin, pull_up=None, active_state=wiring.active_high,
+                    pin_factory=pin_factory,
+                )
+            else:
+                self._device = DigitalInputDevice(wiring.pin, pull_up=pull,
+                                                  pin_factory=pin_factory)
+        except GPIOZeroError as err:
+            raise HalSetupError(f"input {name}: cannot claim GPIO {wiring.pin}: {err}") from err
+        self._invert = pull is not None and (pull == wiring.active_high)
+
+    def read(self) -> bool:
+        value = bool(self._device.value)
+        return not value if self._invert else value
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._device.close()

@@ -1,0 +1,52 @@
+"""The bundle of devices a backend builds from config and hands to the supervisor."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from hal.interfaces.adc import AdcDevice
+from hal.interfaces.can_link import CanLink
+from hal.interfaces.clock import Clock
+from hal.interfaces.contactor import Contactor
+from hal.interfaces.digital_input import DigitalInput
+from hal.interfaces.meter import AcMeter
+
+
+@dataclass
+class Hardware:
+    """Everything the controller may touch, already opened and identified.
+
+    ``description`` is one human line naming the backend (printed at start-up).
+    ``extras`` holds backend-specific handles (the simulator's world for tests and scenarios); the
+    controller never reads it.
+    """
+
+    description: str
+    clock: Clock
+    contactors: Mapping[str, Contactor]
+    inputs: Mapping[str, DigitalInput]
+    meter: AcMeter
+    adc: AdcDevice
+    can: Mapping[str, CanLink]
+    extras: dict[str, object] = field(default_factory=dict)
+    on_close: list[Callable[[], None]] = field(default_factory=list)
+
+    def de_energise_all(self) -> None:
+        """Drop every contactor coil; each in its own guard so one failure never stops the rest."""
+        for contactor in self.contactors.values():
+            with contextlib.suppress(Exception):
+                contactor.de_energise()
+
+    def close(self) -> None:
+        """De-energise, then release every device; never raises."""
+        self.de_energise_all()
+        closers: list[Callable[[], None]] = [c.close for c in self.contactors.values()]
+        closers += [i.close for i in self.inputs.values()]
+        closers += [self.meter.close, self.adc.close]
+        closers += [link.close for link in self.can.values()]
+        closers += self.on_close
+        for closer in closers:
+            with contextlib.suppress(Exception):
+                closer()

@@ -1,0 +1,62 @@
+"""What the controller and the inverter say to each other, as typed values (not frames).
+
+Sign convention everywhere in this project: AC power ``p_*_w`` is positive when the inverter draws
+power from the AC bus into the EV (charging) and negative when it delivers power to the AC bus
+(discharging: V2H, V2G, V2L, backup). DC current is positive into the EV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class InverterMode(IntEnum):
+    """Commanded operating mode."""
+
+    OFF = 0
+    GRID_FOLLOWING = 1
+    GRID_FORMING = 2
+
+
+class InverterState(IntEnum):
+    """Reported operating state."""
+
+    OFF = 0
+    STARTING = 1
+    GRID_FOLLOWING = 2
+    GRID_FORMING = 3
+    FAULT = 4
+
+
+@dataclass(frozen=True, slots=True)
+class InverterCommand:
+    """The complete command, sent every cycle (never just changes)."""
+
+    mode: InverterMode
+    enable: bool
+    p_set_w: float
+    q_set_var: float
+    dc_charge_limit_a: float
+    dc_discharge_limit_a: float
+
+    @staticmethod
+    def off() -> InverterCommand:
+        """The safe command: off, disabled, zero setpoints and zero current limits."""
+        return InverterCommand(InverterMode.OFF, False, 0.0, 0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class InverterStatus:
+    """The inverter's own view of itself, assembled from its status frames."""
+
+    state: InverterState
+    dc_voltage_v: float
+    dc_current_a: float
+    ac_power_w: float
+    ac_voltage_v: float
+    ac_frequency_hz: float
+    reactive_power_var: float
+    temperature_c: float
+    fault_word: int
+    warning_word: int

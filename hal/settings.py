@@ -1,0 +1,153 @@
+"""The ``[hal]`` config section: which backend, and how the board is wired.
+
+These frozen dataclasses are part of the controller's config (``controller.config``) but live here
+so that backends can be built from them without importing the application. Defaults describe the
+reference build of ``hw/README.md``; pins are BCM numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hal.config_fields import section, setting
+
+BACKENDS = ("sim", "pi")
+PULLS = ("up", "down", "none")
+ADS1115_FSR_V = (6.144, 4.096, 2.048, 1.024, 0.512, 0.256)
+ADS1115_RATES_SPS = (8, 16, 32, 64, 128, 250, 475, 860)
+CONTACTOR_NAMES = ("grid", "ac", "v2l", "dc", "precharge")
+INPUT_NAMES = ("estop", "door", "ev_present")
+ADC_CHANNEL_NAMES = ("dc_link_v", "ev_inlet_v", "dc_current_a")
+GPIO_MAX_BCM = 27
+
+
+def _pin(default: int | None, doc: str) -> Any:
+    return setting(default, doc, min=2, max=GPIO_MAX_BCM)
+
+
+@dataclass(frozen=True)
+class ContactorWiring:
+    coil_pin: int = _pin(None, "BCM pin driving the coil driver input (high = coil energised)")
+    aux_pin: int | None = _pin(None, "BCM pin reading the auxiliary contact; omit if none")
+    normally_closed: bool = setting(False, "main contacts are closed while the coil is dropped")
+    aux_closed_high: bool = setting(True, "the aux input reads high when the main contacts close")
+
+
+def _contactor(coil: int, aux: int, nc: bool = False) -> ContactorWiring:
+    return ContactorWiring(coil_pin=coil, aux_pin=aux, normally_closed=nc)
+
+
+@dataclass(frozen=True)
+class ContactorsWiring:
+    grid: ContactorWiring = section(
+        lambda: _contactor(5, 12, nc=True),
+        "K_GRID, the normally-closed grid transfer contactor between utility and home panel",
+    )
+    ac: ContactorWiring = section(lambda: _contactor(6, 16), "K_AC, inverter AC contactor")
+    v2l: ContactorWiring = section(lambda: _contactor(13, 20), "K_V2L, the V2L outlet contactor")
+    dc: ContactorWiring = section(lambda: _contactor(19, 21), "K_DC, the DC contactor pair")
+    precharge: ContactorWiring = section(
+        lambda: _contactor(26, 17), "K_PRE, precharge contactor in series with its resistor"
+    )
+
+
+@dataclass(frozen=True)
+class InputWiring:
+    pin: int = _pin(None, "BCM pin")
+    active_high: bool = setting(True, "the input is active (true) when the pin reads high")
+    pull: str = setting("none", "internal pull resistor; fit external ones on long runs",
+                        choices=PULLS)
+
+
+@dataclass(frozen=True)
+class InputsWiring:
+    estop: InputWiring = section(
+        lambda: InputWiring(pin=4),
+        "E-stop loop sense: active while the loop is closed (healthy)",
+    )
+    door: InputWiring = section(
+        lambda: InputWiring(pin=27), "enclosure door switch: active while the door is closed"
+    )
+    ev_present: InputWiring = section(
+        lambda: InputWiring(pin=18), "vehicle connector proximity: active while an EV is plugged"
+    )
+
+
+@dataclass(frozen=True)
+class GpioWiring:
+    contactors: ContactorsWiring = section(ContactorsWiring, "contactor coils and aux contacts")
+    inputs: InputsWiring = section(InputsWiring, "digital inputs")
+
+
+@dataclass(frozen=True)
+class MeterWiring:
+    address: int = setting(0x38, "ADE7953 7-bit I2C address (fixed by the chip)", min=0x08,
+                           max=0x77)
+    voltage_counts_per_v: float = setting(
+        26000.0, "VRMS register counts per volt (board voltage divider)", unit="counts/V",
+        min=1.0, max=1e7)
+    current_counts_per_a: float = setting(
+        100000.0, "IRMSA/IRMSB counts per ampere (CT and burden)", unit="counts/A",
+        min=1.0, max=1e7)
+    power_counts_per_w: float = setting(
+        100.0, "AWATT/BWATT/AVAR counts per watt (or var)", unit="counts/W", min=0.001, max=1e6)
+
+
+@dataclass(frozen=True)
+class AdcChannelWiring:
+    ain: int = setting(0, "ADS1115 input, measured against GND", min=0, max=3)
+    fsr_v: float = setting(4.096, "PGA full-scale range", unit="V", choices=ADS1115_FSR_V)
+    scale: float = setting(1.0, "engineering units per volt at the pin, after the offset",
+                           min=-1e6, max=1e6)
+    offset_v: float = setting(0.0, "pin voltage that reads as zero", unit="V", min=-6.144,
+                              max=6.144)
+
+
+@dataclass(frozen=True)
+class AdcChannelsWiring:
+    dc_link_v: AdcChannelWiring = section(
+        lambda: AdcChannelWiring(ain=0, fsr_v=4.096, scale=200.0),
+        "DC link voltage (inverter side of K_DC) through a 200:1 isolated divider, in V",
+    )
+    ev_inlet_v: AdcChannelWiring = section(
+        lambda: AdcChannelWiring(ain=1, fsr_v=4.096, scale=200.0),
+        "EV inlet voltage (vehicle side of K_DC) through a 200:1 isolated divider, in V",
+    )
+    dc_current_a: AdcChannelWiring = section(
+        lambda: AdcChannelWiring(ain=2, fsr_v=4.096, scale=80.0, offset_v=2.5),
+        "DC current (positive = into the EV) from a hall sensor, 12.5 mV/A around 2.5 V, in A",
+    )
+
+
+@dataclass(frozen=True)
+class AdcWiring:
+    address: int = setting(0x48, "ADS1115 7-bit I2C address (ADDR pin to GND)", min=0x48,
+                           max=0x4B)
+    data_rate_sps: int = setting(128, "conversion rate", unit="SPS", choices=ADS1115_RATES_SPS)
+    channels: AdcChannelsWiring = section(AdcChannelsWiring, "the converted channels")
+
+
+@dataclass(frozen=True)
+class I2cWiring:
+    bus: int = setting(1, "Linux I2C bus number (/dev/i2c-N)", min=0, max=31)
+    retries: int = setting(3, "attempts per transfer before a sensor fault", min=1, max=10)
+    meter: MeterWiring = section(MeterWiring, "the ADE7953 PCC meter")
+    adc: AdcWiring = section(AdcWiring, "the ADS1115 DC-side ADC")
+
+
+@dataclass(frozen=True)
+class CanWiring:
+    interface: str = setting("socketcan", "python-can interface for the pi backend",
+                             choices=("socketcan",))
+    inverter_channel: str = setting("can0", "CAN channel to the inverter")
+    ev_channel: str = setting("can1", "CAN channel to the EV (CHAdeMO)")
+
+
+@dataclass(frozen=True)
+class HalSettings:
+    backend: str = setting("sim", "which hardware backend to build", choices=BACKENDS,
+                           required=True)
+    gpio: GpioWiring = section(GpioWiring, "GPIO wiring")
+    i2c: I2cWiring = section(I2cWiring, "I2C buses and chips")
+    can: CanWiring = section(CanWiring, "CAN channels")

@@ -1,0 +1,60 @@
+"""The ``sim`` backend: the production drivers on a simulated charger.
+
+The controller gets exactly what the ``pi`` backend gives it (gpiozero devices, the ADE7953 and
+ADS1115 drivers on an SMBus-compatible bus, python-can buses), only the far side is simulated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import can
+
+from hal.can_link import PythonCanLink
+from hal.drivers.ade7953 import Ade7953
+from hal.drivers.ads1115 import Ads1115
+from hal.gpio_devices import GpioContactor, GpioInput
+from hal.i2c import I2cBus
+from hal.interfaces.clock import Clock
+from hal.interfaces.hardware import Hardware
+from hal.settings import HalSettings
+from hal.sim.clock import PacedClock, VirtualClock
+from hal.sim.params import PlantParams
+from hal.sim.world import SimWorld
+
+
+def build(settings: HalSettings, *, plant: PlantParams | None = None,
+          speed: float | None = None, **_ignored: object) -> Hardware:
+    """Build a simulated charger. ``speed`` paces it against wall time (``None``: flat out)."""
+    virtual = VirtualClock()
+    world = SimWorld(settings, plant or PlantParams(), virtual)
+    clock: Clock = virtual if speed is None else PacedClock(virtual, speed)
+    bus = I2cBus(world.smbus, name="sim-i2c", retries=settings.i2c.retries)
+    gpio = settings.gpio
+    contactors = {
+        f.name: GpioContactor(f.name, getattr(gpio.contactors, f.name), world.factory)
+        for f in dataclasses.fields(gpio.contactors)
+    }
+    inputs = {
+        f.name: GpioInput(f.name, getattr(gpio.inputs, f.name), world.factory)
+        for f in dataclasses.fields(gpio.inputs)
+    }
+    links = {
+        role: PythonCanLink(can.Bus(interface="virtual", channel=channel), name=f"sim-{role}")
+        for role, channel in world.can_channels.items()
+    }
+    hardware = Hardware(
+        description=(
+            "built-in simulated charger (sim backend: plant physics, ADE7953/ADS1115 register "
+            "models, inverter and EV on python-can virtual buses)"
+        ),
+        clock=clock,
+        contactors=contactors,
+        inputs=inputs,
+        meter=Ade7953(bus, settings.i2c.meter, virtual.now),
+        adc=Ads1115(bus, settings.i2c.adc, virtual.now),
+        can=links,
+        extras={"world": world},
+    )
+    hardware.on_close.append(world.close)
+    return hardware

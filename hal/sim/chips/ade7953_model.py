@@ -1,0 +1,255 @@
+"""Register-level model of the ADE7953 energy meter, as the chip sees the I2C bus.
+
+Deliberately written from the datasheet (``chips.md`` section 4.5), not from the driver, so the
+two can disagree and the tests catch it. The model keeps a 16-bit register pointer: a write
+transaction is 2 address bytes, optionally followed by exactly the register's width of data
+(MSB first; any other length is ignored, as the chip does); a read returns the pointed register
+MSB first with its width (shorter reads are truncated, longer ones padded with 0x00).
+
+Measurements are computed on every read from ``truth()`` and the board's counts-per-unit
+(:class:`hal.settings.MeterWiring`), with gain error, offset and gaussian noise, then quantised
+to integer counts and clamped to 24 bits. The 32-bit aliases (0x3xx) carry the same 24-bit data
+sign-extended (datasheet p. 60).
+
+Simplifications: IRQSTATA's ZXTO bit is a *level* (set while the voltage is 0) and appears at
+once, where the silicon latches it after ZXTOUT until RSTIRQSTATA is read; calibration
+registers are stored but not applied; energy accumulators, waveforms, peaks and PF read 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from hal.settings import MeterWiring
+from hal.sim.i2c_bus import I2cDeviceModel
+from hal.sim.truth import MeterTruth
+
+# Registers (24-bit addresses for the 24/32-bit bank; 0x3xx aliases map to 0x2xx).
+LAST_OP = 0x0FD
+UNLOCK = 0x0FE
+LAST_RWDATA_8 = 0x0FF
+ZXTOUT = 0x100
+CONFIG = 0x102
+PERIOD = 0x10E
+OPTIMUM = 0x120
+LAST_ADD = 0x1FE
+LAST_RWDATA_16 = 0x1FF
+AVA = 0x210
+BVA = 0x211
+AWATT = 0x212
+BWATT = 0x213
+AVAR = 0x214
+BVAR = 0x215
+IRMSA = 0x21A
+IRMSB = 0x21B
+VRMS = 0x21C
+IRQSTATA = 0x22D
+RSTIRQSTATA = 0x22E
+LAST_RWDATA_24 = 0x2FF
+VERSION = 0x702
+EX_REF = 0x800
+
+UNLOCK_KEY = 0xAD
+OP_READ = 0x35
+OP_WRITE = 0xCA
+IRQ_ZXTO = 1 << 14
+IRQ_RESET = 1 << 20
+PERIOD_CLOCK_HZ = 223_750.0
+PERIOD_DEAD = 0xFFFF
+DEFAULT_VERSION = 0x02  # a plausible silicon version; the real value varies by revision
+
+_LAST_REGISTERS = frozenset({LAST_OP, LAST_ADD, LAST_RWDATA_8, LAST_RWDATA_16, LAST_RWDATA_24})
+_READ_ONLY = frozenset({
+    LAST_OP, LAST_RWDATA_8, PERIOD, LAST_ADD, LAST_RWDATA_16, AVA, BVA, AWATT, BWATT, AVAR,
+    BVAR, IRMSA, IRMSB, VRMS, IRQSTATA, RSTIRQSTATA, LAST_RWDATA_24, VERSION,
+})
+_DEFAULTS = {
+    0x004: 0x40,  # LCYCMODE
+    ZXTOUT: 0xFFFF,
+    CONFIG: 0x8004,
+    0x103: 0x003F,  # CF1DEN
+    0x104: 0x003F,  # CF2DEN
+    0x107: 0x0300,  # CFMODE
+    0x203: 0x00E419,  # AP_NOLOAD
+    0x204: 0x00E419,  # VAR_NOLOAD
+    0x224: 0xFFFFFF,  # OVLVL
+    0x225: 0xFFFFFF,  # OILVL
+    0x22C: 0x100000,  # IRQENA
+    **dict.fromkeys((0x280, 0x281, 0x282, 0x283, 0x284, 0x28C, 0x28D, 0x28E, 0x28F, 0x290),
+                    0x400000),  # gains, unity
+}
+_MAX_U24 = 0xFFFFFF
+_MIN_S24, _MAX_S24 = -(1 << 23), (1 << 23) - 1
+
+
+def register_width(register: int) -> int:
+    """Bytes on the wire for ``register`` (address range rule; VERSION and EX_REF are 8-bit)."""
+    if register in (VERSION, EX_REF):
+        return 1
+    if 0x000 <= register <= 0x3FF:
+        return (register >> 8) + 1
+    return 1  # unmapped addresses answer one byte of 0
+
+
+def _canonical(register: int) -> int:
+    """The 32-bit aliases (0x300-0x3FF) share storage with the 24-bit registers."""
+    return register - 0x100 if 0x300 <= register <= 0x3FF else register
+
+
+class Ade7953Model(I2cDeviceModel):
+    """The chip at 0x38: register pointer, configuration registers and live measurements."""
+
+    def __init__(
+        self,
+        truth: Callable[[], MeterTruth],
+        board: MeterWiring,
+        rng: np.random.Generator,
+        *,
+        rms_noise_rel: float = 2e-4,
+        power_noise_rel: float = 5e-4,
+        period_jitter_counts: int = 1,
+        gain_error: float = 0.0,
+        offset_counts: float = 0.0,
+        version: int = DEFAULT_VERSION,
+        noiseless: bool = False,
+    ) -> None:
+        """``noiseless=True`` zeroes the three noise levels (quantisation, gain, offset stay)."""
+        self.truth = truth
+        self.board = board
+        self._rng = rng
+        self.rms_noise_rel = 0.0 if noiseless else rms_noise_rel
+        self.power_noise_rel = 0.0 if noiseless else power_noise_rel
+        self.period_jitter_counts = 0 if noiseless else period_jitter_counts
+        self.gain_error = gain_error
+        self.offset_counts = offset_counts
+        self.version = version
+        self._pointer = 0
+        self._stored: dict[int, int] = dict(_DEFAULTS)
+        self._unlocked = False
+        self._reset_pending = True  # IRQSTATA RESET until RSTIRQSTATA is read
+        self._last_op = 0
+        self._last_add = 0
+        self._last_data = 0
+        self.writes = 0
+        self.reads = 0
+
+    # -- I2cDeviceModel ----------------------------------------------------------------------
+
+    def on_write(self, data: bytes) -> None:
+        if len(data) < 2:
+            return
+        register = data[0] << 8 | data[1]
+        self._pointer = register
+        payload = data[2:]
+        if not payload:
+            return
+        if len(payload) != register_width(register):
+            return  # illegal length: the chip takes no action
+        value = int.from_bytes(payload, "big")
+        self._store(register, value)
+        self._record(OP_WRITE, register, value)
+        self.writes += 1
+
+    def on_read(self, n: int) -> bytes:
+        register = self._pointer
+        width = register_width(register)
+        value = self._value(register)
+        canonical = _canonical(register)
+        if 0x300 <= register <= 0x3FF and canonical not in _LAST_REGISTERS and value & 0x800000:
+            value |= 0xFF000000  # sign-extend the 24-bit data into the 32-bit alias
+        if canonical not in _LAST_REGISTERS:
+            self._record(OP_READ, register, value)
+        self.reads += 1
+        return (value.to_bytes(width, "big") + bytes(max(0, n - width)))[:n]
+
+    # -- inspection for tests and the simulator ----------------------------------------------
+
+    def stored(self, register: int) -> int:
+        """A configuration register's value (0 if never written and no default)."""
+        return self._stored.get(_canonical(register), 0)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _record(self, op: int, register: int, value: int) -> None:
+        self._last_op, self._last_add, self._last_data = op, register, value
+
+    def _store(self, register: int, value: int) -> None:
+        unlocked, self._unlocked = self._unlocked, False
+        canonical = _canonical(register)
+        if register == UNLOCK:
+            self._unlocked = value == UNLOCK_KEY
+        elif canonical in _READ_ONLY or (register == OPTIMUM and not unlocked):
+            return
+        self._stored[canonical] = value & _MAX_U24
+
+    def _value(self, register: int) -> int:
+        canonical = _canonical(register)
+        if canonical in (LAST_RWDATA_8, LAST_RWDATA_16, LAST_RWDATA_24):
+            return self._last_data & ((1 << 8 * register_width(register)) - 1)
+        computed = {
+            LAST_OP: lambda: self._last_op,
+            LAST_ADD: lambda: self._last_add,
+            VERSION: lambda: self.version,
+            PERIOD: self._period,
+            IRQSTATA: self._irqstata,
+            RSTIRQSTATA: self._rstirqstata,
+        }.get(canonical)
+        if computed is not None:
+            return computed()
+        if canonical in _MEASURED:
+            return self._measure(canonical)
+        return self._stored.get(canonical, 0)
+
+    def _dead(self, truth: MeterTruth) -> bool:
+        return truth.voltage_rms_v <= 0.0 or truth.frequency_hz <= 0.0
+
+    def _period(self) -> int:
+        truth = self.truth()
+        if self._dead(truth):
+            return PERIOD_DEAD
+        jitter = 0
+        if self.period_jitter_counts > 0:
+            jitter = int(self._rng.integers(-self.period_jitter_counts,
+                                            self.period_jitter_counts + 1))
+        counts = round(PERIOD_CLOCK_HZ / truth.frequency_hz) - 1 + jitter
+        return min(max(counts, 0), PERIOD_DEAD)
+
+    def _irqstata(self) -> int:
+        status = IRQ_RESET if self._reset_pending else 0
+        if self._dead(self.truth()):
+            status |= IRQ_ZXTO
+        return status
+
+    def _rstirqstata(self) -> int:
+        status = self._irqstata()
+        self._reset_pending = False
+        return status
+
+    def _measure(self, register: int) -> int:
+        truth = self.truth()
+        quantity, counts_per_unit, signed = _MEASURED[register](truth, self.board)
+        rel_noise = self.power_noise_rel if signed else self.rms_noise_rel
+        counts = quantity * counts_per_unit * (1.0 + self.gain_error) + self.offset_counts
+        if rel_noise > 0.0:
+            counts += float(self._rng.normal(0.0, rel_noise * abs(counts)))
+        if signed:
+            return min(max(round(counts), _MIN_S24), _MAX_S24) & _MAX_U24
+        return min(max(round(counts), 0), _MAX_U24)
+
+
+_Measured = Callable[[MeterTruth, MeterWiring], tuple[float, float, bool]]
+# register -> (true quantity, counts per unit, signed). Sign conventions: AWATT/AVAR positive
+# = import from the grid; BWATT positive = PV generation.
+_MEASURED: dict[int, _Measured] = {
+    VRMS: lambda t, b: (t.voltage_rms_v, b.voltage_counts_per_v, False),
+    IRMSA: lambda t, b: (t.grid_current_rms_a, b.current_counts_per_a, False),
+    IRMSB: lambda t, b: (t.pv_current_rms_a, b.current_counts_per_a, False),
+    AWATT: lambda t, b: (t.grid_power_w, b.power_counts_per_w, True),
+    BWATT: lambda t, b: (t.pv_power_w, b.power_counts_per_w, True),
+    AVAR: lambda t, b: (t.grid_reactive_var, b.power_counts_per_w, True),
+    BVAR: lambda t, b: (0.0, b.power_counts_per_w, True),
+    AVA: lambda t, b: (t.voltage_rms_v * t.grid_current_rms_a, b.power_counts_per_w, True),
+    BVA: lambda t, b: (t.voltage_rms_v * t.pv_current_rms_a, b.power_counts_per_w, True),
+}

@@ -1,0 +1,159 @@
+"""A simulated I2C bus: an ``smbus2.SMBus`` look-alike serving register-level chip models.
+
+Device models see the bus exactly as a chip does, one raw transaction at a time: the bytes the
+master writes (``on_write``) and the number of bytes it clocks out (``on_read``). The bus adds what
+the wire can do wrong, per address, for fault-injection tests:
+
+* ``"absent"``     -- NACK every transfer (``OSError(EREMOTEIO)``), as if the chip were unplugged;
+* ``"nack_next:N"`` -- NACK the next N transfers, then recover;
+* ``"stuck"``      -- reads return the last answer forever, writes are ACKed and ignored;
+* ``"garbage"``    -- reads return random bytes from the bus's seeded numpy ``Generator``.
+
+One *transfer* is one call on the bus (``i2c_rdwr``, ``read_i2c_block_data``,
+``write_i2c_block_data``), i.e. one attempt of :meth:`hal.i2c.I2cBus.transfer`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+I2C_M_RD = 0x0001  # i2c_msg.flags bit: this message is a read
+SMBUS_BLOCK_MAX = 32  # smbus2 block transfers carry at most 32 data bytes
+FAULT_ABSENT = "absent"
+FAULT_NACK_NEXT = "nack_next"
+FAULT_STUCK = "stuck"
+FAULT_GARBAGE = "garbage"
+
+
+class I2cDeviceModel(Protocol):
+    """A chip on the simulated bus, at the raw transaction level."""
+
+    def on_write(self, data: bytes) -> None:
+        """The master wrote ``data`` (register pointer and payload, as on the wire)."""
+        ...
+
+    def on_read(self, n: int) -> bytes:
+        """The master reads ``n`` bytes; return exactly ``n``."""
+        ...
+
+
+def _remote_io_error() -> OSError:
+    return OSError(errno.EREMOTEIO, "Remote I/O error")
+
+
+class SimSMBus:
+    """Serves registered :class:`I2cDeviceModel` objects by 7-bit address."""
+
+    def __init__(self, rng: np.random.Generator | None = None, *, seed: int = 0) -> None:
+        """``rng`` drives the "garbage" fault; without it one is seeded from ``seed``."""
+        self._devices: dict[int, I2cDeviceModel] = {}
+        self._faults: dict[int, str] = {}
+        self._nacks_left: dict[int, int] = {}
+        self._last_read: dict[int, bytes] = {}
+        self._rng = rng if rng is not None else np.random.default_rng(seed)
+        self._closed = False
+        self.transfers: Counter[int] = Counter()
+        """Transfers attempted per address (including NACKed ones)."""
+        self.nacks: Counter[int] = Counter()
+        """Transfers NACKed per address (missing device or injected fault)."""
+
+    # -- set-up and fault injection ---------------------------------------------------------
+
+    def add_device(self, address: int, model: I2cDeviceModel) -> None:
+        if not 0x03 <= address <= 0x77:
+            raise ValueError(f"0x{address:02X} is not a 7-bit device address")
+        if address in self._devices:
+            raise ValueError(f"address 0x{address:02X} is already taken")
+        self._devices[address] = model
+
+    def remove_device(self, address: int) -> None:
+        self._devices.pop(address, None)
+
+    def inject(self, address: int, fault: str) -> None:
+        """Inject ``fault`` (see the module doc) on ``address`` until :meth:`clear`."""
+        name, _, arg = fault.partition(":")
+        if name == FAULT_NACK_NEXT:
+            count = int(arg)
+            if count < 0:
+                raise ValueError("nack_next needs a count >= 0")
+            self._nacks_left[address] = count
+            return
+        if name not in (FAULT_ABSENT, FAULT_STUCK, FAULT_GARBAGE) or arg:
+            raise ValueError(f"unknown fault {fault!r}")
+        self._faults[address] = name
+
+    def clear(self, address: int) -> None:
+        """Remove every injected fault on ``address``."""
+        self._faults.pop(address, None)
+        self._nacks_left.pop(address, None)
+
+    # -- the SMBus subset (hal.i2c.SMBusLike) ------------------------------------------------
+
+    def i2c_rdwr(self, *i2c_msgs: Any) -> None:
+        """A combined transaction of ``smbus2.i2c_msg`` messages; read buffers are filled."""
+        for address in dict.fromkeys(int(m.addr) for m in i2c_msgs):
+            self._begin(address)
+        for msg in i2c_msgs:
+            address = int(msg.addr)
+            if msg.flags & I2C_M_RD:
+                data = self._read(address, int(msg.len))
+                ctypes.memmove(msg.buf, data, len(data))
+            else:
+                self._write(address, bytes(msg))
+
+    def read_i2c_block_data(self, i2c_addr: int, register: int, length: int) -> list[int]:
+        if not 0 <= length <= SMBUS_BLOCK_MAX:
+            raise ValueError(f"block length {length} is outside 0..{SMBUS_BLOCK_MAX}")
+        self._begin(i2c_addr)
+        self._write(i2c_addr, bytes([register & 0xFF]))
+        return list(self._read(i2c_addr, length))
+
+    def write_i2c_block_data(self, i2c_addr: int, register: int, data: Sequence[int]) -> None:
+        if len(data) > SMBUS_BLOCK_MAX:
+            raise ValueError(f"block length {len(data)} exceeds {SMBUS_BLOCK_MAX}")
+        self._begin(i2c_addr)
+        self._write(i2c_addr, bytes([register & 0xFF, *data]))
+
+    def close(self) -> None:
+        self._closed = True
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _begin(self, address: int) -> None:
+        """Count one transfer on ``address`` and NACK it if the device is missing or faulted."""
+        if self._closed:
+            raise OSError(errno.EBADF, "Bad file descriptor (bus closed)")
+        self.transfers[address] += 1
+        nacks = self._nacks_left.get(address, 0)
+        if nacks > 0:
+            self._nacks_left[address] = nacks - 1
+            self.nacks[address] += 1
+            raise _remote_io_error()
+        if address not in self._devices or self._faults.get(address) == FAULT_ABSENT:
+            self.nacks[address] += 1
+            raise _remote_io_error()
+
+    def _write(self, address: int, data: bytes) -> None:
+        if self._faults.get(address) == FAULT_STUCK:
+            return
+        self._devices[address].on_write(data)
+
+    def _read(self, address: int, n: int) -> bytes:
+        fault = self._faults.get(address)
+        if fault == FAULT_STUCK:
+            last = self._last_read.get(address) or b"\xff"
+            return (last * (n // len(last) + 1))[:n]
+        data = bytes(self._devices[address].on_read(n))
+        if len(data) != n:
+            raise AssertionError(f"model at 0x{address:02X} returned {len(data)} of {n} bytes")
+        if fault == FAULT_GARBAGE:
+            data = self._rng.integers(0, 256, size=n, dtype=np.uint8).tobytes()
+        self._last_read[address] = data
+        return data
+

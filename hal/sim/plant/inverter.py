@@ -1,0 +1,119 @@
+"""The bidirectional inverter's power stage and firmware behaviour (not its CAN side).
+
+It follows the commanded mode and power with its own ramp limit and losses, and it ceases by
+itself (output to zero, state OFF) whenever its CAN port reports no valid, advancing command
+within the command timeout: the second safety layer of ARCHITECTURE.md section 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hal.protocols.inverter_messages import InverterCommand, InverterMode, InverterState
+
+
+@dataclass
+class InverterParams:
+    rated_power_w: float = 11000.0
+    ramp_w_per_s: float = 20000.0
+    efficiency: float = 0.96
+    start_delay_s: float = 0.10
+    min_dc_voltage_v: float = 150.0
+    min_ac_voltage_pu: float = 0.5
+    ambient_c: float = 25.0
+    temp_rise_c_at_rated: float = 35.0
+    thermal_tau_s: float = 300.0
+
+
+class InverterModel:
+    """Power stage state; ``step`` returns the AC power it exchanges this step (+ = import)."""
+
+    def __init__(self, params: InverterParams, nominal_voltage_v: float) -> None:
+        self.params = params
+        self.nominal_voltage_v = nominal_voltage_v
+        self.state = InverterState.OFF
+        self.ac_power_w = 0.0
+        self.reactive_power_var = 0.0
+        self.temperature_c = params.ambient_c
+        self.ceased_for_timeout = 0
+        self._ready_since: float | None = None
+        self._cmd_present = False
+
+    @property
+    def mode_name(self) -> str:
+        """Ground-truth mode: off / grid-following / grid-forming."""
+        if self.state is InverterState.GRID_FOLLOWING:
+            return "grid-following"
+        if self.state is InverterState.GRID_FORMING:
+            return "grid-forming"
+        return "off"
+
+    def dc_power_w(self) -> float:
+        """Power on the DC side (+ = into the EV), losses included."""
+        eff = self.params.efficiency
+        return self.ac_power_w * eff if self.ac_power_w >= 0 else self.ac_power_w / eff
+
+    def _cease(self) -> None:
+        self.state = InverterState.OFF
+        self.ac_power_w = 0.0
+        self.reactive_power_var = 0.0
+        self._ready_since = None
+
+    def step(self, now: float, dt: float, command: InverterCommand | None, ac_bus_v: float,
+             external_voltage: bool, dc_link_v: float, formed_load_w: float) -> None:
+        """Advance one plant step.
+
+        ``command`` is None when the CAN port has no valid fresh command (timeout): cease.
+        ``external_voltage`` tells whether something other than this inverter holds the AC bus
+        up; ``formed_load_w`` is the load on the bus when this inverter forms it.
+        """
+        self._thermal(dt)
+        if command is None:
+            if self._cmd_present and self.state is not InverterState.OFF:
+                self.ceased_for_timeout += 1
+            self._cmd_present = False
+            self._cease()
+            return
+        self._cmd_present = True
+        if not command.enable or command.mode is InverterMode.OFF:
+            self._cease()
+            return
+        ready = dc_link_v >= self.params.min_dc_voltage_v
+        if command.mode is InverterMode.GRID_FOLLOWING:
+            ready = ready and ac_bus_v >= self.params.min_ac_voltage_pu * self.nominal_voltage_v
+        else:
+            ready = ready and not external_voltage
+        if not ready:
+            self._cease()
+            self.state = InverterState.STARTING
+            return
+        if self._ready_since is None:
+            self._ready_since = now
+        if now - self._ready_since < self.params.start_delay_s:
+            self.state = InverterState.STARTING
+            return
+        if command.mode is InverterMode.GRID_FOLLOWING:
+            self.state = InverterState.GRID_FOLLOWING
+            target = self._limit(command.p_set_w, command, dc_link_v)
+            step = self.params.ramp_w_per_s * dt
+            self.ac_power_w += max(-step, min(step, target - self.ac_power_w))
+            self.reactive_power_var = command.q_set_var
+        else:
+            self.state = InverterState.GRID_FORMING
+            self.ac_power_w = -self._limit(formed_load_w, command, dc_link_v, forming=True)
+
+    def _limit(self, p_w: float, command: InverterCommand, dc_link_v: float,
+               forming: bool = False) -> float:
+        rated = self.params.rated_power_w
+        eff = self.params.efficiency
+        if forming:
+            cap = min(rated, command.dc_discharge_limit_a * dc_link_v * eff)
+            return max(0.0, min(p_w, cap))
+        charge_cap = min(rated, command.dc_charge_limit_a * dc_link_v / eff)
+        discharge_cap = min(rated, command.dc_discharge_limit_a * dc_link_v * eff)
+        return max(-discharge_cap, min(p_w, charge_cap))
+
+    def _thermal(self, dt: float) -> None:
+        p = self.params
+        target = p.ambient_c + p.temp_rise_c_at_rated * abs(self.ac_power_w) / p.rated_power_w
+        self.temperature_c += (target - self.temperature_c) * min(1.0, dt / p.thermal_tau_s)

@@ -1,0 +1,284 @@
+"""The simulated charger: plant physics behind the same buses the production drivers use.
+
+The world owns a gpiozero ``MockFactory`` (contactor coils and inputs), an SMBus-compatible bus
+serving register-level chip models, and the far ends of two python-can virtual buses (the
+inverter's firmware and the EV). It advances in fixed plant steps whenever the virtual clock is
+asked to wait; tests and scenarios drive it through the handles below.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+
+import can
+import numpy as np
+from gpiozero.pins.mock import MockFactory
+
+from hal.protocols.ev_messages import EvReport
+from hal.protocols.inverter_codec import InverterCodec
+from hal.protocols.inverter_messages import InverterStatus
+from hal.settings import CONTACTOR_NAMES, HalSettings
+from hal.sim.chips.ade7953_model import Ade7953Model
+from hal.sim.chips.ads1115_model import Ads1115Model
+from hal.sim.clock import VirtualClock
+from hal.sim.ev_port import SimEvPort
+from hal.sim.ground_truth import GroundTruth
+from hal.sim.i2c_bus import SimSMBus
+from hal.sim.inverter_port import SimInverterPort
+from hal.sim.params import PlantParams
+from hal.sim.plant.battery import SECONDS_PER_HOUR, EvBattery
+from hal.sim.plant.contactor import ContactorModel
+from hal.sim.plant.grid import UtilityGrid
+from hal.sim.plant.home import Home
+from hal.sim.plant.inverter import InverterModel
+from hal.sim.truth import MeterTruth
+
+EXPORT_THRESHOLD_FRACTION = 0.01  # export counts above 1 % of the inverter rating
+HOME_ENERGISED_PU = 0.5
+HOT_OPEN_CURRENT_A = 2.0
+KWH_PER_WS = 1.0 / SECONDS_PER_HOUR / 1000.0
+
+
+class SimWorld:
+    """Plant state plus its bus-level faces. Build it through :mod:`hal.sim.backend`."""
+
+    def __init__(self, hal: HalSettings, params: PlantParams, clock: VirtualClock) -> None:
+        self.hal = hal
+        self.params = params
+        self.clock = clock
+        self.rng = np.random.default_rng(params.seed)
+        self.truth = GroundTruth()
+        self.factory = MockFactory()
+        self.grid = UtilityGrid(params.nominal_voltage_v, params.nominal_frequency_hz)
+        self.home = Home(params.home_load_w, params.pv_w)
+        self.battery = EvBattery(params.battery, params.ev_soc_pct)
+        self.inverter = InverterModel(params.inverter, params.nominal_voltage_v)
+        self.ev_plugged = params.ev_present
+        self.estop_pressed = False
+        self.door_closed = True
+        self.v2l_load_w = params.v2l_load_w
+        self.dc_link_v = 0.0
+        self.grid_import_w = 0.0
+        self.home_bus_v = 0.0
+        gpio = hal.gpio.contactors
+        self.contactors = {
+            name: ContactorModel(name, getattr(gpio, name).normally_closed, params.contactor)
+            for name in CONTACTOR_NAMES
+        }
+        self.smbus = SimSMBus(seed=params.seed)
+        self.meter_chip = Ade7953Model(self.meter_truth, hal.i2c.meter, self.rng,
+                                       noiseless=not params.meter_noise)
+        self.adc_chip = Ads1115Model(clock.now, self.adc_pin_volts, self.rng)
+        self.smbus.add_device(hal.i2c.meter.address, self.meter_chip)
+        self.smbus.add_device(hal.i2c.adc.address, self.adc_chip)
+        tag = uuid.uuid4().hex[:12]
+        self.can_channels = {"inverter": f"v2x-sim-{tag}-inv", "ev": f"v2x-sim-{tag}-ev"}
+        self._inv_bus = can.Bus(interface="virtual", channel=self.can_channels["inverter"])
+        self._ev_bus = can.Bus(interface="virtual", channel=self.can_channels["ev"])
+        self.inverter_port = SimInverterPort(self._inv_bus, InverterCodec())
+        self.ev_port = SimEvPort(self._ev_bus)
+        self._drive_inputs()
+        self._update_aux()
+        clock.attach(self.step_to)
+
+    # ----- handles for tests, scenarios and the CLI -------------------------------------------
+    def press_estop(self) -> None:
+        self.estop_pressed = True
+        self.truth.record(self.clock.now(), "estop", pressed=True)
+
+    def release_estop(self) -> None:
+        self.estop_pressed = False
+        self.truth.record(self.clock.now(), "estop", pressed=False)
+
+    def plug_ev(self, soc_pct: float | None = None) -> None:
+        if soc_pct is not None:
+            self.battery.soc = soc_pct / 100.0
+        self.ev_plugged = True
+
+    def unplug_ev(self) -> None:
+        self.ev_plugged = False
+
+    def outage(self) -> None:
+        self.grid.breaker_closed = False
+
+    def restore_grid(self) -> None:
+        self.grid.breaker_closed = True
+
+    def contactor_closed(self, name: str) -> bool:
+        return self.contactors[name].closed
+
+    def close(self) -> None:
+        self._inv_bus.shutdown()
+        self._ev_bus.shutdown()
+        self.factory.reset()
+
+    # ----- what the chips see ----------------------------------------------------------------
+    def meter_truth(self) -> MeterTruth:
+        v = self.grid.voltage_v
+        f = self.grid.frequency_hz if v > 0 else 0.0
+        pv = self.home.pv_w if self._pv_running() else 0.0
+        amps = abs(self.grid_import_w) / v if v > 0 else 0.0
+        pv_amps = pv / v if v > 0 else 0.0
+        q = self.home.load_var if v > 0 else 0.0
+        return MeterTruth(v, f, amps, self.grid_import_w, q, pv_amps, pv)
+
+    def adc_pin_volts(self, ain: int) -> float:
+        chans = self.hal.i2c.adc.channels
+        inlet = self.battery.terminal_v() if self.ev_plugged else 0.0
+        current = self.battery.current_a if self.ev_plugged else 0.0
+        for name, value in (("dc_link_v", self.dc_link_v), ("ev_inlet_v", inlet),
+                            ("dc_current_a", current)):
+            wiring = getattr(chans, name)
+            if wiring.ain == ain:
+                return float(value / wiring.scale + wiring.offset_v)
+        return 0.0
+
+    def ev_report(self) -> EvReport | None:
+        if not self.ev_plugged:
+            return None
+        b = self.battery.params
+        return EvReport(
+            soc_pct=round(self.battery.soc_pct), capacity_kwh=b.capacity_kwh,
+            min_battery_voltage_v=round(3.0 * b.cells_in_series),
+            max_battery_voltage_v=b.max_voltage_v, target_voltage_v=b.max_voltage_v,
+            charge_current_request_a=b.max_charge_current_a,
+            max_discharge_current_a=b.max_discharge_current_a,
+            min_discharge_voltage_v=round(3.3 * b.cells_in_series),
+            min_discharge_soc_pct=b.min_soc_pct, charging_enabled=True,
+            discharge_compatible=True, fault_flags=0, protocol_number=2)
+
+    # ----- physics ---------------------------------------------------------------------------
+    def step_to(self, deadline: float) -> None:
+        t = self.clock.now()
+        while t < deadline - 1e-12:
+            dt = min(self.params.plant_step_s, deadline - t)
+            t += dt
+            self.clock.set_time(t)
+            self._step(t, dt)
+
+    def _pv_running(self) -> bool:
+        # Grid-tied PV (IEEE 1547) runs only on a live utility-connected bus.
+        return self.grid.live and self.contactors["grid"].closed
+
+    def _step(self, now: float, dt: float) -> None:
+        self.inverter_port.receive(now)
+        command = self.inverter_port.command(now)
+        self.grid.step(dt)
+        self.home.step(now)
+        self._step_contactors(now)
+        k = {name: c.closed for name, c in self.contactors.items()}
+        external = k["grid"] and self.grid.live
+        forming = self.inverter.mode_name == "grid-forming"
+        bus_v = self.grid.voltage_v if external else (
+            self.params.nominal_voltage_v if forming and k["ac"] else 0.0)
+        inverter_ac_v = bus_v if k["ac"] else (
+            self.params.nominal_voltage_v if forming and k["v2l"] else 0.0)
+        formed_load = 0.0
+        if k["ac"] and not external:
+            formed_load += self.home.load_w
+        if k["v2l"]:
+            formed_load += self.v2l_load_w
+        self.inverter.step(now, dt, command, inverter_ac_v, external, self.dc_link_v,
+                           formed_load)
+        self._step_dc(dt, k)
+        self._step_ac(now, dt, k, external)
+        self._drive_inputs()
+        self._update_aux()
+        self.inverter_port.publish(now, self._inverter_status())
+        self.ev_port.publish(now, self.ev_report())
+        self.truth.track(now, "inverter_mode", self.inverter.mode_name, "inverter_mode",
+                         mode=self.inverter.mode_name)
+        self.truth.track(now, "breaker", self.grid.breaker_closed, "utility_breaker",
+                         closed=self.grid.breaker_closed)
+
+    def _step_contactors(self, now: float) -> None:
+        supply_ok = not self.estop_pressed
+        gpio = self.hal.gpio.contactors
+        for name, model in self.contactors.items():
+            coil_on = bool(self.factory.pin(getattr(gpio, name).coil_pin).state)
+            if model.step(now, coil_on, supply_ok):
+                self.truth.record(now, "contactor", name=name, closed=model.closed)
+                if (name == "dc" and not model.closed
+                        and abs(self.battery.current_a) > HOT_OPEN_CURRENT_A):
+                    model.hot_opens += 1
+                    self.truth.record(now, "hot_open", name=name,
+                                      current_a=round(self.battery.current_a, 1))
+
+    def _step_dc(self, dt: float, k: dict[str, bool]) -> None:
+        p = self.params
+        current = 0.0
+        if self.ev_plugged and k["dc"]:
+            current = self.battery.current_for_power(self.inverter.dc_power_w())
+            self.dc_link_v = self.battery.terminal_v(current)
+        else:
+            if self.ev_plugged and k["precharge"]:
+                ocv = self.battery.ocv_v()
+                current = -(ocv - self.dc_link_v) / p.precharge_resistance_ohm
+            # The link capacitor alone: charged by the precharge path, drained by the inverter.
+            cap = p.dc_link_capacitance_f
+            charge_in = -current * dt - (self.inverter.dc_power_w() / max(self.dc_link_v, 1.0)
+                                         * dt)
+            self.dc_link_v = max(0.0, self.dc_link_v + charge_in / cap)
+            self.dc_link_v *= math.exp(-dt / p.dc_link_bleed_tau_s)
+        self.battery.step(current if self.ev_plugged else 0.0, dt)
+
+    def _step_ac(self, now: float, dt: float, k: dict[str, bool], external: bool) -> None:
+        inv_w = self.inverter.ac_power_w if k["ac"] else 0.0
+        energy = self.truth.energy
+        pv = self.home.pv_w if self._pv_running() else 0.0
+        if external:
+            self.grid_import_w = self.home.load_w - pv + inv_w
+            self.home_bus_v = self.grid.voltage_v
+            from_ev = min(self.home.load_w, max(0.0, -inv_w))
+        else:
+            self.grid_import_w = 0.0
+            forming = self.inverter.mode_name == "grid-forming" and k["ac"]
+            self.home_bus_v = self.params.nominal_voltage_v if forming else 0.0
+            from_ev = self.home.load_w if forming else 0.0
+        energy.grid_import_kwh += max(self.grid_import_w, 0.0) * dt * KWH_PER_WS
+        energy.grid_export_kwh += max(-self.grid_import_w, 0.0) * dt * KWH_PER_WS
+        energy.home_from_ev_kwh += from_ev * dt * KWH_PER_WS
+        energy.pv_kwh += pv * dt * KWH_PER_WS
+        energy.ev_charged_kwh = self.battery.charged_kwh
+        energy.ev_discharged_kwh = self.battery.discharged_kwh
+        energised = self.home_bus_v > HOME_ENERGISED_PU * self.params.nominal_voltage_v
+        self.truth.track(now, "home", energised,
+                         "home_energized" if energised else "home_deenergized")
+        exporting = -self.grid_import_w > (EXPORT_THRESHOLD_FRACTION
+                                           * self.params.inverter.rated_power_w)
+        self.truth.track(now, "export", exporting,
+                         "export_started" if exporting else "export_stopped",
+                         power_w=round(-self.grid_import_w, 1))
+
+    def _drive_inputs(self) -> None:
+        inputs = self.hal.gpio.inputs
+        for wiring, active in ((inputs.estop, not self.estop_pressed),
+                               (inputs.door, self.door_closed),
+                               (inputs.ev_present, self.ev_plugged)):
+            high = active == wiring.active_high
+            pin = self.factory.pin(wiring.pin)
+            if bool(pin.state) != high:
+                pin.drive_high() if high else pin.drive_low()
+
+    def _update_aux(self) -> None:
+        gpio = self.hal.gpio.contactors
+        for name, model in self.contactors.items():
+            wiring = getattr(gpio, name)
+            if wiring.aux_pin is None:
+                continue
+            high = model.closed == wiring.aux_closed_high
+            pin = self.factory.pin(wiring.aux_pin)
+            if bool(pin.state) != high:
+                pin.drive_high() if high else pin.drive_low()
+
+    def _inverter_status(self) -> InverterStatus:
+        inv = self.inverter
+        ac_v = self.home_bus_v if self.contactors["ac"].closed else 0.0
+        return InverterStatus(
+            state=inv.state, dc_voltage_v=self.dc_link_v,
+            dc_current_a=self.battery.current_a if self.contactors["dc"].closed else 0.0,
+            ac_power_w=inv.ac_power_w, ac_voltage_v=ac_v,
+            ac_frequency_hz=self.grid.frequency_hz if ac_v > 0 else 0.0,
+            reactive_power_var=inv.reactive_power_var, temperature_c=inv.temperature_c,
+            fault_word=0, warning_word=0)
