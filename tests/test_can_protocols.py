@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 import can
 import cantools
 import pytest
+from cantools.database.can import Database as CanDatabase
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -127,8 +128,14 @@ def drain(bus: can.BusABC) -> list[can.Message]:
 # --- DBC files ---------------------------------------------------------------------------------
 
 
+def load_can_database(name: str) -> CanDatabase:
+    db = cantools.database.load_file(str(dbc_path(name)))
+    assert isinstance(db, CanDatabase)
+    return db
+
+
 def test_inverter_dbc_loads_with_ids_cycles_nodes_comments_and_value_tables() -> None:
-    db = cantools.database.load_file(str(dbc_path("inverter")))
+    db = load_can_database("inverter")
     assert {node.name for node in db.nodes} == {"CTRL", "INV"}
     expected = {INV_CMD_ID: 20, INV_STATUS_ID: 20, INV_STATUS2_ID: 100, INV_FAULT_ID: 100}
     for frame_id, cycle_ms in expected.items():
@@ -150,14 +157,13 @@ def test_inverter_dbc_loads_with_ids_cycles_nodes_comments_and_value_tables() ->
         1: "GRID_FOLLOWING",
         2: "GRID_FORMING",
     }
-    status = db.get_message_by_frame_id(INV_STATUS_ID)
-    assert [str(v) for v in status.get_signal_by_name("State").choices.values()] == [
-        s.name for s in InverterState
-    ]
+    state_choices = db.get_message_by_frame_id(INV_STATUS_ID).get_signal_by_name("State").choices
+    assert state_choices is not None
+    assert [str(v) for v in state_choices.values()] == [s.name for s in InverterState]
 
 
 def test_chademo_dbc_loads_with_vehicle_and_charger_frames() -> None:
-    db = cantools.database.load_file(str(dbc_path("chademo")))
+    db = load_can_database("chademo")
     assert {node.name for node in db.nodes} == {"EV", "CHARGER"}
     for frame_id in (*VEHICLE_FRAME_IDS, 0x108, 0x109):
         message = db.get_message_by_frame_id(frame_id)
@@ -435,7 +441,8 @@ def rig(new_bus: BusFactory) -> InverterRig:
 
 
 def test_command_arrives_and_status_flows_back(rig: InverterRig) -> None:
-    assert rig.link.status is None
+    before = rig.link.status
+    assert before is None
     assert rig.port.command(0.0) is None
     rig.tick(0.0)
     assert rig.port.command(0.0) == CHARGE

@@ -67,7 +67,6 @@ class ModeLogic:
             auto_transitions=False, queued=True, send_event=True,
             before_state_change="_before_change", after_state_change="_after_change",
             on_exception="_on_exception",
-            ignore_invalid_triggers=True,
         )
         for tr in TRANSITIONS:
             source = ANY if tr.source == ANY else State(tr.source).value
@@ -75,6 +74,12 @@ class ModeLogic:
                 tr.trigger, source, tr.dest.value, conditions=list(tr.conditions),
                 unless=list(tr.unless), before=tr.before,
             )
+
+    def fire(self, trigger: str) -> bool:
+        """Fire ``trigger`` if the current state (or a parent) has it; returns whether it ran."""
+        if trigger not in self.machine.get_triggers(self.state):
+            return False
+        return bool(self.trigger(trigger))
 
     # ----- helpers --------------------------------------------------------------------------
     @property

@@ -7,6 +7,7 @@ an exception anywhere in a tick forces the outputs safe and latches INTERNAL_ERR
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 
@@ -133,22 +134,25 @@ class Supervisor:
         codes = {t.code for t in result.trips}
         if "ESTOP" in codes:
             self.modes.reason = "E-stop loop open"
-            self.modes.emergency_stop()
+            self.modes.fire("emergency_stop")
         elif result.trips:
             self.modes.reason = ", ".join(sorted(codes))
-            self.modes.trip()
+            self.modes.fire("trip")
         elif self._reset_requested:
             if self.modes.current in LATCHED:
                 self.modes.reason = "reset requested"
-                self.modes.reset()
+                self.modes.fire("reset")
                 if self.modes.current not in LATCHED:
                     cleared = self.store.clear_faults(self.clock.wall_time())
                     self._active_codes.clear()
+                    if self.modes.ctx is not None:
+                        self.modes.ctx = dataclasses.replace(
+                            self.modes.ctx, latched_faults=0, reset_requested=False)
                     self._event("reset", f"latched faults cleared ({cleared})")
                 else:
                     self._event("reset", "reset refused: a trip condition is still present")
             self._reset_requested = False
-        self.modes.tick()
+        self.modes.fire("tick")
 
     # ----- loop control ----------------------------------------------------------------------
     def run(self, duration_s: float | None = None, stop: Callable[[], bool] = lambda: False,

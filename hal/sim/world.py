@@ -84,11 +84,14 @@ class SimWorld:
 
     # ----- handles for tests, scenarios and the CLI -------------------------------------------
     def press_estop(self) -> None:
+        """Open the E-stop loop: the sense input and the coil supply drop at once."""
         self.estop_pressed = True
+        self._drive_inputs()
         self.truth.record(self.clock.now(), "estop", pressed=True)
 
     def release_estop(self) -> None:
         self.estop_pressed = False
+        self._drive_inputs()
         self.truth.record(self.clock.now(), "estop", pressed=False)
 
     def plug_ev(self, soc_pct: float | None = None) -> None:

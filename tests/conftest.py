@@ -1,0 +1,41 @@
+"""Shared fixtures. Every test runs on the virtual clock with fixed seeds."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from harness import Charger  # noqa: E402
+
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("long", max_examples=2000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("V2X_HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def make_charger() -> Iterator[Callable[..., Charger]]:
+    made: list[Charger] = []
+
+    def factory(*args: Any, **kwargs: Any) -> Charger:
+        charger = Charger(*args, **kwargs)
+        made.append(charger)
+        return charger
+
+    yield factory
+    for charger in made:
+        charger.close()
+
+
+@pytest.fixture
+def charger(make_charger: Callable[..., Charger]) -> Charger:
+    return make_charger()

@@ -1,0 +1,57 @@
+"""A simulated charger on the virtual clock, for tests: production code, simulated plant."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from controller.config.loader import parse_config
+from controller.config.model import Config
+from controller.modes.requests import Request
+from controller.modes.states import State
+from controller.store.state_store import StateStore
+from controller.supervisor.loop import Supervisor
+from hal.interfaces.hardware import Hardware
+from hal.registry import open_backend
+from hal.sim.params import PlantParams
+from hal.sim.world import SimWorld
+
+
+class Charger:
+    """Config + simulated hardware + supervisor; ``run(s)`` advances plant and loop together."""
+
+    def __init__(self, overrides: Mapping[str, Any] | None = None,
+                 plant: PlantParams | None = None, store_path: str = ":memory:") -> None:
+        data: dict[str, Any] = {"store": {"path": store_path}}
+        for key, value in (overrides or {}).items():
+            data.setdefault(key, {}).update(value)
+        self.config: Config = parse_config(data)
+        self.store = StateStore(self.config.store.path)
+        self.hw: Hardware = open_backend(self.config.hal, plant=plant or PlantParams())
+        self.world = cast(SimWorld, self.hw.extras["world"])
+        self.sup = Supervisor(self.config, self.hw, self.store)
+
+    @property
+    def state(self) -> State:
+        return self.sup.state
+
+    @property
+    def now(self) -> float:
+        return self.hw.clock.now()
+
+    def request(self, mode: str, power_w: float | None = None, source: str = "test") -> None:
+        self.sup.set_request(Request(mode, power_w, source))
+
+    def run(self, seconds: float) -> None:
+        self.sup.run(duration_s=seconds)
+
+    def run_until(self, predicate: Any, limit_s: float) -> float:
+        """Tick until ``predicate()`` holds; returns the time it took (fails past the limit)."""
+        start = self.now
+        self.sup.run(stop=lambda: predicate() or self.now - start > limit_s)
+        assert predicate(), f"condition not reached within {limit_s} s (state {self.state})"
+        return self.now - start
+
+    def close(self) -> None:
+        self.hw.close()
+        self.store.close()
