@@ -20,8 +20,8 @@ def setting(
     doc: str,
     *,
     unit: str = "",
-    min: float | None = None,  # noqa: A002 - mirrors the documented name
-    max: float | None = None,  # noqa: A002
+    min: float | None = None,
+    max: float | None = None,
     choices: Sequence[object] | None = None,
     required: bool = False,
 ) -> Any:

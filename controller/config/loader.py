@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
-
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -50,7 +49,8 @@ def parse_config(data: Mapping[str, Any], *, require: bool = False,
     (scenario overrides of the built-in config) they default.
     """
     problems: list[str] = []
-    config = _build(Config, data, "", problems, require, base if base is not None else Config())
+    config: Config = _build(Config, data, "", problems, require,
+                            base if base is not None else Config())
     if not problems:
         problems.extend(cross_field_problems(config))
     if problems:
@@ -88,9 +88,9 @@ def _check_leaf(key: str, value: Any, meta: Mapping[str, Any]) -> str | None:
         listed = ", ".join(repr(c) for c in choices)
         return f"{key} = {value!r}: must be one of {listed}"
     low, high = meta.get("min"), meta.get("max")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if (low is not None and value < low) or (high is not None and value > high):
-            return f"{key} = {value!r}: out of range, allowed {low} to {high}{unit}"
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if numeric and ((low is not None and value < low) or (high is not None and value > high)):
+        return f"{key} = {value!r}: out of range, allowed {low} to {high}{unit}"
     return None
 
 

@@ -49,6 +49,7 @@ class ModeLogic:
     """The model: guards, enter callbacks and the per-state deadlines (from the loop clock)."""
 
     state: str
+    trigger: Callable[..., bool]  # added by transitions
 
     def __init__(self, config: Config, plan: OutputPlan,
                  on_transition: Callable[[TransitionRecord], None],

@@ -18,7 +18,7 @@ from controller.supervisor.snapshot import Snapshot
 @dataclass(frozen=True, slots=True)
 class ProtectionResult:
     trips: list[Trip] = field(default_factory=list)
-    grid: GridVerdict = GridVerdict(False, "not evaluated")
+    grid: GridVerdict = field(default_factory=lambda: GridVerdict(False, "not evaluated"))
 
 
 class Protection:

@@ -7,6 +7,7 @@ energised (outputs are constructed off, and everything opened so far is closed a
 from __future__ import annotations
 
 import contextlib
+import warnings
 import dataclasses
 from collections.abc import Callable
 
@@ -29,15 +30,19 @@ def _pin_factory() -> object:
         from gpiozero.exc import BadPinFactory
     except ImportError as err:  # pragma: no cover - gpiozero is a hard dependency
         raise BackendUnavailableError(f"gpiozero cannot be imported: {err}") from err
-    try:
-        if Device.pin_factory is None:
-            Device.pin_factory = Device._default_pin_factory()
-        return Device.pin_factory
-    except (BadPinFactory, OSError, RuntimeError) as err:
-        raise HalSetupError(
-            f"no usable GPIO pin factory ({err}); on a Raspberry Pi install the 'pi' extra "
-            "(lgpio) and run as a user in the gpio group"
-        ) from err
+    with warnings.catch_warnings(record=True) as tried:
+        warnings.simplefilter("always")
+        try:
+            if Device.pin_factory is None:
+                Device.pin_factory = Device._default_pin_factory()
+            return Device.pin_factory
+        except (BadPinFactory, OSError, RuntimeError) as err:
+            reasons = "; ".join(str(w.message).removeprefix("Falling back from ")
+                                for w in tried) or str(err)
+            raise HalSetupError(
+                f"no usable GPIO pin factory ({reasons}); on a Raspberry Pi install the 'pi' "
+                "extra (lgpio) and run as a user in the gpio group"
+            ) from err
 
 
 def _open_smbus(bus_number: int) -> I2cBus:
