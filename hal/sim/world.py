@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from typing import Any
 
 import can
 import numpy as np
@@ -78,9 +79,17 @@ class SimWorld:
         self._ev_bus = can.Bus(interface="virtual", channel=self.can_channels["ev"])
         self.inverter_port = SimInverterPort(self._inv_bus, InverterCodec())
         self.ev_port = SimEvPort(self._ev_bus)
+        self._pins: dict[int, Any] = {}
         self._drive_inputs()
         self._update_aux()
         clock.attach(self.step_to)
+
+    def _pin(self, number: int) -> Any:
+        """The MockPin for a BCM number (cached: the factory's lookup is slow)."""
+        pin = self._pins.get(number)
+        if pin is None:
+            pin = self._pins[number] = self.factory.pin(number)
+        return pin
 
     # ----- handles for tests, scenarios and the CLI -------------------------------------------
     def press_estop(self) -> None:
@@ -199,7 +208,7 @@ class SimWorld:
         supply_ok = not self.estop_pressed
         gpio = self.hal.gpio.contactors
         for name, model in self.contactors.items():
-            coil_on = bool(self.factory.pin(getattr(gpio, name).coil_pin).state)
+            coil_on = bool(self._pin(getattr(gpio, name).coil_pin).state)
             if model.step(now, coil_on, supply_ok):
                 self.truth.record(now, "contactor", name=name, closed=model.closed)
                 if (name == "dc" and not model.closed
@@ -260,7 +269,7 @@ class SimWorld:
                                (inputs.door, self.door_closed),
                                (inputs.ev_present, self.ev_plugged)):
             high = active == wiring.active_high
-            pin = self.factory.pin(wiring.pin)
+            pin = self._pin(wiring.pin)
             if bool(pin.state) != high:
                 pin.drive_high() if high else pin.drive_low()
 
@@ -271,7 +280,7 @@ class SimWorld:
             if wiring.aux_pin is None:
                 continue
             high = model.closed == wiring.aux_closed_high
-            pin = self.factory.pin(wiring.aux_pin)
+            pin = self._pin(wiring.aux_pin)
             if bool(pin.state) != high:
                 pin.drive_high() if high else pin.drive_low()
 
