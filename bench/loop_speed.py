@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from harness import Charger  # noqa: E402
+from harness import Charger
 
 PLANT_SECONDS = 300.0
 
@@ -42,8 +42,8 @@ def measure(mode: str) -> None:
     charger.close()
     print(f"{mode:>6}: {PLANT_SECONDS:.0f} s of plant time at {1 / tick_s:.0f} Hz in {wall:.2f} s "
           f"wall = {PLANT_SECONDS / wall:6.1f}x real time | controller "
-          f"{1e6 * controller_s / ticks:6.0f} us/tick ({100 * controller_s / tick_s / ticks:4.1f} % "
-          f"of the tick budget) | plant {1e6 * plant_s / ticks:6.0f} us/tick")
+          f"{1e6 * controller_s / ticks:6.0f} us/tick "
+          f"({100 * controller_s / tick_s / ticks:4.1f} % of the tick budget) | plant {1e6 * plant_s / ticks:6.0f} us/tick")
 
 
 def main() -> None:

@@ -145,9 +145,19 @@ class CanWiring:
 
 
 @dataclass(frozen=True)
+class SerialWiring:
+    ports: tuple[str, ...] = setting(
+        [], "serial devices the technician console is served on, e.g. /dev/serial0 (UART) or "
+        "/dev/ttyGS0 (USB gadget); the simulator opens a pty for each instead")
+    baudrate: int = setting(115200, "console baud rate", unit="bit/s",
+                            choices=(9600, 19200, 38400, 57600, 115200, 230400))
+
+
+@dataclass(frozen=True)
 class HalSettings:
     backend: str = setting("sim", "which hardware backend to build", choices=BACKENDS,
                            required=True)
     gpio: GpioWiring = section(GpioWiring, "GPIO wiring")
     i2c: I2cWiring = section(I2cWiring, "I2C buses and chips")
     can: CanWiring = section(CanWiring, "CAN channels")
+    serial: SerialWiring = section(SerialWiring, "technician console serial ports")

@@ -102,3 +102,14 @@ def test_config_is_frozen() -> None:
 def test_docs_config_reference_is_in_sync() -> None:
     doc = (ROOT / "docs" / "config.md").read_text(encoding="utf-8")
     assert doc == config_reference(), "regenerate with: ./dev v2xctl config doc > docs/config.md"
+
+
+def test_lists_of_strings() -> None:
+    config = load_config('[hal]\nbackend = "sim"\n[hal.serial]\nports = ["/dev/serial0"]\n')
+    assert config.hal.serial.ports == ("/dev/serial0",)
+    assert problems('[hal]\nbackend = "sim"\n[hal.serial]\nports = "/dev/serial0"\n') == [
+        "hal.serial.ports = '/dev/serial0': wrong type str, expected list of string"
+    ]
+    assert problems('[hal]\nbackend = "sim"\n[hal.serial]\nports = [1]\n') == [
+        "hal.serial.ports = [1]: wrong type list, expected list of string"
+    ]

@@ -60,6 +60,8 @@ def parse_config(data: Mapping[str, Any], *, require: bool = False,
 
 def _type_name(hint: Any) -> str:
     names = {bool: "boolean", int: "integer", float: "number", str: "string"}
+    if typing.get_origin(hint) is tuple:
+        return f"list of {_type_name(typing.get_args(hint)[0])}"
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     if args:
         return " or ".join(names.get(a, str(a)) for a in args)
@@ -68,6 +70,14 @@ def _type_name(hint: Any) -> str:
 
 def _coerce(hint: Any, value: Any) -> tuple[bool, Any]:
     """Return (ok, value) for a TOML value against a field type; ints widen to floats."""
+    if typing.get_origin(hint) is tuple:
+        if not isinstance(value, list):
+            return False, value
+        item = typing.get_args(hint)[0]
+        items = [_coerce(item, v) for v in value]
+        if not all(ok for ok, _ in items):
+            return False, value
+        return True, tuple(v for _, v in items)
     allowed = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
     for kind in allowed:
         if kind is bool and isinstance(value, bool):

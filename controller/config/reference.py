@@ -39,6 +39,8 @@ def _default(value: Any) -> str:
         return "`true`" if value else "`false`"
     if isinstance(value, str):
         return f'`"{value}"`'
+    if isinstance(value, tuple):
+        return "`[" + ", ".join(f'"{v}"' for v in value) + "]`"
     return f"`{value}`"
 
 

@@ -12,6 +12,7 @@ from hal.interfaces.clock import Clock
 from hal.interfaces.contactor import Contactor
 from hal.interfaces.digital_input import DigitalInput
 from hal.interfaces.meter import AcMeter
+from hal.interfaces.serial_port import SerialPort
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Hardware:
     """Everything the controller may touch, already opened and identified.
 
     ``description`` is one human line naming the backend (printed at start-up).
+    ``serial`` maps each console port's configured device name to the opened port.
     ``extras`` holds backend-specific handles (the simulator's world for tests and scenarios); the
     controller never reads it.
     """
@@ -30,6 +32,7 @@ class Hardware:
     meter: AcMeter
     adc: AdcDevice
     can: Mapping[str, CanLink]
+    serial: Mapping[str, SerialPort] = field(default_factory=dict)
     extras: dict[str, object] = field(default_factory=dict)
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
@@ -46,6 +49,7 @@ class Hardware:
         closers += [i.close for i in self.inputs.values()]
         closers += [self.meter.close, self.adc.close]
         closers += [link.close for link in self.can.values()]
+        closers += [port.close for port in self.serial.values()]
         closers += self.on_close
         for closer in closers:
             with contextlib.suppress(Exception):

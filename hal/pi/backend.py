@@ -7,8 +7,8 @@ energised (outputs are constructed off, and everything opened so far is closed a
 from __future__ import annotations
 
 import contextlib
-import warnings
 import dataclasses
+import warnings
 from collections.abc import Callable
 
 from hal.can_link import PythonCanLink, open_python_can
@@ -21,6 +21,8 @@ from hal.i2c import I2cBus
 from hal.interfaces.contactor import Contactor
 from hal.interfaces.digital_input import DigitalInput
 from hal.interfaces.hardware import Hardware
+from hal.interfaces.serial_port import SerialPort
+from hal.serial_port import PySerialPort
 from hal.settings import HalSettings
 
 
@@ -86,6 +88,11 @@ def build(settings: HalSettings, **_options: object) -> Hardware:
             link = open_python_can(settings.can.interface, channel, name=channel)
             cleanup.append(link.close)
             links[role] = link
+        ports: dict[str, SerialPort] = {}
+        for port_path in settings.serial.ports:
+            port = PySerialPort(port_path, settings.serial.baudrate)
+            cleanup.append(port.close)
+            ports[port_path] = port
     except BaseException:
         for closer in reversed(cleanup):
             with contextlib.suppress(Exception):
@@ -100,4 +107,5 @@ def build(settings: HalSettings, **_options: object) -> Hardware:
         meter=meter,
         adc=adc,
         can=links,
+        serial=ports,
     )

@@ -17,9 +17,12 @@ from hal.gpio_devices import GpioContactor, GpioInput
 from hal.i2c import I2cBus
 from hal.interfaces.clock import Clock
 from hal.interfaces.hardware import Hardware
+from hal.interfaces.serial_port import SerialPort
+from hal.serial_port import PySerialPort
 from hal.settings import HalSettings
 from hal.sim.clock import PacedClock, VirtualClock
 from hal.sim.params import PlantParams
+from hal.sim.pty_ports import PtyPair
 from hal.sim.world import SimWorld
 
 
@@ -43,6 +46,11 @@ def build(settings: HalSettings, *, plant: PlantParams | None = None,
         role: PythonCanLink(can.Bus(interface="virtual", channel=channel), name=f"sim-{role}")
         for role, channel in world.can_channels.items()
     }
+    ptys = {device: PtyPair() for device in settings.serial.ports}
+    ports: dict[str, SerialPort] = {
+        device: PySerialPort(pair.path, settings.serial.baudrate, name=f"{device} (pty)")
+        for device, pair in ptys.items()
+    }
     hardware = Hardware(
         description=(
             "built-in simulated charger (sim backend: plant physics, ADE7953/ADS1115 register "
@@ -54,7 +62,9 @@ def build(settings: HalSettings, *, plant: PlantParams | None = None,
         meter=Ade7953(bus, settings.i2c.meter, virtual.now),
         adc=Ads1115(bus, settings.i2c.adc, virtual.now),
         can=links,
-        extras={"world": world},
+        serial=ports,
+        extras={"world": world, "ptys": ptys},
     )
     hardware.on_close.append(world.close)
+    hardware.on_close += [pair.close for pair in ptys.values()]
     return hardware
