@@ -43,7 +43,8 @@ def measure(mode: str) -> None:
     print(f"{mode:>6}: {PLANT_SECONDS:.0f} s of plant time at {1 / tick_s:.0f} Hz in {wall:.2f} s "
           f"wall = {PLANT_SECONDS / wall:6.1f}x real time | controller "
           f"{1e6 * controller_s / ticks:6.0f} us/tick "
-          f"({100 * controller_s / tick_s / ticks:4.1f} % of the tick budget) | plant {1e6 * plant_s / ticks:6.0f} us/tick")
+          f"({100 * controller_s / tick_s / ticks:4.1f} % of the tick budget) | "
+          f"plant {1e6 * plant_s / ticks:6.0f} us/tick")
 
 
 def main() -> None:
