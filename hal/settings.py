@@ -41,14 +41,14 @@ def _contactor(coil: int, aux: int, nc: bool = False) -> ContactorWiring:
 @dataclass(frozen=True)
 class ContactorsWiring:
     grid: ContactorWiring = section(
-        lambda: _contactor(5, 12, nc=True),
+        lambda: _contactor(12, 5, nc=True),
         "K_GRID, the normally-closed grid transfer contactor between utility and home panel",
     )
-    ac: ContactorWiring = section(lambda: _contactor(6, 16), "K_AC, inverter AC contactor")
-    v2l: ContactorWiring = section(lambda: _contactor(13, 20), "K_V2L, the V2L outlet contactor")
+    ac: ContactorWiring = section(lambda: _contactor(13, 6), "K_AC, inverter AC contactor")
+    v2l: ContactorWiring = section(lambda: _contactor(16, 20), "K_V2L, the V2L outlet contactor")
     dc: ContactorWiring = section(lambda: _contactor(19, 21), "K_DC, the DC contactor pair")
     precharge: ContactorWiring = section(
-        lambda: _contactor(26, 17), "K_PRE, precharge contactor in series with its resistor"
+        lambda: _contactor(26, 27), "K_PRE, precharge contactor in series with its resistor"
     )
 
 
@@ -67,7 +67,7 @@ class InputsWiring:
         "E-stop loop sense: active while the loop is closed (healthy)",
     )
     door: InputWiring = section(
-        lambda: InputWiring(pin=27), "enclosure door switch: active while the door is closed"
+        lambda: InputWiring(pin=24), "enclosure door switch: active while the door is closed"
     )
     ev_present: InputWiring = section(
         lambda: InputWiring(pin=18), "vehicle connector proximity: active while an EV is plugged"
@@ -115,8 +115,9 @@ class AdcChannelsWiring:
         "EV inlet voltage (vehicle side of K_DC) through a 200:1 isolated divider, in V",
     )
     dc_current_a: AdcChannelWiring = section(
-        lambda: AdcChannelWiring(ain=2, fsr_v=4.096, scale=80.0, offset_v=2.5),
-        "DC current (positive = into the EV) from a hall sensor, 12.5 mV/A around 2.5 V, in A",
+        lambda: AdcChannelWiring(ain=2, fsr_v=4.096, scale=100.0, offset_v=1.65),
+        "DC current (positive = into the EV) from a 3.3 V ratiometric hall sensor, 10 mV/A "
+        "around 1.65 V (+-125 A stays inside the ADS1115's 3.3 V supply), in A",
     )
 
 

@@ -323,8 +323,8 @@ class AdcWorld:
 def adc_world(*, noise_lsb: float = 0.0, wiring: AdcWiring | None = None,
               model_clock: FakeClock | None = None, seed: int = 3) -> AdcWorld:
     clock = FakeClock(100.0)
-    # 400 V DC link, 350 V EV inlet (200:1 dividers), -20 A (2.5 V - 20 A * 12.5 mV/A)
-    pins = {0: 2.0, 1: 1.75, 2: 2.25, 3: 0.0}
+    # 400 V DC link, 350 V EV inlet (200:1 dividers), -20 A (1.65 V - 20 A * 10 mV/A)
+    pins = {0: 2.0, 1: 1.75, 2: 1.45, 3: 0.0}
     model = Ads1115Model(model_clock or clock, pins.__getitem__, np.random.default_rng(seed),
                          noise_lsb=noise_lsb)
     sim = SimSMBus(rng=np.random.default_rng(seed + 1000))

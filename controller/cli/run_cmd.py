@@ -12,6 +12,8 @@ from typing import Any
 from controller.config.loader import load_config_file, parse_config
 from controller.config.model import Config
 from controller.modes.requests import MODES, Request
+from controller.scenarios.runner import run_scenario
+from controller.scenarios.spec import ScenarioError, load_scenario
 from controller.store.state_store import StateStore
 from controller.supervisor.loop import Supervisor
 from hal.errors import ConfigError, V2xError
@@ -28,11 +30,14 @@ def add_parser(verbs: Any) -> None:
                     "SIGTERM ramps power to zero, opens every contactor and exits 0.")
     parser.add_argument("--config", metavar="FILE", help="TOML config file (see docs/config.md)")
     parser.add_argument("--duration", metavar="S", type=float,
-                     help="stop safely after S seconds")
+                        help="stop safely after S seconds")
     parser.add_argument("--mode", choices=MODES,
-                     help="operator request at start (default: sequence.startup_request)")
+                        help="operator request at start (default: sequence.startup_request)")
     parser.add_argument("--speed", type=float, default=1.0, metavar="N",
-                     help="simulator only: run N times faster than real time (default 1)")
+                        help="simulator only: run N times faster than real time (default 1)")
+    parser.add_argument("--scenario", metavar="FILE",
+                        help="play a scenario file (docs/scenarios.md) on the simulated charger "
+                             "in real time, or --speed N times faster")
     parser.set_defaults(handler=run)
 
 
@@ -54,6 +59,41 @@ def _load(args: argparse.Namespace) -> tuple[Config, str]:
     return config, f"Config {args.config}: backend {config.hal.backend}."
 
 
+def _play(args: argparse.Namespace) -> int:
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as err:
+        for problem in err.problems:
+            print(f"{args.scenario}: {problem}", file=sys.stderr)
+        return 2
+    print(f"Playing scenario {scenario.name} on the built-in simulated charger "
+          f"at {args.speed:g}x real time.", flush=True)
+    interval = scenario.config.control.status_interval_s
+    next_status = [0.0]
+
+    def print_status(sup: Supervisor) -> None:
+        if sup.clock.now() >= next_status[0]:
+            print(sup.status().line(), flush=True)
+            next_status[0] += interval
+
+    stop = _StopFlag()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        report = run_scenario(scenario, speed=args.speed, progress=None, on_tick=print_status,
+                              stop=lambda: stop.raised)
+    except V2xError as err:
+        print(f"cannot run {args.scenario}: {err}", file=sys.stderr)
+        return 2
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if stop.raised:
+        print(f"{stop.signal_name} received: scenario stopped safely", flush=True)
+    verdict = "passed" if report["passed"] else "FAILED"
+    print(f"scenario {scenario.name}: {verdict}", flush=True)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
@@ -64,6 +104,12 @@ def run(args: argparse.Namespace) -> int:
     if args.speed <= 0:
         print(f"--speed {args.speed}: must be positive", file=sys.stderr)
         return 2
+    if args.scenario is not None:
+        if args.config is not None or args.mode is not None or args.duration is not None:
+            print("--scenario carries its own config, requests and duration: do not combine "
+                  "it with --config, --mode or --duration", file=sys.stderr)
+            return 2
+        return _play(args)
     try:
         config, banner = _load(args)
     except ConfigError as err:

@@ -24,6 +24,24 @@ def _pin_owners(config: Config) -> dict[int, list[str]]:
     return owners
 
 
+def _timing_problems(config: Config) -> list[str]:
+    """Age limits must leave room for the control period (and the ADC's round robin)."""
+    tick = config.control.tick_s
+    channels = len(dataclasses.fields(config.hal.i2c.adc.channels))
+    p, s = config.protection, config.sequence
+    rules = (
+        ("protection.inverter_status_timeout_s", p.inverter_status_timeout_s, 2 * tick,
+         "2 x control.tick_s"),
+        ("protection.ev_report_timeout_s", p.ev_report_timeout_s, 2 * tick,
+         "2 x control.tick_s"),
+        ("protection.sensor_max_age_s", p.sensor_max_age_s, (channels + 1) * tick,
+         f"{channels + 1} x control.tick_s (the ADC converts one channel per tick)"),
+        ("sequence.contactor_timeout_s", s.contactor_timeout_s, 2 * tick, "2 x control.tick_s"),
+    )
+    return [f"{key} = {value}: must be at least {minimum:g} s ({why}, control.tick_s = {tick})"
+            for key, value, minimum, why in rules if value < minimum - 1e-12]
+
+
 def cross_field_problems(config: Config) -> list[str]:
     """Every contradiction in an otherwise well-typed config, one line each."""
     problems: list[str] = []
@@ -57,6 +75,7 @@ def cross_field_problems(config: Config) -> list[str]:
             f"protection.frequency_min_hz/frequency_max_hz = {low}/{high} Hz: the window must "
             f"contain grid.nominal_frequency_hz = {nominal} Hz"
         )
+    problems.extend(_timing_problems(config))
     v2h = config.v2h
     if v2h.reserve_soc_pct + v2h.reserve_hysteresis_pct > 100.0:
         problems.append(

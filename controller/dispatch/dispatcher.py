@@ -8,6 +8,7 @@ that prevent export or obey a lowered limit.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from controller.config.model import Config
@@ -89,7 +90,7 @@ class Dispatcher:
         command = InverterCommand(
             mode=plan.inverter_mode, enable=enable, p_set_w=round(ramped),
             q_set_var=0.0,
-            dc_charge_limit_a=round(limits.dc_charge_a) if enable else 0.0,
-            dc_discharge_limit_a=round(limits.dc_discharge_a) if enable else 0.0,
+            dc_charge_limit_a=math.floor(limits.dc_charge_a) if enable else 0.0,
+            dc_discharge_limit_a=math.floor(limits.dc_discharge_a) if enable else 0.0,
         )
         return DispatchResult(command, target, limits, note)

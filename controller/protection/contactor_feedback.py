@@ -24,5 +24,6 @@ class ContactorFeedbackMonitor:
                 code = "CONTACTOR_FAIL_CLOSE" if view.commanded_closed else "CONTACTOR_FAIL_OPEN"
                 state = "closed" if view.commanded_closed else "open"
                 trips.append(Trip(code, f"{name}: commanded {state}, aux contact disagrees "
-                                  f"for more than {self._timeout} s"))
+                                  f"for more than {self._timeout} s", snap.t - since,
+                                  self._timeout))
         return trips

@@ -28,5 +28,6 @@ def check_sensors(snap: Snapshot, settings: ProtectionSettings, energised: bool,
     if energised and snap.inverter_age_s > settings.inverter_status_timeout_s:
         trips.append(Trip("INVERTER_COMM_LOST",
                           f"no valid inverter status for {snap.inverter_age_s:.3f} s "
-                          f"(limit {settings.inverter_status_timeout_s} s)"))
+                          f"(limit {settings.inverter_status_timeout_s} s)",
+                          snap.inverter_age_s, settings.inverter_status_timeout_s))
     return trips

@@ -7,5 +7,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Trip:
+    """``measured`` and ``setting`` are the numbers compared, when the monitor has them."""
+
     code: str
     detail: str
+    measured: float | None = None
+    setting: float | None = None

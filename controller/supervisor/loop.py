@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from controller.config.model import Config
 from controller.dispatch.dispatcher import Dispatcher, DispatchResult
@@ -34,6 +35,19 @@ from hal.protocols.inverter_codec import InverterCodec
 log = logging.getLogger("v2x.supervisor")
 
 MAX_CONSECUTIVE_ERRORS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class TripRecord:
+    """One protection trip as the report shows it."""
+
+    t: float
+    function: str
+    detail: str
+    measured: float | None = None
+    setting: float | None = None
+
+
 SAFE_STATES = frozenset({State.IDLE, State.SELFTEST, State.FAULT, State.ESTOP})
 
 
@@ -56,7 +70,8 @@ class Supervisor:
         self.modes = ModeLogic(config, self.plan, self._on_transition, self._latch_code)
         self.request = Request(config.sequence.startup_request, None, "config")
         self.transitions: list[TransitionRecord] = []
-        self.trip_log: list[tuple[float, str, str]] = []
+        self.trip_log: list[TripRecord] = []
+        self._grid_was_ok = False
         self.last_snapshot: Snapshot | None = None
         self.last_dispatch: DispatchResult | None = None
         self.last_estimate: GridEstimate | None = None
@@ -114,45 +129,60 @@ class Supervisor:
         self.last_snapshot, self.last_estimate = snap, estimate
         self.last_protection, self.last_dispatch = result, dispatch
 
-    def _latch_code(self, code: str, detail: str) -> None:
+    def _latch_code(self, code: str, detail: str, measured: float | None = None,
+                    setting: float | None = None) -> None:
         """Latch one fault (once while active): store it, log it with what to check."""
         if code in self._active_codes:
             return
         self._active_codes.add(code)
         now = self.clock.now()
-        self.trip_log.append((now, code, detail))
+        self.trip_log.append(TripRecord(now, code, detail, measured, setting))
         self.store.latch_fault(code, detail, self.clock.wall_time())
         self._event("trip", f"{code}: {detail} - check {CATALOGUE[code].check}", t=now)
 
     def _latch(self, snap: Snapshot, result: ProtectionResult) -> None:
         for trip in result.trips:
-            self._latch_code(trip.code, trip.detail)
+            self._latch_code(trip.code, trip.detail, trip.measured, trip.setting)
+        if self._grid_was_ok and not result.grid.ok:
+            self.trip_log.append(TripRecord(snap.t, "GRID_WINDOW", result.grid.reason))
+            self._event("trip", f"GRID_WINDOW: {result.grid.reason} - power stops until the "
+                        "grid is back inside its window", t=snap.t)
+        self._grid_was_ok = result.grid.ok
         if any(CATALOGUE[t.code].severity is Severity.EMERGENCY for t in result.trips):
             self.plan.safe()  # the veto: before the mode machine even runs
 
     def _step_modes(self, result: ProtectionResult) -> None:
         codes = {t.code for t in result.trips}
+        reset, self._reset_requested = self._reset_requested, False  # consumed, never pending
         if "ESTOP" in codes:
             self.modes.reason = "E-stop loop open"
             self.modes.fire("emergency_stop")
         elif result.trips:
             self.modes.reason = ", ".join(sorted(codes))
             self.modes.fire("trip")
-        elif self._reset_requested:
-            if self.modes.current in LATCHED:
-                self.modes.reason = "reset requested"
-                self.modes.fire("reset")
-                if self.modes.current not in LATCHED:
-                    cleared = self.store.clear_faults(self.clock.wall_time())
-                    self._active_codes.clear()
-                    if self.modes.ctx is not None:
-                        self.modes.ctx = dataclasses.replace(
-                            self.modes.ctx, latched_faults=0, reset_requested=False)
-                    self._event("reset", f"latched faults cleared ({cleared})")
-                else:
-                    self._event("reset", "reset refused: a trip condition is still present")
-            self._reset_requested = False
+        if reset:
+            self._reset(codes)
         self.modes.fire("tick")
+
+    def _reset(self, codes: set[str]) -> None:
+        """An explicit reset: refused (and forgotten) while any trip condition is present."""
+        if self.modes.current not in LATCHED:
+            self._event("reset", f"reset ignored: nothing latched (state {self.modes.state})")
+            return
+        if codes:
+            self._event("reset", "reset refused: still present: " + ", ".join(sorted(codes)))
+            return
+        self.modes.reason = "reset requested"
+        self.modes.fire("reset")
+        if self.modes.current in LATCHED:
+            self._event("reset", "reset refused by the mode machine")
+            return
+        cleared = self.store.clear_faults(self.clock.wall_time())
+        self._active_codes.clear()
+        if self.modes.ctx is not None:
+            self.modes.ctx = dataclasses.replace(self.modes.ctx, latched_faults=0,
+                                                 reset_requested=False)
+        self._event("reset", f"latched faults cleared ({cleared})")
 
     # ----- loop control ----------------------------------------------------------------------
     def run(self, duration_s: float | None = None, stop: Callable[[], bool] = lambda: False,

@@ -27,6 +27,7 @@ class PlantParams:
     dc_link_capacitance_f: float = 0.002
     precharge_resistance_ohm: float = 40.0
     dc_link_bleed_tau_s: float = 20.0
+    inverter_command_timeout_s: float = 0.1
     plant_step_s: float = 0.005
     seed: int = 1
     meter_noise: bool = True

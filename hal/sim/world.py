@@ -37,6 +37,7 @@ from hal.sim.truth import MeterTruth
 
 EXPORT_THRESHOLD_FRACTION = 0.01  # export counts above 1 % of the inverter rating
 HOME_ENERGISED_PU = 0.5
+PCC_DEAD_PU = 0.05
 HOT_OPEN_CURRENT_A = 2.0
 KWH_PER_WS = 1.0 / SECONDS_PER_HOUR / 1000.0
 
@@ -77,7 +78,8 @@ class SimWorld:
         self.can_channels = {"inverter": f"v2x-sim-{tag}-inv", "ev": f"v2x-sim-{tag}-ev"}
         self._inv_bus = can.Bus(interface="virtual", channel=self.can_channels["inverter"])
         self._ev_bus = can.Bus(interface="virtual", channel=self.can_channels["ev"])
-        self.inverter_port = SimInverterPort(self._inv_bus, InverterCodec())
+        self.inverter_port = SimInverterPort(self._inv_bus, InverterCodec(),
+                                             params.inverter_command_timeout_s)
         self.ev_port = SimEvPort(self._ev_bus)
         self._pins: dict[int, Any] = {}
         self._drive_inputs()
@@ -191,8 +193,8 @@ class SimWorld:
             formed_load += self.home.load_w
         if k["v2l"]:
             formed_load += self.v2l_load_w
-        self.inverter.step(now, dt, command, inverter_ac_v, external, self.dc_link_v,
-                           formed_load)
+        dc_v = self.dc_link_v if k["dc"] and self.ev_plugged else 0.0  # no stiff DC source
+        self.inverter.step(now, dt, command, inverter_ac_v, external, dc_v, formed_load)
         self._step_dc(dt, k)
         self._step_ac(now, dt, k, external)
         self._drive_inputs()
@@ -223,16 +225,17 @@ class SimWorld:
         if self.ev_plugged and k["dc"]:
             current = self.battery.current_for_power(self.inverter.dc_power_w())
             self.dc_link_v = self.battery.terminal_v(current)
+        elif self.ev_plugged and k["precharge"]:
+            # The link capacitor charges from the battery through the precharge resistor (exact
+            # RC solution, so any plant step is stable); the average current over the step
+            # leaves the battery.
+            ocv = self.battery.ocv_v()
+            tau = p.precharge_resistance_ohm * p.dc_link_capacitance_f
+            v0 = self.dc_link_v
+            self.dc_link_v = ocv + (v0 - ocv) * math.exp(-dt / tau)
+            current = -(self.dc_link_v - v0) * p.dc_link_capacitance_f / dt
         else:
-            if self.ev_plugged and k["precharge"]:
-                ocv = self.battery.ocv_v()
-                current = -(ocv - self.dc_link_v) / p.precharge_resistance_ohm
-            # The link capacitor alone: charged by the precharge path, drained by the inverter.
-            cap = p.dc_link_capacitance_f
-            charge_in = -current * dt - (self.inverter.dc_power_w() / max(self.dc_link_v, 1.0)
-                                         * dt)
-            self.dc_link_v = max(0.0, self.dc_link_v + charge_in / cap)
-            self.dc_link_v *= math.exp(-dt / p.dc_link_bleed_tau_s)
+            self.dc_link_v *= math.exp(-dt / p.dc_link_bleed_tau_s)  # bleed resistor
         self.battery.step(current if self.ev_plugged else 0.0, dt)
 
     def _step_ac(self, now: float, dt: float, k: dict[str, bool], external: bool) -> None:
@@ -254,9 +257,17 @@ class SimWorld:
         energy.pv_kwh += pv * dt * KWH_PER_WS
         energy.ev_charged_kwh = self.battery.charged_kwh
         energy.ev_discharged_kwh = self.battery.discharged_kwh
-        energised = self.home_bus_v > HOME_ENERGISED_PU * self.params.nominal_voltage_v
+        nominal = self.params.nominal_voltage_v
+        energised = self.home_bus_v > HOME_ENERGISED_PU * nominal
         self.truth.track(now, "home", energised,
                          "home_energized" if energised else "home_deenergized")
+        # IEEE 1547.1 clearing: PCC voltage and inverter current below 0.05 p.u. and staying.
+        pcc_v = self.home_bus_v if k["grid"] else self.grid.voltage_v
+        rated_a = self.params.inverter.rated_power_w / nominal
+        inverter_a = abs(self.inverter.ac_power_w) / max(pcc_v, 1.0)
+        dead = pcc_v < PCC_DEAD_PU * nominal and inverter_a < PCC_DEAD_PU * rated_a
+        self.truth.track(now, "pcc", dead, "pcc_deenergized" if dead else "pcc_energized",
+                         voltage_v=round(pcc_v, 1))
         exporting = -self.grid_import_w > (EXPORT_THRESHOLD_FRACTION
                                            * self.params.inverter.rated_power_w)
         self.truth.track(now, "export", exporting,

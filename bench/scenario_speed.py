@@ -1,0 +1,74 @@
+"""Virtual-time speed of whole scenarios (issue: scenarios; target: 24 h at 1 Hz in < 30 s).
+
+Two scenarios, built here so the bench needs no files:
+- one hour at the default control rate (50 Hz): charge, then v2h with the home load stepping;
+- a day at a 1 Hz control rate with a 1 s plant step: v2h in the evening, charge at night, the
+  home load changing every hour.
+For each: plant seconds per wall second, and the wall time per tick spent in the controller
+versus in the plant (the controller's share is what a Pi pays; the plant exists only here).
+"""
+
+from __future__ import annotations
+
+import platform
+from typing import Any
+
+from controller.scenarios.runner import run_scenario
+from controller.scenarios.spec import parse_scenario
+
+HOUR = 3600.0
+LOADS_W = (600, 450, 400, 400, 450, 900, 1800, 2200, 1500, 1200, 1100, 1300,
+           1400, 1200, 1100, 1300, 1700, 2600, 3200, 2900, 2400, 1800, 1200, 800)
+
+
+def one_hour() -> dict[str, Any]:
+    events: list[dict[str, Any]] = [{"at_s": 0.0, "kind": "request", "mode": "charge"},
+                                    {"at_s": 1800.0, "kind": "request", "mode": "v2h"}]
+    events += [{"at_s": 1800.0 + 120.0 * i, "kind": "home_load", "w": float(LOADS_W[i])}
+               for i in range(15)]
+    return {"scenario": {"name": "bench-1h-50Hz", "duration_s": HOUR, "seed": 7},
+            "plant": {"ev_soc_pct": 40.0, "ev_capacity_kwh": 80.0},
+            "events": events, "expect": [{"kind": "no_invariant_violation"}]}
+
+
+def one_day() -> dict[str, Any]:
+    tick = 1.0
+    events: list[dict[str, Any]] = [
+        {"at_s": 17 * HOUR, "kind": "request", "mode": "v2h"},
+        {"at_s": 23 * HOUR, "kind": "request", "mode": "charge", "source": "schedule"},
+        {"at_s": 6 * HOUR, "kind": "request", "mode": "idle"},
+    ]
+    events += [{"at_s": h * HOUR, "kind": "home_load", "w": float(w)}
+               for h, w in enumerate(LOADS_W)]
+    return {
+        "scenario": {"name": "bench-24h-1Hz", "duration_s": 24 * HOUR, "seed": 8,
+                     "tick_s": tick},
+        "plant": {"ev_soc_pct": 70.0, "ev_capacity_kwh": 80.0, "plant_step_s": tick,
+                  "inverter_command_timeout_s": 3 * tick,
+                  "contactor_close_delay_s": 0.03, "contactor_open_delay_s": 0.015},
+        "config": {"protection": {"inverter_status_timeout_s": 2 * tick,
+                                  "ev_report_timeout_s": 3 * tick,
+                                  "sensor_max_age_s": 5 * tick},
+                   "sequence": {"contactor_timeout_s": 3 * tick, "rampdown_timeout_s": 30.0}},
+        "events": events, "expect": [{"kind": "no_invariant_violation"}],
+    }
+
+
+def main() -> None:
+    print(f"machine: {platform.machine()} python {platform.python_version()} "
+          f"({platform.node()})")
+    for data in (one_hour(), one_day()):
+        scenario = parse_scenario(data)
+        report = run_scenario(scenario, progress=None)
+        wall = report["wall_s"]
+        ticks = max(report["wall"]["ticks"], 1)
+        ctrl_us = 1e6 * report["wall"]["controller_s"] / ticks
+        plant_us = 1e6 * report["wall"]["plant_s"] / ticks
+        print(f"{scenario.name:>14}: {scenario.duration_s:8.0f} s plant in {wall:6.2f} s wall = "
+              f"{scenario.duration_s / wall:7.0f}x real time | {ticks} ticks | controller "
+              f"{ctrl_us:5.0f} us/tick | plant {plant_us:5.0f} us/tick | "
+              f"{'passed' if report['passed'] else 'FAILED'}")
+
+
+if __name__ == "__main__":
+    main()

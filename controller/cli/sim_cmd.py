@@ -1,0 +1,86 @@
+"""``v2xctl sim SCENARIO``: run a scenario in virtual time and check its expectations."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from controller.scenarios.reference import scenario_reference
+from controller.scenarios.report import write_report
+from controller.scenarios.runner import run_scenario
+from controller.scenarios.spec import ScenarioError, load_scenario
+from hal.errors import V2xError
+
+
+def add_parser(verbs: Any) -> None:
+    parser = verbs.add_parser(
+        "sim", help="run a scenario file in virtual time and check its expectations",
+        description="Run SCENARIO (see docs/scenarios.md) against the simulated charger as "
+                    "fast as the machine allows. Exit 0 when every expectation holds, 1 when "
+                    "one fails (or an invariant is violated), 2 when the file is invalid.")
+    parser.add_argument("scenario", metavar="SCENARIO", nargs="?", help="scenario TOML file")
+    parser.add_argument("--format-reference", action="store_true",
+                        help="print the generated format reference of docs/scenarios.md")
+    parser.add_argument("--report", metavar="FILE", type=Path,
+                        help="write the JSON report here")
+    parser.add_argument("--timeseries", metavar="FILE", type=Path,
+                        help="write a CSV time series here (period: scenario.sample_s)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress indicator; print only the verdict")
+    parser.set_defaults(handler=sim)
+
+
+def sim(args: argparse.Namespace) -> int:
+    if args.format_reference:
+        sys.stdout.write(scenario_reference())
+        return 0
+    if args.scenario is None:
+        print("v2xctl sim: a SCENARIO file is required", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(message)s")
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as err:
+        for problem in err.problems:
+            print(f"{args.scenario}: {problem}", file=sys.stderr)
+        return 2
+    stream = None
+    try:
+        if args.timeseries is not None:
+            stream = args.timeseries.open("w", newline="", encoding="utf-8")
+        report = run_scenario(scenario, progress=None if args.quiet else sys.stderr,
+                              timeseries=stream)
+    except (V2xError, OSError) as err:
+        print(f"cannot run {args.scenario}: {err}", file=sys.stderr)
+        return 2
+    finally:
+        if stream is not None:
+            stream.close()
+    if args.report is not None:
+        write_report(report, args.report)
+    _print_summary(report, quiet=args.quiet)
+    return 0 if report["passed"] else 1
+
+
+def _print_summary(report: dict[str, Any], quiet: bool) -> None:
+    wall = max(report["wall_s"], 1e-9)
+    if not quiet:
+        print(f"scenario {report['scenario']} (seed {report['seed']}): "
+              f"{report['duration_s']:g} s simulated in {wall:.2f} s "
+              f"({report['duration_s'] / wall:.0f}x real time)")
+        for exp in report["expectations"]:
+            mark = "PASS" if exp["passed"] else "FAIL"
+            print(f"  {mark} expect[{exp['index']}] {exp['kind']}: {exp['explanation']}")
+        for v in report["invariant_violations"][:10]:
+            print(f"  FAIL invariant {v['invariant']} at {v['t']:.3f} s: {v['text']}")
+    verdict = "PASSED" if report["passed"] else "FAILED"
+    failed = [e for e in report["expectations"] if not e["passed"]]
+    extra = f" ({len(failed)} expectation(s) failed" if failed else ""
+    if report["invariant_violations"]:
+        extra += (", " if extra else " (") + f"{len(report['invariant_violations'])} " \
+                 "invariant violation(s)"
+    print(f"{verdict}: {report['scenario']}{extra + ')' if extra else ''}")

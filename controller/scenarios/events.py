@@ -1,0 +1,89 @@
+"""Applying a scenario event to the simulated world (or, for requests, to the controller)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controller.modes.requests import Request
+from controller.scenarios.spec import Entry
+from controller.supervisor.loop import Supervisor
+from hal.sim.world import SimWorld
+
+
+@dataclass
+class Freeze:
+    """When the controller is frozen (``controller_freeze``), ticks stop until ``until``."""
+
+    until: float = -1.0
+
+
+def _apply_fault(entry: Entry, world: SimWorld, freeze: Freeze, now: float) -> None:
+    params = entry.params
+    name = params["name"]
+    meter = world.hal.i2c.meter.address
+    adc = world.hal.i2c.adc.address
+    if name == "meter_absent":
+        world.smbus.inject(meter, "absent")
+    elif name == "meter_nack":
+        world.smbus.inject(meter, f"nack_next:{params['count']}")
+    elif name == "meter_garbage":
+        world.smbus.inject(meter, "garbage")
+    elif name == "meter_restore":
+        world.smbus.clear(meter)
+    elif name == "adc_absent":
+        world.smbus.inject(adc, "absent")
+    elif name == "adc_restore":
+        world.smbus.clear(adc)
+    elif name == "inverter_silence":
+        world.inverter_port.inject("silence")
+    elif name == "inverter_bad_crc":
+        world.inverter_port.inject("bad_crc")
+    elif name == "inverter_frozen_counter":
+        world.inverter_port.inject("frozen_counter")
+    elif name == "inverter_restore":
+        world.inverter_port.clear()
+    elif name == "contactor_weld":
+        world.contactors[params["contactor"]].welded = True
+    elif name == "controller_freeze":
+        freeze.until = now + float(params["duration_s"])
+    else:  # pragma: no cover - the loader only admits known names
+        raise ValueError(f"unknown fault {name!r}")
+    world.truth.record(now, "fault_injected", name=name)
+
+
+def apply_event(entry: Entry, world: SimWorld, sup: Supervisor, freeze: Freeze,
+                now: float) -> None:
+    """Make one event happen now."""
+    params = entry.params
+    kind = entry.kind
+    grid = world.grid
+    if kind == "grid_voltage":
+        grid.set_voltage(params["pu"], params.get("ramp_pu_per_s"))
+    elif kind == "grid_frequency":
+        grid.set_frequency(params["hz"], params.get("ramp_hz_per_s"))
+    elif kind == "grid_phase_jump":
+        grid.jump_phase(params["degrees"])
+    elif kind == "grid_outage":
+        world.outage()
+    elif kind == "grid_restore":
+        world.restore_grid()
+    elif kind == "ev_plug":
+        world.plug_ev(params.get("soc_pct"))
+    elif kind == "ev_unplug":
+        world.unplug_ev()
+    elif kind == "request":
+        sup.set_request(Request(params["mode"], params.get("power_w"), params["source"]))
+    elif kind == "estop_press":
+        world.press_estop()
+    elif kind == "estop_release":
+        world.release_estop()
+    elif kind == "reset":
+        sup.request_reset()
+    elif kind == "home_load":
+        world.home.load_w = params["w"]
+    elif kind == "pv":
+        world.home.pv_w = params["w"]
+    elif kind == "fault":
+        _apply_fault(entry, world, freeze, now)
+    else:  # pragma: no cover - the loader only admits known kinds
+        raise ValueError(f"unknown event kind {kind!r}")

@@ -1,0 +1,147 @@
+"""Every table, event kind, fault name and expectation kind of the scenario format.
+
+This module is the format's single source of truth: the loader validates against it and a test
+checks that ``docs/scenarios.md`` documents every entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from controller.faults import CATALOGUE
+from controller.modes.requests import MODES
+from controller.modes.states import State
+from controller.scenarios.params import Param, p
+
+STATES = tuple(s.value for s in State)
+CONTACTORS = ("grid", "ac", "v2l", "dc", "precharge")
+SOURCES = ("user", "schedule", "grid_operator", "technician")
+TRUTH_KINDS = ("contactor", "hot_open", "utility_breaker", "pcc_energized", "pcc_deenergized",
+               "home_energized", "home_deenergized", "export_started", "export_stopped",
+               "inverter_mode", "estop")
+ENERGY_FIELDS = ("grid_import_kwh", "grid_export_kwh", "ev_charged_kwh", "ev_discharged_kwh",
+                 "home_from_ev_kwh", "pv_kwh")
+FUNCTIONS = (*sorted(CATALOGUE), "GRID_WINDOW")
+
+SCENARIO: dict[str, Param] = {
+    "name": p(str, "short name, used in reports", required=True),
+    "description": p(str, "what the scenario shows"),
+    "duration_s": p(float, "plant time to simulate", required=True, min=0.1, max=7 * 86400.0),
+    "seed": p(int, "seed of every random source (noise); same seed, same report", default=1,
+              min=0, max=2**31 - 1),
+    "start": p(dt.datetime, "local date-time at t = 0 (for tariffs and schedules later)"),
+    "tick_s": p(float, "control period; overrides control.tick_s", min=0.005, max=1.0),
+    "sample_s": p(float, "time-series sampling period for --timeseries", default=1.0,
+                  min=0.005, max=3600.0),
+}
+
+PLANT: dict[str, Param] = {
+    "nominal_voltage_v": p(float, "utility nominal voltage", choices=(120.0, 208.0, 230.0, 240.0)),
+    "nominal_frequency_hz": p(float, "utility nominal frequency", choices=(50.0, 60.0)),
+    "ev_present": p(bool, "an EV is plugged in at t = 0"),
+    "ev_soc_pct": p(float, "EV state of charge at t = 0", min=0.0, max=100.0),
+    "ev_capacity_kwh": p(float, "usable battery capacity", min=5.0, max=250.0),
+    "ev_cells_in_series": p(int, "cells in series (sets the pack voltage)", min=50, max=240),
+    "ev_internal_resistance_ohm": p(float, "pack internal resistance", min=0.001, max=1.0),
+    "ev_max_charge_current_a": p(float, "EV charge current limit", min=1.0, max=250.0),
+    "ev_max_discharge_current_a": p(float, "EV discharge current limit (0 = no V2X)",
+                                    min=0.0, max=250.0),
+    "ev_max_voltage_v": p(float, "EV maximum battery voltage", min=100.0, max=1000.0),
+    "ev_min_soc_pct": p(float, "EV's own minimum discharge level", min=0.0, max=100.0),
+    "home_load_w": p(float, "home consumption at t = 0", min=0.0, max=50000.0),
+    "pv_w": p(float, "PV output at t = 0 (runs only on a live utility)", min=0.0, max=50000.0),
+    "v2l_load_w": p(float, "load on the V2L outlet", min=0.0, max=10000.0),
+    "inverter_rated_power_w": p(float, "inverter AC rating", min=500.0, max=32000.0),
+    "inverter_ramp_w_per_s": p(float, "inverter's own ramp limit", min=100.0, max=1e6),
+    "inverter_efficiency": p(float, "inverter efficiency, each direction", min=0.8, max=1.0),
+    "inverter_command_timeout_s": p(float, "the inverter ceases when commands stop this long",
+                                    min=0.02, max=10.0),
+    "contactor_close_delay_s": p(float, "coil-on to contacts closed", min=0.001, max=0.5),
+    "contactor_open_delay_s": p(float, "coil-off to contacts open", min=0.001, max=0.5),
+    "plant_step_s": p(float, "plant integration step", min=0.0005, max=1.0),
+    "meter_noise": p(bool, "add measurement noise in the chip models"),
+}
+
+COMMON_EVENT: dict[str, Param] = {
+    "at_s": p(float, "plant time the event happens", required=True, min=0.0),
+    "kind": p(str, "what happens (below)", required=True),
+    "id": p(str, "a name other entries (expectations) can refer to"),
+}
+
+FAULTS: dict[str, str] = {
+    "meter_absent": "the ADE7953 stops answering on I2C (every transfer NACKed)",
+    "meter_nack": "the ADE7953 NACKs the next `count` transfers, then recovers",
+    "meter_garbage": "the ADE7953 answers with random bytes",
+    "meter_restore": "the ADE7953 answers normally again",
+    "adc_absent": "the ADS1115 stops answering",
+    "adc_restore": "the ADS1115 answers normally again",
+    "inverter_silence": "the inverter stops sending status frames",
+    "inverter_bad_crc": "the inverter's status frames carry a wrong CRC",
+    "inverter_frozen_counter": "the inverter's alive counter stops advancing",
+    "inverter_restore": "the inverter's CAN faults are cleared",
+    "contactor_weld": "the contacts of `contactor` weld closed (they stay closed)",
+    "controller_freeze": "the control loop stops for `duration_s` (hung process); the plant runs",
+}
+
+EVENTS: dict[str, dict[str, Param]] = {
+    "grid_voltage": {"pu": p(float, "new utility voltage", required=True, min=0.0, max=1.5),
+                     "ramp_pu_per_s": p(float, "ramp there at this rate (omit: a step)",
+                                        min=1e-4, max=100.0)},
+    "grid_frequency": {"hz": p(float, "new utility frequency", required=True, min=40.0,
+                               max=70.0),
+                       "ramp_hz_per_s": p(float, "ramp there at this rate (omit: a step)",
+                                          min=1e-4, max=100.0)},
+    "grid_phase_jump": {"degrees": p(float, "phase step of the utility voltage",
+                                     required=True, min=-180.0, max=180.0)},
+    "grid_outage": {},
+    "grid_restore": {},
+    "ev_plug": {"soc_pct": p(float, "the plugged EV's state of charge", min=0.0, max=100.0)},
+    "ev_unplug": {},
+    "request": {"mode": p(str, "requested mode", required=True, choices=MODES),
+                "power_w": p(float, "power magnitude (omit: as much as the limits allow)",
+                             min=0.0, max=32000.0),
+                "source": p(str, "who asks", default="user", choices=SOURCES)},
+    "estop_press": {},
+    "estop_release": {},
+    "reset": {},
+    "home_load": {"w": p(float, "home consumption", required=True, min=0.0, max=50000.0)},
+    "pv": {"w": p(float, "PV output", required=True, min=0.0, max=50000.0)},
+    "fault": {"name": p(str, "which fault (below)", required=True, choices=tuple(FAULTS)),
+              "contactor": p(str, "for contactor_weld", choices=CONTACTORS),
+              "count": p(int, "for meter_nack", min=1, max=1000),
+              "duration_s": p(float, "for controller_freeze", min=0.001, max=3600.0)},
+}
+
+COMMON_EXPECT: dict[str, Param] = {
+    "kind": p(str, "what is checked (below)", required=True),
+    "description": p(str, "why, shown in the report"),
+}
+
+EXPECTS: dict[str, dict[str, Param]] = {
+    "state_at": {"at_s": p(float, "time", required=True, min=0.0),
+                 "state": p(str, "the state (or a parent, e.g. energised)", required=True,
+                            choices=STATES)},
+    "state_entered": {"state": p(str, "the state", required=True, choices=STATES),
+                      "after_s": p(float, "window start", default=0.0, min=0.0),
+                      "before_s": p(float, "window end (default: the end)", min=0.0)},
+    "never_state": {"state": p(str, "a state that must never be entered", required=True,
+                               choices=STATES)},
+    "no_trip": {},
+    "trip": {"function": p(str, "fault code or GRID_WINDOW", required=True, choices=FUNCTIONS),
+             "after_event": p(str, "id of the event the time counts from"),
+             "after_s": p(float, "or: a time the window starts at", min=0.0),
+             "within_s": p(float, "the trip must come within this", required=True, min=0.0)},
+    "no_trip_of": {"function": p(str, "fault code or GRID_WINDOW", required=True,
+                                 choices=FUNCTIONS)},
+    "no_invariant_violation": {},
+    "energy": {"quantity": p(str, "which counter", required=True, choices=ENERGY_FIELDS),
+               "min_kwh": p(float, "at least", min=0.0),
+               "max_kwh": p(float, "at most", min=0.0)},
+    "truth_event": {"event": p(str, "plant event kind", required=True, choices=TRUTH_KINDS),
+                    "name": p(str, "for contactor events: which contactor", choices=CONTACTORS),
+                    "after_s": p(float, "window start", default=0.0, min=0.0),
+                    "before_s": p(float, "window end (default: the end)", min=0.0)},
+    "no_truth_event": {"event": p(str, "plant event kind", required=True, choices=TRUTH_KINDS),
+                       "name": p(str, "for contactor events: which contactor",
+                                 choices=CONTACTORS)},
+}

@@ -1,0 +1,90 @@
+"""The scenario report (JSON, ``"format": 1``) and the optional time-series CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+from controller.scenarios.expectations import Outcome, RunRecord
+from controller.scenarios.spec import Entry
+
+REPORT_FORMAT = 1
+DECIMALS = 6
+WALL_CLOCK_FIELDS = ("wall_s", "wall")
+
+
+def _round(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, DECIMALS)
+    if isinstance(value, dict):
+        return {k: _round(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_round(v) for v in value]
+    return value
+
+
+def build_report(run: RunRecord, outcomes: list[tuple[Entry, Outcome]], wall_s: float,
+                 final: dict[str, Any]) -> dict[str, Any]:
+    scenario = run.scenario
+    passed = all(o.passed for _, o in outcomes) and not run.violations
+    report: dict[str, Any] = {
+        "format": REPORT_FORMAT,
+        "scenario": scenario.name,
+        "source": scenario.source,
+        "seed": scenario.seed,
+        "passed": passed,
+        "duration_s": scenario.duration_s,
+        "control_tick_s": scenario.config.control.tick_s,
+        "wall_s": wall_s,
+        "expectations": [
+            {"index": e.index, "kind": e.kind,
+             "params": {k: v for k, v in e.params.items() if k != "kind"},
+             "passed": o.passed, "explanation": o.explanation}
+            for e, o in outcomes
+        ],
+        "transitions": [{"t": tr.t, "from": tr.source, "to": tr.dest, "trigger": tr.trigger,
+                         "reason": tr.reason} for tr in run.transitions],
+        "trips": [{"t": tr.t, "function": tr.function, "measured": tr.measured,
+                   "setting": tr.setting, "detail": tr.detail} for tr in run.trips],
+        "plant_events": [{"t": ev.t, "kind": ev.kind, **ev.details}
+                         for ev in run.truth.events],
+        "energy_kwh": asdict(run.truth.energy),
+        "invariant_violations": [{"t": v.t, "invariant": v.invariant, "text": v.text}
+                                 for v in run.violations],
+        "final": final,
+    }
+    return dict(_round(report))
+
+
+def write_report(report: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(report, indent=2, sort_keys=False, default=str) + "\n",
+                    encoding="utf-8")
+
+
+TIMESERIES_COLUMNS = (
+    "t", "state", "grid_voltage_v", "grid_frequency_hz", "grid_import_w", "home_load_w", "pv_w",
+    "inverter_ac_w", "inverter_mode", "ev_soc_pct", "battery_current_a", "dc_link_v",
+    "command_p_w", "k_grid", "k_ac", "k_v2l", "k_dc", "k_precharge",
+)
+
+
+class TimeseriesWriter:
+    """One CSV row per sample period; columns above (plant truth plus controller state)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._writer = csv.writer(stream)
+        self._writer.writerow(TIMESERIES_COLUMNS)
+
+    def row(self, values: dict[str, Any]) -> None:
+        self._writer.writerow([_fmt(values[c]) for c in TIMESERIES_COLUMNS])
+
+
+def _fmt(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return value

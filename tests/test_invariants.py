@@ -1,0 +1,401 @@
+"""The safety invariants of ARCHITECTURE.md section 1, against plant truth, at every tick.
+
+A hypothesis state machine drives a fresh simulated charger through random sequences of requests,
+plug events, E-stop presses, resets, home-load steps, grid outages and excursions and injected
+sensor and link faults, running the loop for 0.05-5 s of virtual time after each, and calls
+:class:`hal.sim.invariants.InvariantChecker` after every control tick. The deterministic tests at
+the end prove that the checker can fail: a checker that cannot fail is worthless.
+
+``V2X_HYPOTHESIS_PROFILE=long`` runs 2,000 sequences of up to 20 events (the CI profile: 60
+sequences of up to 12 events).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
+
+from controller.modes.requests import MODES
+from controller.modes.states import LATCHED, State
+from controller.supervisor.loop import Supervisor
+from hal.protocols.inverter_messages import InverterState
+from hal.sim.invariants import InvariantChecker, InvariantSettings, Violation
+from hal.sim.params import PlantParams
+from harness import Charger
+
+LONG = os.environ.get("V2X_HYPOTHESIS_PROFILE") == "long"
+STEPS = 20 if LONG else 12
+
+# Mostly short runs (fast sequences of events), some long enough to reach full power.
+DURATIONS = st.one_of(st.floats(0.05, 0.5), st.floats(0.5, 5.0))
+POWERS = st.one_of(st.none(), st.floats(0.0, 12000.0))
+SOCS = st.floats(36.0, 70.0)  # around the 40 % v2h reserve and well above it
+
+
+def invariant_settings(charger: Charger, **overrides: Any) -> InvariantSettings:
+    """The checker's settings from the charger's config and plant."""
+    cfg = charger.config
+    built = InvariantSettings.for_world(
+        charger.world, tick_s=cfg.control.tick_s,
+        precharge_tolerance_v=cfg.sequence.precharge_tolerance_v,
+        reserve_soc_pct=cfg.v2h.reserve_soc_pct,
+        cable_max_current_a=cfg.limits.cable_max_current_a,
+        inverter_max_dc_current_a=cfg.inverter.max_dc_current_a)
+    return dataclasses.replace(built, **overrides)
+
+
+def report(violations: list[Violation]) -> str:
+    return "\n".join(str(v) for v in violations)
+
+
+class ChargerUnderRandomEvents(RuleBasedStateMachine):
+    """One fresh charger per example; every rule is an event followed by a run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.charger: Charger | None = None
+        self.checker: InvariantChecker | None = None
+        self.was_latched = False
+        self.reset_pending = False  # a reset request is consumed by the next tick, never kept
+
+    # ----- plumbing ---------------------------------------------------------------------------
+    @property
+    def c(self) -> Charger:
+        assert self.charger is not None
+        return self.charger
+
+    def on_tick(self, sup: Supervisor) -> None:
+        assert self.checker is not None
+        latched = sup.state in LATCHED
+        found = self.checker.check(self.c.now, latched)
+        assert not found, "invariant violated:\n" + report(found)
+        # Invariant 3, second half: a latched state ends only by an explicit reset, in the tick
+        # right after it was asked for (a refused reset is forgotten, not kept for later).
+        reset_now, self.reset_pending = self.reset_pending, False
+        if self.was_latched and not latched:
+            assert reset_now, f"left a latched state without a reset just before (now {sup.state})"
+        self.was_latched = latched
+
+    def run(self, duration: float) -> None:
+        self.c.sup.run(duration_s=duration, on_tick=self.on_tick)
+
+    def teardown(self) -> None:
+        if self.charger is not None:
+            self.charger.close()
+
+    # ----- the events -------------------------------------------------------------------------
+    @initialize(soc=SOCS, mode=st.sampled_from(MODES), duration=DURATIONS)
+    def start(self, soc: float, mode: str, duration: float) -> None:
+        self.charger = Charger(plant=PlantParams(ev_soc_pct=soc))
+        self.checker = InvariantChecker(self.charger.world, invariant_settings(self.charger))
+        self.c.request(mode)
+        self.run(max(duration, 1.0))  # past the 0.5 s self-test, so sequences reach energised
+
+    # One rule per mode: requests drive everything else, so they come three times as often.
+    @rule(power=POWERS, duration=DURATIONS)
+    def request_charge(self, power: float | None, duration: float) -> None:
+        self.c.request("charge", power)
+        self.run(duration)
+
+    @rule(power=POWERS, duration=DURATIONS)
+    def request_v2h(self, power: float | None, duration: float) -> None:
+        self.c.request("v2h", power)
+        self.run(duration)
+
+    @rule(duration=DURATIONS)
+    def request_idle(self, duration: float) -> None:
+        self.c.request("idle")
+        self.run(duration)
+
+    @precondition(lambda self: not self.c.world.ev_plugged)
+    @rule(soc=SOCS, duration=DURATIONS)
+    def plug(self, soc: float, duration: float) -> None:
+        self.c.world.plug_ev(soc)
+        self.run(duration)
+
+    @precondition(lambda self: self.c.world.ev_plugged)
+    @rule(duration=DURATIONS)
+    def unplug(self, duration: float) -> None:
+        self.c.world.unplug_ev()
+        self.run(duration)
+
+    @rule(duration=DURATIONS)
+    def press_estop(self, duration: float) -> None:
+        self.c.world.press_estop()
+        self.run(duration)
+
+    @precondition(lambda self: self.c.world.estop_pressed)
+    @rule(duration=DURATIONS)
+    def release_estop(self, duration: float) -> None:
+        self.c.world.release_estop()
+        self.run(duration)
+
+    @rule(duration=DURATIONS)
+    def reset(self, duration: float) -> None:
+        self.c.sup.request_reset()
+        self.reset_pending = True
+        self.run(duration)
+
+    @rule(load=st.floats(0.0, 9000.0), duration=DURATIONS)
+    def home_load(self, load: float, duration: float) -> None:
+        self.c.world.home.load_w = load
+        self.run(duration)
+
+    @rule(duration=DURATIONS)
+    def outage(self, duration: float) -> None:
+        self.c.world.outage()
+        self.run(duration)
+
+    @rule(duration=DURATIONS)
+    def restore_grid(self, duration: float) -> None:
+        self.c.world.restore_grid()
+        self.run(duration)
+
+    @rule(pu=st.floats(0.80, 1.15), duration=DURATIONS)
+    def grid_voltage(self, pu: float, duration: float) -> None:
+        self.c.world.grid.set_voltage(pu)
+        self.run(duration)
+
+    @rule(hz=st.floats(58.0, 61.8), duration=DURATIONS)
+    def grid_frequency(self, hz: float, duration: float) -> None:
+        self.c.world.grid.set_frequency(hz)
+        self.run(duration)
+
+    @rule(duration=DURATIONS)
+    def grid_nominal(self, duration: float) -> None:
+        self.c.world.grid.set_voltage(1.0)
+        self.c.world.grid.set_frequency(self.c.world.grid.nominal_frequency_hz)
+        self.run(duration)
+
+    @rule(absent=st.booleans(), duration=DURATIONS)
+    def meter_fault(self, absent: bool, duration: float) -> None:
+        address = self.c.config.hal.i2c.meter.address
+        if absent:
+            self.c.world.smbus.inject(address, "absent")
+        else:
+            self.c.world.smbus.clear(address)
+        self.run(duration)
+
+    @rule(silent=st.booleans(), duration=DURATIONS)
+    def inverter_silence(self, silent: bool, duration: float) -> None:
+        if silent:
+            self.c.world.inverter_port.inject("silence")
+        else:
+            self.c.world.inverter_port.clear()
+        self.run(duration)
+
+
+ChargerUnderRandomEvents.TestCase.settings = settings(stateful_step_count=STEPS)
+TestInvariantsUnderRandomEvents = ChargerUnderRandomEvents.TestCase
+
+
+# ----- the checker can fail ------------------------------------------------------------------
+Runner = Callable[..., tuple[Charger, InvariantChecker]]
+
+
+@pytest.fixture
+def checked(make_charger: Callable[..., Charger]) -> Runner:
+    """A charger plus a checker on it; the charger is closed by ``make_charger``."""
+
+    def build(**overrides: Any) -> tuple[Charger, InvariantChecker]:
+        charger = make_charger()
+        return charger, InvariantChecker(charger.world, invariant_settings(charger, **overrides))
+
+    return build
+
+
+def run_checked(charger: Charger, checker: InvariantChecker, seconds: float,
+                hook: Callable[[Supervisor], None] | None = None) -> None:
+    def on_tick(sup: Supervisor) -> None:
+        if hook is not None:
+            hook(sup)
+        checker.check(charger.now, sup.state in LATCHED)
+
+    charger.sup.run(duration_s=seconds, on_tick=on_tick)
+
+
+def energise(charger: Charger, checker: InvariantChecker, mode: str = "charge") -> None:
+    charger.request(mode)
+    run_checked(charger, checker, 8.0)
+    assert charger.state in (State.ENERGISED_CHARGE, State.ENERGISED_V2H)
+    assert checker.violations == [], report(checker.violations)
+
+
+def invariants(checker: InvariantChecker) -> set[int]:
+    return {v.invariant for v in checker.violations}
+
+
+def test_clean_charge_session_and_estop_pass(checked: Runner) -> None:
+    charger, checker = checked()
+    energise(charger, checker)
+    charger.world.press_estop()
+    run_checked(charger, checker, 1.0)
+    charger.world.release_estop()
+    charger.sup.request_reset()
+    run_checked(charger, checker, 3.0)
+    assert charger.state is State.ENERGISED_CHARGE
+    assert checker.violations == [], report(checker.violations)
+
+
+def test_invariant_1_forming_inverter_with_k_grid_closed(checked: Runner) -> None:
+    charger, checker = checked()
+    run_checked(charger, checker, 1.0)
+    charger.world.inverter.state = InverterState.GRID_FORMING
+    found = checker.check(charger.now, False)
+    assert [v.invariant for v in found] == [1], report(found)
+
+
+def test_invariant_2_k_ac_and_k_v2l_closed_together(checked: Runner) -> None:
+    charger, checker = checked()
+    run_checked(charger, checker, 1.0)
+    charger.world.contactors["ac"].closed = True
+    charger.world.contactors["v2l"].closed = True
+    found = checker.check(charger.now, False)
+    assert [v.invariant for v in found] == [2], report(found)
+    assert checker.check(charger.now, False) == []  # a persisting condition is reported once
+
+
+def test_invariant_2_seen_between_ticks_through_truth(checked: Runner) -> None:
+    """Both coils driven by a glitching output stage: the plant closes both contacts."""
+    charger, checker = checked()
+    run_checked(charger, checker, 1.0)
+
+    def glitch(_sup: Supervisor) -> None:
+        charger.hw.contactors["ac"].set_closed(True)
+        charger.hw.contactors["v2l"].set_closed(True)
+
+    run_checked(charger, checker, 0.2, hook=glitch)
+    assert 2 in invariants(checker), report(checker.violations)
+
+
+def test_invariant_3_coil_re_energised_while_latched(checked: Runner) -> None:
+    charger, checker = checked()
+    energise(charger, checker)
+    charger.world.press_estop()
+    run_checked(charger, checker, 0.5)
+    assert checker.violations == [], report(checker.violations)
+    charger.world.release_estop()  # still latched in ESTOP: a coil coming back is a violation
+    run_checked(charger, checker, 0.2,
+                hook=lambda _sup: charger.hw.contactors["ac"].set_closed(True))
+    assert charger.state is State.ESTOP
+    texts = [v.text for v in checker.violations if v.invariant == 3]
+    assert any("coils still energised: ac" in t for t in texts), report(checker.violations)
+    assert any("contacts not in their de-energised position: ac" in t for t in texts)
+
+
+def test_invariant_3_inverter_still_commanded_after_latch(checked: Runner) -> None:
+    """A controller that latches but keeps the inverter running is caught within one tick."""
+    charger, checker = checked()
+    energise(charger, checker)
+    tick = charger.config.control.tick_s
+    latched_from = charger.now
+    # Pretend the controller latched but changed no output (checker told, outputs untouched).
+    charger.sup.run(duration_s=3 * tick,
+                    on_tick=lambda _sup: checker.check(charger.now, True))
+    found = [v for v in checker.violations if v.invariant == 3]
+    assert found, "a latch with the outputs still on was not reported"
+    assert min(v.t for v in found) <= latched_from + tick + 1e-6
+
+
+def test_invariant_4_k_grid_recloses_onto_forming_inverter(checked: Runner) -> None:
+    charger, checker = checked()
+    run_checked(charger, checker, 1.0)
+    world = charger.world
+    world.contactors["grid"].closed = False
+    assert checker.check(charger.now, False) == []
+    world.inverter.state = InverterState.GRID_FORMING  # forming an island: allowed
+    assert checker.check(charger.now, False) == []
+    world.contactors["grid"].closed = True  # ... and the utility is switched onto it
+    found = checker.check(charger.now, False)
+    assert sorted(v.invariant for v in found) == [1, 4], report(found)
+
+
+def test_invariant_5_discharge_below_reserve(checked: Runner) -> None:
+    charger, checker = checked()
+    energise(charger, checker, "v2h")
+    checker.settings = dataclasses.replace(checker.settings, reserve_soc_pct=60.0)  # EV at 50 %
+    run_checked(charger, checker, 0.2)
+    assert invariants(checker) == {5}, report(checker.violations)
+    assert "SoC" in checker.violations[0].text
+
+
+def test_invariant_5_current_above_the_smallest_limit(checked: Runner) -> None:
+    charger, checker = checked(max_charge_current_a=10.0)
+    charger.request("charge")
+    run_checked(charger, checker, 8.0)
+    assert invariants(checker) == {5}, report(checker.violations)
+    assert "charge current" in checker.violations[0].text
+
+
+def test_invariant_6_sustained_export(checked: Runner) -> None:
+    charger, checker = checked()
+    run_checked(charger, checker, 1.0)
+    world, t0 = charger.world, charger.now
+    world.grid_import_w = -2000.0
+    assert checker.check(t0, False) == []
+    assert checker.check(t0 + 0.2, False) == []  # short export: physically unavoidable
+    found = checker.check(t0 + 0.3, False)
+    assert [v.invariant for v in found] == [6], report(found)
+    assert checker.check(t0 + 0.4, False) == []  # reported once per episode
+
+
+def test_invariant_6_short_export_after_load_drop_passes(checked: Runner) -> None:
+    charger, checker = checked()
+    energise(charger, checker, "v2h")
+    charger.world.home.load_w = 5000.0
+    run_checked(charger, checker, 15.0)
+    charger.world.home.load_w = 200.0
+    run_checked(charger, checker, 5.0)
+    assert charger.world.truth.of_kind("export_started")  # the drop did export, briefly
+    assert checker.violations == [], report(checker.violations)
+
+
+def test_invariant_7_hot_open_outside_an_emergency(checked: Runner) -> None:
+    """The DC coil drops for one tick at full power (an output glitch, nothing latched)."""
+    charger, checker = checked()
+    energise(charger, checker)
+    dropped: list[bool] = []
+
+    def glitch(_sup: Supervisor) -> None:
+        if not dropped:  # after one tick's outputs; the controller restores it at the next
+            dropped.append(True)
+            charger.hw.contactors["dc"].set_closed(False)
+
+    run_checked(charger, checker, 0.5, hook=glitch)
+    texts = [v.text for v in checker.violations if v.invariant == 7]
+    assert any("opened under load" in t for t in texts), report(checker.violations)
+    assert any("closed without precharge" in t for t in texts)  # and it recloses unprecharged
+
+
+def test_invariant_7_dc_closed_onto_an_empty_link(checked: Runner) -> None:
+    charger, checker = checked()
+    run_checked(charger, checker, 1.0)
+    assert charger.state is State.IDLE and charger.world.dc_link_v < 1.0
+    run_checked(charger, checker, 0.1,
+                hook=lambda _sup: charger.hw.contactors["dc"].set_closed(True))
+    found = [v for v in checker.violations if v.invariant == 7]
+    assert found and "closed without precharge" in found[0].text, report(checker.violations)
+
+
+# ----- regressions found by the property test --------------------------------------------------
+def test_reset_while_estop_pressed_is_forgotten(checked: Runner) -> None:
+    """Found by this module: a reset asked for while the E-stop was still pressed used to stay
+    pending and fire on release, so releasing the button re-energised the charger."""
+    charger, checker = checked()
+    energise(charger, checker)
+    charger.world.press_estop()
+    run_checked(charger, checker, 0.5)
+    charger.sup.request_reset()
+    run_checked(charger, checker, 0.5)
+    assert charger.state is State.ESTOP
+    charger.world.release_estop()
+    run_checked(charger, checker, 3.0)
+    assert checker.violations == [], report(checker.violations)
+    assert charger.state is State.ESTOP, "releasing the E-stop re-energised without a reset"
