@@ -83,7 +83,8 @@ def evaluate(entry: Entry, run: RunRecord) -> Outcome:
         ref_name = p.get("after_event")
         start = run.event_times.get(ref_name, 0.0) if ref_name else float(p["after_s"])
         end = start + float(p["within_s"])
-        trip_hits = [tr for tr in run.trips if tr.function == p["function"] and start <= tr.t <= end]
+        trip_hits = [tr for tr in run.trips
+                     if tr.function == p["function"] and start <= tr.t <= end]
         if trip_hits:
             return Outcome(True, f"{p['function']} tripped {trip_hits[0].t - start:.3f} s after "
                                  f"{ref_name or f'{start} s'} (limit {p['within_s']} s)")
@@ -117,5 +118,7 @@ def evaluate(entry: Entry, run: RunRecord) -> Outcome:
     if kind == "no_truth_event":
         truth_hits = [ev for ev in run.truth.events if _truth_matches(ev, p)]
         label = p["event"] + (f" ({p['name']})" if "name" in p else "")
-        return Outcome(not truth_hits, f"no {label}" if not truth_hits else f"{label} at {truth_hits[0].t:.3f} s")
+        if not truth_hits:
+            return Outcome(True, f"no {label}")
+        return Outcome(False, f"{label} at {truth_hits[0].t:.3f} s")
     raise ValueError(f"unknown expectation kind {kind!r}")  # pragma: no cover
