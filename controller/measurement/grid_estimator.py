@@ -55,9 +55,12 @@ class GridEstimator:
         self._count = min(self._count + 1, size)
         n = self._count
         t, v, f = self._t[:n], self._v[:n], self._f[:n]  # ring order is irrelevant here
+        f_mean = float(f.mean())
         rocof = 0.0
-        if n >= MIN_POINTS_FOR_SLOPE and float(np.ptp(t)) > 0.0:
+        if n >= MIN_POINTS_FOR_SLOPE:
             tc = t - t.mean()
-            rocof = float(np.dot(tc, f - f.mean()) / np.dot(tc, tc))
+            denominator = float(tc @ tc)
+            if denominator > 0.0:
+                rocof = float(tc @ f) / denominator  # least-squares slope (sum tc = 0)
         voltage = float(v.mean())
-        return GridEstimate(voltage, voltage / self._nominal, float(f.mean()), rocof, True)
+        return GridEstimate(voltage, voltage / self._nominal, f_mean, rocof, True)

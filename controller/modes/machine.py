@@ -61,6 +61,7 @@ class ModeLogic:
         self.reason = ""
         self.hot_open = False
         self._leaving = ""
+        self._triggers: dict[str, frozenset[str]] = {}
         self._on_transition = on_transition
         self._on_fault = on_fault
         self.machine = HierarchicalMachine(
@@ -78,7 +79,10 @@ class ModeLogic:
 
     def fire(self, trigger: str) -> bool:
         """Fire ``trigger`` if the current state (or a parent) has it; returns whether it ran."""
-        if trigger not in self.machine.get_triggers(self.state):
+        triggers = self._triggers.get(self.state)
+        if triggers is None:  # the table never changes: look each state up once
+            triggers = self._triggers[self.state] = frozenset(self.machine.get_triggers(self.state))
+        if trigger not in triggers:
             return False
         return bool(self.trigger(trigger))
 

@@ -153,6 +153,7 @@ class Ade7953(AcMeter):
         self._address = wiring.address
         self._now = now
         self._closed = False
+        self._read_msgs: dict[int, tuple[i2c_msg, i2c_msg]] = {}
         self._where = f"{CHIP} on I2C {bus.name} address 0x{self._address:02X}"
         try:
             self.version = self.read_register(REG_VERSION)
@@ -181,11 +182,16 @@ class Ade7953(AcMeter):
 
     def read_register(self, register: int) -> int:
         """Read ``register`` as an unsigned integer of its width (HalIOError after retries)."""
-        width = register_width(register)
-        address_msg = i2c_msg.write(self._address, [register >> 8, register & 0xFF])
-        data_msg = i2c_msg.read(self._address, width)
-        self._bus.rdwr(self._address, register, address_msg, data_msg)
-        return int.from_bytes(bytes(data_msg), "big")
+        msgs = self._read_msgs.get(register)
+        if msgs is None:
+            # Built once per register and reused: the address bytes never change and the read
+            # buffer is overwritten by each transfer (the driver is used by one thread).
+            width = register_width(register)
+            msgs = (i2c_msg.write(self._address, [register >> 8, register & 0xFF]),
+                    i2c_msg.read(self._address, width))
+            self._read_msgs[register] = msgs
+        self._bus.rdwr(self._address, register, *msgs)
+        return int.from_bytes(bytes(msgs[1]), "big")
 
     def write_register(self, register: int, value: int) -> None:
         """Write ``value`` (unsigned, fitting the register width) to ``register``."""

@@ -136,10 +136,16 @@ class ChademoVehicleDecoder:
     def __init__(self, codec: ChademoCodec | None = None) -> None:
         self._codec = codec if codec is not None else ChademoCodec()
         self._frames: dict[int, tuple[float, dict[str, float]]] = {}
+        self._raw: dict[int, bytes] = {}
 
     def feed(self, frame_id: int, data: bytes, now: float) -> None:
         """Store a received frame; raises :class:`FrameError` (and stores nothing) if it is bad."""
-        values = self._codec.decode_vehicle_frame(frame_id, data)
+        previous = self._frames.get(frame_id)
+        if previous is not None and self._raw.get(frame_id) == data:
+            values = previous[1]  # the same bytes decode the same way: skip the codec
+        else:
+            values = self._codec.decode_vehicle_frame(frame_id, data)
+            self._raw[frame_id] = bytes(data)
         self._frames[frame_id] = (now, values)
 
     def frame_age(self, frame_id: int, now: float) -> float:
@@ -150,6 +156,7 @@ class ChademoVehicleDecoder:
     def clear(self) -> None:
         """Forget every frame (e.g. when the connector is unplugged)."""
         self._frames.clear()
+        self._raw.clear()
 
     def report(self, now: float, stale_after_s: float) -> EvReport | None:
         """The report from all four frames, or None when any is missing or older than the limit."""

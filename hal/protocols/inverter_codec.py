@@ -22,7 +22,7 @@ from hal.protocols.dbc_frames import (
     encode_strict,
     load_database,
 )
-from hal.protocols.e2e import crc_ok, seal_frame
+from hal.protocols.e2e import CRC_BYTE, crc_ok, seal_frame
 from hal.protocols.inverter_messages import (
     InverterCommand,
     InverterMode,
@@ -30,6 +30,7 @@ from hal.protocols.inverter_messages import (
     InverterStatus,
 )
 
+_COUNTER_MASK: Final = 0x0F  # the alive counter is the low nibble of byte 0 in every frame
 INV_CMD_ID: Final = 0x100
 INV_STATUS_ID: Final = 0x180
 INV_STATUS2_ID: Final = 0x181
@@ -102,6 +103,11 @@ class InverterCodec:
             frame_id: db.get_message_by_frame_id(frame_id)
             for frame_id in (INV_CMD_ID, *STATUS_FRAME_IDS)
         }
+        # Per frame ID, the last payload with its counter nibble cleared, and what it encodes:
+        # a frame that differs only in its alive counter is not run through cantools again.
+        self._encoded: dict[int, tuple[tuple[object, ...], bytes]] = {}
+        self._decoded: dict[int, tuple[bytes, dict[str, float]]] = {}
+        self._bounds: dict[tuple[int, str], tuple[float, float]] = {}
 
     def cycle_time_s(self, frame_id: int) -> float:
         """The frame's cycle time from the DBC (``GenMsgCycleTime``), in seconds."""
@@ -228,19 +234,39 @@ class InverterCodec:
             raise FrameError(UNKNOWN_ID, f"unknown inverter frame 0x{frame_id:03X}") from None
 
     def _encode(self, frame_id: int, values: dict[str, float]) -> bytes:
-        return seal_frame(frame_id, encode_strict(self._message(frame_id), values))
+        counter = int(values["AliveCounter"])
+        key = tuple(v for k, v in values.items() if k != "AliveCounter")
+        cached = self._encoded.get(frame_id)
+        if cached is not None and cached[0] == key:
+            payload = cached[1]  # same values as last time: only the counter differs
+        else:
+            encoded = encode_strict(self._message(frame_id), values)
+            payload = bytes([encoded[0] & ~_COUNTER_MASK & 0xFF]) + encoded[1:]
+            self._encoded[frame_id] = (key, payload)
+        return seal_frame(frame_id, bytes([payload[0] | counter]) + payload[1:])
 
     def _decode(self, frame_id: int, data: bytes) -> dict[str, float]:
         message = self._message(frame_id)
         check_length(message, data)
         if not crc_ok(frame_id, data):
             raise FrameError(BAD_CRC, f"{message.name}: bad CRC")
-        return decode_checked(message, data)
+        key = bytes([data[0] & ~_COUNTER_MASK & 0xFF]) + bytes(data[1:CRC_BYTE])
+        cached = self._decoded.get(frame_id)
+        if cached is not None and cached[0] == key:
+            values = dict(cached[1])  # checked before; only the counter is new
+        else:
+            values = decode_checked(message, data)
+            self._decoded[frame_id] = (key, dict(values))
+        values["AliveCounter"] = data[0] & _COUNTER_MASK
+        return values
 
     def _clamp(self, frame_id: int, signal_name: str, value: float) -> float:
         if math.isnan(value):
             return value  # refused by the strict encoder with the signal named
-        signal = self._message(frame_id).get_signal_by_name(signal_name)
-        low = -math.inf if signal.minimum is None else float(signal.minimum)
-        high = math.inf if signal.maximum is None else float(signal.maximum)
-        return min(high, max(low, value))
+        bounds = self._bounds.get((frame_id, signal_name))
+        if bounds is None:
+            signal = self._message(frame_id).get_signal_by_name(signal_name)
+            bounds = (-math.inf if signal.minimum is None else float(signal.minimum),
+                      math.inf if signal.maximum is None else float(signal.maximum))
+            self._bounds[(frame_id, signal_name)] = bounds
+        return min(bounds[1], max(bounds[0], value))

@@ -21,6 +21,8 @@ class SimEvPort:
         self._bus = bus
         self._codec = codec if codec is not None else ChademoCodec()
         self._next_due: float | None = None
+        self._last_report: EvReport | None = None
+        self._frames: list[tuple[int, bytes]] = []
         self.send_failures = 0
 
     def publish(self, now: float, report: EvReport | None) -> None:
@@ -32,7 +34,10 @@ class SimEvPort:
             return
         due = (now if self._next_due is None else self._next_due) + CHADEMO_CYCLE_S
         self._next_due = due if due > now else now + CHADEMO_CYCLE_S  # resync after a gap
-        for frame_id, data in self._codec.encode_vehicle_frames(report):
+        if report != self._last_report:  # the EV's values change slowly: encode only then
+            self._frames = self._codec.encode_vehicle_frames(report)
+            self._last_report = report
+        for frame_id, data in self._frames:
             message = can.Message(arbitration_id=frame_id, data=data, is_extended_id=False)
             try:
                 self._bus.send(message, timeout=_NON_BLOCKING)

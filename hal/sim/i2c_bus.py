@@ -97,8 +97,12 @@ class SimSMBus:
 
     def i2c_rdwr(self, *i2c_msgs: Any) -> None:
         """A combined transaction of ``smbus2.i2c_msg`` messages; read buffers are filled."""
-        for address in dict.fromkeys(int(m.addr) for m in i2c_msgs):
-            self._begin(address)
+        begun: list[int] = []
+        for msg in i2c_msgs:
+            address = int(msg.addr)
+            if address not in begun:
+                begun.append(address)
+                self._begin(address)
         for msg in i2c_msgs:
             address = int(msg.addr)
             if msg.flags & I2C_M_RD:

@@ -82,6 +82,7 @@ class SimWorld:
                                              params.inverter_command_timeout_s)
         self.ev_port = SimEvPort(self._ev_bus)
         self._pins: dict[int, Any] = {}
+        self._meter_truth: MeterTruth | None = None
         self._drive_inputs()
         self._update_aux()
         clock.attach(self.step_to)
@@ -115,9 +116,11 @@ class SimWorld:
 
     def outage(self) -> None:
         self.grid.breaker_closed = False
+        self._meter_truth = None
 
     def restore_grid(self) -> None:
         self.grid.breaker_closed = True
+        self._meter_truth = None
 
     def contactor_closed(self, name: str) -> bool:
         return self.contactors[name].closed
@@ -129,6 +132,12 @@ class SimWorld:
 
     # ----- what the chips see ----------------------------------------------------------------
     def meter_truth(self) -> MeterTruth:
+        """What the PCC meter's sensors see now (computed once per plant step)."""
+        if self._meter_truth is None:
+            self._meter_truth = self._compute_meter_truth()
+        return self._meter_truth
+
+    def _compute_meter_truth(self) -> MeterTruth:
         v = self.grid.voltage_v
         f = self.grid.frequency_hz if v > 0 else 0.0
         pv = self.home.pv_w if self._pv_running() else 0.0
@@ -176,6 +185,7 @@ class SimWorld:
         return self.grid.live and self.contactors["grid"].closed
 
     def _step(self, now: float, dt: float) -> None:
+        self._meter_truth = None
         self.inverter_port.receive(now)
         command = self.inverter_port.command(now)
         self.grid.step(dt)

@@ -126,6 +126,14 @@ class Ade7953Model(I2cDeviceModel):
         self.offset_counts = offset_counts
         self.version = version
         self._pointer = 0
+        self._computed: dict[int, Callable[[], int]] = {
+            LAST_OP: lambda: self._last_op,
+            LAST_ADD: lambda: self._last_add,
+            VERSION: lambda: self.version,
+            PERIOD: self._period,
+            IRQSTATA: self._irqstata,
+            RSTIRQSTATA: self._rstirqstata,
+        }
         self._stored: dict[int, int] = dict(_DEFAULTS)
         self._unlocked = False
         self._reset_pending = True  # IRQSTATA RESET until RSTIRQSTATA is read
@@ -188,14 +196,7 @@ class Ade7953Model(I2cDeviceModel):
         canonical = _canonical(register)
         if canonical in (LAST_RWDATA_8, LAST_RWDATA_16, LAST_RWDATA_24):
             return self._last_data & ((1 << 8 * register_width(register)) - 1)
-        computed = {
-            LAST_OP: lambda: self._last_op,
-            LAST_ADD: lambda: self._last_add,
-            VERSION: lambda: self.version,
-            PERIOD: self._period,
-            IRQSTATA: self._irqstata,
-            RSTIRQSTATA: self._rstirqstata,
-        }.get(canonical)
+        computed = self._computed.get(canonical)
         if computed is not None:
             return computed()
         if canonical in _MEASURED:

@@ -32,6 +32,8 @@ class EvBattery:
         self.current_a = 0.0
         self.charged_kwh = 0.0
         self.discharged_kwh = 0.0
+        self._ocv_soc = -1.0
+        self._ocv = 0.0
         nominal_v = float(np.interp(0.5, _SOC_POINTS, _CELL_OCV_V)) * params.cells_in_series
         self._capacity_ah = params.capacity_kwh * 1000.0 / nominal_v
 
@@ -40,8 +42,12 @@ class EvBattery:
         return self.soc * 100.0
 
     def ocv_v(self) -> float:
-        cell = float(np.interp(self.soc, _SOC_POINTS, _CELL_OCV_V))
-        return cell * self.params.cells_in_series
+        # Cached per state of charge: called several times per plant step.
+        if self.soc != self._ocv_soc:
+            self._ocv_soc = self.soc
+            cell = float(np.interp(self.soc, _SOC_POINTS, _CELL_OCV_V))
+            self._ocv = cell * self.params.cells_in_series
+        return self._ocv
 
     def terminal_v(self, current_a: float | None = None) -> float:
         current = self.current_a if current_a is None else current_a
