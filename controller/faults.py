@@ -58,7 +58,27 @@ CATALOGUE: dict[str, FaultKind] = {k.code: k for k in (
     _k("PRECHARGE_TIMEOUT", S, "the precharge contactor and resistor, the DC link capacitors"),
     _k("SELFTEST", E, "the item named in the detail before resetting"),
     _k("INTERNAL_ERROR", E, "the journal (journalctl -u v2x-controller) for the traceback"),
+    # Faults the inverter reports in its FaultWord (hal/protocols/inverter.dbc, INV_FAULT).
+    _k("INV_DC_OVERVOLTAGE", E, "the EV's voltage limits and the inverter's DC voltage sensing"),
+    _k("INV_DC_UNDERVOLTAGE", S, "the DC contactors and fuses between the EV and the inverter"),
+    _k("INV_DC_OVERCURRENT", E, "the DC current limits sent to the inverter and its DC wiring"),
+    _k("INV_AC_OVERVOLTAGE", S, "the grid voltage at the inverter terminals (utility or wiring)"),
+    _k("INV_AC_UNDERVOLTAGE", S, "the grid voltage at the inverter terminals (utility or wiring)"),
+    _k("INV_AC_FREQUENCY", S, "the grid frequency; the inverter's frequency trip settings"),
+    _k("INV_OVERTEMPERATURE", S, "the inverter's fans, air filters and ambient temperature"),
+    _k("INV_ISLANDING", E, "the utility supply: the inverter detected an island"),
+    _k("INV_COMMAND_TIMEOUT", E, "the inverter CAN link and the controller's loop (journal)"),
+    _k("INV_COMMAND_INVALID", E, "the inverter protocol version and the command values"),
+    _k("INV_INSULATION", E, "DC insulation: do not re-energise before an insulation test"),
+    _k("INV_HARDWARE", E, "the inverter's power stage (gate driver, desaturation): service"),
 )}
+
+# INV_FAULT FaultWord bit -> fault code (bits 12..15 are reserved).
+INVERTER_FAULT_BITS: tuple[str, ...] = (
+    "INV_DC_OVERVOLTAGE", "INV_DC_UNDERVOLTAGE", "INV_DC_OVERCURRENT", "INV_AC_OVERVOLTAGE",
+    "INV_AC_UNDERVOLTAGE", "INV_AC_FREQUENCY", "INV_OVERTEMPERATURE", "INV_ISLANDING",
+    "INV_COMMAND_TIMEOUT", "INV_COMMAND_INVALID", "INV_INSULATION", "INV_HARDWARE",
+)
 
 
 def fault(code: str, t: float, wall_time: float, detail: str) -> Fault:

@@ -10,6 +10,7 @@ from controller.protection.contactor_feedback import ContactorFeedbackMonitor
 from controller.protection.dc_limits import check_dc_limits
 from controller.protection.estop import check_estop
 from controller.protection.grid_window import GridVerdict, GridWindow
+from controller.protection.inverter_faults import check_inverter_faults
 from controller.protection.sensors import check_sensors
 from controller.protection.trip import Trip
 from controller.supervisor.snapshot import Snapshot
@@ -41,4 +42,5 @@ class Protection:
         if over is not None:
             trips.append(over)
         trips += self._feedback.update(snap)
+        trips += check_inverter_faults(snap)
         return ProtectionResult(trips, self._grid.update(snap.t, estimate))
