@@ -57,6 +57,8 @@ CATALOGUE: dict[str, FaultKind] = {k.code: k for k in (
     _k("CONTACTOR_FEEDBACK", E, "the named contactor's aux contact and its wiring"),
     _k("PRECHARGE_TIMEOUT", S, "the precharge contactor and resistor, the DC link capacitors"),
     _k("SELFTEST", E, "the item named in the detail before resetting"),
+    _k("INVERTER_SETTINGS", E, "the inverter's firmware and its protocol version: the settings "
+       "it reads back differ from what was written (docs/inverter-protocol.md)"),
     _k("INTERNAL_ERROR", E, "the journal (journalctl -u v2x-controller) for the traceback"),
     # Faults the inverter reports in its FaultWord (hal/protocols/inverter.dbc, INV_FAULT).
     _k("INV_DC_OVERVOLTAGE", E, "the EV's voltage limits and the inverter's DC voltage sensing"),

@@ -20,8 +20,8 @@ from hal.config_fields import META_KEY
 from hal.errors import ConfigError
 
 
-def load_config_file(path: str | Path) -> Config:
-    """Read and validate a config file; raises :class:`ConfigError` listing every problem."""
+def read_toml_file(path: str | Path) -> dict[str, Any]:
+    """A TOML file as a dict; a missing, unreadable or malformed file is one clear problem."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -29,16 +29,24 @@ def load_config_file(path: str | Path) -> Config:
         raise ConfigError([f"{file}: no such file"]) from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError([f"{file}: cannot read: {err}"]) from err
-    return load_config(text, source=str(file))
+    return parse_toml(text, str(file))
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError([f"{source}: not valid TOML: {err}"]) from err
+
+
+def load_config_file(path: str | Path) -> Config:
+    """Read and validate a config file; raises :class:`ConfigError` listing every problem."""
+    return parse_config(read_toml_file(path), require=True)
 
 
 def load_config(text: str, source: str = "<config>") -> Config:
     """Parse TOML text and validate it as a config file (required keys must be present)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError([f"{source}: not valid TOML: {err}"]) from err
-    return parse_config(data, require=True)
+    return parse_config(parse_toml(text, source), require=True)
 
 
 def parse_config(data: Mapping[str, Any], *, require: bool = False,

@@ -86,6 +86,74 @@ class InverterSettings:
                                    min=500.0, max=32000.0)
     max_dc_current_a: float = setting(125.0, "inverter DC current rating", unit="A", min=1.0,
                                       max=250.0)
+    # The inverter's own protection and behaviour, written to it over CAN and read back before
+    # the charger may energise (docs/inverter-protocol.md). Trip defaults: IEEE 1547-2018
+    # Category II for a 60 Hz system; ranges: the standard's adjustment ranges (Tables 11-13
+    # and 18, union over the categories).
+    command_timeout_s: float = setting(
+        0.1, "the inverter ceases when no valid command with an advancing alive counter arrived "
+        "for this long (at least 2 x control.tick_s)", unit="s", min=0.02, max=10.0)
+    ramp_rate_w_per_s: float = setting(
+        20000.0, "the inverter's own limit on how fast its AC power may change", unit="W/s",
+        min=100.0, max=65000.0)
+    anti_islanding: bool = setting(
+        True, "active anti-islanding in the inverter (IEEE 1547 requires it in every "
+        "grid-parallel mode; false only for bench tests)")
+    anti_islanding_gain: float = setting(
+        0.05, "active anti-islanding positive-feedback gain (Sandia frequency shift K); "
+        "4 x Qf / (pi x f0) is the least that removes the non-detection zone: 0.021 for "
+        "Qf = 1 at 60 Hz", unit="1/Hz", min=0.02, max=0.2)
+    ride_through_category: str = setting(
+        "II", "IEEE 1547-2018 abnormal operating performance category (ride-through); the "
+        "trip settings below are not derived from it", choices=("I", "II", "III"))
+    ov2_pu: float = setting(
+        1.2, "OV2 trip: the inverter ceases to energise and trips when the voltage stays above "
+        "this", unit="p.u.", min=1.2, max=1.2)
+    ov2_clearing_time_s: float = setting(
+        0.16, "OV2 clearing time: from the start of the excursion to ceased and "
+        "tripped (both fixed by IEEE 1547)", unit="s", min=0.16, max=0.16)
+    ov1_pu: float = setting(
+        1.1, "OV1 trip: the inverter ceases to energise and trips when the voltage stays above "
+        "this", unit="p.u.", min=1.1, max=1.2)
+    ov1_clearing_time_s: float = setting(
+        2.0, "OV1 clearing time: from the start of the excursion to ceased and "
+        "tripped", unit="s", min=1.0, max=13.0)
+    uv1_pu: float = setting(
+        0.7, "UV1 trip: the inverter ceases to energise and trips when the voltage stays below "
+        "this", unit="p.u.", min=0.0, max=0.88)
+    uv1_clearing_time_s: float = setting(
+        10.0, "UV1 clearing time: from the start of the excursion to ceased and "
+        "tripped (IEEE 1547: Category I/II 2-21 s, III 21-50 s)", unit="s", min=2.0, max=50.0)
+    uv2_pu: float = setting(
+        0.45, "UV2 trip: the inverter ceases to energise and trips when the voltage stays below "
+        "this", unit="p.u.", min=0.0, max=0.5)
+    uv2_clearing_time_s: float = setting(
+        0.16, "UV2 clearing time: from the start of the excursion to ceased and "
+        "tripped (IEEE 1547: Category I/II 0.16-2 s, III 2-21 s)", unit="s", min=0.16, max=21.0)
+    of2_hz: float = setting(
+        62.0, "OF2 trip: the inverter ceases to energise and trips when the frequency stays above "
+        "this (the ranges are IEEE 1547's, for 60 Hz systems)", unit="Hz", min=61.8, max=66.0)
+    of2_clearing_time_s: float = setting(
+        0.16, "OF2 clearing time: from the start of the excursion to ceased and "
+        "tripped", unit="s", min=0.16, max=1000.0)
+    of1_hz: float = setting(
+        61.2, "OF1 trip: the inverter ceases to energise and trips when the frequency stays above "
+        "this (the ranges are IEEE 1547's, for 60 Hz systems)", unit="Hz", min=61.0, max=66.0)
+    of1_clearing_time_s: float = setting(
+        300.0, "OF1 clearing time: from the start of the excursion to ceased and "
+        "tripped", unit="s", min=180.0, max=1000.0)
+    uf1_hz: float = setting(
+        58.5, "UF1 trip: the inverter ceases to energise and trips when the frequency stays below "
+        "this (the ranges are IEEE 1547's, for 60 Hz systems)", unit="Hz", min=50.0, max=59.0)
+    uf1_clearing_time_s: float = setting(
+        300.0, "UF1 clearing time: from the start of the excursion to ceased and "
+        "tripped", unit="s", min=180.0, max=1000.0)
+    uf2_hz: float = setting(
+        56.5, "UF2 trip: the inverter ceases to energise and trips when the frequency stays below "
+        "this (the ranges are IEEE 1547's, for 60 Hz systems)", unit="Hz", min=50.0, max=57.0)
+    uf2_clearing_time_s: float = setting(
+        0.16, "UF2 clearing time: from the start of the excursion to ceased and "
+        "tripped", unit="s", min=0.16, max=1000.0)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ def _timing_problems(config: Config) -> list[str]:
         ("protection.sensor_max_age_s", p.sensor_max_age_s, (channels + 1) * tick,
          f"{channels + 1} x control.tick_s (the ADC converts one channel per tick)"),
         ("sequence.contactor_timeout_s", s.contactor_timeout_s, 2 * tick, "2 x control.tick_s"),
+        ("inverter.command_timeout_s", config.inverter.command_timeout_s, 2 * tick,
+         "2 x control.tick_s, or the inverter ceases between commands"),
     )
     return [f"{key} = {value}: must be at least {minimum:g} s ({why}, control.tick_s = {tick})"
             for key, value, minimum, why in rules if value < minimum - 1e-12]

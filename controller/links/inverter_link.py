@@ -3,23 +3,30 @@
 Only frames that pass every check (length, CRC, alive-counter progression per frame ID, DBC
 ranges) are used; every rejected frame is counted by reason and dropped. Time comes in as
 ``now`` arguments (the loop's clock); the frames' own timestamps are not used.
+
+Settings read-back frames (INV_RB_*) arrive on the same bus: the link checks them like status
+frames and hands each good one to its ``readback_sink`` (the
+:class:`controller.links.inverter_settings.SettingsSync`), which owns the settings handshake.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Final
 
+from controller.links.bus_state import BusStateTracker
 from hal.errors import HalIOError
 from hal.interfaces import CanFrame, CanLink
 from hal.protocols.dbc_frames import BAD_COUNTER, REJECT_REASONS, FrameError
 from hal.protocols.e2e import AliveCounter, CounterMonitor
 from hal.protocols.inverter_codec import (
     INV_STATUS_ID,
+    SETTINGS_READBACK_IDS,
     FaultFrame,
     InverterCodec,
+    SettingsFrame,
     Status2Frame,
     StatusFrame,
 )
@@ -39,6 +46,8 @@ DEFAULT_STATUS2: Final = Status2Frame(
 )
 DEFAULT_FAULT: Final = FaultFrame(counter=0, fault_word=0, warning_word=0)
 
+ReadbackSink = Callable[[SettingsFrame, float], None]
+
 
 class InverterLink:
     """Sends :class:`InverterCommand` frames and assembles :class:`InverterStatus` from replies.
@@ -47,12 +56,16 @@ class InverterLink:
     have been received, their fields read as :data:`DEFAULT_STATUS2` (0 V, 0 Hz, 0 var, 0 degC)
     and :data:`DEFAULT_FAULT` (no faults); check ``frame_age`` when that matters. The inverter's
     ``state`` (in the fast frame) reports FAULT in any case.
+
+    Good settings read-back frames go to ``readback_sink(frame, now)`` (dropped when None).
     """
 
-    def __init__(self, link: CanLink, codec: InverterCodec, stale_after_s: float = 0.1) -> None:
+    def __init__(self, link: CanLink, codec: InverterCodec, stale_after_s: float = 0.1,
+                 readback_sink: ReadbackSink | None = None) -> None:
         self._link = link
         self._codec = codec
         self.stale_after_s = stale_after_s
+        self.readback_sink = readback_sink
         self._counter = AliveCounter()
         self._monitor = CounterMonitor()
         self._counts: Counter[str] = Counter({key: 0 for key in COUNTER_KEYS})
@@ -61,6 +74,7 @@ class InverterLink:
         self._fault: FaultFrame = DEFAULT_FAULT
         self._received_at: dict[int, float] = {}
         self.last_error_frame: CanFrame | None = None
+        self.bus = BusStateTracker()
         self.last_send_error: str | None = None
 
     @property
@@ -106,6 +120,10 @@ class InverterLink:
         if frame.is_error_frame:
             self._counts[ERROR_FRAMES] += 1
             self.last_error_frame = frame
+            self.bus.update(frame)
+            return
+        if frame.arbitration_id in SETTINGS_READBACK_IDS:
+            self._accept_readback(frame, now)
             return
         try:
             decoded = self._codec.decode_status(frame.arbitration_id, frame.data)
@@ -122,6 +140,19 @@ class InverterLink:
         else:
             self._fault = decoded
         self._received_at[frame.arbitration_id] = now
+
+    def _accept_readback(self, frame: CanFrame, now: float) -> None:
+        try:
+            decoded = self._codec.decode_settings_frame(frame.arbitration_id, frame.data)
+        except FrameError as exc:
+            self._counts[exc.reason] += 1
+            return
+        if not self._monitor.check(frame.arbitration_id, decoded.counter):
+            self._counts[BAD_COUNTER] += 1
+            return
+        self._received_at[frame.arbitration_id] = now
+        if self.readback_sink is not None:
+            self.readback_sink(decoded, now)
 
     @property
     def status(self) -> InverterStatus | None:

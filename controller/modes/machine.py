@@ -150,6 +150,8 @@ class ModeLogic:
         ev = c.snapshot.ev
         if not self.may_stay_energised(e) or ev is None or c.protection.trips:
             return False
+        if c.snapshot.inverter_settings_problem is not None:
+            return False  # the inverter must run the protection settings it was sent
         if c.request.mode == "v2h":
             return ev.discharge_compatible and ev.soc_pct > (
                 self.config.v2h.reserve_soc_pct + self.config.v2h.reserve_hysteresis_pct)

@@ -11,6 +11,7 @@ from controller.protection.dc_limits import check_dc_limits
 from controller.protection.estop import check_estop
 from controller.protection.grid_window import GridVerdict, GridWindow
 from controller.protection.inverter_faults import check_inverter_faults
+from controller.protection.inverter_settings_check import InverterSettingsCheck
 from controller.protection.sensors import check_sensors
 from controller.protection.trip import Trip
 from controller.supervisor.snapshot import Snapshot
@@ -30,9 +31,10 @@ class Protection:
         self._grid = GridWindow(config.grid, config.protection)
         self._feedback = ContactorFeedbackMonitor(config.sequence.contactor_timeout_s)
         self._started_at = started_at
+        self._settings_check = InverterSettingsCheck()
 
     def evaluate(self, snap: Snapshot, estimate: GridEstimate | None,
-                 energised: bool) -> ProtectionResult:
+                 energised: bool, energy_wanted: bool = False) -> ProtectionResult:
         trips: list[Trip] = []
         estop = check_estop(snap)
         if estop is not None:
@@ -43,4 +45,7 @@ class Protection:
             trips.append(over)
         trips += self._feedback.update(snap)
         trips += check_inverter_faults(snap)
+        settings = self._settings_check.update(snap, energised or energy_wanted)
+        if settings is not None:
+            trips.append(settings)
         return ProtectionResult(trips, self._grid.update(snap.t, estimate))

@@ -25,7 +25,10 @@ def check_sensors(snap: Snapshot, settings: ProtectionSettings, energised: bool,
             if snap.analog_value(name, settings.sensor_max_age_s) is None:
                 trips.append(Trip("SENSOR_STALE", f"{name} older than "
                                   f"{settings.sensor_max_age_s} s"))
-    if energised and snap.inverter_age_s > settings.inverter_status_timeout_s:
+    if energised and snap.inverter_bus == "bus-off":
+        trips.append(Trip("INVERTER_COMM_LOST", "the inverter CAN bus is bus-off (wiring, "
+                          "termination or a peer transmitting errors)"))
+    elif energised and snap.inverter_age_s > settings.inverter_status_timeout_s:
         trips.append(Trip("INVERTER_COMM_LOST",
                           f"no valid inverter status for {snap.inverter_age_s:.3f} s "
                           f"(limit {settings.inverter_status_timeout_s} s)",

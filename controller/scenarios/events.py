@@ -42,6 +42,15 @@ def _apply_fault(entry: Entry, world: SimWorld, freeze: Freeze, now: float) -> N
         world.inverter_port.inject("frozen_counter")
     elif name == "inverter_restore":
         world.inverter_port.clear()
+        world.inverter.fault_word = 0
+    elif name == "inverter_settings_corrupt":
+        world.inverter_port.inject("settings_readback_corrupt")
+    elif name == "inverter_settings_ignored":
+        world.inverter_port.inject("settings_ignored")
+    elif name == "inverter_bus_off":
+        world.can_bus_off(float(params["duration_s"]))
+    elif name == "inverter_fault_code":
+        world.inverter.fault(1 << int(params["bit"]))
     elif name == "contactor_weld":
         world.contactors[params["contactor"]].welded = True
     elif name == "controller_freeze":

@@ -52,9 +52,13 @@ PLANT: dict[str, Param] = {
     "pv_w": p(float, "PV output at t = 0 (runs only on a live utility)", min=0.0, max=50000.0),
     "v2l_load_w": p(float, "load on the V2L outlet", min=0.0, max=10000.0),
     "inverter_rated_power_w": p(float, "inverter AC rating", min=500.0, max=32000.0),
-    "inverter_ramp_w_per_s": p(float, "inverter's own ramp limit", min=100.0, max=1e6),
+    "inverter_ramp_w_per_s": p(float, "the inverter's factory ramp limit, used until the "
+                               "controller's settings (inverter.ramp_rate_w_per_s) are applied",
+                               min=100.0, max=1e6),
     "inverter_efficiency": p(float, "inverter efficiency, each direction", min=0.8, max=1.0),
-    "inverter_command_timeout_s": p(float, "the inverter ceases when commands stop this long",
+    "inverter_command_timeout_s": p(float, "the inverter's factory command timeout, used until "
+                                    "the controller's settings (inverter.command_timeout_s) "
+                                    "are applied",
                                     min=0.02, max=10.0),
     "contactor_close_delay_s": p(float, "coil-on to contacts closed", min=0.001, max=0.5),
     "contactor_open_delay_s": p(float, "coil-off to contacts open", min=0.001, max=0.5),
@@ -79,6 +83,11 @@ FAULTS: dict[str, str] = {
     "inverter_bad_crc": "the inverter's status frames carry a wrong CRC",
     "inverter_frozen_counter": "the inverter's alive counter stops advancing",
     "inverter_restore": "the inverter's CAN faults are cleared",
+    "inverter_settings_corrupt": "the inverter reads back a different value for one setting "
+                                 "than it was sent (faulty firmware)",
+    "inverter_settings_ignored": "the inverter never accepts settings writes",
+    "inverter_fault_code": "the inverter reports fault bit `bit` of its FaultWord and ceases",
+    "inverter_bus_off": "the inverter CAN bus goes bus-off for `duration_s`, then restarts",
     "contactor_weld": "the contacts of `contactor` weld closed (they stay closed)",
     "controller_freeze": "the control loop stops for `duration_s` (hung process); the plant runs",
 }
@@ -109,7 +118,9 @@ EVENTS: dict[str, dict[str, Param]] = {
     "fault": {"name": p(str, "which fault (below)", required=True, choices=tuple(FAULTS)),
               "contactor": p(str, "for contactor_weld", choices=CONTACTORS),
               "count": p(int, "for meter_nack", min=1, max=1000),
-              "duration_s": p(float, "for controller_freeze", min=0.001, max=3600.0)},
+              "bit": p(int, "for inverter_fault_code: the FaultWord bit", min=0, max=15),
+              "duration_s": p(float, "for controller_freeze and inverter_bus_off", min=0.001,
+                              max=3600.0)},
 }
 
 COMMON_EXPECT: dict[str, Param] = {

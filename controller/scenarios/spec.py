@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controller.config.loader import parse_config
+from controller.config.loader import parse_config, read_toml_file
 from controller.config.model import Config
 from controller.scenarios.kinds import (
     COMMON_EVENT,
@@ -103,10 +102,12 @@ def _cross_checks(duration: float, events: list[Entry], expects: list[Entry],
             name = ev.params.get("name")
             if name == "contactor_weld" and "contactor" not in ev.params:
                 problems.append(f"events[{ev.index}]: fault contactor_weld needs `contactor`")
-            if name == "controller_freeze" and "duration_s" not in ev.params:
-                problems.append(f"events[{ev.index}]: fault controller_freeze needs `duration_s`")
+            if name in ("controller_freeze", "inverter_bus_off") and "duration_s" not in ev.params:
+                problems.append(f"events[{ev.index}]: fault {name} needs `duration_s`")
             if name == "meter_nack" and "count" not in ev.params:
                 problems.append(f"events[{ev.index}]: fault meter_nack needs `count`")
+            if name == "inverter_fault_code" and "bit" not in ev.params:
+                problems.append(f"events[{ev.index}]: fault inverter_fault_code needs `bit`")
     for ex in expects:
         ref = ex.params.get("after_event")
         if ref is not None and ref not in ids:
@@ -156,8 +157,9 @@ def parse_scenario(data: dict[str, Any], source: str = "<scenario>") -> Scenario
     tick = float(head.get("tick_s", config.control.tick_s))
     if timeout < 2 * tick:
         problems.append(
-            f"plant.inverter_command_timeout_s = {timeout}: the simulated inverter would cease "
-            f"between control ticks; it must be at least 2 x control.tick_s ({2 * tick:g} s)")
+            f"plant.inverter_command_timeout_s = {timeout}: the simulated inverter's factory "
+            "timeout (until the controller's settings arrive) would expire between control "
+            f"ticks; it must be at least 2 x control.tick_s ({2 * tick:g} s)")
     events = _entries(data.get("events"), "events", COMMON_EVENT, EVENTS, problems)
     expects = _entries(data.get("expect"), "expect", COMMON_EXPECT, EXPECTS, problems)
     duration = float(head.get("duration_s", 0.0))
@@ -197,15 +199,8 @@ def _config_overrides(raw: dict[str, Any], head: dict[str, Any],
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([f"{file}: no such file"]) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ScenarioError([f"{file}: cannot read: {err}"]) from err
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError([f"{file}: not valid TOML: {err}"]) from err
-    return parse_scenario(data, source=str(file))
+        data = read_toml_file(path)
+    except ConfigError as err:
+        raise ScenarioError(err.problems) from err
+    return parse_scenario(data, source=str(path))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from controller.links.ev_link import EvLink
 from controller.links.inverter_link import InverterLink
+from controller.links.inverter_settings import SettingsSync
 from controller.supervisor.snapshot import ContactorView, Snapshot
 from hal.errors import V2xError
 from hal.interfaces.hardware import Hardware
 from hal.interfaces.meter import AcMeterReading
 
 
-def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, ev_timeout_s: float,
+def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, settings: SettingsSync,
                   now: float) -> Snapshot:
     """Never raises for a device problem: errors become fields that protection trips on."""
     meter: AcMeterReading | None = None
@@ -25,7 +26,7 @@ def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, ev_timeout_s
     except V2xError as err:
         adc_error = str(err)
     analog = {name: ch.latest() for name, ch in hw.adc.channels.items()}
-    inverter.poll(now)
+    inverter.poll(now)  # hands settings read-back frames to ``settings``
     ev.poll(now)
     return Snapshot(
         t=now,
@@ -39,4 +40,6 @@ def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, ev_timeout_s
         inverter=inverter.status,
         inverter_age_s=inverter.status_age(now),
         ev=ev.report(now),
+        inverter_settings_problem=settings.problem(now),
+        inverter_bus=inverter.bus.state.value,
     )

@@ -17,6 +17,7 @@ from controller.dispatch.dispatcher import Dispatcher, DispatchResult
 from controller.faults import CATALOGUE, Severity
 from controller.links.ev_link import EvLink
 from controller.links.inverter_link import InverterLink
+from controller.links.inverter_settings import SettingsSync, inverter_settings_from_config
 from controller.measurement.grid_estimator import GridEstimate, GridEstimator
 from controller.modes.context import TickContext
 from controller.modes.machine import ModeLogic, TransitionRecord
@@ -59,8 +60,12 @@ class Supervisor:
         self.hw = hardware
         self.store = store
         self.clock = hardware.clock
-        self.inverter = InverterLink(hardware.can["inverter"], InverterCodec(),
-                                     stale_after_s=config.protection.inverter_status_timeout_s)
+        codec = InverterCodec()
+        self.inverter_settings = SettingsSync(hardware.can["inverter"], codec,
+                                              inverter_settings_from_config(config))
+        self.inverter = InverterLink(hardware.can["inverter"], codec,
+                                     stale_after_s=config.protection.inverter_status_timeout_s,
+                                     readback_sink=self.inverter_settings.readback)
         self.ev = EvLink(hardware.can["ev"], stale_after_s=config.protection.ev_report_timeout_s)
         self.estimator = GridEstimator(config.grid.nominal_voltage_v)
         self.protection = Protection(config, started_at=self.clock.now())
@@ -72,6 +77,7 @@ class Supervisor:
         self.transitions: list[TransitionRecord] = []
         self.trip_log: list[TripRecord] = []
         self._grid_was_ok = False
+        self._bus_state = "error-active"
         self.last_snapshot: Snapshot | None = None
         self.last_dispatch: DispatchResult | None = None
         self.last_estimate: GridEstimate | None = None
@@ -82,6 +88,8 @@ class Supervisor:
         self._consecutive_errors = 0
         self._active_codes: set[str] = {f.code for f in store.active_faults()}
         self._event("start", f"controller started on {hardware.description}")
+        self._event("settings", "inverter settings to write: "
+                    + self.inverter_settings.describe_desired())
         if self._active_codes:
             self._event("fault", "latched faults from before the restart: "
                         + ", ".join(sorted(self._active_codes)))
@@ -114,11 +122,12 @@ class Supervisor:
 
     def _tick(self) -> None:
         now = self.clock.now()
-        snap = read_snapshot(self.hw, self.inverter, self.ev,
-                             self.config.protection.ev_report_timeout_s, now)
+        snap = read_snapshot(self.hw, self.inverter, self.ev, self.inverter_settings, now)
+        self.inverter_settings.update(now)  # writes (re)sent from the loop only
         estimate = self.estimator.update(snap.meter) if snap.meter is not None else None
         energised = self.modes.current not in SAFE_STATES
-        result = self.protection.evaluate(snap, estimate, energised)
+        wanted = self.request.mode != "idle"
+        result = self.protection.evaluate(snap, estimate, energised, wanted)
         self._latch(snap, result)
         commanded = self.last_dispatch.command.p_set_w if self.last_dispatch else 0.0
         self.modes.ctx = TickContext(snap, estimate, result, self.request, commanded,
@@ -126,6 +135,9 @@ class Supervisor:
         self._step_modes(result)
         dispatch = self.dispatcher.update(self.modes.current, self.plan, self.request, snap)
         write_outputs(self.hw, self.plan, self.inverter, dispatch.command)
+        if snap.inverter_bus != self._bus_state:
+            self._event("can", f"inverter CAN bus {self._bus_state} -> {snap.inverter_bus}")
+            self._bus_state = snap.inverter_bus
         self.last_snapshot, self.last_estimate = snap, estimate
         self.last_protection, self.last_dispatch = result, dispatch
 

@@ -31,6 +31,8 @@ class Snapshot:
     inverter: InverterStatus | None
     inverter_age_s: float
     ev: EvReport | None
+    inverter_settings_problem: str | None = None  # None: the read-back matches what was sent
+    inverter_bus: str = "error-active"  # the inverter CAN controller's state (bus_state.py)
 
     def analog_value(self, name: str, max_age_s: float) -> float | None:
         """A channel's value if it is fresh enough, else ``None`` (stale is unknown)."""

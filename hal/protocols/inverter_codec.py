@@ -2,19 +2,28 @@
 
 The codec is stateless: it fills in and verifies the CRC and range-checks every signal, but the
 alive counter's progression is the receiver's job (it needs the previous frame).
+
+The settings frames (INV_SET_* written by the controller, INV_RB_* read back from the inverter)
+are multiplexed: the trip frames carry one trip element per page (``Page`` in the high nibble of
+byte 0), so one :class:`InverterSettings` travels as nine frames, always in the order
+VOLT pages 0..3, FREQ pages 0..3, CTRL (the CTRL frame closes the set).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Final
 
+import cantools.database
 from cantools.database.can import Message
 
 from hal.errors import ProtocolError
 from hal.protocols.dbc_frames import (
     BAD_CRC,
+    OUT_OF_RANGE,
     UNKNOWN_ID,
     FrameError,
     check_length,
@@ -26,8 +35,10 @@ from hal.protocols.e2e import CRC_BYTE, crc_ok, seal_frame
 from hal.protocols.inverter_messages import (
     InverterCommand,
     InverterMode,
+    InverterSettings,
     InverterState,
     InverterStatus,
+    RideThroughCategory,
 )
 
 _COUNTER_MASK: Final = 0x0F  # the alive counter is the low nibble of byte 0 in every frame
@@ -36,6 +47,39 @@ INV_STATUS_ID: Final = 0x180
 INV_STATUS2_ID: Final = 0x181
 INV_FAULT_ID: Final = 0x182
 STATUS_FRAME_IDS: Final = (INV_STATUS_ID, INV_STATUS2_ID, INV_FAULT_ID)
+
+INV_SET_VOLT_ID: Final = 0x110
+INV_SET_FREQ_ID: Final = 0x111
+INV_SET_CTRL_ID: Final = 0x112
+INV_RB_VOLT_ID: Final = 0x190
+INV_RB_FREQ_ID: Final = 0x191
+INV_RB_CTRL_ID: Final = 0x192
+SETTINGS_WRITE_IDS: Final = (INV_SET_VOLT_ID, INV_SET_FREQ_ID, INV_SET_CTRL_ID)  # send order
+SETTINGS_READBACK_IDS: Final = (INV_RB_VOLT_ID, INV_RB_FREQ_ID, INV_RB_CTRL_ID)  # send order
+SETTINGS_FRAME_IDS: Final = (*SETTINGS_WRITE_IDS, *SETTINGS_READBACK_IDS)
+SETTINGS_COMMIT_IDS: Final = (INV_SET_CTRL_ID, INV_RB_CTRL_ID)  # the last frame of a set
+READBACK_OFFSET: Final = INV_RB_VOLT_ID - INV_SET_VOLT_ID  # read-back ID = write ID + 0x80
+
+# Trip elements per multiplexed frame, in page order; the field of InverterSettings is
+# "<element>_<unit>" for the threshold and "<element>_clearing_time_s" for the clearing time.
+TRIP_ELEMENTS: Final[Mapping[int, tuple[str, ...]]] = {
+    INV_SET_VOLT_ID: ("ov2", "ov1", "uv1", "uv2"),
+    INV_SET_FREQ_ID: ("of2", "of1", "uf1", "uf2"),
+}
+_THRESHOLD_UNIT: Final = {INV_SET_VOLT_ID: "pu", INV_SET_FREQ_ID: "hz"}
+# INV_SET_CTRL / INV_RB_CTRL: InverterSettings field -> DBC signal.
+CTRL_SIGNALS: Final[Mapping[str, str]] = {
+    "ride_through_category": "RideThroughCat",
+    "anti_islanding": "AntiIslanding",
+    "anti_islanding_gain": "AntiIslandingGain",
+    "ramp_rate_w_per_s": "RampRate",
+    "command_timeout_s": "CommandTimeout",
+}
+SETTINGS_SLOTS: Final = (
+    *((INV_SET_VOLT_ID, page) for page in range(4)),
+    *((INV_SET_FREQ_ID, page) for page in range(4)),
+    (INV_SET_CTRL_ID, 0),
+)  # (write frame ID, page) of the nine frames of one settings set, in send order
 
 _MS_PER_S: Final = 1000.0
 _LIMIT_EPSILON_A: Final = 1e-6  # float noise allowed before a current limit is floored
@@ -83,6 +127,47 @@ class FaultFrame:
 InverterStatusFrame = StatusFrame | Status2Frame | FaultFrame
 
 
+@dataclass(frozen=True, slots=True)
+class SettingsFrame:
+    """A decoded settings write (INV_SET_*) or read-back (INV_RB_*) frame: one page of a set.
+
+    ``values`` pairs :class:`InverterSettings` field names with their wire values (the category
+    and the anti-islanding bit as numbers; :meth:`InverterCodec.assemble_settings` types them).
+    """
+
+    frame_id: int
+    counter: int
+    page: int
+    values: tuple[tuple[str, float], ...]
+
+    @property
+    def readback(self) -> bool:
+        """True for an INV_RB_* frame (sent by the inverter)."""
+        return self.frame_id in SETTINGS_READBACK_IDS
+
+    @property
+    def slot(self) -> tuple[int, int]:
+        """(write frame ID, page): the same for a write frame and its read-back."""
+        base = self.frame_id - READBACK_OFFSET if self.readback else self.frame_id
+        return base, self.page
+
+    @property
+    def commits(self) -> bool:
+        """True for the CTRL frame, the last of a settings set."""
+        return self.frame_id in SETTINGS_COMMIT_IDS
+
+
+def _threshold_field(write_id: int, element: str) -> str:
+    return f"{element}_{_THRESHOLD_UNIT[write_id]}"
+
+
+def _clearing_field(element: str) -> str:
+    return f"{element}_clearing_time_s"
+
+
+SETTINGS_FIELDS: Final = tuple(f.name for f in fields(InverterSettings))
+
+
 def _floor_limit(current_a: float) -> float:
     """Current limits are floored to the 1 A step: the wire never allows more than asked."""
     if not math.isfinite(current_a):
@@ -101,12 +186,16 @@ class InverterCodec:
         db = load_database("inverter")
         self._messages: dict[int, Message] = {
             frame_id: db.get_message_by_frame_id(frame_id)
-            for frame_id in (INV_CMD_ID, *STATUS_FRAME_IDS)
+            for frame_id in (INV_CMD_ID, *STATUS_FRAME_IDS, *SETTINGS_FRAME_IDS)
         }
-        # Per frame ID, the last payload with its counter nibble cleared, and what it encodes:
-        # a frame that differs only in its alive counter is not run through cantools again.
-        self._encoded: dict[int, tuple[tuple[object, ...], bytes]] = {}
-        self._decoded: dict[int, tuple[bytes, dict[str, float]]] = {}
+        self._multiplexed = frozenset(
+            frame_id for frame_id, message in self._messages.items() if message.is_multiplexed()
+        )
+        # Per frame ID and page (0 for frames without pages), the last payload with its counter
+        # nibble cleared, and what it encodes: a frame that differs only in its alive counter is
+        # not run through cantools again.
+        self._encoded: dict[tuple[int, int], tuple[tuple[object, ...], bytes]] = {}
+        self._decoded: dict[tuple[int, int], tuple[bytes, dict[str, float]]] = {}
         self._bounds: dict[tuple[int, str], tuple[float, float]] = {}
 
     def cycle_time_s(self, frame_id: int) -> float:
@@ -225,6 +314,108 @@ class InverterCodec:
             counter=counter, fault_word=int(v["FaultWord"]), warning_word=int(v["WarningWord"])
         )
 
+    # --- settings -----------------------------------------------------------------------------
+
+    def encode_settings(self, settings: InverterSettings, counter: int) -> list[tuple[int, bytes]]:
+        """The nine INV_SET_* frames of ``settings`` in send order (the CTRL frame last).
+
+        The pages of one frame ID carry ``counter``, ``counter + 1``, ... (mod 16); a sender
+        that keeps one counter per frame ID uses :meth:`encode_settings_frame` instead. Strict:
+        an out-of-range value raises :class:`ProtocolError` naming the setting and the signal.
+        """
+        return self._encode_set(SETTINGS_WRITE_IDS, settings, counter)
+
+    def encode_settings_readback(
+        self, settings: InverterSettings, counter: int
+    ) -> list[tuple[int, bytes]]:
+        """The nine INV_RB_* frames (the inverter's read-back), as :meth:`encode_settings`."""
+        return self._encode_set(SETTINGS_READBACK_IDS, settings, counter)
+
+    def encode_settings_frame(
+        self, frame_id: int, page: int, settings: InverterSettings, counter: int
+    ) -> bytes:
+        """One settings write or read-back frame: ``page`` of ``frame_id`` for ``settings``."""
+        if frame_id not in SETTINGS_FRAME_IDS:
+            raise ProtocolError(f"0x{frame_id:03X} is not an inverter settings frame")
+        write_id = frame_id - READBACK_OFFSET if frame_id in SETTINGS_READBACK_IDS else frame_id
+        named: list[tuple[str, str, float]] = []  # (field, signal, value)
+        values: dict[str, float] = {"AliveCounter": counter}
+        if write_id == INV_SET_CTRL_ID:
+            if page != 0:
+                raise ProtocolError(f"0x{frame_id:03X} has no page {page}")
+            for field_name, signal in CTRL_SIGNALS.items():
+                raw = getattr(settings, field_name)
+                named.append((field_name, signal, float(int(raw)) if isinstance(raw, bool | int)
+                              else raw))
+        else:
+            elements = TRIP_ELEMENTS[write_id]
+            if not 0 <= page < len(elements):
+                raise ProtocolError(f"0x{frame_id:03X} has no page {page}")
+            element = elements[page]
+            values["Page"] = page
+            upper = element.upper()
+            threshold = _threshold_field(write_id, element)
+            clearing = _clearing_field(element)
+            named.append((threshold, f"{upper}_Threshold", getattr(settings, threshold)))
+            named.append((clearing, f"{upper}_ClearTime", getattr(settings, clearing)))
+        for _, signal, value in named:
+            values[signal] = value
+        values["Crc8"] = 0
+        try:
+            return self._encode(frame_id, values, page)
+        except ProtocolError as exc:
+            culprit = next((f"{name} = {value!r}" for name, signal, value in named
+                            if re.search(rf"\b{signal}\b", str(exc))), "settings")
+            raise ProtocolError(f"InverterSettings.{culprit}: {exc}") from exc
+
+    def decode_settings_frame(self, frame_id: int, data: bytes) -> SettingsFrame:
+        """A verified settings write or read-back frame (length, CRC, page, ranges)."""
+        if frame_id not in SETTINGS_FRAME_IDS:
+            raise FrameError(UNKNOWN_ID, f"0x{frame_id:03X} is not an inverter settings frame")
+        v = self._decode(frame_id, data)
+        write_id = frame_id - READBACK_OFFSET if frame_id in SETTINGS_READBACK_IDS else frame_id
+        pairs: list[tuple[str, float]]
+        if write_id == INV_SET_CTRL_ID:
+            page = 0
+            pairs = [(field_name, v[signal]) for field_name, signal in CTRL_SIGNALS.items()]
+        else:
+            page = int(v["Page"])
+            element = TRIP_ELEMENTS[write_id][page]
+            upper = element.upper()
+            pairs = [(_threshold_field(write_id, element), v[f"{upper}_Threshold"]),
+                     (_clearing_field(element), v[f"{upper}_ClearTime"])]
+        return SettingsFrame(frame_id=frame_id, counter=int(v["AliveCounter"]), page=page,
+                             values=tuple(pairs))
+
+    @staticmethod
+    def assemble_settings(values: Mapping[str, float]) -> InverterSettings:
+        """Typed settings from the field values of a complete set (every field present)."""
+        missing = [name for name in SETTINGS_FIELDS if name not in values]
+        if missing:
+            raise ProtocolError(f"incomplete settings: missing {', '.join(missing)}")
+        typed: dict[str, object] = {name: float(values[name]) for name in SETTINGS_FIELDS}
+        typed["ride_through_category"] = RideThroughCategory(int(values["ride_through_category"]))
+        typed["anti_islanding"] = bool(values["anti_islanding"])
+        return InverterSettings(**typed)  # type: ignore[arg-type]
+
+    def quantize_settings(self, settings: InverterSettings) -> InverterSettings:
+        """``settings`` as they survive the wire (encoded and decoded again): what a correct
+        read-back reports. Raises :class:`ProtocolError` when a value cannot be encoded."""
+        values: dict[str, float] = {}
+        for frame_id, data in self.encode_settings(settings, 0):
+            values.update(self.decode_settings_frame(frame_id, data).values)
+        return self.assemble_settings(values)
+
+    def _encode_set(
+        self, frame_ids: tuple[int, ...], settings: InverterSettings, counter: int
+    ) -> list[tuple[int, bytes]]:
+        frames: list[tuple[int, bytes]] = []
+        for write_id, page in SETTINGS_SLOTS:
+            frame_id = frame_ids[SETTINGS_WRITE_IDS.index(write_id)]
+            value = (counter + page) % (_COUNTER_MASK + 1)
+            frames.append((frame_id, self.encode_settings_frame(frame_id, page, settings, value)))
+        return frames
+
     # --- internals ----------------------------------------------------------------------------
 
     def _message(self, frame_id: int) -> Message:
@@ -233,16 +424,18 @@ class InverterCodec:
         except KeyError:
             raise FrameError(UNKNOWN_ID, f"unknown inverter frame 0x{frame_id:03X}") from None
 
-    def _encode(self, frame_id: int, values: dict[str, float]) -> bytes:
+    def _encode(self, frame_id: int, values: dict[str, float], page: int = 0) -> bytes:
         counter = int(values["AliveCounter"])
+        if not 0 <= counter <= _COUNTER_MASK:
+            raise ProtocolError(f"frame 0x{frame_id:03X}: AliveCounter {counter} is not 0..15")
         key = tuple(v for k, v in values.items() if k != "AliveCounter")
-        cached = self._encoded.get(frame_id)
+        cached = self._encoded.get((frame_id, page))
         if cached is not None and cached[0] == key:
             payload = cached[1]  # same values as last time: only the counter differs
         else:
             encoded = encode_strict(self._message(frame_id), values)
             payload = bytes([encoded[0] & ~_COUNTER_MASK & 0xFF]) + encoded[1:]
-            self._encoded[frame_id] = (key, payload)
+            self._encoded[(frame_id, page)] = (key, payload)
         return seal_frame(frame_id, bytes([payload[0] | counter]) + payload[1:])
 
     def _decode(self, frame_id: int, data: bytes) -> dict[str, float]:
@@ -251,12 +444,14 @@ class InverterCodec:
         if not crc_ok(frame_id, data):
             raise FrameError(BAD_CRC, f"{message.name}: bad CRC")
         key = bytes([data[0] & ~_COUNTER_MASK & 0xFF]) + bytes(data[1:CRC_BYTE])
-        cached = self._decoded.get(frame_id)
+        multiplexed = frame_id in self._multiplexed
+        slot = (frame_id, data[0] >> 4 if multiplexed else 0)
+        cached = self._decoded.get(slot)
         if cached is not None and cached[0] == key:
             values = dict(cached[1])  # checked before; only the counter is new
         else:
-            values = decode_checked(message, data)
-            self._decoded[frame_id] = (key, dict(values))
+            values = _decode_paged(message, data) if multiplexed else decode_checked(message, data)
+            self._decoded[slot] = (key, dict(values))
         values["AliveCounter"] = data[0] & _COUNTER_MASK
         return values
 
@@ -270,3 +465,34 @@ class InverterCodec:
                       math.inf if signal.maximum is None else float(signal.maximum))
             self._bounds[(frame_id, signal_name)] = bounds
         return min(bounds[1], max(bounds[0], value))
+
+
+_RANGE_TOLERANCE: Final = 1e-6  # in units of the signal's scale, as dbc_frames.decode_checked
+_DECIMALS: Final = 6
+
+
+def _decode_paged(message: Message, data: bytes) -> dict[str, float]:
+    """:func:`decode_checked` for a multiplexed message: only the selected page's signals."""
+    try:
+        decoded = message.decode(bytes(data), decode_choices=False, scaling=True)
+    except cantools.database.DecodeError as exc:  # a page the DBC does not define
+        raise FrameError(OUT_OF_RANGE, f"{message.name}: out of range: {exc}") from exc
+    if not isinstance(decoded, Mapping):
+        raise ProtocolError(f"{message.name}: container messages are not supported")
+    values: dict[str, float] = {}
+    for name, raw in decoded.items():
+        if not isinstance(raw, int | float):
+            raise ProtocolError(f"{message.name}: signal {name} decoded to {raw!r}")
+        signal = message.get_signal_by_name(name)
+        value = round(float(raw), _DECIMALS)
+        tolerance = abs(signal.scale) * _RANGE_TOLERANCE
+        low, high = signal.minimum, signal.maximum
+        if (low is not None and value < low - tolerance) or (
+            high is not None and value > high + tolerance
+        ):
+            raise FrameError(
+                OUT_OF_RANGE,
+                f"{message.name}: out of range: {name}={value:g} (allowed {low}..{high})",
+            )
+        values[name] = value
+    return values

@@ -60,3 +60,47 @@ class InverterStatus:
     temperature_c: float
     fault_word: int
     warning_word: int
+
+
+class RideThroughCategory(IntEnum):
+    """IEEE 1547-2018 abnormal operating performance category (selects ride-through)."""
+
+    CAT_I = 1
+    CAT_II = 2
+    CAT_III = 3
+
+
+@dataclass(frozen=True, slots=True)
+class InverterSettings:
+    """The inverter's own protection and behaviour settings: written by the controller at start
+    and after any change, read back from the inverter to verify.
+
+    Trip elements follow IEEE 1547-2018: the inverter ceases to energise and trips when the
+    voltage (per unit of nominal) or the frequency stays beyond the threshold, within the
+    clearing time. ``anti_islanding_gain`` is the positive-feedback gain of the active
+    anti-islanding method (Sandia frequency shift K, per Hz); ``ramp_rate_w_per_s`` limits how
+    fast the inverter's AC power may change; ``command_timeout_s`` is how long the inverter keeps
+    running without a valid command with an advancing alive counter.
+    """
+
+    ov2_pu: float
+    ov2_clearing_time_s: float
+    ov1_pu: float
+    ov1_clearing_time_s: float
+    uv1_pu: float
+    uv1_clearing_time_s: float
+    uv2_pu: float
+    uv2_clearing_time_s: float
+    of2_hz: float
+    of2_clearing_time_s: float
+    of1_hz: float
+    of1_clearing_time_s: float
+    uf1_hz: float
+    uf1_clearing_time_s: float
+    uf2_hz: float
+    uf2_clearing_time_s: float
+    ride_through_category: RideThroughCategory
+    anti_islanding: bool
+    anti_islanding_gain: float
+    ramp_rate_w_per_s: float
+    command_timeout_s: float

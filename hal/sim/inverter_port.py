@@ -4,10 +4,18 @@ The power stage (``hal.sim.plant.inverter``) asks :meth:`SimInverterPort.command
 ceases when it returns None: no command with a valid length, CRC, range and an advancing alive
 counter arrived within ``command_timeout_s``. A frozen controller counter (repeated value) is
 refused frame by frame, so it times out exactly like silence.
+
+Settings frames (INV_SET_VOLT / INV_SET_FREQ pages, then INV_SET_CTRL) get the same checks per
+frame ID. The pages are staged; INV_SET_CTRL applies the whole set atomically when all eight trip
+pages arrived since the previous INV_SET_CTRL, and the port then reads the applied settings back
+(INV_RB_* burst) at once and every read-back cycle. From then on the command timeout is the
+applied ``command_timeout_s`` (before: the constructor's value) and :attr:`settings` hands the
+ramp rate and the rest to the power stage.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -17,17 +25,35 @@ import can
 
 from hal.protocols.dbc_frames import BAD_COUNTER, REJECT_REASONS, UNKNOWN_ID, FrameError
 from hal.protocols.e2e import CRC_BYTE, AliveCounter, CounterMonitor
-from hal.protocols.inverter_codec import INV_CMD_ID, STATUS_FRAME_IDS, InverterCodec
-from hal.protocols.inverter_messages import InverterCommand, InverterStatus
+from hal.protocols.inverter_codec import (
+    INV_CMD_ID,
+    INV_RB_CTRL_ID,
+    SETTINGS_READBACK_IDS,
+    SETTINGS_SLOTS,
+    SETTINGS_WRITE_IDS,
+    STATUS_FRAME_IDS,
+    InverterCodec,
+    SettingsFrame,
+)
+from hal.protocols.inverter_messages import InverterCommand, InverterSettings, InverterStatus
 
 FAULT_SILENCE: Final = "silence"
 FAULT_BAD_CRC: Final = "bad_crc"
 FAULT_FROZEN_COUNTER: Final = "frozen_counter"
-INJECTABLE_FAULTS: Final = frozenset({FAULT_SILENCE, FAULT_BAD_CRC, FAULT_FROZEN_COUNTER})
+FAULT_SETTINGS_READBACK_CORRUPT: Final = "settings_readback_corrupt"
+FAULT_SETTINGS_IGNORED: Final = "settings_ignored"
+INJECTABLE_FAULTS: Final = frozenset({
+    FAULT_SILENCE, FAULT_BAD_CRC, FAULT_FROZEN_COUNTER, FAULT_SETTINGS_READBACK_CORRUPT,
+    FAULT_SETTINGS_IGNORED,
+})
+# The setting a "settings_readback_corrupt" inverter misreports (by 1 s; its range is 1-13 s).
+CORRUPTED_SETTING: Final = "ov1_clearing_time_s"
+_CORRUPTION_S: Final = 1.0
 
 ERROR_FRAMES: Final = "error_frames"
 SEND_FAILURES: Final = "send_failures"
-COUNTER_KEYS: Final = (*REJECT_REASONS, ERROR_FRAMES, SEND_FAILURES)
+SETTINGS_INCOMPLETE: Final = "settings_incomplete"  # INV_SET_CTRL without all eight trip pages
+COUNTER_KEYS: Final = (*REJECT_REASONS, ERROR_FRAMES, SEND_FAILURES, SETTINGS_INCOMPLETE)
 
 _CRC_CORRUPTION: Final = 0xFF
 _NON_BLOCKING: Final = 0.0
@@ -42,16 +68,24 @@ class SimInverterPort:
     ) -> None:
         self._bus = bus
         self._codec = codec
-        self.command_timeout_s = command_timeout_s
+        self.default_command_timeout_s = command_timeout_s
         self._monitor = CounterMonitor()
         self._command: InverterCommand | None = None
         self._command_at: float | None = None
-        self._counters = {frame_id: AliveCounter() for frame_id in STATUS_FRAME_IDS}
+        self._counters = {
+            frame_id: AliveCounter() for frame_id in (*STATUS_FRAME_IDS, *SETTINGS_READBACK_IDS)
+        }
         self._cycle_s = {frame_id: codec.cycle_time_s(frame_id) for frame_id in STATUS_FRAME_IDS}
+        self._readback_cycle_s = codec.cycle_time_s(INV_RB_CTRL_ID)
         self._next_due: dict[int, float] = {}
+        self._readback_due: float | None = None  # None: nothing applied, nothing to read back
+        self._staged: dict[tuple[int, int], SettingsFrame] = {}
+        self._settings: InverterSettings | None = None
         self._faults: set[str] = set()
         self._counts: Counter[str] = Counter({key: 0 for key in COUNTER_KEYS})
         self.accepted_commands = 0
+        self.accepted_settings = 0  # complete settings sets applied
+        self.readbacks_sent = 0  # read-back bursts sent
 
     @property
     def rejected(self) -> Mapping[str, int]:
@@ -63,13 +97,28 @@ class SimInverterPort:
         """The injected faults currently active."""
         return frozenset(self._faults)
 
+    @property
+    def settings(self) -> InverterSettings | None:
+        """The settings set the inverter applied last (None until one was applied)."""
+        return self._settings
+
+    @property
+    def command_timeout_s(self) -> float:
+        """The applied settings' command timeout, else the constructor's value."""
+        if self._settings is not None:
+            return self._settings.command_timeout_s
+        return self.default_command_timeout_s
+
     # --- command side -------------------------------------------------------------------------
 
     def receive(self, now: float) -> None:
-        """Drain the bus; keep the newest command that passes every check."""
+        """Drain the bus; keep the newest command and apply settings that pass every check."""
         while (message := self._bus.recv(timeout=_NON_BLOCKING)) is not None:
             if message.is_error_frame:
                 self._counts[ERROR_FRAMES] += 1
+                continue
+            if not message.is_extended_id and message.arbitration_id in SETTINGS_WRITE_IDS:
+                self._receive_settings(message.arbitration_id, bytes(message.data), now)
                 continue
             if message.arbitration_id != INV_CMD_ID or message.is_extended_id:
                 self._counts[UNKNOWN_ID] += 1
@@ -85,6 +134,31 @@ class SimInverterPort:
             self._command = frame.command
             self._command_at = now
             self.accepted_commands += 1
+
+    def _receive_settings(self, frame_id: int, data: bytes, now: float) -> None:
+        if FAULT_SETTINGS_IGNORED in self._faults:
+            return  # firmware that never takes settings: no check, no count, no read-back
+        try:
+            frame = self._codec.decode_settings_frame(frame_id, data)
+        except FrameError as exc:
+            self._counts[exc.reason] += 1
+            return
+        if not self._monitor.check(frame_id, frame.counter):
+            self._counts[BAD_COUNTER] += 1
+            return
+        self._staged[frame.slot] = frame
+        if not frame.commits:
+            return
+        staged, self._staged = self._staged, {}
+        if any(slot not in staged for slot in SETTINGS_SLOTS):
+            self._counts[SETTINGS_INCOMPLETE] += 1
+            return
+        values: dict[str, float] = {}
+        for slot in SETTINGS_SLOTS:
+            values.update(staged[slot].values)
+        self._settings = self._codec.assemble_settings(values)
+        self.accepted_settings += 1
+        self._readback_due = now  # read back at once (the next publish)
 
     def command(self, now: float) -> InverterCommand | None:
         """The last valid command, or None when none arrived within ``command_timeout_s``."""
@@ -109,6 +183,30 @@ class SimInverterPort:
             if FAULT_BAD_CRC in self._faults:
                 data = data[:CRC_BYTE] + bytes([data[CRC_BYTE] ^ _CRC_CORRUPTION])
             self._send(frame_id, data)
+        self._publish_readback(now)
+
+    def _publish_readback(self, now: float) -> None:
+        """The INV_RB_* burst when due: after a settings set was applied, then every cycle."""
+        applied = self._settings
+        if applied is None or self._readback_due is None:
+            return
+        if now < self._readback_due - _SCHEDULE_SLACK_S:
+            return
+        self._readback_due = now + self._readback_cycle_s
+        reported = applied
+        if FAULT_SETTINGS_READBACK_CORRUPT in self._faults:
+            actual = getattr(applied, CORRUPTED_SETTING)
+            wrong = actual + _CORRUPTION_S if actual < _CORRUPTION_S else actual - _CORRUPTION_S
+            reported = dataclasses.replace(applied, **{CORRUPTED_SETTING: wrong})
+        for write_id, page in SETTINGS_SLOTS:
+            frame_id = SETTINGS_READBACK_IDS[SETTINGS_WRITE_IDS.index(write_id)]
+            counter = self._counters[frame_id]
+            value = counter.value if FAULT_FROZEN_COUNTER in self._faults else counter.advance()
+            data = self._codec.encode_settings_frame(frame_id, page, reported, value)
+            if FAULT_BAD_CRC in self._faults:
+                data = data[:CRC_BYTE] + bytes([data[CRC_BYTE] ^ _CRC_CORRUPTION])
+            self._send(frame_id, data)
+        self.readbacks_sent += 1
 
     def _schedule(self, frame_id: int, now: float) -> None:
         cycle = self._cycle_s[frame_id]
@@ -125,7 +223,13 @@ class SimInverterPort:
     # --- fault injection ----------------------------------------------------------------------
 
     def inject(self, fault: str) -> None:
-        """Activate ``silence``, ``bad_crc`` or ``frozen_counter`` (several may be active)."""
+        """Activate one of :data:`INJECTABLE_FAULTS` (several may be active).
+
+        ``silence``, ``bad_crc`` and ``frozen_counter`` apply to every frame the inverter sends
+        (status and read-back); ``settings_readback_corrupt`` reads back a wrong
+        :data:`CORRUPTED_SETTING` while running the right one; ``settings_ignored`` drops every
+        settings write unseen (so nothing is applied or read back).
+        """
         if fault not in INJECTABLE_FAULTS:
             raise ValueError(
                 f"unknown inverter fault {fault!r}; known: {sorted(INJECTABLE_FAULTS)}"

@@ -36,6 +36,8 @@ from hal.sim.plant.inverter import InverterModel
 from hal.sim.truth import MeterTruth
 
 EXPORT_THRESHOLD_FRACTION = 0.01  # export counts above 1 % of the inverter rating
+CAN_ERR_BUSOFF = 0x040  # linux/can/error.h
+CAN_ERR_RESTARTED = 0x100
 HOME_ENERGISED_PU = 0.5
 PCC_DEAD_PU = 0.05
 HOT_OPEN_CURRENT_A = 2.0
@@ -83,6 +85,7 @@ class SimWorld:
         self.ev_port = SimEvPort(self._ev_bus)
         self._pins: dict[int, Any] = {}
         self._meter_truth: MeterTruth | None = None
+        self._bus_off_until: float | None = None
         self._drive_inputs()
         self._update_aux()
         clock.attach(self.step_to)
@@ -121,6 +124,21 @@ class SimWorld:
     def restore_grid(self) -> None:
         self.grid.breaker_closed = True
         self._meter_truth = None
+
+    def can_bus_off(self, duration_s: float) -> None:
+        """The inverter CAN goes bus-off (a shorted or unterminated bus) for ``duration_s``.
+
+        The controller's CAN chip reports it with an error frame; nothing crosses the bus until
+        the automatic restart (restart-ms), which it reports with a second error frame.
+        """
+        self._bus_off_until = self.clock.now() + duration_s
+        self._send_error_frame(CAN_ERR_BUSOFF)
+        self.truth.record(self.clock.now(), "can_bus_off", duration_s=duration_s)
+
+    def _send_error_frame(self, flags: int) -> None:
+        frame = can.Message(arbitration_id=flags, is_error_frame=True, is_extended_id=False,
+                            data=bytes(8))
+        self._inv_bus.send(frame)
 
     def contactor_closed(self, name: str) -> bool:
         return self.contactors[name].closed
@@ -186,7 +204,15 @@ class SimWorld:
 
     def _step(self, now: float, dt: float) -> None:
         self._meter_truth = None
-        self.inverter_port.receive(now)
+        bus_off = self._bus_off_until is not None and now < self._bus_off_until
+        if bus_off:
+            while self._inv_bus.recv(timeout=0.0) is not None:
+                pass  # the controller's frames never make it onto the bus
+        else:
+            if self._bus_off_until is not None:
+                self._bus_off_until = None
+                self._send_error_frame(CAN_ERR_RESTARTED)
+            self.inverter_port.receive(now)
         command = self.inverter_port.command(now)
         self.grid.step(dt)
         self.home.step(now)
@@ -204,12 +230,14 @@ class SimWorld:
         if k["v2l"]:
             formed_load += self.v2l_load_w
         dc_v = self.dc_link_v if k["dc"] and self.ev_plugged else 0.0  # no stiff DC source
+        self.inverter.configure(self.inverter_port.settings)
         self.inverter.step(now, dt, command, inverter_ac_v, external, dc_v, formed_load)
         self._step_dc(dt, k)
         self._step_ac(now, dt, k, external)
         self._drive_inputs()
         self._update_aux()
-        self.inverter_port.publish(now, self._inverter_status())
+        if not bus_off:
+            self.inverter_port.publish(now, self._inverter_status())
         self.ev_port.publish(now, self.ev_report())
         self.truth.track(now, "inverter_mode", self.inverter.mode_name, "inverter_mode",
                          mode=self.inverter.mode_name)
@@ -314,4 +342,4 @@ class SimWorld:
             ac_power_w=inv.ac_power_w, ac_voltage_v=ac_v,
             ac_frequency_hz=self.grid.frequency_hz if ac_v > 0 else 0.0,
             reactive_power_var=inv.reactive_power_var, temperature_c=inv.temperature_c,
-            fault_word=0, warning_word=0)
+            fault_word=inv.fault_word, warning_word=0)

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hal.protocols.inverter_messages import InverterCommand, InverterMode, InverterState
+from hal.protocols.inverter_messages import (
+    InverterCommand,
+    InverterMode,
+    InverterSettings,
+    InverterState,
+)
+
+FAULT_COMMAND_TIMEOUT = 1 << 8  # FaultWord b8
 
 
 @dataclass
@@ -36,6 +43,8 @@ class InverterModel:
         self.reactive_power_var = 0.0
         self.temperature_c = params.ambient_c
         self.ceased_for_timeout = 0
+        self.ramp_w_per_s = params.ramp_w_per_s
+        self.fault_word = 0  # INV_FAULT FaultWord bits (hal/protocols/inverter.dbc)
         self._ready_since: float | None = None
         self._cmd_present = False
 
@@ -53,6 +62,17 @@ class InverterModel:
         eff = self.params.efficiency
         return self.ac_power_w * eff if self.ac_power_w >= 0 else self.ac_power_w / eff
 
+    def configure(self, settings: InverterSettings | None) -> None:
+        """Run with the settings the CAN port applied (None: the factory parameters)."""
+        self.ramp_w_per_s = (self.params.ramp_w_per_s if settings is None
+                             else settings.ramp_rate_w_per_s)
+
+    def fault(self, bits: int) -> None:
+        """Latch fault bits: the power stage stops and stays in FAULT until they are cleared."""
+        self.fault_word |= bits
+        self._cease()
+        self.state = InverterState.FAULT
+
     def _cease(self) -> None:
         self.state = InverterState.OFF
         self.ac_power_w = 0.0
@@ -69,13 +89,22 @@ class InverterModel:
         """
         self._thermal(dt)
         if command is None:
-            if self._cmd_present and self.state is not InverterState.OFF:
+            if self._cmd_present and self.state not in (InverterState.OFF, InverterState.FAULT):
                 self.ceased_for_timeout += 1
+                self.fault(FAULT_COMMAND_TIMEOUT)  # stopped while running: report it
             self._cmd_present = False
-            self._cease()
+            if self.state is not InverterState.FAULT:
+                self._cease()
             return
         self._cmd_present = True
-        if not command.enable or command.mode is InverterMode.OFF:
+        off = not command.enable or command.mode is InverterMode.OFF
+        if off and self.fault_word & ~FAULT_COMMAND_TIMEOUT == 0:
+            self.fault_word = 0  # a command timeout is acknowledged by a valid OFF command
+        if self.fault_word:
+            self._cease()
+            self.state = InverterState.FAULT
+            return
+        if off:
             self._cease()
             return
         ready = dc_link_v >= self.params.min_dc_voltage_v
@@ -95,7 +124,7 @@ class InverterModel:
         if command.mode is InverterMode.GRID_FOLLOWING:
             self.state = InverterState.GRID_FOLLOWING
             target = self._limit(command.p_set_w, command, dc_link_v)
-            step = self.params.ramp_w_per_s * dt
+            step = self.ramp_w_per_s * dt
             self.ac_power_w += max(-step, min(step, target - self.ac_power_w))
             self.reactive_power_var = command.q_set_var
         else:
