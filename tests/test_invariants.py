@@ -433,13 +433,7 @@ def test_reset_while_estop_pressed_is_forgotten(checked: Runner) -> None:
     assert charger.state is State.ESTOP, "releasing the E-stop re-energised without a reset"
 
 
-# ----- known violations in the controller (strict xfail: they turn red when fixed) -----------
-@pytest.mark.xfail(strict=True, reason=(
-    "invariant 6: after a sudden home-load drop the controller sets p_set to 0 within a tick, "
-    "but the inverter ramps down at its own 20 kW/s, so any v2h discharge above ~4.4 kW "
-    "exports for > 0.25 s (7 kW: 0.355 s, 9 kW: 0.455 s). Repro: v2h at SoC 60 %, home load "
-    "7000 W for 15 s, then 0 W. The controller must cease (disable the inverter) or otherwise "
-    "cut faster than the ramp when it sees export."))
+# ----- once-known violations, kept as regression tests -------------------------------------
 def test_export_after_a_large_load_drop_ends_in_time(make_charger: Callable[..., Charger]
                                                      ) -> None:
     charger = make_charger(plant=PlantParams(ev_soc_pct=60.0))

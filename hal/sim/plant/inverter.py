@@ -124,12 +124,22 @@ class InverterModel:
         if command.mode is InverterMode.GRID_FOLLOWING:
             self.state = InverterState.GRID_FOLLOWING
             target = self._limit(command.p_set_w, command, dc_link_v)
-            step = self.ramp_w_per_s * dt
-            self.ac_power_w += max(-step, min(step, target - self.ac_power_w))
+            self.ac_power_w = self._ramped(target, dt)
             self.reactive_power_var = command.q_set_var
         else:
             self.state = InverterState.GRID_FORMING
             self.ac_power_w = -self._limit(formed_load_w, command, dc_link_v, forming=True)
+
+    def _ramped(self, target: float, dt: float) -> float:
+        """The ramp limit applies to increases in |P| only: a reduction toward zero (an export
+        cut, curtailment, a stop) follows the command at once, as the protocol requires."""
+        current = self.ac_power_w
+        if current * target < 0.0 or abs(target) <= abs(current):
+            current = 0.0 if current * target < 0.0 else target
+            if current == target:
+                return target
+        step = self.ramp_w_per_s * dt
+        return current + max(-step, min(step, target - current))
 
     def _limit(self, p_w: float, command: InverterCommand, dc_link_v: float,
                forming: bool = False) -> float:
