@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import can
 import cantools
@@ -98,14 +100,23 @@ REPORT = EvReport(
 BusFactory = Callable[[], can.BusABC]
 
 
-@pytest.fixture
-def new_bus() -> Iterator[BusFactory]:
-    """Virtual buses on one channel unique to the test; all shut down afterwards."""
-    channel = f"test-{uuid.uuid4().hex}"
+VCAN = os.environ.get("V2X_TEST_VCAN", "vcan0")
+
+
+@pytest.fixture(params=["virtual", "socketcan"])
+def new_bus(request: pytest.FixtureRequest) -> Iterator[BusFactory]:
+    """Buses on one channel, all shut down afterwards: python-can's virtual bus (a channel
+    unique to the test) always, and a Linux vcan interface when one exists (create it with
+    ``ip link add dev vcan0 type vcan && ip link set vcan0 up``; V2X_TEST_VCAN names another)."""
+    interface: str = request.param
+    if interface == "socketcan" and not Path(f"/sys/class/net/{VCAN}").exists():
+        pytest.skip(f"no {VCAN} interface here (needs the vcan kernel module); the same "
+                    "test ran on the python-can virtual bus")
+    channel = f"test-{uuid.uuid4().hex}" if interface == "virtual" else VCAN
     buses: list[can.BusABC] = []
 
     def make() -> can.BusABC:
-        bus = can.Bus(interface="virtual", channel=channel)
+        bus = can.Bus(interface=interface, channel=channel)
         buses.append(bus)
         return bus
 
