@@ -138,3 +138,26 @@ def test_out_of_range_command_is_refused_not_wrapped(charger: Charger) -> None:
 def test_error_frame_classification(flags: int, data1: int, state: BusState | None) -> None:
     frame = CanFrame(flags, bytes([0, data1, 0, 0, 0, 0, 0, 0]), 0.0, is_error_frame=True)
     assert classify(frame) is state
+
+
+@pytest.mark.parametrize(("event", "element", "code", "clearing_s"), [
+    ("voltage", 1.15, "INV_AC_OVERVOLTAGE", 2.0),     # OV1: 1.10 p.u., 2 s (Category II)
+    ("voltage", 1.25, "INV_AC_OVERVOLTAGE", 0.16),    # OV2: 1.20 p.u., 0.16 s
+    ("frequency", 62.5, "INV_AC_FREQUENCY", 0.16),    # OF2: 62.0 Hz, 0.16 s
+])
+def test_the_simulated_inverter_runs_the_trip_settings_it_was_sent(
+        make_charger: Callable[..., Charger], event: str, element: float, code: str,
+        clearing_s: float) -> None:
+    charger = charging(make_charger)
+    world = charger.world
+    start = charger.now
+    if event == "voltage":
+        world.grid.set_voltage(element)
+    else:
+        world.grid.set_frequency(element)
+    charger.run_until(lambda: bool(world.truth.of_kind("inverter_trip")), limit_s=5.0)
+    tripped = world.truth.of_kind("inverter_trip")[0]
+    assert clearing_s - 0.01 <= tripped.t - start <= clearing_s + 0.03
+    assert world.inverter.mode_name == "off"
+    charger.run(0.1)
+    assert code in charger.sup.status().faults

@@ -33,6 +33,7 @@ from hal.sim.plant.contactor import ContactorModel
 from hal.sim.plant.grid import UtilityGrid
 from hal.sim.plant.home import Home
 from hal.sim.plant.inverter import InverterModel
+from hal.sim.plant.inverter_trips import InverterTrips
 from hal.sim.truth import MeterTruth
 
 EXPORT_THRESHOLD_FRACTION = 0.01  # export counts above 1 % of the inverter rating
@@ -58,6 +59,7 @@ class SimWorld:
         self.home = Home(params.home_load_w, params.pv_w)
         self.battery = EvBattery(params.battery, params.ev_soc_pct)
         self.inverter = InverterModel(params.inverter, params.nominal_voltage_v)
+        self.inverter_trips = InverterTrips()
         self.ev_plugged = params.ev_present
         self.estop_pressed = False
         self.door_closed = True
@@ -231,7 +233,9 @@ class SimWorld:
             formed_load += self.v2l_load_w
         dc_v = self.dc_link_v if k["dc"] and self.ev_plugged else 0.0  # no stiff DC source
         self.inverter.configure(self.inverter_port.settings)
+        self.inverter_trips.configure(self.inverter_port.settings)
         self.inverter.step(now, dt, command, inverter_ac_v, external, dc_v, formed_load)
+        self._run_inverter_trips(now, inverter_ac_v)
         self._step_dc(dt, k)
         self._step_ac(now, dt, k, external)
         self._drive_inputs()
@@ -243,6 +247,17 @@ class SimWorld:
                          mode=self.inverter.mode_name)
         self.truth.track(now, "breaker", self.grid.breaker_closed, "utility_breaker",
                          closed=self.grid.breaker_closed)
+
+    def _run_inverter_trips(self, now: float, ac_v: float) -> None:
+        """The inverter's own trip elements, at its terminals, while it runs grid-following."""
+        if self.inverter.mode_name != "grid-following":
+            self.inverter_trips.reset()
+            return
+        bits = self.inverter_trips.update(now, ac_v / self.params.nominal_voltage_v,
+                                          self.grid.frequency_hz)
+        if bits:
+            self.inverter.fault(bits)
+            self.truth.record(now, "inverter_trip", element=self.inverter_trips.tripped[-1][1])
 
     def _step_contactors(self, now: float) -> None:
         supply_ok = not self.estop_pressed
