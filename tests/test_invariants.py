@@ -40,11 +40,12 @@ POWERS = st.one_of(st.none(), st.floats(0.0, 12000.0))
 SOCS = st.one_of(st.floats(36.0, 44.0), st.floats(44.0, 80.0))
 # Home loads: half below the 1.5 kW default (drops that would make v2h export), half above.
 LOADS = st.one_of(st.floats(0.0, 1500.0), st.floats(1500.0, 9000.0))
-# KNOWN VIOLATION (see test_export_after_a_large_load_drop_ends_in_time): the controller cuts v2h
-# export only through the inverter's 20 kW/s ramp, so a sudden drop of more than ~4.4 kW of
-# discharge exports for longer than 0.25 s. Until the controller cuts faster, the random charger
-# discharges at most this much; raise it to the default 9 kW once that test passes.
-RANDOM_MAX_DISCHARGE_W = 4000.0
+# A KNOWN VIOLATION of invariant 6 in the controller, reproduced by the strict-xfail test
+# test_export_while_ramping_down_from_v2h_ends_in_time: stopping from v2h ramps the discharge down
+# at 2 kW/s with no export cut. While this is True the random sequences steer around it (and only
+# it): the home load does not drop while the charger ramps down. Set it to False once that test
+# passes (it turns red: strict xfail).
+STEER_AROUND_KNOWN_EXPORT_BUG = True
 
 
 def invariant_settings(charger: Charger, **overrides: Any) -> InvariantSettings:
@@ -94,6 +95,13 @@ class ChargerUnderRandomEvents(RuleBasedStateMachine):
     def run(self, duration: float) -> None:
         self.c.sup.run(duration_s=duration, on_tick=self.on_tick)
 
+    def set_home_load(self, load: float) -> None:
+        home = self.c.world.home
+        if (STEER_AROUND_KNOWN_EXPORT_BUG and load < home.load_w
+                and self.c.state is State.STOPPING_RAMP):
+            return  # see STEER_AROUND_KNOWN_EXPORT_BUG
+        home.load_w = load
+
     def teardown(self) -> None:
         if self.charger is not None:
             self.charger.close()
@@ -101,8 +109,7 @@ class ChargerUnderRandomEvents(RuleBasedStateMachine):
     # ----- the events -------------------------------------------------------------------------
     @initialize(soc=SOCS, mode=st.sampled_from(MODES), duration=st.floats(1.0, 6.0))
     def start(self, soc: float, mode: str, duration: float) -> None:
-        self.charger = Charger({"limits": {"max_discharge_power_w": RANDOM_MAX_DISCHARGE_W}},
-                               plant=PlantParams(ev_soc_pct=soc))
+        self.charger = Charger(plant=PlantParams(ev_soc_pct=soc))
         self.checker = InvariantChecker(self.charger.world, invariant_settings(self.charger))
         self.c.request(mode)
         self.run(duration)  # past the 0.5 s self-test: most sequences start with power flowing
@@ -154,16 +161,16 @@ class ChargerUnderRandomEvents(RuleBasedStateMachine):
 
     @rule(load=LOADS, duration=DURATIONS)
     def home_load(self, load: float, duration: float) -> None:
-        self.c.world.home.load_w = load
+        self.set_home_load(load)
         self.run(duration)
 
     @rule(high=st.floats(2000.0, 9000.0), low=st.floats(0.0, 1000.0),
           settle=st.floats(1.0, 5.0), duration=DURATIONS)
     def home_load_drop(self, high: float, low: float, settle: float, duration: float) -> None:
         """A big load that v2h follows, then a sudden drop: the export must end at once."""
-        self.c.world.home.load_w = high
+        self.set_home_load(high)
         self.run(settle)
-        self.c.world.home.load_w = low
+        self.set_home_load(low)
         self.run(duration)
 
     @rule(reset_while_pressed=st.booleans(), pressed=DURATIONS, duration=DURATIONS)
@@ -445,4 +452,27 @@ def test_export_after_a_large_load_drop_ends_in_time(make_charger: Callable[...,
     assert charger.world.inverter.ac_power_w < -6500.0
     charger.world.home.load_w = 0.0
     run_checked(charger, checker, 2.0)
+    assert checker.violations == [], report(checker.violations)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "invariant 6: stopping from v2h (request idle, grid abnormal, ...) ramps the discharge down "
+    "at limits.ramp_rate_w_per_s (2 kW/s) with no export cut (the dispatcher cuts export only "
+    "in energised_v2h), so a home-load drop during the ramp-down exports until the ramp ends. "
+    "Repro: v2h at SoC 60 %, home load 3000 W for 15 s; request idle, run 0.1 s (stopping_ramp "
+    "at -2.7 kW); home load 0 W -> export of ~2.6 kW for 1.28 s. Found by the long profile."))
+def test_export_while_ramping_down_from_v2h_ends_in_time(make_charger: Callable[..., Charger]
+                                                         ) -> None:
+    charger = make_charger(plant=PlantParams(ev_soc_pct=60.0))
+    checker = InvariantChecker(charger.world, invariant_settings(charger))
+    charger.request("v2h")
+    run_checked(charger, checker, 3.0)
+    charger.world.home.load_w = 3000.0
+    run_checked(charger, checker, 15.0)
+    charger.request("idle")
+    run_checked(charger, checker, 0.1)
+    assert charger.state is State.STOPPING_RAMP
+    assert charger.world.inverter.ac_power_w < -2000.0
+    charger.world.home.load_w = 0.0
+    run_checked(charger, checker, 3.0)
     assert checker.violations == [], report(checker.violations)
