@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from importlib import metadata
 
 import controller
-from controller.cli import config_cmd, run_cmd, sim_cmd
+from controller.cli import config_cmd, diagram_cmd, run_cmd, sim_cmd
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd.add_parser(verbs)
     sim_cmd.add_parser(verbs)
     config_cmd.add_parser(verbs)
+    diagram_cmd.add_parser(verbs)
     return parser
 
 
