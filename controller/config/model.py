@@ -172,6 +172,22 @@ class V2hSettings:
 
 
 @dataclass(frozen=True)
+class V2lSettings:
+    rated_power_w: float = setting(3600.0, "the V2L outlet's rating (socket, cable, breaker)",
+                                   unit="W", min=100.0, max=11000.0)
+    overload_time_s: float = setting(
+        2.0, "the outlet may exceed its rating this long before V2L stops (not a fault)",
+        unit="s", min=0.1, max=30.0)
+
+
+@dataclass(frozen=True)
+class V2gSettings:
+    default_export_w: float = setting(
+        3000.0, "export power when a v2g request names none", unit="W", min=0.0,
+        max=32000.0)
+
+
+@dataclass(frozen=True)
 class SequenceSettings:
     contactor_timeout_s: float = setting(
         0.5, "aux feedback must confirm a commanded contactor within this", unit="s",
@@ -189,7 +205,7 @@ class SequenceSettings:
         max=60.0)
     startup_request: str = setting(
         "idle", "mode requested at start-up (the technician or EMS may change it)",
-        choices=("idle", "charge", "v2h"))
+        choices=("idle", "charge", "v2h", "v2g", "v2l"))
 
 
 @dataclass(frozen=True)
@@ -209,6 +225,9 @@ class Config:
     protection: ProtectionSettings = section(ProtectionSettings, "protection thresholds")
     limits: LimitSettings = section(LimitSettings, "power and current limits")
     inverter: InverterSettings = section(InverterSettings, "the bidirectional inverter")
-    v2h: V2hSettings = section(V2hSettings, "vehicle-to-home behaviour")
+    v2h: V2hSettings = section(V2hSettings, "vehicle-to-home behaviour (its reserve SoC applies "
+                               "to every discretionary discharge: v2h, v2g, v2l)")
+    v2g: V2gSettings = section(V2gSettings, "vehicle-to-grid export")
+    v2l: V2lSettings = section(V2lSettings, "vehicle-to-load outlet")
     sequence: SequenceSettings = section(SequenceSettings, "energise / de-energise sequencing")
     store: StoreSettings = section(StoreSettings, "persistent state")

@@ -20,6 +20,11 @@ from controller.supervisor.snapshot import Snapshot
 from hal.protocols.inverter_messages import InverterCommand, InverterMode
 
 
+# The inverter may carry a short overload beyond the outlet rating, so that the controller (not
+# the inverter's own current limit) decides, after v2l.overload_time_s, to stop V2L.
+V2L_CURRENT_MARGIN = 1.5
+
+
 @dataclass(frozen=True, slots=True)
 class DispatchResult:
     command: InverterCommand
@@ -43,7 +48,9 @@ class Dispatcher:
         self._last_t = t
         return dt
 
-    def _v2h_target(self, snap: Snapshot, limits: PowerLimits, dt: float) -> tuple[float, str]:
+    def _reserve_reached(self, snap: Snapshot) -> bool:
+        """Discretionary discharge stops at the reserve SoC and resumes above reserve +
+        hysteresis, so it does not chatter at the floor."""
         cfg = self._config.v2h
         ev = snap.ev
         if ev is not None:
@@ -51,6 +58,11 @@ class Dispatcher:
                 self._at_reserve = True
             elif ev.soc_pct >= cfg.reserve_soc_pct + cfg.reserve_hysteresis_pct:
                 self._at_reserve = False
+        return self._at_reserve
+
+    def _v2h_target(self, snap: Snapshot, limits: PowerLimits, dt: float) -> tuple[float, str]:
+        cfg = self._config.v2h
+        self._reserve_reached(snap)
         if self._at_reserve or snap.meter is None:
             self._v2h_discharge_w = 0.0
             return 0.0, "at reserve SoC" if self._at_reserve else "no meter reading"
@@ -74,6 +86,15 @@ class Dispatcher:
             note = f"charge, limited by {limits.reason_charge}"
         elif state is State.ENERGISED_V2H and request.mode == "v2h":
             target, note = self._v2h_target(snap, limits, dt)
+        elif state is State.ENERGISED_V2G and request.mode == "v2g":
+            wanted = (self._config.v2g.default_export_w if request.power_w is None
+                      else request.power_w)
+            target = -min(wanted, limits.discharge_w)
+            note = f"v2g export, limited by {limits.reason_discharge}"
+            if self._reserve_reached(snap):
+                target, note = 0.0, "v2g: at reserve SoC"
+        elif state is State.ENERGISED_V2L:
+            target, note = 0.0, "v2l: grid-forming, the outlet's load sets the power"
         else:
             target = 0.0
             self._v2h_discharge_w = 0.0
@@ -87,10 +108,19 @@ class Dispatcher:
             ramped = 0.0
         self.power_w = ramped
         enable = plan.inverter_mode is not InverterMode.OFF
+        charge_a, discharge_a = limits.dc_charge_a, limits.dc_discharge_a
+        if plan.inverter_mode is InverterMode.GRID_FORMING:
+            # Forming never charges; it may deliver what the outlet is rated for, no more.
+            charge_a = 0.0
+            if dc_v:
+                rating_a = self._config.v2l.rated_power_w * V2L_CURRENT_MARGIN / dc_v
+                discharge_a = min(discharge_a, rating_a)
+            if self._reserve_reached(snap):
+                discharge_a = 0.0
         command = InverterCommand(
             mode=plan.inverter_mode, enable=enable, p_set_w=round(ramped),
             q_set_var=0.0,
-            dc_charge_limit_a=math.floor(limits.dc_charge_a) if enable else 0.0,
-            dc_discharge_limit_a=math.floor(limits.dc_discharge_a) if enable else 0.0,
+            dc_charge_limit_a=math.floor(charge_a) if enable else 0.0,
+            dc_discharge_limit_a=math.floor(discharge_a) if enable else 0.0,
         )
         return DispatchResult(command, target, limits, note)

@@ -16,7 +16,7 @@ from transitions.extensions import HierarchicalMachine
 from controller.config.model import Config
 from controller.modes.context import TickContext
 from controller.modes.plan import OutputPlan
-from controller.modes.states import CHILDREN, LATCHED, TOP_LEVEL, State
+from controller.modes.states import CHILDREN, GRID_PARALLEL_MODES, LATCHED, TOP_LEVEL, State
 from controller.modes.table import ANY, TRANSITIONS
 from hal.protocols.inverter_messages import InverterMode
 
@@ -53,7 +53,8 @@ class ModeLogic:
 
     def __init__(self, config: Config, plan: OutputPlan,
                  on_transition: Callable[[TransitionRecord], None],
-                 on_fault: Callable[[str, str], None]) -> None:
+                 on_fault: Callable[[str, str], None],
+                 on_refusal: Callable[[str, str], None] = lambda mode, why: None) -> None:
         self.config = config
         self.plan = plan
         self.ctx: TickContext | None = None
@@ -62,8 +63,10 @@ class ModeLogic:
         self.hot_open = False
         self._leaving = ""
         self._triggers: dict[str, frozenset[str]] = {}
+        self._overload_since: float | None = None
         self._on_transition = on_transition
         self._on_fault = on_fault
+        self._on_refusal = on_refusal
         self.machine = HierarchicalMachine(
             model=self, states=_states(), initial=State.SELFTEST.value,
             auto_transitions=False, queued=True, send_event=True,
@@ -131,7 +134,7 @@ class ModeLogic:
                 and not c.protection.trips)
 
     def energy_wanted(self, _e: Any) -> bool:
-        return self._c().request.mode in ("charge", "v2h")
+        return self._c().request.mode in (*GRID_PARALLEL_MODES, "v2l")
 
     def wants_charge(self, _e: Any) -> bool:
         return self._c().request.mode == "charge"
@@ -139,11 +142,31 @@ class ModeLogic:
     def wants_v2h(self, _e: Any) -> bool:
         return self._c().request.mode == "v2h"
 
+    def wants_v2g(self, _e: Any) -> bool:
+        return self._c().request.mode == "v2g"
+
+    def wants_v2l(self, _e: Any) -> bool:
+        return self._c().request.mode == "v2l"
+
     def may_stay_energised(self, _e: Any) -> bool:
         c = self._c()
         snap = c.snapshot
-        return (c.protection.grid.ok and snap.ev is not None
-                and snap.inputs.get("ev_present", False) and snap.inputs.get("door", False))
+        present = (snap.ev is not None and snap.inputs.get("ev_present", False)
+                   and snap.inputs.get("door", False))
+        if not present:
+            return False
+        # The V2L outlet is isolated from the home and the utility: it needs no grid.
+        if self.current is State.ENERGISED_V2L or (
+                self.current.value.startswith("starting") and c.request.mode == "v2l"):
+            return True
+        # Every grid-parallel mode needs a normal grid; export (v2g) also a healthy protection.
+        return c.protection.grid.ok and not (c.request.mode == "v2g" and c.protection.trips)
+
+    def _above_reserve(self) -> bool:
+        ev = self._c().snapshot.ev
+        v2h = self.config.v2h
+        return ev is not None and ev.discharge_compatible and ev.soc_pct > (
+            v2h.reserve_soc_pct + v2h.reserve_hysteresis_pct)
 
     def may_energise(self, e: Any) -> bool:
         c = self._c()
@@ -152,9 +175,8 @@ class ModeLogic:
             return False
         if c.snapshot.inverter_settings_problem is not None:
             return False  # the inverter must run the protection settings it was sent
-        if c.request.mode == "v2h":
-            return ev.discharge_compatible and ev.soc_pct > (
-                self.config.v2h.reserve_soc_pct + self.config.v2h.reserve_hysteresis_pct)
+        if c.request.mode in ("v2h", "v2g", "v2l"):
+            return self._above_reserve()
         return ev.charging_enabled
 
     def start_abandoned(self, e: Any) -> bool:
@@ -162,8 +184,34 @@ class ModeLogic:
         return not (self.energy_wanted(e) and self.may_energise(e))
 
     def stop_needed(self, e: Any) -> bool:
-        """Energised stops when energy is no longer wanted or no longer allowed."""
-        return not (self.energy_wanted(e) and self.may_stay_energised(e))
+        """Energised stops when energy is no longer wanted or no longer allowed, or when the
+        request moves between V2L and a grid-parallel mode (different contactors)."""
+        if not (self.energy_wanted(e) and self.may_stay_energised(e)):
+            return True
+        if self.current is State.ENERGISED_V2L and self._at_or_below_reserve():
+            return True  # v2l cannot hold zero power: it stops at the reserve
+        return (self.current is State.ENERGISED_V2L) != self.wants_v2l(e)
+
+    def _at_or_below_reserve(self) -> bool:
+        ev = self._c().snapshot.ev
+        return ev is not None and ev.soc_pct <= self.config.v2h.reserve_soc_pct
+
+    def v2l_overloaded(self, _e: Any) -> bool:
+        """The outlet has drawn more than its rating for longer than the overload time."""
+        status = self._c().snapshot.inverter
+        drawn = -status.ac_power_w if status is not None else 0.0
+        if drawn <= self.config.v2l.rated_power_w:
+            self._overload_since = None
+            return False
+        if self._overload_since is None:
+            self._overload_since = self._now()
+        return self._now() - self._overload_since > self.config.v2l.overload_time_s
+
+    def record_v2l_overload(self, _e: Any) -> None:
+        self.reason = (f"V2L overload: the outlet drew more than "
+                       f"{self.config.v2l.rated_power_w:.0f} W for "
+                       f"{self.config.v2l.overload_time_s} s; unplug a load and ask again")
+        self._on_refusal("v2l", self.reason)
 
     def precharged(self, _e: Any) -> bool:
         snap = self._c().snapshot
@@ -180,8 +228,10 @@ class ModeLogic:
     def dc_closed_confirmed(self, _e: Any) -> bool:
         return self._closed("dc")
 
-    def ac_closed_confirmed(self, _e: Any) -> bool:
-        return self._closed("ac") and not self._closed("precharge")
+    def output_confirmed(self, e: Any) -> bool:
+        """The AC side chosen for the request is closed and the precharge path open."""
+        side = "v2l" if self.wants_v2l(e) else "ac"
+        return self._closed(side) and not self._closed("precharge")
 
     def power_at_zero(self, _e: Any) -> bool:
         return abs(self._c().commanded_power_w) < POWER_AT_ZERO_W
@@ -236,11 +286,19 @@ class ModeLogic:
     def on_enter_starting_close_dc(self, _e: Any) -> None:
         self.plan.set(dc=True)
 
-    def on_enter_starting_close_ac(self, _e: Any) -> None:
-        self.plan.set(precharge=False, ac=True)
+    def on_enter_starting_close_ac(self, e: Any) -> None:
+        # K_AC and K_V2L are never commanded closed together (invariant 2).
+        if self.wants_v2l(e):
+            self.plan.set(precharge=False, ac=False, v2l=True)
+        else:
+            self.plan.set(precharge=False, v2l=False, ac=True)
 
     def on_enter_energised(self, _e: Any) -> None:
         self.plan.inverter_mode = InverterMode.GRID_FOLLOWING
+
+    def on_enter_energised_v2l(self, _e: Any) -> None:
+        self.plan.inverter_mode = InverterMode.GRID_FORMING  # isolated: K_AC open
+        self._overload_since = None
 
     def on_enter_stopping_ramp(self, _e: Any) -> None:
         self.hot_open = False

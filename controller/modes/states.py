@@ -15,6 +15,8 @@ class State(StrEnum):
     ENERGISED = "energised"
     ENERGISED_CHARGE = "energised_charge"
     ENERGISED_V2H = "energised_v2h"
+    ENERGISED_V2G = "energised_v2g"
+    ENERGISED_V2L = "energised_v2l"
     STOPPING = "stopping"
     STOPPING_RAMP = "stopping_ramp"
     STOPPING_OPEN = "stopping_open"
@@ -26,12 +28,16 @@ class State(StrEnum):
 CHILDREN: dict[State, tuple[State, ...]] = {
     State.STARTING: (State.STARTING_PRECHARGE, State.STARTING_CLOSE_DC,
                      State.STARTING_CLOSE_AC),
-    State.ENERGISED: (State.ENERGISED_CHARGE, State.ENERGISED_V2H),
+    State.ENERGISED: (State.ENERGISED_CHARGE, State.ENERGISED_V2H, State.ENERGISED_V2G,
+                      State.ENERGISED_V2L),
     State.STOPPING: (State.STOPPING_RAMP, State.STOPPING_OPEN),
 }
 TOP_LEVEL: tuple[State, ...] = (State.SELFTEST, State.IDLE, State.STARTING, State.ENERGISED,
                                 State.STOPPING, State.FAULT, State.ESTOP)
 LATCHED: frozenset[State] = frozenset({State.FAULT, State.ESTOP})
+# Grid-parallel modes share the contactors (K_AC) and switch among themselves through zero
+# power; V2L uses K_V2L with K_AC open, so changing to or from it goes through a stop.
+GRID_PARALLEL_MODES = ("charge", "v2h", "v2g")
 
 
 def leaf_name(state: State) -> str:

@@ -234,7 +234,9 @@ class SimWorld:
         dc_v = self.dc_link_v if k["dc"] and self.ev_plugged else 0.0  # no stiff DC source
         self.inverter.configure(self.inverter_port.settings)
         self.inverter_trips.configure(self.inverter_port.settings)
-        self.inverter.step(now, dt, command, inverter_ac_v, external, dc_v, formed_load)
+        # Another source holds the inverter's terminals up only through K_AC (V2L is isolated).
+        held_externally = external and k["ac"]
+        self.inverter.step(now, dt, command, inverter_ac_v, held_externally, dc_v, formed_load)
         self._run_inverter_trips(now, inverter_ac_v)
         self._step_dc(dt, k)
         self._step_ac(now, dt, k, external)
