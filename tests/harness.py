@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from controller.config.loader import parse_config
 from controller.config.model import Config
-from controller.modes.requests import Request
+from controller.dispatch.arbitration import Decision
 from controller.modes.states import State
 from controller.store.state_store import StateStore
 from controller.supervisor.loop import Supervisor
@@ -39,8 +39,10 @@ class Charger:
     def now(self) -> float:
         return self.hw.clock.now()
 
-    def request(self, mode: str, power_w: float | None = None, source: str = "test") -> None:
-        self.sup.set_request(Request(mode, power_w, source))
+    def request(self, mode: str | None, power_w: float | None = None, source: str = "user",
+                lease_s: float | None = None) -> Decision:
+        """A claim from ``source`` (default the user); the decision says if it was refused."""
+        return self.sup.claim(source, mode, power_w, lease_s)
 
     def run(self, seconds: float) -> None:
         self.sup.run(duration_s=seconds)

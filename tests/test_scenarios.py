@@ -21,7 +21,8 @@ SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
 V2XCTL = [sys.executable, "-m", "controller.cli.main"]
 REPORT_FIELDS = {"format", "scenario", "source", "seed", "passed", "duration_s",
                  "control_tick_s", "wall_s", "expectations", "transitions", "trips",
-                 "plant_events", "energy_kwh", "invariant_violations", "final", "wall"}
+                 "plant_events", "energy_kwh", "invariant_violations", "final", "wall",
+                 "requests", "winners"}
 
 
 def sim(*args: str) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,6 @@ from controller.modes.states import State
 from controller.supervisor.snapshot import Snapshot
 from hal.protocols.inverter_messages import InverterCommand, InverterMode
 
-
 # The inverter may carry a short overload beyond the outlet rating, so that the controller (not
 # the inverter's own current limit) decides, after v2l.overload_time_s, to stop V2L.
 V2L_CURRENT_MARGIN = 1.5

@@ -1,18 +1,23 @@
-"""What has been asked of the charger. The modes issue turns this into leased, prioritised claims
-from several sources; the slice has one requester at a time and records who it was."""
+"""What has been asked of the charger: the known modes, and the resolved request of one tick.
+
+Requesters hold prioritised, optionally leased claims (``controller/dispatch/arbitration.py``);
+the supervisor resolves them every tick into one :class:`Request` (the mode, the power limit and
+the source that won the mode), which the mode machine and the dispatcher act on. ``MODES`` is
+the one list of modes: the arbiter, the scenario format and the CLI read it from here.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-MODES = ("idle", "charge", "v2h")
+MODES = ("idle", "charge", "v2h", "v2g", "v2l")
 
 
 @dataclass(frozen=True, slots=True)
 class Request:
     mode: str = "idle"
     power_w: float | None = None  # None: as much as the limits allow
-    source: str = "config"
+    source: str = "config"  # resolved: who won the mode; claimed: who asks ("config" = user)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

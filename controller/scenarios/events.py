@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controller.modes.requests import Request
 from controller.scenarios.spec import Entry
 from controller.supervisor.loop import Supervisor
 from hal.sim.world import SimWorld
@@ -81,7 +80,10 @@ def apply_event(entry: Entry, world: SimWorld, sup: Supervisor, freeze: Freeze,
     elif kind == "ev_unplug":
         world.unplug_ev()
     elif kind == "request":
-        sup.set_request(Request(params["mode"], params.get("power_w"), params["source"]))
+        sup.claim(params["source"], params.get("mode"), params.get("power_w"),
+                  params.get("lease_s"))
+    elif kind == "release":
+        sup.release(params["source"])
     elif kind == "estop_press":
         world.press_estop()
     elif kind == "estop_release":

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from controller.dispatch.arbitration import ArbitrationRecord, WinnerChange
 from controller.modes.machine import TransitionRecord
 from controller.scenarios.spec import Entry, Scenario
 from controller.supervisor.loop import TripRecord
@@ -29,6 +30,8 @@ class RunRecord:
     violations: list[Any]
     event_times: dict[str, float]
     end_t: float
+    requests: list[ArbitrationRecord] = field(default_factory=list)  # Supervisor.request_log
+    winners: list[WinnerChange] = field(default_factory=list)  # Supervisor.winner_log
 
 
 def _matches(state: str, wanted: str) -> bool:

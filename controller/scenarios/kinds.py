@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from controller.dispatch.arbitration import Source
 from controller.faults import CATALOGUE
 from controller.modes.requests import MODES
 from controller.modes.states import State
@@ -15,7 +16,8 @@ from controller.scenarios.params import Param, p
 
 STATES = tuple(s.value for s in State)
 CONTACTORS = ("grid", "ac", "v2l", "dc", "precharge")
-SOURCES = ("user", "schedule", "grid_operator", "technician")
+# Requesters a scenario may play, highest priority first; "safety" is the controller's own.
+SOURCES = tuple(s.value for s in Source if s is not Source.SAFETY)
 TRUTH_KINDS = ("contactor", "hot_open", "utility_breaker", "pcc_energized", "pcc_deenergized",
                "home_energized", "home_deenergized", "export_started", "export_stopped",
                "inverter_mode", "estop")
@@ -106,10 +108,16 @@ EVENTS: dict[str, dict[str, Param]] = {
     "grid_restore": {},
     "ev_plug": {"soc_pct": p(float, "the plugged EV's state of charge", min=0.0, max=100.0)},
     "ev_unplug": {},
-    "request": {"mode": p(str, "requested mode", required=True, choices=MODES),
-                "power_w": p(float, "power magnitude (omit: as much as the limits allow)",
-                             min=0.0, max=32000.0),
-                "source": p(str, "who asks", default="user", choices=SOURCES)},
+    "request": {"mode": p(str, "requested mode (omit: no opinion, e.g. a power limit only)",
+                          choices=MODES),
+                "power_w": p(float, "power limit, a magnitude (omit: no opinion; a lower-priority "
+                             "source's limit or the hardware limits apply)", min=0.0,
+                             max=32000.0),
+                "lease_s": p(float, "the claim releases itself after this (omit: held until "
+                             "released or replaced)", min=0.001, max=7 * 86400.0),
+                "source": p(str, "who asks (replaces that source's previous claim)",
+                            default="user", choices=SOURCES)},
+    "release": {"source": p(str, "whose claim is withdrawn", required=True, choices=SOURCES)},
     "estop_press": {},
     "estop_release": {},
     "reset": {},

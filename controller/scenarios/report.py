@@ -49,6 +49,11 @@ def build_report(run: RunRecord, outcomes: list[tuple[Entry, Outcome]], wall_s: 
                          "reason": tr.reason} for tr in run.transitions],
         "trips": [{"t": tr.t, "function": tr.function, "measured": tr.measured,
                    "setting": tr.setting, "detail": tr.detail} for tr in run.trips],
+        "requests": [{"t": r.t, "kind": r.kind, "source": r.source, "mode": r.mode,
+                      "power_w": r.power_w, "lease_s": r.lease_s, "accepted": r.accepted,
+                      "reason": r.reason} for r in run.requests],
+        "winners": [{"t": w.t, "field": w.field, "source": w.source, "value": w.value}
+                    for w in run.winners],
         "plant_events": [{"t": ev.t, "kind": ev.kind, **ev.details}
                          for ev in run.truth.events],
         "energy_kwh": asdict(run.truth.energy),

@@ -166,7 +166,8 @@ def _loop(scenario: Scenario, sup: Supervisor, world: SimWorld, checker: Invaria
         timing.plant_s += time.perf_counter() - t0
     progress.done()
     return RunRecord(scenario, initial_state, list(sup.transitions), list(sup.trip_log),
-                     world.truth, list(checker.violations), event_times, end)
+                     world.truth, list(checker.violations), event_times, end,
+                     requests=list(sup.request_log), winners=list(sup.winner_log))
 
 
 def run_file(path: str | Path, **kwargs: Any) -> dict[str, Any]:

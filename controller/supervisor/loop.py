@@ -13,6 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from controller.config.model import Config
+from controller.dispatch.arbitration import (
+    Arbiter,
+    ArbitrationRecord,
+    Claim,
+    Decision,
+    Resolution,
+    Source,
+    WinnerChange,
+)
 from controller.dispatch.dispatcher import Dispatcher, DispatchResult
 from controller.faults import CATALOGUE, Severity
 from controller.links.ev_link import EvLink
@@ -72,8 +81,13 @@ class Supervisor:
         self.dispatcher = Dispatcher(config)
         normally_closed = {n: c.normally_closed for n, c in hardware.contactors.items()}
         self.plan = OutputPlan(normally_closed)
-        self.modes = ModeLogic(config, self.plan, self._on_transition, self._latch_code)
-        self.request = Request(config.sequence.startup_request, None, "config")
+        self.modes = ModeLogic(config, self.plan, self._on_transition, self._latch_code,
+                               self._end_mode)
+        self.arbiter = Arbiter(listener=self._on_arbitration)
+        self.request_log: list[ArbitrationRecord] = []  # every claim, refusal, release, expiry
+        self.winner_log: list[WinnerChange] = []  # every change of a field's winner or value
+        self.resolution = Resolution()  # resolved at the start of every tick
+        self.request = self.resolution.as_request()
         self.transitions: list[TransitionRecord] = []
         self.trip_log: list[TripRecord] = []
         self._grid_was_ok = False
@@ -93,13 +107,33 @@ class Supervisor:
         if self._active_codes:
             self._event("fault", "latched faults from before the restart: "
                         + ", ".join(sorted(self._active_codes)))
+        if config.sequence.startup_request != "idle":  # the owner's standing wish: lowest rank
+            self.claim(Source.USER, config.sequence.startup_request)
 
     # ----- requests (from the CLI, console or scenarios; applied at the next tick) -----------
-    def set_request(self, request: Request) -> None:
-        if request != self.request:
-            self._event("request", f"{request.source} requests {request.mode}"
-                        + ("" if request.power_w is None else f" at {request.power_w:.0f} W"))
-        self.request = request
+    def claim(self, source: Source | str, mode: str | None = None, power_w: float | None = None,
+              lease_s: float | None = None) -> Decision:
+        """Claim a mode and/or a power limit for ``source`` (controller/dispatch/arbitration.py).
+
+        A refused claim changes nothing; the decision says why and the event log records it.
+        """
+        now = self.clock.now()
+        return self.arbiter.claim(Claim(Source.parse(source), mode, power_w, lease_s, now), now)
+
+    def release(self, source: Source | str) -> bool:
+        return self.arbiter.release(Source.parse(source), self.clock.now())
+
+    def set_request(self, request: Request) -> Decision:
+        """One requester's whole wish: a claim of its mode and power, with no lease."""
+        return self.claim(request.source, request.mode, request.power_w)
+
+    def _end_mode(self, mode: str, reason: str) -> None:
+        """The mode machine stopped ``mode`` for a reason the requester must see (not a fault):
+        the claim that asked for it is released, so it does not restart by itself."""
+        source = self.resolution.mode_source
+        self._event("refusal", f"{mode} stopped for {source}: {reason}")
+        if self.resolution.mode == mode and source != "default":
+            self.release(source)
 
     def request_reset(self) -> None:
         self._reset_requested = True
@@ -122,6 +156,8 @@ class Supervisor:
 
     def _tick(self) -> None:
         now = self.clock.now()
+        self.resolution = self.arbiter.resolve(now)
+        self.request = self.resolution.as_request()
         snap = read_snapshot(self.hw, self.inverter, self.ev, self.inverter_settings, now)
         self.inverter_settings.update(now)  # writes (re)sent from the loop only
         estimate = self.estimator.update(snap.meter) if snap.meter is not None else None
@@ -217,7 +253,7 @@ class Supervisor:
 
     def shutdown(self) -> bool:
         """Ramp to zero, open every contactor, confirm; returns True when confirmed in time."""
-        self.set_request(Request("idle", None, "shutdown"))
+        self.claim(Source.SAFETY, "idle")  # outranks every requester; held until released
         limit = (self.config.sequence.rampdown_timeout_s
                  + 2 * self.config.sequence.contactor_timeout_s + 1.0)
         start = self.clock.now()
@@ -238,6 +274,14 @@ class Supervisor:
         when = self.clock.now() if t is None else t
         self.store.record_event(when, self.clock.wall_time(), kind, text)
         log.info("%s: %s", kind, text)
+
+    def _on_arbitration(self, record: ArbitrationRecord | WinnerChange) -> None:
+        if isinstance(record, WinnerChange):
+            self.winner_log.append(record)
+            self._event("winner", record.describe(), t=record.t)
+        else:
+            self.request_log.append(record)
+            self._event("request", record.describe(), t=record.t)
 
     def _on_transition(self, record: TransitionRecord) -> None:
         self.transitions.append(record)
@@ -270,7 +314,8 @@ class Supervisor:
         grid = self.last_protection.grid if self.last_protection else None
         return Status(
             t=snap.t if snap else self.clock.now(), state=self.modes.state,
-            request=self.request.mode, request_source=self.request.source,
+            request=self.request.mode, request_source=self.resolution.mode_source,
+            power_limit_w=self.resolution.power_w, power_winner=self.resolution.power_source,
             grid_voltage_v=est.voltage_v if est else None,
             grid_frequency_hz=est.frequency_hz if est else None,
             grid_ok=grid.ok if grid else False, grid_reason=grid.reason if grid else "",

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 class Status:
     t: float
     state: str
-    request: str
-    request_source: str
+    request: str  # the resolved mode
+    request_source: str  # who won the mode (controller/dispatch/arbitration.py), or "default"
+    power_limit_w: float | None  # the resolved power limit (None: as the limits allow)
+    power_winner: str  # who won the power limit, or "default"
     grid_voltage_v: float | None
     grid_frequency_hz: float | None
     grid_ok: bool
@@ -25,7 +27,7 @@ class Status:
     faults: tuple[str, ...]
 
     def line(self) -> str:
-        """One status line: state, grid V and Hz, EV SoC, powers, faults."""
+        """One status line: state, grid V and Hz, EV SoC, powers, request and winners, faults."""
 
         def kw(value: float | None) -> str:
             return "   --  " if value is None else f"{value / 1000.0:+6.2f}"
@@ -34,6 +36,10 @@ class Status:
         hz = "--" if self.grid_frequency_hz is None else f"{self.grid_frequency_hz:6.3f}"
         soc = " --" if self.ev_soc_pct is None else f"{self.ev_soc_pct:3.0f}"
         faults = ",".join(self.faults) if self.faults else "none"
+        request = f"req {self.request} ({self.request_source})"
+        if self.power_limit_w is not None:
+            request += f" max {self.power_limit_w / 1000.0:.2f} kW ({self.power_winner})"
         return (f"t={self.t:8.1f}s {self.state:<19} grid {volts} V {hz} Hz | EV {soc} % | "
                 f"kW grid {kw(self.grid_power_w)} home {kw(self.home_power_w)} "
-                f"EV {kw(self.ev_power_w)} PV {kw(self.pv_power_w)} | faults: {faults}")
+                f"EV {kw(self.ev_power_w)} PV {kw(self.pv_power_w)} | {request} | "
+                f"faults: {faults}")

@@ -1,0 +1,115 @@
+"""V2G and V2L end to end on the simulated charger."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from controller.modes.states import State
+from hal.protocols.inverter_messages import InverterMode
+from hal.sim.params import PlantParams
+from harness import Charger
+
+
+def energise(charger: Charger, mode: str, state: State, power_w: float | None = None) -> None:
+    charger.request(mode, power_w)
+    charger.run_until(lambda: charger.state is state, limit_s=5.0)
+
+
+def test_v2g_exports_the_requested_power(charger: Charger) -> None:
+    energise(charger, "v2g", State.ENERGISED_V2G, power_w=5000.0)
+    charger.run(10.0)
+    world = charger.world
+    assert world.inverter.ac_power_w == pytest.approx(-5000.0, abs=10.0)
+    assert world.grid_import_w == pytest.approx(world.home.load_w - 5000.0, abs=20.0)
+    assert world.truth.of_kind("export_started")
+    assert world.contactor_closed("ac") and not world.contactor_closed("v2l")
+
+
+def test_v2g_is_refused_with_an_abnormal_grid(charger: Charger) -> None:
+    charger.world.grid.set_voltage(1.15)
+    charger.run(3.0)
+    charger.request("v2g", 5000.0)
+    charger.run(5.0)
+    assert charger.state is State.IDLE
+    assert not charger.world.truth.of_kind("export_started")
+
+
+def test_v2g_stops_when_the_grid_goes_abnormal(charger: Charger) -> None:
+    energise(charger, "v2g", State.ENERGISED_V2G, power_w=4000.0)
+    charger.run(5.0)
+    charger.world.grid.set_frequency(62.5)
+    charger.run(3.0)
+    assert charger.state is not State.ENERGISED_V2G
+    assert charger.world.inverter.ac_power_w == 0.0
+
+
+def test_discharge_below_reserve_is_refused(make_charger: Callable[..., Charger]) -> None:
+    charger = make_charger(plant=PlantParams(ev_soc_pct=41.0))
+    for mode in ("v2g", "v2l"):
+        charger.request(mode, 3000.0)
+        charger.run(3.0)
+        assert charger.state is State.IDLE, mode
+
+
+def test_switch_between_grid_parallel_modes_keeps_the_contactors(charger: Charger) -> None:
+    energise(charger, "charge", State.ENERGISED_CHARGE)
+    charger.run(5.0)
+    closes = len(charger.world.truth.of_kind("contactor"))
+    charger.request("v2g", 3000.0)
+    charger.run_until(lambda: charger.state is State.ENERGISED_V2G, limit_s=10.0)
+    charger.request("v2h")
+    charger.run_until(lambda: charger.state is State.ENERGISED_V2H, limit_s=10.0)
+    assert len(charger.world.truth.of_kind("contactor")) == closes
+
+
+def test_v2l_powers_the_outlet_isolated_from_the_home(make_charger: Callable[..., Charger]
+                                                      ) -> None:
+    charger = make_charger(plant=PlantParams(v2l_load_w=1800.0))
+    energise(charger, "v2l", State.ENERGISED_V2L)
+    charger.run(3.0)
+    world = charger.world
+    assert world.contactor_closed("v2l") and not world.contactor_closed("ac")
+    assert world.contactor_closed("grid")  # the home stays on the utility
+    assert world.inverter.mode_name == "grid-forming"
+    assert world.inverter.ac_power_w == pytest.approx(-1800.0, abs=1.0)
+    assert world.battery.current_a < -3.0
+    assert charger.sup.last_dispatch is not None
+    assert charger.sup.last_dispatch.command.mode is InverterMode.GRID_FORMING
+
+
+def test_v2l_keeps_running_through_a_utility_outage(make_charger: Callable[..., Charger]
+                                                    ) -> None:
+    charger = make_charger(plant=PlantParams(v2l_load_w=1000.0))
+    energise(charger, "v2l", State.ENERGISED_V2L)
+    charger.world.outage()
+    charger.run(10.0)
+    assert charger.state is State.ENERGISED_V2L
+    assert charger.world.inverter.ac_power_w == pytest.approx(-1000.0, abs=1.0)
+
+
+def test_v2l_overload_is_a_clear_stop_not_a_fault(make_charger: Callable[..., Charger]) -> None:
+    charger = make_charger(plant=PlantParams(v2l_load_w=1000.0))
+    energise(charger, "v2l", State.ENERGISED_V2L)
+    charger.world.v2l_load_w = 4500.0  # above the 3.6 kW outlet rating
+    charger.run(1.0)
+    assert charger.state is State.ENERGISED_V2L  # a short overload is carried
+    charger.run(4.0)
+    assert charger.state in (State.STOPPING_OPEN, State.IDLE, State.STOPPING_RAMP)
+    charger.run(3.0)
+    assert charger.state is State.IDLE  # stopped, and not restarted by itself
+    assert not charger.sup.status().faults
+    reasons = [t.reason for t in charger.sup.transitions if "overload" in t.reason]
+    assert reasons and "V2L overload" in reasons[0]
+    assert not charger.world.contactor_closed("v2l")
+
+
+def test_v2l_to_charge_goes_through_a_stop(make_charger: Callable[..., Charger]) -> None:
+    charger = make_charger(plant=PlantParams(v2l_load_w=500.0))
+    energise(charger, "v2l", State.ENERGISED_V2L)
+    charger.request("charge")
+    charger.run_until(lambda: charger.state is State.ENERGISED_CHARGE, limit_s=10.0)
+    events = [(e.details["name"], e.details["closed"])
+              for e in charger.world.truth.of_kind("contactor")]
+    assert events.index(("v2l", False)) < events.index(("ac", True))
