@@ -113,3 +113,14 @@ def test_v2l_to_charge_goes_through_a_stop(make_charger: Callable[..., Charger])
     events = [(e.details["name"], e.details["closed"])
               for e in charger.world.truth.of_kind("contactor")]
     assert events.index(("v2l", False)) < events.index(("ac", True))
+
+
+def test_a_power_claim_caps_v2h_discharge(charger: Charger) -> None:
+    charger.world.home.load_w = 5000.0
+    energise(charger, "v2h", State.ENERGISED_V2H)
+    charger.run(15.0)
+    assert charger.world.inverter.ac_power_w < -4500.0
+    charger.sup.claim("grid_operator", power_w=2000.0, lease_s=30.0)
+    charger.run(5.0)
+    assert charger.world.inverter.ac_power_w == pytest.approx(-2000.0, abs=20.0)
+    assert charger.world.grid_import_w == pytest.approx(3000.0, abs=50.0)

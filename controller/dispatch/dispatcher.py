@@ -59,7 +59,7 @@ class Dispatcher:
                 self._at_reserve = False
         return self._at_reserve
 
-    def _v2h_target(self, snap: Snapshot, limits: PowerLimits, dt: float) -> tuple[float, str]:
+    def _v2h_target(self, snap: Snapshot, ceiling_w: float, dt: float) -> tuple[float, str]:
         cfg = self._config.v2h
         self._reserve_reached(snap)
         if self._at_reserve or snap.meter is None:
@@ -70,7 +70,7 @@ class Dispatcher:
             self._v2h_discharge_w += error  # exporting: cut at once, no integration lag
         else:
             self._v2h_discharge_w += cfg.follow_gain * error * dt
-        self._v2h_discharge_w = min(max(self._v2h_discharge_w, 0.0), limits.discharge_w)
+        self._v2h_discharge_w = min(max(self._v2h_discharge_w, 0.0), ceiling_w)
         return -self._v2h_discharge_w, f"following import target {cfg.import_target_w:.0f} W"
 
     def update(self, state: State, plan: OutputPlan, request: Request,
@@ -84,7 +84,9 @@ class Dispatcher:
             target = min(wanted, limits.charge_w)
             note = f"charge, limited by {limits.reason_charge}"
         elif state is State.ENERGISED_V2H and request.mode == "v2h":
-            target, note = self._v2h_target(snap, limits, dt)
+            ceiling = limits.discharge_w if request.power_w is None else min(
+                limits.discharge_w, request.power_w)  # a power claim caps the discharge
+            target, note = self._v2h_target(snap, ceiling, dt)
         elif state is State.ENERGISED_V2G and request.mode == "v2g":
             wanted = (self._config.v2g.default_export_w if request.power_w is None
                       else request.power_w)
