@@ -124,3 +124,96 @@ def test_a_power_claim_caps_v2h_discharge(charger: Charger) -> None:
     charger.run(5.0)
     assert charger.world.inverter.ac_power_w == pytest.approx(-2000.0, abs=20.0)
     assert charger.world.grid_import_w == pytest.approx(3000.0, abs=50.0)
+
+
+def backup_charger(make_charger: Callable[..., Charger], **backup: object) -> Charger:
+    charger = make_charger({"backup": {"return_delay_s": 10.0, **backup}})
+    charger.world.home.load_w = 2000.0
+    energise(charger, "v2h", State.ENERGISED_V2H)
+    charger.run(10.0)
+    return charger
+
+
+def test_outage_during_v2h_ends_in_backup_with_the_home_reenergised(
+        make_charger: Callable[..., Charger]) -> None:
+    charger = backup_charger(make_charger)
+    world = charger.world
+    outage_t = charger.now
+    world.outage()
+    charger.run(2.0)
+    assert charger.state is State.BACKUP_ISLAND
+    assert not world.contactor_closed("grid")  # isolated from the utility line first
+    assert world.inverter.mode_name == "grid-forming"
+    assert world.inverter.ac_power_w == pytest.approx(-2000.0, abs=1.0)
+    dark = world.truth.of_kind("home_deenergized")[-1].t
+    lit = world.truth.of_kind("home_energized")[-1].t
+    assert dark >= outage_t and lit - outage_t < 0.5  # home dark for under half a second
+    opened = [e.t for e in world.truth.of_kind("contactor")
+              if e.details == {"name": "grid", "closed": False}][-1]
+    formed = [e.t for e in world.truth.of_kind("inverter_mode")
+              if e.details["mode"] == "grid-forming"][-1]
+    assert opened < formed  # K_GRID open (and confirmed) before the inverter forms
+
+
+def test_return_to_the_grid_is_synchronised_and_seamless(
+        make_charger: Callable[..., Charger]) -> None:
+    charger = backup_charger(make_charger)
+    world = charger.world
+    world.outage()
+    charger.run(3.0)
+    restored = charger.now
+    world.restore_grid()
+    charger.run(5.0)
+    assert charger.state is State.BACKUP_WAIT_FOR_GRID  # the return delay has not passed
+    assert world.contactor_closed("grid") is False
+    charger.run_until(lambda: charger.state is State.ENERGISED_V2H, limit_s=60.0)
+    assert charger.now - restored >= 10.0
+    closure = world.truth.of_kind("synchronised_closure")
+    assert closure and closure[0].details["angle_deg"] <= 20.0
+    assert not world.truth.of_kind("out_of_phase_closure")
+    dark = [e.t for e in world.truth.of_kind("home_deenergized") if e.t > restored]
+    assert not dark  # zero dark time on the way back
+    charger.run(10.0)
+    assert world.inverter.ac_power_w < -1000.0  # v2h again, grid-following
+
+
+def test_utility_blinking_during_the_wait_restarts_it(make_charger: Callable[..., Charger]
+                                                      ) -> None:
+    charger = backup_charger(make_charger)
+    charger.world.outage()
+    charger.run(2.0)
+    charger.world.restore_grid()
+    charger.run(6.0)
+    charger.world.outage()
+    charger.run(1.0)
+    assert charger.state is State.BACKUP_ISLAND
+    charger.world.restore_grid()
+    charger.run(8.0)
+    assert charger.state is State.BACKUP_WAIT_FOR_GRID  # the delay started again
+
+
+def test_backup_disabled_just_stops(make_charger: Callable[..., Charger]) -> None:
+    charger = backup_charger(make_charger, enabled=False)
+    charger.world.outage()
+    charger.run(8.0)
+    assert charger.state is State.IDLE
+    assert charger.world.inverter.mode_name == "off"
+    assert charger.world.contactor_closed("grid")
+
+
+def test_backup_stops_at_its_own_reserve(make_charger: Callable[..., Charger]) -> None:
+    charger = make_charger({"backup": {"reserve_soc_pct": 30.0}},
+                           plant=PlantParams(ev_soc_pct=43.0, battery=_small_battery()))
+    charger.world.home.load_w = 6000.0
+    energise(charger, "v2h", State.ENERGISED_V2H)
+    charger.run(2.0)
+    charger.world.outage()
+    charger.run_until(lambda: charger.state is State.IDLE, limit_s=900.0)
+    assert charger.world.battery.soc_pct == pytest.approx(30.0, abs=0.5)
+    assert any("outage reserve" in t.reason for t in charger.sup.transitions)
+
+
+def _small_battery() -> object:
+    from hal.sim.plant.battery import BatteryParams
+
+    return BatteryParams(capacity_kwh=10.0)

@@ -18,6 +18,7 @@ from controller.store.state_store import StateStore
 from controller.supervisor.loop import Supervisor
 from hal.errors import ConfigError, V2xError
 from hal.registry import open_backend
+from hal.systemd_notify import LoopWatchdog, SystemdNotifier
 
 BUILT_IN_SIM = {"sequence": {"startup_request": "charge"}}
 
@@ -132,22 +133,32 @@ def run(args: argparse.Namespace) -> int:
     stop = _StopFlag()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     next_status = [hardware.clock.now()]
+    notifier = SystemdNotifier()  # no-op unless systemd set $NOTIFY_SOCKET (Type=notify)
+    liveness = LoopWatchdog(notifier)
 
     def print_status(sup: Supervisor) -> None:
+        liveness.on_tick(healthy=sup.healthy)  # READY=1, WATCHDOG=1
         if sup.clock.now() >= next_status[0]:
-            print(sup.status().line(), flush=True)
+            line = sup.status().line()
+            print(line, flush=True)
+            notifier.status(line)
             next_status[0] += config.control.status_interval_s
 
     try:
         supervisor.run(duration_s=args.duration, stop=lambda: stop.raised, on_tick=print_status)
         if stop.raised:
             print(f"{stop.signal_name} received: stopping safely", flush=True)
+        notifier.stopping("stopping: ramping down and opening every contactor")
         confirmed = supervisor.shutdown()
         for event in store.events(limit=1):
             print(event.text, flush=True)
+    except BaseException:
+        notifier.stopping("stopping after an error: outputs forced safe")
+        raise
     finally:
         hardware.close()
         store.close()
+        notifier.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0 if confirmed else 1

@@ -181,6 +181,24 @@ class V2lSettings:
 
 
 @dataclass(frozen=True)
+class BackupSettings:
+    enabled: bool = setting(True, "carry the home from the EV when the utility fails during v2h "
+                            "(K_GRID opens first, then the inverter forms the home grid)")
+    reserve_soc_pct: float = setting(
+        30.0, "backup stops (the home goes dark) at this EV state of charge; below the "
+        "discretionary reserve (v2h.reserve_soc_pct) so an outage may use more", unit="%",
+        min=5.0, max=95.0)
+    return_delay_s: float = setting(
+        300.0, "the utility must stay inside its normal window this long before the home "
+        "returns to it (IEEE 1547 enter-service delay; restarts on any excursion)", unit="s",
+        min=0.0, max=900.0)
+    sync_timeout_s: float = setting(
+        30.0, "resynchronising to the returned utility may take this long; then the return "
+        "falls back to an open transition (the home goes dark for a moment)", unit="s",
+        min=1.0, max=300.0)
+
+
+@dataclass(frozen=True)
 class V2gSettings:
     default_export_w: float = setting(
         3000.0, "export power when a v2g request names none", unit="W", min=0.0,
@@ -228,6 +246,7 @@ class Config:
     v2h: V2hSettings = section(V2hSettings, "vehicle-to-home behaviour (its reserve SoC applies "
                                "to every discretionary discharge: v2h, v2g, v2l)")
     v2g: V2gSettings = section(V2gSettings, "vehicle-to-grid export")
+    backup: BackupSettings = section(BackupSettings, "backup power through a utility outage")
     v2l: V2lSettings = section(V2lSettings, "vehicle-to-load outlet")
     sequence: SequenceSettings = section(SequenceSettings, "energise / de-energise sequencing")
     store: StoreSettings = section(StoreSettings, "persistent state")

@@ -78,6 +78,11 @@ def cross_field_problems(config: Config) -> list[str]:
             f"contain grid.nominal_frequency_hz = {nominal} Hz"
         )
     problems.extend(_timing_problems(config))
+    if config.backup.reserve_soc_pct > config.v2h.reserve_soc_pct:
+        problems.append(
+            f"backup.reserve_soc_pct = {config.backup.reserve_soc_pct}: must not exceed "
+            f"v2h.reserve_soc_pct = {config.v2h.reserve_soc_pct} (the outage reserve is the "
+            "last part of the battery, below the discretionary one)")
     v2h = config.v2h
     if v2h.reserve_soc_pct + v2h.reserve_hysteresis_pct > 100.0:
         problems.append(

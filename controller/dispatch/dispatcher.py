@@ -111,16 +111,21 @@ class Dispatcher:
         enable = plan.inverter_mode is not InverterMode.OFF
         charge_a, discharge_a = limits.dc_charge_a, limits.dc_discharge_a
         if plan.inverter_mode is InverterMode.GRID_FORMING:
-            # Forming never charges; it may deliver what the outlet is rated for, no more.
-            charge_a = 0.0
-            if dc_v:
-                rating_a = self._config.v2l.rated_power_w * V2L_CURRENT_MARGIN / dc_v
-                discharge_a = min(discharge_a, rating_a)
-            if self._reserve_reached(snap):
-                discharge_a = 0.0
+            charge_a = 0.0  # forming never charges
+            if state is State.ENERGISED_V2L:
+                # The outlet gets what it is rated for (with margin: the controller, not the
+                # inverter's current limit, decides to stop an overload).
+                if dc_v:
+                    rating_a = self._config.v2l.rated_power_w * V2L_CURRENT_MARGIN / dc_v
+                    discharge_a = min(discharge_a, rating_a)
+                if self._reserve_reached(snap):
+                    discharge_a = 0.0
+            elif snap.ev is not None and snap.ev.soc_pct <= self._config.backup.reserve_soc_pct:
+                discharge_a = 0.0  # the outage reserve is spent: the mode machine stops
+            note = note or "grid forming: the load sets the power"
         command = InverterCommand(
             mode=plan.inverter_mode, enable=enable, p_set_w=round(ramped),
-            q_set_var=0.0,
+            q_set_var=0.0, sync_to_grid=plan.sync_to_grid and enable,
             dc_charge_limit_a=math.floor(charge_a) if enable else 0.0,
             dc_discharge_limit_a=math.floor(discharge_a) if enable else 0.0,
         )

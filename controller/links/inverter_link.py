@@ -171,6 +171,7 @@ class InverterLink:
             temperature_c=self._status2.temperature_c,
             fault_word=self._fault.fault_word,
             warning_word=self._fault.warning_word,
+            synced=fast.synced,
         )
 
     def frame_age(self, frame_id: int, now: float) -> float:

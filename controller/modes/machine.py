@@ -207,6 +207,56 @@ class ModeLogic:
             self._overload_since = self._now()
         return self._now() - self._overload_since > self.config.v2l.overload_time_s
 
+    # ----- backup (utility outage) -----------------------------------------------------------
+    def grid_lost(self, _e: Any) -> bool:
+        """The meter sees no utility voltage at all (not merely an abnormal grid)."""
+        est = self._c().estimate
+        return est is None or not est.voltage_present
+
+    def backup_allowed(self, _e: Any) -> bool:
+        ev = self._c().snapshot.ev
+        return (self.config.backup.enabled and ev is not None and ev.discharge_compatible
+                and ev.soc_pct > self.config.backup.reserve_soc_pct
+                and not self._c().protection.trips)
+
+    def backup_reserve_reached(self, _e: Any) -> bool:
+        ev = self._c().snapshot.ev
+        return (ev is None or ev.soc_pct <= self.config.backup.reserve_soc_pct
+                or self._c().request.mode == "idle")
+
+    def grid_open_confirmed(self, _e: Any) -> bool:
+        view = self._c().snapshot.contactors["grid"]
+        return view.feedback_closed is False  # an unconfirmed K_GRID forbids forming
+
+    def grid_normal(self, _e: Any) -> bool:
+        return self._c().protection.grid.ok
+
+    def return_delay_passed(self, _e: Any) -> bool:
+        return self.time_in_state() >= self.config.backup.return_delay_s
+
+    def inverter_synced(self, _e: Any) -> bool:
+        status = self._c().snapshot.inverter
+        return status is not None and status.synced and self._c().protection.grid.ok
+
+    def sync_expired(self, _e: Any) -> bool:
+        return self.time_in_state() > self.config.backup.sync_timeout_s
+
+    def grid_closed_confirmed(self, _e: Any) -> bool:
+        return self._c().snapshot.contactors["grid"].feedback_closed is True
+
+    def record_outage(self, _e: Any) -> None:
+        self.reason = "utility lost during v2h: isolating the home for backup"
+
+    def record_backup_reserve(self, _e: Any) -> None:
+        self.reason = ("backup stopped: the outage reserve "
+                       f"({self.config.backup.reserve_soc_pct:.0f} % SoC) is reached, or a stop "
+                       "was requested")
+
+    def record_sync_timeout(self, _e: Any) -> None:
+        self.reason = (f"no synchronisation with the returned utility within "
+                       f"{self.config.backup.sync_timeout_s} s: returning through a stop "
+                       "(the home is dark for a moment)")
+
     def record_v2l_overload(self, _e: Any) -> None:
         self.reason = (f"V2L overload: the outlet drew more than "
                        f"{self.config.v2l.rated_power_w:.0f} W for "
@@ -295,16 +345,35 @@ class ModeLogic:
 
     def on_enter_energised(self, _e: Any) -> None:
         self.plan.inverter_mode = InverterMode.GRID_FOLLOWING
+        self.plan.sync_to_grid = False
 
     def on_enter_energised_v2l(self, _e: Any) -> None:
         self.plan.inverter_mode = InverterMode.GRID_FORMING  # isolated: K_AC open
         self._overload_since = None
+
+    def on_enter_backup_isolate(self, _e: Any) -> None:
+        # Cease first, then open K_GRID (energise its coil): never form onto the utility line.
+        self.plan.inverter_mode = InverterMode.OFF
+        self.plan.sync_to_grid = False
+        self.plan.set(grid=False)
+
+    def on_enter_backup_island(self, _e: Any) -> None:
+        self.plan.inverter_mode = InverterMode.GRID_FORMING
+        self.plan.sync_to_grid = False
+
+    def on_enter_backup_resync(self, _e: Any) -> None:
+        self.plan.inverter_mode = InverterMode.GRID_FORMING
+        self.plan.sync_to_grid = True
+
+    def on_enter_backup_reconnect(self, _e: Any) -> None:
+        self.plan.set(grid=True)  # K_GRID's coil drops: it recloses, in phase
 
     def on_enter_stopping_ramp(self, _e: Any) -> None:
         self.hot_open = False
 
     def on_enter_stopping_open(self, _e: Any) -> None:
         self.plan.inverter_mode = InverterMode.OFF
+        self.plan.sync_to_grid = False
         self.plan.set(ac=False, dc=False, precharge=False, v2l=False)
 
     def on_enter_fault(self, _e: Any) -> None:

@@ -18,11 +18,13 @@ class OutputPlan:
         self._normally_closed = dict(normally_closed)
         self.contactors: dict[str, bool] = dict(self._normally_closed)
         self.inverter_mode = InverterMode.OFF
+        self.sync_to_grid = False
 
     def safe(self) -> None:
         """Every coil de-energised, inverter off (the fail-safe position)."""
         self.contactors = dict(self._normally_closed)
         self.inverter_mode = InverterMode.OFF
+        self.sync_to_grid = False
 
     def is_safe(self) -> bool:
         return (self.contactors == self._normally_closed

@@ -17,6 +17,12 @@ class State(StrEnum):
     ENERGISED_V2H = "energised_v2h"
     ENERGISED_V2G = "energised_v2g"
     ENERGISED_V2L = "energised_v2l"
+    BACKUP = "backup"
+    BACKUP_ISOLATE = "backup_isolate"
+    BACKUP_ISLAND = "backup_island"
+    BACKUP_WAIT_FOR_GRID = "backup_wait_for_grid"
+    BACKUP_RESYNC = "backup_resync"
+    BACKUP_RECONNECT = "backup_reconnect"
     STOPPING = "stopping"
     STOPPING_RAMP = "stopping_ramp"
     STOPPING_OPEN = "stopping_open"
@@ -30,10 +36,12 @@ CHILDREN: dict[State, tuple[State, ...]] = {
                      State.STARTING_CLOSE_AC),
     State.ENERGISED: (State.ENERGISED_CHARGE, State.ENERGISED_V2H, State.ENERGISED_V2G,
                       State.ENERGISED_V2L),
+    State.BACKUP: (State.BACKUP_ISOLATE, State.BACKUP_ISLAND, State.BACKUP_WAIT_FOR_GRID,
+                   State.BACKUP_RESYNC, State.BACKUP_RECONNECT),
     State.STOPPING: (State.STOPPING_RAMP, State.STOPPING_OPEN),
 }
 TOP_LEVEL: tuple[State, ...] = (State.SELFTEST, State.IDLE, State.STARTING, State.ENERGISED,
-                                State.STOPPING, State.FAULT, State.ESTOP)
+                                State.BACKUP, State.STOPPING, State.FAULT, State.ESTOP)
 LATCHED: frozenset[State] = frozenset({State.FAULT, State.ESTOP})
 # Grid-parallel modes share the contactors (K_AC) and switch among themselves through zero
 # power; V2L uses K_V2L with K_AC open, so changing to or from it goes through a stop.

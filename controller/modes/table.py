@@ -41,6 +41,22 @@ TRANSITIONS: tuple[Transition, ...] = (
     T("tick", S.STARTING_CLOSE_AC, S.ENERGISED_V2G, ("output_confirmed", "wants_v2g")),
     T("tick", S.STARTING_CLOSE_AC, S.ENERGISED_V2L, ("output_confirmed", "wants_v2l")),
     T("tick", S.ENERGISED_V2L, S.STOPPING, ("v2l_overloaded",), before="record_v2l_overload"),
+    # Backup: the utility fails during v2h -> isolate (K_GRID open, confirmed) -> form the home
+    # grid -> wait for the utility to stay normal for the return delay -> synchronise ->
+    # reclose K_GRID -> back to v2h, grid-following, without the home going dark.
+    T("tick", S.ENERGISED_V2H, S.BACKUP_ISOLATE, ("grid_lost", "backup_allowed"),
+      before="record_outage"),
+    T("tick", S.BACKUP, S.STOPPING_OPEN, ("backup_reserve_reached",),
+      before="record_backup_reserve"),
+    T("tick", S.BACKUP_ISOLATE, S.BACKUP_ISLAND, ("grid_open_confirmed",)),
+    T("tick", S.BACKUP_ISLAND, S.BACKUP_WAIT_FOR_GRID, ("grid_normal",)),
+    T("tick", S.BACKUP_WAIT_FOR_GRID, S.BACKUP_ISLAND, unless=("grid_normal",)),
+    T("tick", S.BACKUP_WAIT_FOR_GRID, S.BACKUP_RESYNC, ("return_delay_passed",)),
+    T("tick", S.BACKUP_RESYNC, S.BACKUP_ISLAND, unless=("grid_normal",)),
+    T("tick", S.BACKUP_RESYNC, S.BACKUP_RECONNECT, ("inverter_synced",)),
+    T("tick", S.BACKUP_RESYNC, S.STOPPING_OPEN, ("sync_expired",),
+      before="record_sync_timeout"),
+    T("tick", S.BACKUP_RECONNECT, S.ENERGISED_V2H, ("grid_closed_confirmed",)),
     T("tick", S.ENERGISED, S.STOPPING, ("stop_needed",)),
     T("tick", S.ENERGISED_CHARGE, S.ENERGISED_V2H, ("wants_v2h", "power_at_zero")),
     T("tick", S.ENERGISED_CHARGE, S.ENERGISED_V2G, ("wants_v2g", "power_at_zero")),

@@ -139,6 +139,11 @@ class Supervisor:
         self._reset_requested = True
 
     @property
+    def healthy(self) -> bool:
+        """The last tick completed without an error (the systemd watchdog is petted only then)."""
+        return self._consecutive_errors == 0
+
+    @property
     def state(self) -> State:
         return self.modes.current
 

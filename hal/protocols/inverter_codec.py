@@ -102,6 +102,7 @@ class StatusFrame:
     dc_voltage_v: float
     dc_current_a: float
     ac_power_w: float
+    synced: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +214,7 @@ class InverterCodec:
             "AliveCounter": counter,
             "Mode": int(cmd.mode),
             "Enable": int(cmd.enable),
+            "SyncToGrid": int(cmd.sync_to_grid),
             "P_Set": _round_setpoint(cmd.p_set_w),
             "Q_Set": _round_setpoint(cmd.q_set_var),
             "I_DcChargeLimit": _floor_limit(cmd.dc_charge_limit_a),
@@ -234,6 +236,7 @@ class InverterCodec:
         if frame_id == INV_STATUS_ID:
             values = {
                 "State": int(status.state),
+                "Synced": int(status.synced),
                 "V_Dc": status.dc_voltage_v,
                 "I_Dc": status.dc_current_a,
                 "P_Ac": _round_setpoint(status.ac_power_w),
@@ -269,6 +272,7 @@ class InverterCodec:
             temperature_c=self._clamp(INV_STATUS2_ID, "Temp", status.temperature_c),
             fault_word=status.fault_word,
             warning_word=status.warning_word,
+            synced=status.synced,
         )
 
     # --- decoding -----------------------------------------------------------------------------
@@ -281,6 +285,7 @@ class InverterCodec:
         command = InverterCommand(
             mode=InverterMode(int(v["Mode"])),
             enable=bool(v["Enable"]),
+            sync_to_grid=bool(v["SyncToGrid"]),
             p_set_w=v["P_Set"],
             q_set_var=v["Q_Set"],
             dc_charge_limit_a=v["I_DcChargeLimit"],
@@ -298,6 +303,7 @@ class InverterCodec:
             return StatusFrame(
                 counter=counter,
                 state=InverterState(int(v["State"])),
+                synced=bool(v["Synced"]),
                 dc_voltage_v=v["V_Dc"],
                 dc_current_a=v["I_Dc"],
                 ac_power_w=v["P_Ac"],

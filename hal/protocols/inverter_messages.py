@@ -39,6 +39,7 @@ class InverterCommand:
     q_set_var: float
     dc_charge_limit_a: float
     dc_discharge_limit_a: float
+    sync_to_grid: bool = False
 
     @staticmethod
     def off() -> InverterCommand:
@@ -60,6 +61,7 @@ class InverterStatus:
     temperature_c: float
     fault_word: int
     warning_word: int
+    synced: bool = False
 
 
 class RideThroughCategory(IntEnum):

@@ -41,6 +41,7 @@ CAN_ERR_BUSOFF = 0x040  # linux/can/error.h
 CAN_ERR_RESTARTED = 0x100
 HOME_ENERGISED_PU = 0.5
 PCC_DEAD_PU = 0.05
+OUT_OF_PHASE_DEG = 20.0  # IEEE 1547-2018 Table 5, DER rated up to 500 kVA
 HOT_OPEN_CURRENT_A = 2.0
 KWH_PER_WS = 1.0 / SECONDS_PER_HOUR / 1000.0
 
@@ -58,6 +59,7 @@ class SimWorld:
         self.grid = UtilityGrid(params.nominal_voltage_v, params.nominal_frequency_hz)
         self.home = Home(params.home_load_w, params.pv_w)
         self.battery = EvBattery(params.battery, params.ev_soc_pct)
+        params.inverter.nominal_frequency_hz = params.nominal_frequency_hz
         self.inverter = InverterModel(params.inverter, params.nominal_voltage_v)
         self.inverter_trips = InverterTrips()
         self.ev_plugged = params.ev_present
@@ -124,7 +126,9 @@ class SimWorld:
         self._meter_truth = None
 
     def restore_grid(self) -> None:
+        """The utility returns, at a phase unrelated to the island the EV may be forming."""
         self.grid.breaker_closed = True
+        self.grid.phase_deg = float(self.rng.uniform(0.0, 360.0))
         self._meter_truth = None
 
     def can_bus_off(self, duration_s: float) -> None:
@@ -236,6 +240,8 @@ class SimWorld:
         self.inverter_trips.configure(self.inverter_port.settings)
         # Another source holds the inverter's terminals up only through K_AC (V2L is isolated).
         held_externally = external and k["ac"]
+        self.inverter.grid_side = ((self.grid.phase_deg, self.grid.frequency_hz,
+                                    self.grid.voltage_pu) if self.grid.live else None)
         self.inverter.step(now, dt, command, inverter_ac_v, held_externally, dc_v, formed_load)
         self._run_inverter_trips(now, inverter_ac_v)
         self._step_dc(dt, k)
@@ -268,11 +274,23 @@ class SimWorld:
             coil_on = bool(self._pin(getattr(gpio, name).coil_pin).state)
             if model.step(now, coil_on, supply_ok):
                 self.truth.record(now, "contactor", name=name, closed=model.closed)
+                if name == "grid" and model.closed:
+                    self._check_reclosure(now)
                 if (name == "dc" and not model.closed
                         and abs(self.battery.current_a) > HOT_OPEN_CURRENT_A):
                     model.hot_opens += 1
                     self.truth.record(now, "hot_open", name=name,
                                       current_a=round(self.battery.current_a, 1))
+
+    def _check_reclosure(self, now: float) -> None:
+        """K_GRID closed onto a live utility while the EV formed the home grid: in phase?"""
+        inv = self.inverter
+        if inv.mode_name != "grid-forming" or not self.grid.live:
+            return
+        angle = abs((self.grid.phase_deg - inv.phase_deg + 180.0) % 360.0 - 180.0)
+        kind = ("synchronised_closure" if angle <= OUT_OF_PHASE_DEG and inv.synced
+                else "out_of_phase_closure")
+        self.truth.record(now, kind, angle_deg=round(angle, 1))
 
     def _step_dc(self, dt: float, k: dict[str, bool]) -> None:
         p = self.params
@@ -319,7 +337,9 @@ class SimWorld:
         # IEEE 1547.1 clearing: PCC voltage and inverter current below 0.05 p.u. and staying.
         pcc_v = self.home_bus_v if k["grid"] else self.grid.voltage_v
         rated_a = self.params.inverter.rated_power_w / nominal
-        inverter_a = abs(self.inverter.ac_power_w) / max(pcc_v, 1.0)
+        # The inverter feeds the PCC only through K_AC and a closed K_GRID.
+        feeds_pcc = k["grid"] and k["ac"]
+        inverter_a = abs(self.inverter.ac_power_w) / max(pcc_v, 1.0) if feeds_pcc else 0.0
         dead = pcc_v < PCC_DEAD_PU * nominal and inverter_a < PCC_DEAD_PU * rated_a
         self.truth.track(now, "pcc", dead, "pcc_deenergized" if dead else "pcc_energized",
                          voltage_v=round(pcc_v, 1))
@@ -359,4 +379,4 @@ class SimWorld:
             ac_power_w=inv.ac_power_w, ac_voltage_v=ac_v,
             ac_frequency_hz=self.grid.frequency_hz if ac_v > 0 else 0.0,
             reactive_power_var=inv.reactive_power_var, temperature_c=inv.temperature_c,
-            fault_word=inv.fault_word, warning_word=0)
+            fault_word=inv.fault_word, warning_word=0, synced=inv.synced)

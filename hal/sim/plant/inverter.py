@@ -17,6 +17,13 @@ from hal.protocols.inverter_messages import (
 )
 
 FAULT_COMMAND_TIMEOUT = 1 << 8  # FaultWord b8
+# Synchronisation (grid forming, SyncToGrid): IEEE 1547-2018 Table 5 limits for a small DER
+# (0.3 Hz, 10 % voltage, 20 degrees), held with margin; the phase loop slips at most 0.5 Hz.
+SYNC_PHASE_DEG = 10.0
+SYNC_FREQUENCY_HZ = 0.1
+SYNC_VOLTAGE_PU = 0.05
+SYNC_GAIN_HZ_PER_DEG = 0.01
+SYNC_MAX_SLIP_HZ = 0.5
 
 
 @dataclass
@@ -27,6 +34,7 @@ class InverterParams:
     start_delay_s: float = 0.10
     min_dc_voltage_v: float = 150.0
     min_ac_voltage_pu: float = 0.5
+    nominal_frequency_hz: float = 60.0
     ambient_c: float = 25.0
     temp_rise_c_at_rated: float = 35.0
     thermal_tau_s: float = 300.0
@@ -45,6 +53,13 @@ class InverterModel:
         self.ceased_for_timeout = 0
         self.ramp_w_per_s = params.ramp_w_per_s
         self.fault_word = 0  # INV_FAULT FaultWord bits (hal/protocols/inverter.dbc)
+        # Grid forming: the formed voltage's phase (against the nominal-frequency reference the
+        # utility's phase is also measured against) and frequency; ``grid_side`` is what the
+        # inverter measures across the open K_GRID: (phase deg, Hz, p.u.), None when dead.
+        self.phase_deg = 0.0
+        self.frequency_hz = params.nominal_frequency_hz
+        self.synced = False
+        self.grid_side: tuple[float, float, float] | None = None
         self._ready_since: float | None = None
         self._cmd_present = False
 
@@ -74,6 +89,7 @@ class InverterModel:
         self.state = InverterState.FAULT
 
     def _cease(self) -> None:
+        self.synced = False
         self.state = InverterState.OFF
         self.ac_power_w = 0.0
         self.reactive_power_var = 0.0
@@ -129,6 +145,22 @@ class InverterModel:
         else:
             self.state = InverterState.GRID_FORMING
             self.ac_power_w = -self._limit(formed_load_w, command, dc_link_v, forming=True)
+            self._form(dt, command.sync_to_grid)
+
+    def _form(self, dt: float, sync: bool) -> None:
+        """Formed voltage phase and frequency; with ``sync`` it phase-locks to the grid side."""
+        nominal_hz = self.params.nominal_frequency_hz
+        if sync and self.grid_side is not None:
+            grid_phase, grid_hz, grid_pu = self.grid_side
+            error = (grid_phase - self.phase_deg + 180.0) % 360.0 - 180.0
+            self.frequency_hz = grid_hz + max(-SYNC_MAX_SLIP_HZ,
+                                              min(SYNC_MAX_SLIP_HZ, SYNC_GAIN_HZ_PER_DEG * error))
+            self.synced = (abs(error) < SYNC_PHASE_DEG and abs(grid_pu - 1.0) < SYNC_VOLTAGE_PU
+                           and abs(self.frequency_hz - grid_hz) < SYNC_FREQUENCY_HZ)
+        else:
+            self.frequency_hz = nominal_hz
+            self.synced = False
+        self.phase_deg = (self.phase_deg + 360.0 * (self.frequency_hz - nominal_hz) * dt) % 360.0
 
     def _ramped(self, target: float, dt: float) -> float:
         """The ramp limit applies to increases in |P| only: a reduction toward zero (an export
