@@ -217,3 +217,26 @@ def _small_battery() -> object:
     from hal.sim.plant.battery import BatteryParams
 
     return BatteryParams(capacity_kwh=10.0)
+
+
+@pytest.mark.parametrize(("setup", "mode", "reason"), [
+    (lambda c: c.world.grid.set_voltage(1.15), "v2g", "the grid is not normal"),
+    (lambda c: c.world.unplug_ev(), "charge", "no EV connected"),
+    (lambda c: setattr(c.world, "door_closed", False), "charge", "the enclosure door is open"),
+    (lambda c: setattr(c.world.battery, "soc", 0.41), "v2h", "needs more than 42 %"),
+])
+def test_an_impossible_request_is_not_half_applied_and_says_why(
+        make_charger: Callable[..., Charger], setup: Callable[[Charger], object], mode: str,
+        reason: str) -> None:
+    charger = make_charger()
+    setup(charger)
+    charger.run(3.0)
+    charger.request(mode, 3000.0)
+    charger.run(3.0)
+    assert charger.state is State.IDLE
+    assert not charger.world.truth.of_kind("contactor")  # nothing moved
+    status = charger.sup.status()
+    assert status.blocked is not None and reason in status.blocked
+    assert f"waiting: {status.blocked}" in status.line()
+    waiting = [e.text for e in charger.store.events(50) if e.kind == "waiting"]
+    assert len(waiting) == 1 and reason in waiting[0]  # recorded once, not every tick

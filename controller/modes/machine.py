@@ -168,16 +168,34 @@ class ModeLogic:
         return ev is not None and ev.discharge_compatible and ev.soc_pct > (
             v2h.reserve_soc_pct + v2h.reserve_hysteresis_pct)
 
-    def may_energise(self, e: Any) -> bool:
+    def may_energise(self, _e: Any) -> bool:
+        return self.blocked_reason() is None
+
+    def blocked_reason(self) -> str | None:
+        """Why the requested mode cannot start now (None: it may), in words for the requester."""
         c = self._c()
-        ev = c.snapshot.ev
-        if not self.may_stay_energised(e) or ev is None or c.protection.trips:
-            return False
-        if c.snapshot.inverter_settings_problem is not None:
-            return False  # the inverter must run the protection settings it was sent
-        if c.request.mode in ("v2h", "v2g", "v2l"):
-            return self._above_reserve()
-        return ev.charging_enabled
+        snap, mode = c.snapshot, c.request.mode
+        if mode not in (*GRID_PARALLEL_MODES, "v2l"):
+            return None
+        ev = snap.ev
+        if not snap.inputs.get("ev_present", False) or ev is None:
+            return "no EV connected, or it is not reporting"
+        if not snap.inputs.get("door", False):
+            return "the enclosure door is open"
+        if c.protection.trips:
+            return "protection trip: " + ", ".join(sorted({t.code for t in c.protection.trips}))
+        if mode != "v2l" and not c.protection.grid.ok:
+            return f"the grid is not normal ({c.protection.grid.reason})"
+        if snap.inverter_settings_problem is not None:
+            return f"inverter settings not verified ({snap.inverter_settings_problem})"
+        if mode == "charge":
+            return None if ev.charging_enabled else "the EV does not allow charging"
+        if not ev.discharge_compatible:
+            return "the EV does not support discharge (no V2X)"
+        if not self._above_reserve():
+            floor = self.config.v2h.reserve_soc_pct + self.config.v2h.reserve_hysteresis_pct
+            return f"EV at {ev.soc_pct:.0f} % SoC: {mode} needs more than {floor:.0f} %"
+        return None
 
     def start_abandoned(self, e: Any) -> bool:
         """Starting stops when energy is no longer wanted or no longer allowed."""

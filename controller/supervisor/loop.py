@@ -91,6 +91,7 @@ class Supervisor:
         self.transitions: list[TransitionRecord] = []
         self.trip_log: list[TripRecord] = []
         self._grid_was_ok = False
+        self.blocked: str | None = None  # why the requested mode cannot start, if it cannot
         self._bus_state = "error-active"
         self.last_snapshot: Snapshot | None = None
         self.last_dispatch: DispatchResult | None = None
@@ -135,6 +136,17 @@ class Supervisor:
         if self.resolution.mode == mode and source != "default":
             self.release(source)
 
+    def _note_blocked(self) -> None:
+        """Tell the requester, once per reason, why the requested mode is not starting."""
+        reason = None
+        if self.modes.current in (State.IDLE, State.SELFTEST):
+            reason = self.modes.blocked_reason()
+        if reason != self.blocked:
+            self.blocked = reason
+            if reason is not None:
+                self._event("waiting", f"{self.request.mode} requested by {self.request.source} "
+                            f"cannot start: {reason}")
+
     def request_reset(self) -> None:
         self._reset_requested = True
 
@@ -176,6 +188,7 @@ class Supervisor:
         self._step_modes(result)
         dispatch = self.dispatcher.update(self.modes.current, self.plan, self.request, snap)
         write_outputs(self.hw, self.plan, self.inverter, dispatch.command)
+        self._note_blocked()
         if snap.inverter_bus != self._bus_state:
             self._event("can", f"inverter CAN bus {self._bus_state} -> {snap.inverter_bus}")
             self._bus_state = snap.inverter_bus
@@ -330,4 +343,5 @@ class Supervisor:
             commanded_power_w=disp.command.p_set_w if disp else 0.0,
             dispatch_note=disp.note if disp else "",
             faults=tuple(sorted(self._active_codes)),
+            blocked=self.blocked,
         )

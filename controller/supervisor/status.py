@@ -25,6 +25,7 @@ class Status:
     commanded_power_w: float
     dispatch_note: str
     faults: tuple[str, ...]
+    blocked: str | None = None  # why the requested mode cannot start
 
     def line(self) -> str:
         """One status line: state, grid V and Hz, EV SoC, powers, request and winners, faults."""
@@ -42,4 +43,4 @@ class Status:
         return (f"t={self.t:8.1f}s {self.state:<19} grid {volts} V {hz} Hz | EV {soc} % | "
                 f"kW grid {kw(self.grid_power_w)} home {kw(self.home_power_w)} "
                 f"EV {kw(self.ev_power_w)} PV {kw(self.pv_power_w)} | {request} | "
-                f"faults: {faults}")
+                f"faults: {faults}" + (f" | waiting: {self.blocked}" if self.blocked else ""))
