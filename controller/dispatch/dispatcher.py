@@ -74,7 +74,7 @@ class Dispatcher:
         return -self._v2h_discharge_w, f"following import target {cfg.import_target_w:.0f} W"
 
     def update(self, state: State, plan: OutputPlan, request: Request,
-               snap: Snapshot) -> DispatchResult:
+               snap: Snapshot, grid_ok: bool = True) -> DispatchResult:
         dt = self._dt(snap.t)
         dc_v = snap.analog_value("dc_link_v", self._config.protection.sensor_max_age_s)
         limits = power_limits(self._config, snap.ev, dc_v)
@@ -105,6 +105,8 @@ class Dispatcher:
         ramped = min(max(ramped, -limits.discharge_w), limits.charge_w)
         if state is State.ENERGISED_V2H and target > ramped:
             ramped = target
+        if ramped < 0.0 and not grid_ok:
+            ramped = 0.0  # never keep delivering into an abnormal grid: cut, do not ramp
         if plan.inverter_mode is InverterMode.OFF:
             ramped = 0.0
         self.power_w = ramped

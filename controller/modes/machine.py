@@ -63,6 +63,7 @@ class ModeLogic:
         self.hot_open = False
         self._leaving = ""
         self._triggers: dict[str, frozenset[str]] = {}
+        self.last_energised: State | None = None
         self._overload_since: float | None = None
         self._on_transition = on_transition
         self._on_fault = on_fault
@@ -109,11 +110,21 @@ class ModeLogic:
         view = self._c().snapshot.contactors[name]
         return view.feedback_closed if view.feedback_closed is not None else view.commanded_closed
 
+    @property
+    def export_permitted(self) -> bool:
+        """Export is the job: v2g, or the ramp-down that ends a v2g session."""
+        if self.current is State.ENERGISED_V2G:
+            return True
+        return self.current.value.startswith("stopping") and self.last_energised is (
+            State.ENERGISED_V2G)
+
     def _before_change(self, _e: Any) -> None:
         self._leaving = self.state
 
     def _after_change(self, event: Any) -> None:
         self.entered_at = self._now() if self.ctx is not None else 0.0
+        if self.state.startswith("energised_"):
+            self.last_energised = State(self.state)
         self._on_transition(TransitionRecord(
             self.entered_at, self._leaving, self.state, event.event.name, self.reason))
         self.reason = ""

@@ -94,6 +94,8 @@ def apply_event(entry: Entry, world: SimWorld, sup: Supervisor, freeze: Freeze,
         world.home.load_w = params["w"]
     elif kind == "pv":
         world.home.pv_w = params["w"]
+    elif kind == "v2l_load":
+        world.v2l_load_w = params["w"]
     elif kind == "fault":
         _apply_fault(entry, world, freeze, now)
     else:  # pragma: no cover - the loader only admits known kinds

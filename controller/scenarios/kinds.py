@@ -20,7 +20,8 @@ CONTACTORS = ("grid", "ac", "v2l", "dc", "precharge")
 SOURCES = tuple(s.value for s in Source if s is not Source.SAFETY)
 TRUTH_KINDS = ("contactor", "hot_open", "utility_breaker", "pcc_energized", "pcc_deenergized",
                "home_energized", "home_deenergized", "export_started", "export_stopped",
-               "inverter_mode", "estop")
+               "inverter_mode", "estop", "inverter_trip", "can_bus_off", "fault_injected",
+               "synchronised_closure", "out_of_phase_closure")
 ENERGY_FIELDS = ("grid_import_kwh", "grid_export_kwh", "ev_charged_kwh", "ev_discharged_kwh",
                  "home_from_ev_kwh", "pv_kwh")
 FUNCTIONS = (*sorted(CATALOGUE), "GRID_WINDOW")
@@ -123,6 +124,8 @@ EVENTS: dict[str, dict[str, Param]] = {
     "reset": {},
     "home_load": {"w": p(float, "home consumption", required=True, min=0.0, max=50000.0)},
     "pv": {"w": p(float, "PV output", required=True, min=0.0, max=50000.0)},
+    "v2l_load": {"w": p(float, "load plugged into the V2L outlet", required=True, min=0.0,
+                        max=20000.0)},
     "fault": {"name": p(str, "which fault (below)", required=True, choices=tuple(FAULTS)),
               "contactor": p(str, "for contactor_weld", choices=CONTACTORS),
               "count": p(int, "for meter_nack", min=1, max=1000),

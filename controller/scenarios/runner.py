@@ -151,7 +151,7 @@ def _loop(scenario: Scenario, sup: Supervisor, world: SimWorld, checker: Invaria
             sup.tick()
             timing.controller_s += time.perf_counter() - t0
             timing.ticks += 1
-            checker.check(now, sup.state in LATCHED)
+            checker.check(now, sup.state in LATCHED, sup.modes.export_permitted)
             if on_tick is not None:
                 on_tick(sup)
         if writer is not None and now >= next_sample - 1e-9:

@@ -186,7 +186,8 @@ class Supervisor:
         self.modes.ctx = TickContext(snap, estimate, result, self.request, commanded,
                                      len(self._active_codes), self._reset_requested)
         self._step_modes(result)
-        dispatch = self.dispatcher.update(self.modes.current, self.plan, self.request, snap)
+        dispatch = self.dispatcher.update(self.modes.current, self.plan, self.request, snap,
+                                          result.grid.ok)
         write_outputs(self.hw, self.plan, self.inverter, dispatch.command)
         self._note_blocked()
         if snap.inverter_bus != self._bus_state:

@@ -19,8 +19,11 @@ come in through :class:`InvariantSettings`.
 The checks, with the invariant's text:
 
 1. *The inverter forms a grid only while K_GRID is open (never in parallel with the utility).*
-   Violation: the inverter power stage is ``grid-forming`` while contactor ``grid`` is physically
-   closed, at any truth record or at the check.
+   Violation: the inverter power stage is ``grid-forming`` while contactors ``grid`` and ``ac``
+   are both physically closed, at any truth record or at the check. Forming with K_AC open feeds
+   only the V2L outlet, which is isolated from the home and the utility: not parallel. The plant
+   step in which a synchronised K_GRID closure hands the home back to the utility (the plant's
+   ``synchronised_closure`` record) is the handover itself and not judged.
 
 2. *K_AC and K_V2L are never closed together.*
    Violation: contactors ``ac`` and ``v2l`` are both physically closed, at any truth record or at
@@ -41,7 +44,9 @@ The checks, with the invariant's text:
 
 4. *K_GRID recloses only after the enter-service criteria hold and the inverter is off or in
    sync.* Violation: contactor ``grid`` physically goes from open to closed while the inverter is
-   ``grid-forming`` (the mode it had in the plant step before the contacts closed). A
+   ``grid-forming`` (the mode it had in the plant step before the contacts closed), unless the
+   plant recorded the closure as synchronised (within 20 degrees, the inverter reporting sync:
+   ``synchronised_closure``). A
    grid-following inverter follows the utility and is in sync by construction; the utility's
    enter-service window is the controller's protection logic and is not judged here.
 
@@ -55,8 +60,9 @@ The checks, with the invariant's text:
    held to the current limits. The simulator has no thermal derating, so there is no thermal
    limit to check.
 
-6. *Export only in v2g, only while protection is healthy and no island is suspected.* While
-   ``export_allowed`` is False (there is no v2g mode yet), power into the utility above
+6. *Export only in v2g, only while protection is healthy and no island is suspected.* Unless
+   the caller says export is allowed (``check(export_allowed=True)``: the controller is in v2g
+   or ramping down from it with a healthy grid), power into the utility above
    ``export_fraction`` (1 %) of the inverter rating for longer than ``export_max_s`` (0.25 s) is
    a violation: a home load that drops faster than any controller can see causes a short export
    that the plant cannot avoid, so only a sustained one counts. Episodes are timed from the
@@ -178,6 +184,9 @@ class InvariantChecker:
         self._sample_dc = self._dc_sample()
         self._latched_since: float | None = None
         self._latched_at_last_check = False
+        self._last_check_t: float | None = None
+        self._export_ok = settings.export_allowed
+        self._handover_t: float | None = None  # a synchronised K_GRID closure (backup return)
         self._export_since: float | None = None
         self._export_reported = False
         # The MockPin objects, looked up once (the factory's lookup is slow).
@@ -186,9 +195,15 @@ class InvariantChecker:
                            for name in world.contactors}
 
     # ----- the check --------------------------------------------------------------------------
-    def check(self, now: float, controller_latched: bool) -> list[Violation]:
-        """Check everything that happened since the last call; call after every control tick."""
+    def check(self, now: float, controller_latched: bool,
+              export_allowed: bool = False) -> list[Violation]:
+        """Check everything that happened since the last call; call after every control tick.
+
+        ``export_allowed``: the controller is in a mode that may export (v2g, or the ramp-down
+        that ends it); the grid's health is judged by the controller's protection, not here.
+        """
         found: list[Violation] = []
+        self._export_ok = export_allowed or self.settings.export_allowed
         closes_seen = self._replay(found)
         self._sync_and_sample(now, found, closes_seen)
         self._check_latch(now, controller_latched, found)
@@ -198,6 +213,7 @@ class InvariantChecker:
         self._sample_mode = self._mode
         self._sample_dc = self._dc_sample()
         self._latched_at_last_check = self._latched_since is not None
+        self._last_check_t = now
         self.violations.extend(found)
         return found
 
@@ -221,14 +237,18 @@ class InvariantChecker:
     def _structural(self, found: list[Violation], t: float) -> None:
         """Invariants 1 and 2 on the tracked physical state."""
         k = self._closed
-        self._edge(found, "1", self._mode == GRID_FORMING and k["grid"], t, 1,
+        # Forming with K_AC open feeds only the isolated V2L outlet; the instant of a
+        # synchronised reclosure (the inverter hands over to the utility) is not parallel.
+        parallel = (self._mode == GRID_FORMING and k["grid"] and k["ac"]
+                    and t != self._handover_t)
+        self._edge(found, "1", parallel, t, 1,
                    "inverter is grid-forming while K_GRID is closed (parallel with the utility)")
         self._edge(found, "2", k["ac"] and k["v2l"], t, 2, "K_AC and K_V2L are both closed")
 
     def _on_close(self, found: list[Violation], t: float, name: str, mode_before: str) -> None:
         """Invariants 4 and 7 for one contactor closing (open -> closed)."""
-        if name == "grid" and mode_before == GRID_FORMING:
-            self._report(found, t, 4, "K_GRID closed onto a grid-forming inverter")
+        if name == "grid" and mode_before == GRID_FORMING and t != self._handover_t:
+            self._report(found, t, 4, "K_GRID closed onto a grid-forming inverter out of sync")
         if name == "dc":
             sample = self._sample_dc
             if sample.battery_v is None:
@@ -254,6 +274,8 @@ class InvariantChecker:
                     closes_seen.add(name)
                     self._on_close(found, event.t, name, self._mode)
                 self._structural(found, event.t)
+            elif event.kind == "synchronised_closure":
+                self._handover_t = event.t  # recorded just before the closing itself
             elif event.kind == "inverter_mode":
                 self._mode = str(d["mode"])
                 self._structural(found, event.t)
@@ -272,7 +294,7 @@ class InvariantChecker:
             elif event.kind == "export_stopped":
                 since = self._export_since
                 if (since is not None and not self._export_reported
-                        and not self.settings.export_allowed
+                        and not self._export_ok
                         and event.t - since > self.settings.export_max_s + _EPS_S):
                     self._report(found, event.t, 6, (
                         f"exported to the utility for {event.t - since:.3f} s "
@@ -305,8 +327,10 @@ class InvariantChecker:
             return
         if self._latched_since is None:
             start = now
-            if w.estop_pressed and self._estop_pressed_at is not None:
-                start = min(now, self._estop_pressed_at)
+            pressed_at = self._estop_pressed_at
+            if (w.estop_pressed and pressed_at is not None
+                    and (self._last_check_t is None or pressed_at >= self._last_check_t)):
+                start = min(now, pressed_at)  # pressed since the last check: from the press
             self._latched_since = start
         age = now - self._latched_since
         why = "E-stop pressed" if w.estop_pressed else "controller latched"
@@ -361,7 +385,7 @@ class InvariantChecker:
         if self._export_since is None:
             self._export_since = now
         duration = now - self._export_since
-        if (not s.export_allowed and not self._export_reported
+        if (not self._export_ok and not self._export_reported
                 and duration > s.export_max_s + _EPS_S):
             self._export_reported = True
             self._report(found, now, 6, (

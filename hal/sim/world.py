@@ -273,9 +273,9 @@ class SimWorld:
         for name, model in self.contactors.items():
             coil_on = bool(self._pin(getattr(gpio, name).coil_pin).state)
             if model.step(now, coil_on, supply_ok):
-                self.truth.record(now, "contactor", name=name, closed=model.closed)
                 if name == "grid" and model.closed:
-                    self._check_reclosure(now)
+                    self._check_reclosure(now)  # recorded first: the closing's context
+                self.truth.record(now, "contactor", name=name, closed=model.closed)
                 if (name == "dc" and not model.closed
                         and abs(self.battery.current_a) > HOT_OPEN_CURRENT_A):
                     model.hot_opens += 1
