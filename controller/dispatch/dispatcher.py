@@ -74,7 +74,8 @@ class Dispatcher:
         return -self._v2h_discharge_w, f"following import target {cfg.import_target_w:.0f} W"
 
     def update(self, state: State, plan: OutputPlan, request: Request,
-               snap: Snapshot, grid_ok: bool = True) -> DispatchResult:
+               snap: Snapshot, grid_ok: bool = True,
+               export_permitted: bool = False) -> DispatchResult:
         dt = self._dt(snap.t)
         dc_v = snap.analog_value("dc_link_v", self._config.protection.sensor_max_age_s)
         limits = power_limits(self._config, snap.ev, dc_v)
@@ -107,6 +108,11 @@ class Dispatcher:
             ramped = target
         if ramped < 0.0 and not grid_ok:
             ramped = 0.0  # never keep delivering into an abnormal grid: cut, do not ramp
+        elif (ramped < 0.0 and not export_permitted and snap.meter is not None
+              and snap.meter.grid_power_w < 0.0):
+            # Discharging and the meter sees export (the home load fell while ramping down, or
+            # any state but v2g): take the exported part off at once.
+            ramped = min(0.0, ramped - snap.meter.grid_power_w)
         if plan.inverter_mode is InverterMode.OFF:
             ramped = 0.0
         self.power_w = ramped

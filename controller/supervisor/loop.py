@@ -187,7 +187,7 @@ class Supervisor:
                                      len(self._active_codes), self._reset_requested)
         self._step_modes(result)
         dispatch = self.dispatcher.update(self.modes.current, self.plan, self.request, snap,
-                                          result.grid.ok)
+                                          result.grid.ok, self.modes.export_permitted)
         write_outputs(self.hw, self.plan, self.inverter, dispatch.command)
         self._note_blocked()
         if snap.inverter_bus != self._bus_state:
