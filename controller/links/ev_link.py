@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-from hal.errors import HalIOError
+from controller.links.drain import drain
 from hal.interfaces import CanFrame, CanLink
 from hal.protocols.chademo_codec import ChademoCodec, ChademoVehicleDecoder
 from hal.protocols.dbc_frames import REJECT_REASONS, FrameError
@@ -21,8 +21,6 @@ ERROR_FRAMES: Final = "error_frames"
 RECEIVE_FAILURES: Final = "receive_failures"
 COUNTER_KEYS: Final = (*REJECT_REASONS, ERROR_FRAMES, RECEIVE_FAILURES)
 
-FRAMES_PER_RECEIVE: Final = 64
-MAX_RECEIVE_BATCHES: Final = 16  # bounds one poll even under a frame flood
 
 
 class EvLink:
@@ -44,16 +42,10 @@ class EvLink:
 
     def poll(self, now: float) -> None:
         """Drain the link into the decoder; bad frames are counted and dropped."""
-        for _ in range(MAX_RECEIVE_BATCHES):
-            try:
-                frames = self._link.receive(FRAMES_PER_RECEIVE)
-            except HalIOError:
-                self._counts[RECEIVE_FAILURES] += 1
-                return
-            for frame in frames:
-                self._accept(frame, now)
-            if len(frames) < FRAMES_PER_RECEIVE:
-                return
+        drain(self._link, lambda frame: self._accept(frame, now), self._receive_failed)
+
+    def _receive_failed(self) -> None:
+        self._counts[RECEIVE_FAILURES] += 1
 
     def _accept(self, frame: CanFrame, now: float) -> None:
         if frame.is_error_frame:

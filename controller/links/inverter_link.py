@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Final
+from typing import Final, TypeVar
 
 from controller.links.bus_state import BusStateTracker
+from controller.links.drain import drain
 from hal.errors import HalIOError
 from hal.interfaces import CanFrame, CanLink
 from hal.protocols.dbc_frames import BAD_COUNTER, REJECT_REASONS, FrameError
@@ -37,8 +38,6 @@ SEND_FAILURES: Final = "send_failures"
 RECEIVE_FAILURES: Final = "receive_failures"
 COUNTER_KEYS: Final = (*REJECT_REASONS, ERROR_FRAMES, SEND_FAILURES, RECEIVE_FAILURES)
 
-FRAMES_PER_RECEIVE: Final = 64
-MAX_RECEIVE_BATCHES: Final = 16  # bounds one poll even under a frame flood
 
 # Used for the INV_STATUS2 / INV_FAULT fields until those frames have been received once.
 DEFAULT_STATUS2: Final = Status2Frame(
@@ -47,6 +46,7 @@ DEFAULT_STATUS2: Final = Status2Frame(
 DEFAULT_FAULT: Final = FaultFrame(counter=0, fault_word=0, warning_word=0)
 
 ReadbackSink = Callable[[SettingsFrame, float], None]
+_Decoded = TypeVar("_Decoded", StatusFrame | Status2Frame | FaultFrame, SettingsFrame)
 
 
 class InverterLink:
@@ -105,16 +105,23 @@ class InverterLink:
 
     def poll(self, now: float) -> None:
         """Drain the link, keep the newest good status frames, count and drop the bad ones."""
-        for _ in range(MAX_RECEIVE_BATCHES):
-            try:
-                frames = self._link.receive(FRAMES_PER_RECEIVE)
-            except HalIOError:
-                self._counts[RECEIVE_FAILURES] += 1
-                return
-            for frame in frames:
-                self._accept(frame, now)
-            if len(frames) < FRAMES_PER_RECEIVE:
-                return
+        drain(self._link, lambda frame: self._accept(frame, now), self._receive_failed)
+
+    def _receive_failed(self) -> None:
+        self._counts[RECEIVE_FAILURES] += 1
+
+    def _checked(self, frame: CanFrame, decode: Callable[[int, bytes], _Decoded]
+                 ) -> _Decoded | None:
+        """Decode and check the counter progression; a bad frame is counted and dropped."""
+        try:
+            decoded = decode(frame.arbitration_id, frame.data)
+        except FrameError as exc:
+            self._counts[exc.reason] += 1
+            return None
+        if not self._monitor.check(frame.arbitration_id, decoded.counter):
+            self._counts[BAD_COUNTER] += 1
+            return None
+        return decoded
 
     def _accept(self, frame: CanFrame, now: float) -> None:
         if frame.is_error_frame:
@@ -125,13 +132,8 @@ class InverterLink:
         if frame.arbitration_id in SETTINGS_READBACK_IDS:
             self._accept_readback(frame, now)
             return
-        try:
-            decoded = self._codec.decode_status(frame.arbitration_id, frame.data)
-        except FrameError as exc:
-            self._counts[exc.reason] += 1
-            return
-        if not self._monitor.check(frame.arbitration_id, decoded.counter):
-            self._counts[BAD_COUNTER] += 1
+        decoded = self._checked(frame, self._codec.decode_status)
+        if decoded is None:
             return
         if isinstance(decoded, StatusFrame):
             self._status = decoded
@@ -142,13 +144,8 @@ class InverterLink:
         self._received_at[frame.arbitration_id] = now
 
     def _accept_readback(self, frame: CanFrame, now: float) -> None:
-        try:
-            decoded = self._codec.decode_settings_frame(frame.arbitration_id, frame.data)
-        except FrameError as exc:
-            self._counts[exc.reason] += 1
-            return
-        if not self._monitor.check(frame.arbitration_id, decoded.counter):
-            self._counts[BAD_COUNTER] += 1
+        decoded = self._checked(frame, self._codec.decode_settings_frame)
+        if decoded is None:
             return
         self._received_at[frame.arbitration_id] = now
         if self.readback_sink is not None:
