@@ -244,9 +244,9 @@ class ModeLogic:
 
     def backup_allowed(self, _e: Any) -> bool:
         ev = self._c().snapshot.ev
+        floor = self.config.backup.reserve_soc_pct + self.config.v2h.reserve_hysteresis_pct
         return (self.config.backup.enabled and ev is not None and ev.discharge_compatible
-                and ev.soc_pct > self.config.backup.reserve_soc_pct
-                and not self._c().protection.trips)
+                and ev.soc_pct > floor and not self._c().protection.trips)
 
     def backup_reserve_reached(self, _e: Any) -> bool:
         ev = self._c().snapshot.ev

@@ -66,7 +66,10 @@ The checks, with the invariant's text:
    ``export_fraction`` (1 %) of the inverter rating for longer than ``export_max_s`` (0.25 s) is
    a violation: a home load that drops faster than any controller can see causes a short export
    that the plant cannot avoid, so only a sustained one counts. Episodes are timed from the
-   plant's ``export_started`` / ``export_stopped`` records.
+   plant's ``export_started`` / ``export_stopped`` records; an export that began while it was
+   allowed is timed from the first check that no longer allows it (a v2g session that trips
+   must stop exporting within ``export_max_s``). Truth records between two checks are judged
+   with the permission given at the earlier one (the controller's state in between).
 
 7. *DC contactors close only after a passed insulation test and precharge to within the configured
    voltage of the EV battery, and open under load only in an emergency.* Violations: contactor
@@ -84,6 +87,7 @@ The checks, with the invariant's text:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from hal.protocols.inverter_messages import InverterMode
@@ -185,7 +189,9 @@ class InvariantChecker:
         self._latched_since: float | None = None
         self._latched_at_last_check = False
         self._last_check_t: float | None = None
-        self._export_ok = settings.export_allowed
+        # Since when export has been forbidden without a break (None: allowed now). An export
+        # that began while it was allowed is timed from the moment it stopped being allowed.
+        self._forbidden_since: float | None = None if settings.export_allowed else -math.inf
         self._handover_t: float | None = None  # a synchronised K_GRID closure (backup return)
         self._export_since: float | None = None
         self._export_reported = False
@@ -203,11 +209,17 @@ class InvariantChecker:
         that ends it); the grid's health is judged by the controller's protection, not here.
         """
         found: list[Violation] = []
-        self._export_ok = export_allowed or self.settings.export_allowed
+        # Truth records since the last check are judged with the permission given then: the
+        # controller's state after the previous tick is what held in between.
         closes_seen = self._replay(found)
         self._sync_and_sample(now, found, closes_seen)
         self._check_latch(now, controller_latched, found)
         self._check_battery(now, found)
+        if export_allowed or self.settings.export_allowed:
+            self._forbidden_since = None
+            self._export_reported = False
+        elif self._forbidden_since is None:
+            self._forbidden_since = now
         self._check_export(now, found)
         self._sample_closed = dict(self._closed)
         self._sample_mode = self._mode
@@ -292,12 +304,11 @@ class InvariantChecker:
                 self._export_since = event.t
                 self._export_reported = False
             elif event.kind == "export_stopped":
-                since = self._export_since
-                if (since is not None and not self._export_reported
-                        and not self._export_ok
-                        and event.t - since > self.settings.export_max_s + _EPS_S):
+                start = self._unpermitted_start()
+                if (start is not None and not self._export_reported
+                        and event.t - start > self.settings.export_max_s + _EPS_S):
                     self._report(found, event.t, 6, (
-                        f"exported to the utility for {event.t - since:.3f} s "
+                        f"exported to the utility for {event.t - start:.3f} s "
                         f"(> {self.settings.export_max_s} s) with no mode allowing export"))
                 self._export_since = None
                 self._export_reported = False
@@ -375,6 +386,12 @@ class InvariantChecker:
             f"{s.max_discharge_current_a:.1f} A"))
 
     # ----- invariant 6 ------------------------------------------------------------------------
+    def _unpermitted_start(self) -> float | None:
+        """When the current export episode began to be unpermitted (None: none, or allowed)."""
+        if self._export_since is None or self._forbidden_since is None:
+            return None
+        return max(self._export_since, self._forbidden_since)
+
     def _check_export(self, now: float, found: list[Violation]) -> None:
         s = self.settings
         exporting = -self.world.grid_import_w > s.export_fraction * s.inverter_rated_power_w
@@ -384,9 +401,11 @@ class InvariantChecker:
             return
         if self._export_since is None:
             self._export_since = now
-        duration = now - self._export_since
-        if (not self._export_ok and not self._export_reported
-                and duration > s.export_max_s + _EPS_S):
+        start = self._unpermitted_start()
+        if start is None:
+            return
+        duration = now - start
+        if not self._export_reported and duration > s.export_max_s + _EPS_S:
             self._export_reported = True
             self._report(found, now, 6, (
                 f"exporting {-self.world.grid_import_w:.0f} W to the utility for "
