@@ -7,7 +7,7 @@ after each, and calls :class:`hal.sim.invariants.InvariantChecker` after every c
 deterministic tests after it prove that the checker can fail: a checker that cannot fail is
 worthless. The last ones are regressions for violations the property test found.
 
-``V2X_HYPOTHESIS_PROFILE=long`` runs 2,000 sequences of up to 20 events (the CI profile: 60
+``V2X_HYPOTHESIS_PROFILE=long`` runs 2,000 sequences of up to 20 events (the CI profile: 200
 sequences of up to 10 events).
 """
 
