@@ -53,7 +53,10 @@ The checks, with the invariant's text:
 5. *No discharge below the reserve state of charge; no current above the smallest of the EV,
    inverter, cable and thermal limits.* Violations, sampled at each check: with ``dc`` closed and
    the EV plugged in, a discharge current above ``discharge_threshold_a`` (1 A) while the EV's
-   true SoC is below ``reserve_soc_pct - reserve_margin_pct`` (0.5 %); a battery current above
+   true SoC is below ``reserve_soc_pct - reserve_margin_pct`` (0.5 %) - or, while the inverter
+   forms the home's island with K_GRID open (backup through an outage, the one
+   non-discretionary discharge), below ``backup_reserve_soc_pct`` (lower, "so an outage may use
+   more") minus the same margin; a battery current above
    ``max_charge_current_a`` or ``max_discharge_current_a`` (each already the smallest of the EV's
    own limit, the cable and the inverter DC rating) by more than ``current_margin`` (2 %). The
    precharge inrush (``dc`` open) is not a discharge of the battery into the home; it is still
@@ -120,7 +123,7 @@ class InvariantSettings:
     precharge_tolerance_v: float
     """The configured precharge tolerance (invariant 7)."""
     reserve_soc_pct: float
-    """The v2h reserve state of charge (invariant 5)."""
+    """The discretionary reserve state of charge: v2h, v2g, v2l (invariant 5)."""
     max_charge_current_a: float
     """Smallest of the EV's charge current limit, the cable and the inverter DC rating."""
     max_discharge_current_a: float
@@ -128,7 +131,10 @@ class InvariantSettings:
     inverter_rated_power_w: float
     """Sets the export threshold (invariant 6)."""
     export_allowed: bool = False
-    """True only in a mode that may export (v2g, which does not exist yet)."""
+    """Export always allowed (per tick, pass ``check(export_allowed=...)`` instead)."""
+    backup_reserve_soc_pct: float | None = None
+    """The reserve while the inverter carries the islanded home through an outage (backup);
+    None: ``reserve_soc_pct`` applies there too."""
     contactor_settle_s: float = 0.030
     """The longest contactor operating time (open or close delay) in the plant."""
     plant_step_s: float = 0.005
@@ -144,8 +150,8 @@ class InvariantSettings:
     @classmethod
     def for_world(cls, world: SimWorld, *, tick_s: float, precharge_tolerance_v: float,
                   reserve_soc_pct: float, cable_max_current_a: float,
-                  inverter_max_dc_current_a: float, export_allowed: bool = False
-                  ) -> InvariantSettings:
+                  inverter_max_dc_current_a: float, export_allowed: bool = False,
+                  backup_reserve_soc_pct: float | None = None) -> InvariantSettings:
         """Settings from the controller's numbers plus what the plant itself defines."""
         p = world.params
         return cls(
@@ -156,6 +162,7 @@ class InvariantSettings:
             max_discharge_current_a=min(p.battery.max_discharge_current_a,
                                         cable_max_current_a, inverter_max_dc_current_a),
             inverter_rated_power_w=p.inverter.rated_power_w, export_allowed=export_allowed,
+            backup_reserve_soc_pct=backup_reserve_soc_pct,
             contactor_settle_s=max(p.contactor.close_delay_s, p.contactor.open_delay_s),
             plant_step_s=p.plant_step_s)
 
@@ -372,11 +379,16 @@ class InvariantChecker:
         w, s = self.world, self.settings
         current = w.battery.current_a if w.ev_plugged else 0.0
         soc = w.battery.soc_pct
-        floor = s.reserve_soc_pct - s.reserve_margin_pct
-        below_reserve = (w.contactors["dc"].closed and -current > s.discharge_threshold_a
-                         and soc < floor)
+        k = self._closed
+        islanded = self._mode == GRID_FORMING and k["ac"] and not k["grid"]
+        backup_reserve = s.backup_reserve_soc_pct
+        backup = islanded and backup_reserve is not None
+        reserve = backup_reserve if islanded and backup_reserve is not None else s.reserve_soc_pct
+        below_reserve = (k["dc"] and -current > s.discharge_threshold_a
+                         and soc < reserve - s.reserve_margin_pct)
         self._edge(found, "5-reserve", below_reserve, now, 5, (
-            f"discharging {-current:.1f} A at SoC {soc:.2f} % (reserve {s.reserve_soc_pct} %)"))
+            f"discharging {-current:.1f} A at SoC {soc:.2f} % "
+            f"({'backup ' if backup else ''}reserve {reserve} %)"))
         charge_cap = s.max_charge_current_a * (1.0 + s.current_margin)
         self._edge(found, "5-charge", current > charge_cap, now, 5, (
             f"charge current {current:.1f} A above the limit {s.max_charge_current_a:.1f} A"))
