@@ -9,11 +9,11 @@ import sys
 from types import FrameType
 from typing import Any
 
+from controller.cli.sim_cmd import load_or_explain
 from controller.config.loader import load_config_file, parse_config
 from controller.config.model import Config
 from controller.modes.requests import MODES, Request
 from controller.scenarios.runner import run_scenario
-from controller.scenarios.spec import ScenarioError, load_scenario
 from controller.store.state_store import StateStore
 from controller.supervisor.loop import Supervisor
 from hal.errors import ConfigError, V2xError
@@ -61,11 +61,8 @@ def _load(args: argparse.Namespace) -> tuple[Config, str]:
 
 
 def _play(args: argparse.Namespace) -> int:
-    try:
-        scenario = load_scenario(args.scenario)
-    except ScenarioError as err:
-        for problem in err.problems:
-            print(f"{args.scenario}: {problem}", file=sys.stderr)
+    scenario = load_or_explain(args.scenario)
+    if scenario is None:
         return 2
     print(f"Playing scenario {scenario.name} on the built-in simulated charger "
           f"at {args.speed:g}x real time.", flush=True)

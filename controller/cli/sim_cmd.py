@@ -11,7 +11,7 @@ from typing import Any
 from controller.scenarios.reference import scenario_reference
 from controller.scenarios.report import write_report
 from controller.scenarios.runner import run_scenario
-from controller.scenarios.spec import ScenarioError, load_scenario
+from controller.scenarios.spec import Scenario, ScenarioError, load_scenario
 from hal.errors import V2xError
 
 
@@ -33,6 +33,17 @@ def add_parser(verbs: Any) -> None:
     parser.set_defaults(handler=sim)
 
 
+def load_or_explain(path: str) -> Scenario | None:
+    """The scenario, or None after printing one line per problem (the caller exits 2)."""
+    try:
+        return load_scenario(path)
+    except ScenarioError as err:
+        for problem in err.problems:
+            line = problem if problem.startswith(str(path)) else f"{path}: {problem}"
+            print(line, file=sys.stderr)
+        return None
+
+
 def sim(args: argparse.Namespace) -> int:
     if args.format_reference:
         sys.stdout.write(scenario_reference())
@@ -42,11 +53,8 @@ def sim(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(message)s")
-    try:
-        scenario = load_scenario(args.scenario)
-    except ScenarioError as err:
-        for problem in err.problems:
-            print(f"{args.scenario}: {problem}", file=sys.stderr)
+    scenario = load_or_explain(args.scenario)
+    if scenario is None:
         return 2
     stream = None
     try:
