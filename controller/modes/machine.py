@@ -20,6 +20,7 @@ from controller.modes.states import CHILDREN, GRID_PARALLEL_MODES, LATCHED, TOP_
 from controller.modes.table import ANY, TRANSITIONS
 from hal.protocols.inverter_messages import InverterMode
 
+TICK = "tick"
 POWER_AT_ZERO_W = 50.0
 SELFTEST_MIN_S = 0.5
 
@@ -31,6 +32,14 @@ class TransitionRecord:
     dest: str
     trigger: str
     reason: str
+
+
+def tick_guards(state: str) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+    """The guards of every ``tick`` transition that can leave ``state`` (or one of its parents)."""
+    names = {state} | {parent.value for parent, children in CHILDREN.items()
+                       if State(state) in children}
+    return tuple((tr.conditions, tr.unless) for tr in TRANSITIONS
+                 if tr.trigger == TICK and tr.source != ANY and State(tr.source).value in names)
 
 
 def _states() -> list[Any]:
@@ -63,6 +72,7 @@ class ModeLogic:
         self.hot_open = False
         self._leaving = ""
         self._triggers: dict[str, frozenset[str]] = {}
+        self._tick_guards: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]] = {}
         self.last_energised: State | None = None
         self._overload_since: float | None = None
         self._on_transition = on_transition
@@ -82,13 +92,31 @@ class ModeLogic:
             )
 
     def fire(self, trigger: str) -> bool:
-        """Fire ``trigger`` if the current state (or a parent) has it; returns whether it ran."""
+        """Fire ``trigger`` if the current state (or a parent) has it; returns whether it ran.
+
+        ``tick`` fires every control tick and almost never moves the machine, so its guards are
+        evaluated here first (the same guards, table order irrelevant: only "does any hold"
+        matters) and ``transitions`` is entered only when one holds. Guards are pure reads of
+        the tick context, so evaluating them twice in a tick gives the same answer.
+        """
         triggers = self._triggers.get(self.state)
         if triggers is None:  # the table never changes: look each state up once
             triggers = self._triggers[self.state] = frozenset(self.machine.get_triggers(self.state))
         if trigger not in triggers:
             return False
+        if trigger == TICK and not self._any_tick_guard_holds():
+            return False
         return bool(self.trigger(trigger))
+
+    def _any_tick_guard_holds(self) -> bool:
+        guards = self._tick_guards.get(self.state)
+        if guards is None:
+            guards = self._tick_guards[self.state] = tick_guards(self.state)
+        for conditions, unless in guards:
+            if all(getattr(self, name)(None) for name in conditions) and not any(
+                    getattr(self, name)(None) for name in unless):
+                return True
+        return False
 
     # ----- helpers --------------------------------------------------------------------------
     @property
