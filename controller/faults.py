@@ -1,8 +1,17 @@
-"""The fault catalogue: every code, its severity, and what a technician should check.
+"""The fault catalogue: every code, its severity, origin, who may clear it, what to check.
 
-Severity decides the reaction: ``EMERGENCY`` opens everything within one control tick (the only
-case where DC contactors may open under load); ``STOP`` ramps down and then latches. Every fault
-here latches until an explicit reset and survives a restart (``controller.store``).
+Severity decides the reaction (``controller/supervisor/fault_manager.py``):
+
+- ``EMERGENCY``: every coil dropped and the inverter off within one control tick (the only case
+  where DC contactors may open under load);
+- ``STOP``: the power ramps to zero, the contactors open in order, then the fault latches (a
+  deadline bounds the ramp: past it the stop becomes an emergency);
+- ``WARNING``: logged once while present, never latched, never stops anything.
+
+Who may clear a latched fault (``ClearBy``): ``OPERATOR`` (an ordinary reset, once the cause is
+gone), ``TECHNICIAN`` (a technician reset only: welded contacts, insulation, hardware), and
+``retry=True`` marks a transient fault the controller itself may clear after a back-off, a limited
+number of times (``[safety.retry]``). Every latched fault survives a restart (``controller.store``).
 """
 
 from __future__ import annotations
@@ -14,6 +23,25 @@ from enum import Enum
 class Severity(Enum):
     EMERGENCY = "emergency"
     STOP = "stop"
+    WARNING = "warning"
+
+
+class ClearBy(Enum):
+    OPERATOR = "operator"
+    TECHNICIAN = "technician"
+
+
+class Origin(Enum):
+    """The layer that detected it: a controller monitor, the inverter's own report, hardware
+    inputs (E-stop loop, RCM, IMD), or the controller itself (loop, internal errors)."""
+
+    MONITOR = "monitor"
+    INVERTER = "inverter"
+    HARDWARE = "hardware"
+    CONTROLLER = "controller"
+
+
+ROLES = tuple(c.value for c in ClearBy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +49,13 @@ class FaultKind:
     code: str
     severity: Severity
     check: str
+    origin: Origin = Origin.MONITOR
+    clear_by: ClearBy = ClearBy.OPERATOR
+    retry: bool = False  # a transient fault: automatic retries with back-off, then latched
+
+    def may_clear(self, role: str) -> bool:
+        """Whether a reset by ``role`` ("operator" or "technician") clears this fault."""
+        return role == ClearBy.TECHNICIAN.value or self.clear_by is ClearBy.OPERATOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,39 +75,80 @@ class Fault:
         return f"{self.kind.code}: {self.detail} - check {self.kind.check}"
 
 
-def _k(code: str, severity: Severity, check: str) -> FaultKind:
-    return FaultKind(code, severity, check)
+E, S, W = Severity.EMERGENCY, Severity.STOP, Severity.WARNING
+MON, INV, HW, CTL = Origin.MONITOR, Origin.INVERTER, Origin.HARDWARE, Origin.CONTROLLER
+OP, TECH = ClearBy.OPERATOR, ClearBy.TECHNICIAN
 
 
-E, S = Severity.EMERGENCY, Severity.STOP
+def _k(code: str, severity: Severity, check: str, origin: Origin = MON,
+       clear_by: ClearBy = OP, retry: bool = False) -> FaultKind:
+    return FaultKind(code, severity, check, origin, clear_by, retry)
+
+
 CATALOGUE: dict[str, FaultKind] = {k.code: k for k in (
-    _k("ESTOP", E, "the E-stop buttons and loop wiring; release the button, then reset"),
-    _k("METER_LOST", E, "the ADE7953 meter: I2C wiring, address, 3.3 V supply"),
-    _k("ADC_LOST", E, "the ADS1115: I2C wiring, address, supply"),
-    _k("SENSOR_STALE", E, "the I2C bus load and the sensor named in the detail"),
-    _k("INVERTER_COMM_LOST", E, "the inverter CAN cable, termination, inverter power"),
+    _k("ESTOP", E, "the E-stop buttons and loop wiring; release the button, then reset", HW),
+    _k("DOOR_OPEN", E, "the enclosure door and its switch: close it, then reset", HW),
+    _k("GROUND_FAULT", E, "the residual current monitor and the AC/DC wiring for a leak to "
+       "earth (a technician must find the cause)", HW, TECH),
+    _k("INSULATION_FAULT", E, "DC insulation (cable, inlet, EV): the insulation monitor alarmed; "
+       "do not re-energise before a technician's insulation test", HW, TECH),
+    _k("METER_LOST", E, "the ADE7953 meter: I2C wiring, address, 3.3 V supply", retry=True),
+    _k("ADC_LOST", E, "the ADS1115: I2C wiring, address, supply", retry=True),
+    _k("SENSOR_STALE", E, "the I2C bus load and the sensor named in the detail", retry=True),
+    _k("INVERTER_COMM_LOST", E, "the inverter CAN cable, termination, inverter power",
+       retry=True),
     _k("DC_OVERVOLTAGE", E, "the DC link voltage divider and the EV's voltage limits"),
+    _k("DC_OVERCURRENT", E, "the DC current sensor, the limits sent to the inverter and the EV's "
+       "current request"),
     _k("CONTACTOR_FAIL_CLOSE", E, "the named contactor's coil, driver and aux contact wiring"),
-    _k("CONTACTOR_FAIL_OPEN", E, "the named contactor for welding; do not re-energise"),
+    _k("CONTACTOR_FAIL_OPEN", E, "the named contactor for welded contacts; do not re-energise "
+       "(a technician must replace or clear it)", clear_by=TECH),
+    _k("CONTACTOR_WELDED", E, "the named contactor: voltage across it while open means welded "
+       "contacts; replace it before a technician reset", clear_by=TECH),
     _k("CONTACTOR_FEEDBACK", E, "the named contactor's aux contact and its wiring"),
-    _k("PRECHARGE_TIMEOUT", S, "the precharge contactor and resistor, the DC link capacitors"),
-    _k("SELFTEST", E, "the item named in the detail before resetting"),
+    _k("PRECHARGE_TIMEOUT", S, "the precharge contactor and resistor, the DC link capacitors",
+       retry=True),
+    _k("OVERTEMPERATURE", S, "the sensor named in the detail: cooling, fans, terminal torque "
+       "(a loose terminal heats up); it may restart once cooled", retry=True),
+    _k("TEMP_SENSOR_FAULT", S, "the NTC named in the detail and its wiring: open or shorted "
+       "(a broken sensor is not a cold reading)", clear_by=TECH),
+    _k("TEMP_DERATING", W, "the sensor named in the detail: power is limited until it cools"),
+    _k("POWER_IMPLAUSIBLE", S, "the inverter: it does not follow the power command (its own "
+       "limits, DC wiring, firmware)"),
+    _k("MEASUREMENT_DISAGREE", S, "the controller's sensor and the inverter's report named in the "
+       "detail: calibration, divider, hall sensor offset", clear_by=TECH),
+    _k("LOOP_OVERRUN", E, "the journal for what stalled the control loop (I2C bus, CPU load)",
+       CTL, retry=True),
+    _k("SELFTEST", E, "the item named in the detail before resetting", CTL),
     _k("INVERTER_SETTINGS", E, "the inverter's firmware and its protocol version: the settings "
        "it reads back differ from what was written (docs/inverter-protocol.md)"),
-    _k("INTERNAL_ERROR", E, "the journal (journalctl -u v2x-controller) for the traceback"),
+    _k("INTERNAL_ERROR", E, "the journal (journalctl -u v2x-controller) for the traceback", CTL),
+    _k("GRID_CEASE_FAILED", E, "the inverter: the controller's own IEEE 1547 trip element "
+       "cleared and the inverter was still delivering power after the grace time (its trip "
+       "settings, firmware, CAN link); the controller opened the contactors itself"),
     # Faults the inverter reports in its FaultWord (hal/protocols/inverter.dbc, INV_FAULT).
-    _k("INV_DC_OVERVOLTAGE", E, "the EV's voltage limits and the inverter's DC voltage sensing"),
-    _k("INV_DC_UNDERVOLTAGE", S, "the DC contactors and fuses between the EV and the inverter"),
-    _k("INV_DC_OVERCURRENT", E, "the DC current limits sent to the inverter and its DC wiring"),
-    _k("INV_AC_OVERVOLTAGE", S, "the grid voltage at the inverter terminals (utility or wiring)"),
-    _k("INV_AC_UNDERVOLTAGE", S, "the grid voltage at the inverter terminals (utility or wiring)"),
-    _k("INV_AC_FREQUENCY", S, "the grid frequency; the inverter's frequency trip settings"),
-    _k("INV_OVERTEMPERATURE", S, "the inverter's fans, air filters and ambient temperature"),
-    _k("INV_ISLANDING", E, "the utility supply: the inverter detected an island"),
-    _k("INV_COMMAND_TIMEOUT", E, "the inverter CAN link and the controller's loop (journal)"),
-    _k("INV_COMMAND_INVALID", E, "the inverter protocol version and the command values"),
-    _k("INV_INSULATION", E, "DC insulation: do not re-energise before an insulation test"),
-    _k("INV_HARDWARE", E, "the inverter's power stage (gate driver, desaturation): service"),
+    _k("INV_DC_OVERVOLTAGE", E, "the EV's voltage limits and the inverter's DC voltage sensing",
+       INV),
+    _k("INV_DC_UNDERVOLTAGE", S, "the DC contactors and fuses between the EV and the inverter",
+       INV),
+    _k("INV_DC_OVERCURRENT", E, "the DC current limits sent to the inverter and its DC wiring",
+       INV),
+    _k("INV_AC_OVERVOLTAGE", S, "the grid voltage at the inverter terminals (utility or wiring)",
+       INV, retry=True),
+    _k("INV_AC_UNDERVOLTAGE", S, "the grid voltage at the inverter terminals (utility or wiring)",
+       INV, retry=True),
+    _k("INV_AC_FREQUENCY", S, "the grid frequency; the inverter's frequency trip settings", INV,
+       retry=True),
+    _k("INV_OVERTEMPERATURE", S, "the inverter's fans, air filters and ambient temperature",
+       INV, retry=True),
+    _k("INV_ISLANDING", E, "the utility supply: the inverter detected an island", INV),
+    _k("INV_COMMAND_TIMEOUT", E, "the inverter CAN link and the controller's loop (journal)",
+       INV),
+    _k("INV_COMMAND_INVALID", E, "the inverter protocol version and the command values", INV),
+    _k("INV_INSULATION", E, "DC insulation: do not re-energise before an insulation test", INV,
+       TECH),
+    _k("INV_HARDWARE", E, "the inverter's power stage (gate driver, desaturation): service",
+       INV, TECH),
 )}
 
 # INV_FAULT FaultWord bit -> fault code (bits 12..15 are reserved).
@@ -86,3 +162,7 @@ INVERTER_FAULT_BITS: tuple[str, ...] = (
 def fault(code: str, t: float, wall_time: float, detail: str) -> Fault:
     """Make an occurrence of a catalogued fault (an unknown code is a programming error)."""
     return Fault(CATALOGUE[code], t, wall_time, detail)
+
+
+def severity(code: str) -> Severity:
+    return CATALOGUE[code].severity

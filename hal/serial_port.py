@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import select
 from typing import Any
 
 import serial
@@ -30,6 +31,11 @@ class PySerialPort:
 
     def write(self, data: bytes) -> int:
         try:
+            # pyserial 3.5 with write_timeout=0 retries EAGAIN forever once the terminal stops
+            # reading (the output buffer is full): never call it unless the port can take a byte.
+            _, ready, _ = select.select([], [self._port.fileno()], [], 0)
+            if not ready:
+                return 0
             written = self._port.write(data)
         except serial.SerialTimeoutException:
             return 0  # the terminal is not reading; the caller drops or retries

@@ -17,7 +17,7 @@ PULLS = ("up", "down", "none")
 ADS1115_FSR_V = (6.144, 4.096, 2.048, 1.024, 0.512, 0.256)
 ADS1115_RATES_SPS = (8, 16, 32, 64, 128, 250, 475, 860)
 CONTACTOR_NAMES = ("grid", "ac", "v2l", "dc", "precharge")
-INPUT_NAMES = ("estop", "door", "ev_present")
+INPUT_NAMES = ("estop", "door", "ev_present", "rcm_ok", "imd_ok")
 ADC_CHANNEL_NAMES = ("dc_link_v", "ev_inlet_v", "dc_current_a")
 GPIO_MAX_BCM = 27
 
@@ -72,12 +72,30 @@ class InputsWiring:
     ev_present: InputWiring = section(
         lambda: InputWiring(pin=18), "vehicle connector proximity: active while an EV is plugged"
     )
+    rcm_ok: InputWiring = section(
+        lambda: InputWiring(pin=14),
+        "residual current monitor healthy: active while no ground fault (RDC-DD alarm relay, NC; "
+        "BCM 14 is the UART TX, so the console then uses a USB gadget port)",
+    )
+    imd_ok: InputWiring = section(
+        lambda: InputWiring(pin=15),
+        "insulation monitor healthy: active while the DC insulation is good (IMD alarm 2, NC; "
+        "BCM 15 is the UART RX)",
+    )
+
+
+@dataclass(frozen=True)
+class WatchdogWiring:
+    kick_pin: int = _pin(22, "BCM pin toggled once per healthy control tick; the external "
+                         "watchdog (retriggerable monostable, K_WD relay) drops the contactor "
+                         "coil supply when the edges stop")
 
 
 @dataclass(frozen=True)
 class GpioWiring:
     contactors: ContactorsWiring = section(ContactorsWiring, "contactor coils and aux contacts")
     inputs: InputsWiring = section(InputsWiring, "digital inputs")
+    watchdog: WatchdogWiring = section(WatchdogWiring, "the external hardware watchdog's input")
 
 
 @dataclass(frozen=True)
@@ -92,6 +110,14 @@ class MeterWiring:
         min=1.0, max=1e7)
     power_counts_per_w: float = setting(
         100.0, "AWATT/BWATT/AVAR counts per watt (or var)", unit="counts/W", min=0.001, max=1e6)
+    sag_level_v: float = setting(
+        120.0, "the meter latches a sag when the RMS voltage stays below this (SAGLVL)",
+        unit="V", min=0.0, max=400.0)
+    sag_half_cycles: int = setting(4, "half cycles below sag_level_v before a sag (SAGCYC)",
+                                   min=1, max=255)
+    overvoltage_peak_v: float = setting(
+        410.0, "the meter latches an over-voltage when the voltage peak exceeds this (OVLVL)",
+        unit="V", min=1.0, max=1000.0)
 
 
 @dataclass(frozen=True)
@@ -129,12 +155,37 @@ class AdcWiring:
     channels: AdcChannelsWiring = section(AdcChannelsWiring, "the converted channels")
 
 
+INA228_SHUNT_RANGES_MV = (163.84, 40.96)
+
+
+@dataclass(frozen=True)
+class Ina228Wiring:
+    enabled: bool = setting(False, "an INA228 is fitted: a second, independent DC channel "
+                            "(voltage, current, energy, charge) with hardware alert limits")
+    address: int = setting(0x40, "INA228 7-bit I2C address (A0/A1 pins)", min=0x40, max=0x4F)
+    shunt_ohm: float = setting(0.0005, "shunt resistance", unit="ohm", min=1e-6, max=10.0)
+    shunt_range_mv: float = setting(163.84, "shunt full-scale range (ADCRANGE)", unit="mV",
+                                    choices=INA228_SHUNT_RANGES_MV)
+    max_current_a: float = setting(150.0, "largest current to measure; sets CURRENT_LSB",
+                                   unit="A", min=0.01, max=5000.0)
+    bus_scale: float = setting(
+        10.0, "DC volts per volt at the VBUS pin (an isolated divider or amplifier)",
+        min=0.001, max=10000.0)
+    overcurrent_alert_a: float = setting(
+        200.0, "ALERT (hardware) when the current magnitude exceeds this (SOVL/SUVL)", unit="A",
+        min=0.01, max=5000.0)
+    overvoltage_alert_v: float = setting(
+        500.0, "ALERT (hardware) when the DC voltage exceeds this (BOVL)", unit="V", min=0.1,
+        max=100000.0)
+
+
 @dataclass(frozen=True)
 class I2cWiring:
     bus: int = setting(1, "Linux I2C bus number (/dev/i2c-N)", min=0, max=31)
     retries: int = setting(3, "attempts per transfer before a sensor fault", min=1, max=10)
     meter: MeterWiring = section(MeterWiring, "the ADE7953 PCC meter")
     adc: AdcWiring = section(AdcWiring, "the ADS1115 DC-side ADC")
+    ina228: Ina228Wiring = section(Ina228Wiring, "the optional INA228 DC monitor")
 
 
 @dataclass(frozen=True)

@@ -155,11 +155,16 @@ class LoopWatchdog:
         self._last_tick: float | None = None
         self._last_ping: float | None = None
         self._starving = False
+        self.last_gap_s: float | None = None  # time between the last two ticks
+        self.longest_gap_s = 0.0  # the longest ever seen (tick duration tracking)
 
     def on_tick(self, healthy: bool) -> None:
         now = self._now()
         gap = None if self._last_tick is None else now - self._last_tick
         self._last_tick = now
+        if gap is not None:
+            self.last_gap_s = gap
+            self.longest_gap_s = max(self.longest_gap_s, gap)
         if not healthy:
             self._withhold("the tick failed")
             return

@@ -266,10 +266,10 @@ def test_a_technician_outranks_the_user_until_released(charger: Charger) -> None
     charger.request("charge")
     charger.run_until(lambda: charger.state is State.ENERGISED_CHARGE, limit_s=3.0)
     charger.request("idle", source="technician")
-    charger.run_until(lambda: charger.state is State.IDLE, limit_s=10.0)
+    charger.run_until(lambda: charger.state is State.EV_CONNECTED, limit_s=10.0)
     charger.request("charge")  # the user asks again: still outranked
     charger.run(2.0)
-    assert charger.state is State.IDLE
+    assert charger.state is State.EV_CONNECTED
     assert charger.sup.status().request_source == "technician"
     assert charger.sup.release("technician")
     charger.run_until(lambda: charger.state is State.ENERGISED_CHARGE, limit_s=3.0)

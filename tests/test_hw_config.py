@@ -35,7 +35,8 @@ HEADER_PIN = {
     25: 22, 26: 37, 27: 13,
 }
 # Whether each input is active with the charger idle (no EV, door closed, E-stop loop healthy).
-INPUT_ACTIVE_AT_IDLE = {"estop": True, "door": True, "ev_present": False}
+INPUT_ACTIVE_AT_IDLE = {"estop": True, "door": True, "ev_present": False, "rcm_ok": True,
+                        "imd_ok": True}
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,9 @@ def expected_rows(hal: HalSettings) -> dict[int, PinRow]:
         high = INPUT_ACTIVE_AT_IDLE[fld.name] == inp.active_high
         rows[inp.pin] = PinRow(inp.pin, HEADER_PIN[inp.pin], f"hal.gpio.inputs.{fld.name}.pin",
                                label, "input", "high" if high else "low")
+    kick = hal.gpio.watchdog.kick_pin  # toggled once per healthy tick, also at idle
+    rows[kick] = PinRow(kick, HEADER_PIN[kick], "hal.gpio.watchdog.kick_pin",
+                        "External watchdog kick", "output", "toggling")
     return rows
 
 

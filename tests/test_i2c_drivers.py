@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import logging
 import math
 from dataclasses import dataclass
 
@@ -16,17 +17,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from smbus2 import i2c_msg
 
-from hal.drivers.ade7953 import (
+from controller.config.loader import parse_config
+from hal.drivers.ade7953 import SLOW_SLOTS, Ade7953, MeterGains
+from hal.drivers.ade7953_registers import (
     REG_AIGAIN_32,
     REG_CONFIG,
     REG_OPTIMUM,
     REG_ZXTOUT,
     ZXTOUT_COUNTS,
-    Ade7953,
+    ZXTOUT_S,
 )
-from hal.drivers.ads1115 import TIMEOUT_FACTOR, Ads1115, Ads1115Channel, decode_conversion
+from hal.drivers.ads1115 import (
+    TIMEOUT_FACTOR,
+    Ads1115,
+    Ads1115Channel,
+    DividerRatio,
+    decode_conversion,
+)
 from hal.errors import HalIOError, HalSetupError, SensorFault, V2xError
 from hal.i2c import I2cBus
+from hal.interfaces.meter import AcMeterReading
+from hal.registry import open_backend
 from hal.settings import AdcChannelsWiring, AdcChannelWiring, AdcWiring, MeterWiring
 from hal.sim.chips import Ade7953Model, Ads1115Model
 from hal.sim.i2c_bus import SimSMBus
@@ -84,15 +95,16 @@ class MeterWorld:
 
 
 def meter_world(truth: MeterTruth, *, noise: bool = False, retries: int = 3,
-                seed: int = 1) -> MeterWorld:
+                seed: int = 1, timed: bool = False) -> MeterWorld:
+    """``timed``: the model runs on the test's clock (zero crossings, ZXTOUT, energy)."""
     wiring = MeterWiring()
     box = TruthBox(truth)
     rng = np.random.default_rng(seed)
-    model = Ade7953Model(box, wiring, rng, noiseless=not noise)
+    clock = FakeClock(5.0)
+    model = Ade7953Model(box, wiring, rng, noiseless=not noise, now=clock if timed else None)
     sim = SimSMBus(seed=seed + 1000)
     sim.add_device(METER, model)
-    return MeterWorld(sim, I2cBus(sim, "i2c-1", retries=retries), model, box, FakeClock(5.0),
-                      wiring)
+    return MeterWorld(sim, I2cBus(sim, "i2c-1", retries=retries), model, box, clock, wiring)
 
 
 def open_meter(world: MeterWorld) -> Ade7953:
@@ -205,20 +217,33 @@ def test_ade_sign_conventions_export_and_generation() -> None:
     assert reading.pv_power_w == pytest.approx(4000.0, abs=0.01)  # generation
 
 
-def test_ade_voltage_lost_reads_zero_frequency() -> None:
-    world = meter_world(grid_truth())
+def dead_truth() -> MeterTruth:
+    return dataclasses.replace(grid_truth(), voltage_rms_v=0.0, frequency_hz=0.0,
+                               grid_current_rms_a=0.0, grid_power_w=0.0, grid_reactive_var=0.0)
+
+
+def run_meter(world: MeterWorld, meter: Ade7953, seconds: float) -> list[AcMeterReading]:
+    readings = []
+    for _ in range(round(seconds / TICK_S)):
+        world.clock.advance(TICK_S)
+        readings.append(meter.read())
+    return readings
+
+
+def test_ade_voltage_lost_after_zxtout_and_back_at_the_next_crossing() -> None:
+    world = meter_world(grid_truth(), timed=True)
     meter = open_meter(world)
-    world.truth.value = dataclasses.replace(grid_truth(), voltage_rms_v=0.0, frequency_hz=0.0,
-                                            grid_current_rms_a=0.0, grid_power_w=0.0,
-                                            grid_reactive_var=0.0)
-    lost = meter.read()
-    assert lost.voltage_lost
-    assert lost.frequency_hz == 0.0
-    assert lost.voltage_rms_v == 0.0
+    run_meter(world, meter, 0.2)
+    world.truth.value = dead_truth()
+    readings = run_meter(world, meter, 0.2)
+    lost_at = next(i for i, r in enumerate(readings) if r.voltage_lost) * TICK_S + TICK_S
+    assert ZXTOUT_S <= lost_at <= ZXTOUT_S + TICK_S  # latched after ZXTOUT, not at once
+    assert all(r.voltage_lost and r.frequency_hz == 0.0 for r in readings[-5:])
+    assert readings[-1].voltage_rms_v == 0.0
     world.truth.value = grid_truth()
-    back = meter.read()
-    assert not back.voltage_lost
-    assert back.frequency_hz == pytest.approx(50.0, abs=0.02)
+    back = run_meter(world, meter, 0.1)
+    assert not back[-1].voltage_lost
+    assert back[-1].frequency_hz == pytest.approx(50.0, abs=0.02)
 
 
 def test_ade_absent_raises_setup_error_naming_bus_address_chip() -> None:
@@ -526,3 +551,121 @@ def test_ads_fresh_hides_stale_samples() -> None:
     world.clock.advance(1.5)
     assert channel.fresh() is None
     assert channel.latest() is not None
+
+
+# --- ADE7953: round robin, gains, energy, status, restart and logging -------------------------
+
+
+def test_ade_reads_slow_quantities_round_robin() -> None:
+    world = meter_world(grid_truth())
+    meter = open_meter(world)
+    meter.read()  # the first reading reads everything
+    before = world.sim.transfers[METER]
+    for _ in range(len(SLOW_SLOTS)):
+        meter.read()
+    per_reading = (world.sim.transfers[METER] - before) / len(SLOW_SLOTS)
+    assert per_reading <= 5.2  # 4 fast registers + one slow slot (the verify slot reads two)
+    world.truth.value = dataclasses.replace(grid_truth(), pv_power_w=1500.0)
+    values = [meter.read().pv_power_w for _ in range(len(SLOW_SLOTS))]
+    assert values[-1] == pytest.approx(1500.0)  # refreshed within one round
+
+
+def test_ade_reads_everything_again_after_a_failure() -> None:
+    world = meter_world(grid_truth())
+    meter = open_meter(world)
+    meter.read()
+    world.truth.value = dataclasses.replace(grid_truth(), pv_power_w=1500.0)
+    world.sim.inject(METER, "nack_next:3")
+    with pytest.raises(SensorFault):
+        meter.read()
+    assert meter.read().pv_power_w == pytest.approx(1500.0)  # no value older than the fault
+
+
+def test_ade_gain_registers_scale_inside_the_chip() -> None:
+    world = meter_world(grid_truth())
+    meter = open_meter(world)
+    meter.write_gains(MeterGains(voltage=1.02, grid_power=0.98))
+    assert world.model.stored(0x381) == round(1.02 * 0x400000)
+    reading = meter.read()
+    assert reading.voltage_rms_v == pytest.approx(230.0 * 1.02, abs=1e-4)
+    assert reading.grid_power_w == pytest.approx(2750.0 * 0.98, abs=0.01)
+    with pytest.raises(ValueError, match="outside"):
+        meter.write_gains(MeterGains(voltage=2.5))
+
+
+def test_ade_energy_accumulators_count_import_export_and_pv() -> None:
+    world = meter_world(grid_truth(), timed=True)
+    meter = open_meter(world)
+    run_meter(world, meter, 3.6)
+    world.truth.value = dataclasses.replace(grid_truth(), grid_power_w=-1000.0)
+    last = run_meter(world, meter, 3.6)[-1]
+    slack = len(SLOW_SLOTS) * TICK_S / 3600 * 3000  # up to one round not yet collected
+    assert last.grid_import_wh == pytest.approx(2.75, abs=slack)
+    assert last.grid_export_wh == pytest.approx(1.0, abs=slack)
+    assert last.pv_energy_wh == pytest.approx(0.96 * 2, abs=slack)
+
+
+def test_ade_sag_and_overvoltage_are_reported_once_latched() -> None:
+    world = meter_world(grid_truth(), timed=True)
+    meter = open_meter(world)
+    run_meter(world, meter, 0.1)
+    world.truth.value = grid_truth(voltage=100.0)  # below sag_level_v (120 V) for > 4 half cycles
+    assert any(r.sag for r in run_meter(world, meter, 0.1))
+    world.truth.value = grid_truth(voltage=300.0)  # peak 424 V > overvoltage_peak_v (410 V)
+    readings = run_meter(world, meter, 0.1)
+    assert any(r.over_voltage for r in readings)
+    assert not readings[0].sag or not readings[-1].sag  # latched events are read-with-reset
+
+
+def test_ade_restart_is_detected_and_configured_again() -> None:
+    world = meter_world(grid_truth())
+    meter = open_meter(world)
+    meter.write_gains(MeterGains(voltage=1.01))
+    world.model.power_cycle()
+    assert world.model.stored(REG_OPTIMUM) == 0
+    reading = meter.read()
+    assert meter.reconfigurations == 1
+    assert world.model.stored(REG_OPTIMUM) == 0x0030
+    assert world.model.stored(REG_ZXTOUT) == ZXTOUT_COUNTS
+    assert reading.voltage_rms_v == pytest.approx(230.0 * 1.01, abs=1e-4)  # gains restored
+
+
+def test_ade_loss_and_return_are_logged_once_each(caplog: pytest.LogCaptureFixture) -> None:
+    world = meter_world(grid_truth())
+    meter = open_meter(world)
+    world.sim.inject(METER, "absent")
+    with caplog.at_level(logging.WARNING, logger="hal.drivers.ade7953"):
+        for _ in range(10):
+            with pytest.raises(SensorFault):
+                meter.read()
+        world.sim.clear(METER)
+        for _ in range(10):
+            meter.read()
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("stopped answering" in m for m in messages) == 1
+    assert sum("answers again" in m for m in messages) == 1
+    assert "0x38" in messages[0] and "i2c-1" in messages[0]
+
+
+def test_sim_backend_with_the_meter_missing_names_bus_address_chip() -> None:
+    settings = parse_config({"hal": {"backend": "sim"}}).hal
+    with pytest.raises(HalSetupError) as info:
+        open_backend(settings, absent_i2c=(METER,))
+    assert "ADE7953 on I2C sim-i2c address 0x38" in str(info.value)
+
+
+def test_ads_raw_pin_volts_and_divider_ratio() -> None:
+    world = adc_world()
+    adc = open_adc(world)
+    channel = adc.channels["dc_current_a"]
+    assert isinstance(channel, Ads1115Channel)
+    ratio = DividerRatio(channel, reference_v=3.3)
+    with pytest.raises(SensorFault, match="no conversion"):
+        ratio.read()
+    run_ticks(adc, world.clock, 10)
+    pin = channel.latest_pin_volts()
+    assert pin is not None and pin.value == pytest.approx(1.45, abs=4.096 / 32768)
+    assert ratio.read() == pytest.approx(1.45 / 3.3, abs=1e-4)
+    world.clock.advance(5.0)  # nothing converted for 5 s: stale, not reused
+    with pytest.raises(SensorFault):
+        ratio.read()

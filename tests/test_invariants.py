@@ -57,7 +57,8 @@ def invariant_settings(charger: Charger, **overrides: Any) -> InvariantSettings:
         reserve_soc_pct=cfg.v2h.reserve_soc_pct,
         cable_max_current_a=cfg.limits.cable_max_current_a,
         inverter_max_dc_current_a=cfg.inverter.max_dc_current_a,
-        backup_reserve_soc_pct=cfg.backup.reserve_soc_pct)
+        backup_reserve_soc_pct=cfg.backup.reserve_soc_pct,
+        insulation_test_s=cfg.sequence.insulation_test_s)
     return dataclasses.replace(built, **overrides)
 
 
@@ -197,9 +198,20 @@ class ChargerUnderRandomEvents(RuleBasedStateMachine):
             world.grid.set_frequency(world.grid.nominal_frequency_hz)
             world.smbus.clear(self.c.config.hal.i2c.meter.address)
             world.inverter_port.clear()
+            world.interlocks.insulation_fault = False
             self.run(0.5)
         self.c.sup.request_reset()
         self.reset_pending = True
+        self.run(duration)
+
+    @rule(alarm=st.booleans(), blip=st.floats(0.0, 1.0), duration=DURATIONS)
+    def insulation(self, alarm: bool, blip: float, duration: float) -> None:
+        """The insulation monitor alarms (and stays, or clears after ``blip`` s), or clears."""
+        locks = self.c.world.interlocks
+        locks.insulation_fault = alarm
+        if alarm and blip > 0.5:
+            self.run(blip - 0.5)
+            locks.insulation_fault = False
         self.run(duration)
 
     @rule(event=st.sampled_from(("outage", "restore", "voltage", "frequency", "nominal")),
@@ -283,6 +295,7 @@ def test_clean_charge_session_and_estop_pass(checked: Runner) -> None:
     charger.world.press_estop()
     run_checked(charger, checker, 1.0)
     charger.world.release_estop()
+    run_checked(charger, checker, 1.0)  # the loop must read closed for the release debounce
     charger.sup.request_reset()
     run_checked(charger, checker, 3.0)
     assert charger.state is State.ENERGISED_CHARGE
@@ -384,7 +397,7 @@ def test_invariant_5_backup_has_its_own_lower_reserve(checked: Runner) -> None:
     charger, checker = checked()
     charger.world.battery.soc = 0.36  # below the 40 % v2h reserve, above the 30 % backup one
     charger.request("charge")
-    run_checked(charger, checker, 1.0)
+    run_checked(charger, checker, 2.0)
     charger.request("v2h")  # a direction change: no discharge at this SoC, but v2h is armed
     run_checked(charger, checker, 1.0)
     assert charger.state is State.ENERGISED_V2H
@@ -463,11 +476,28 @@ def test_invariant_7_hot_open_outside_an_emergency(checked: Runner) -> None:
 def test_invariant_7_dc_closed_onto_an_empty_link(checked: Runner) -> None:
     charger, checker = checked()
     run_checked(charger, checker, 1.0)
-    assert charger.state is State.IDLE and charger.world.dc_link_v < 1.0
+    assert charger.state is State.EV_CONNECTED and charger.world.dc_link_v < 1.0
     run_checked(charger, checker, 0.1,
                 hook=lambda _sup: charger.hw.contactors["dc"].set_closed(True))
     found = [v for v in checker.violations if v.invariant == 7]
     assert found and "closed without precharge" in found[0].text, report(checker.violations)
+
+
+@pytest.mark.parametrize(("alarm_s", "caught"), [(None, True), (0.2, True), (1.5, False)])
+def test_invariant_7_precharge_without_a_passed_insulation_test(
+        checked: Runner, alarm_s: float | None, caught: bool) -> None:
+    """The IMD alarming now, or healthy for less than the test time, forbids K_PRE closing."""
+    charger, checker = checked()
+    charger.world.interlocks.insulation_fault = True
+    run_checked(charger, checker, 1.0)
+    if alarm_s is not None:  # the alarm clears, then K_PRE is forced closed alarm_s later
+        charger.world.interlocks.insulation_fault = False
+        run_checked(charger, checker, alarm_s)
+    run_checked(charger, checker, 0.1,
+                hook=lambda _sup: charger.hw.contactors["precharge"].set_closed(True))
+    found = [v for v in checker.violations if "insulation test" in v.text]
+    assert bool(found) is caught, report(checker.violations)
+    assert all(v.invariant == 7 for v in found)
 
 
 # ----- regressions found by the property test --------------------------------------------------

@@ -321,9 +321,12 @@ def test_config_maps_every_inverter_key() -> None:
         "uv1_clearing_time_s = 21.0\nof1_hz = 61.5\n"
     )
     got = inverter_settings_from_config(config)
+    # Category III's own defaults (IEEE 1547-2018 Table 13: OV1 13 s, UV2 0.50 p.u. / 2 s),
+    # then the file's overrides on top.
     assert got == dataclasses.replace(
         CAT_II, ride_through_category=RideThroughCategory.CAT_III, anti_islanding=False,
-        command_timeout_s=0.3, uv1_pu=0.88, uv1_clearing_time_s=21.0, of1_hz=61.5)
+        command_timeout_s=0.3, ov1_clearing_time_s=13.0, uv2_pu=0.50, uv2_clearing_time_s=2.0,
+        uv1_pu=0.88, uv1_clearing_time_s=21.0, of1_hz=61.5)
 
 
 def test_config_refuses_settings_outside_the_standard() -> None:

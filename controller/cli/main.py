@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from importlib import metadata
 
 import controller
-from controller.cli import config_cmd, diagram_cmd, doctor_cmd, run_cmd, sim_cmd
+from controller.cli import (
+    config_cmd,
+    console_cmd,
+    diagram_cmd,
+    doctor_cmd,
+    run_cmd,
+    sim_cmd,
+)
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -38,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     config_cmd.add_parser(verbs)
     diagram_cmd.add_parser(verbs)
     doctor_cmd.add_parser(verbs)
+    console_cmd.add_parser(verbs)
     return parser
 
 

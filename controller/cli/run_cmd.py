@@ -12,6 +12,7 @@ from typing import Any
 from controller.cli.sim_cmd import load_or_explain
 from controller.config.loader import load_config_file, parse_config
 from controller.config.model import Config
+from controller.console.serve import built_in_console, start_console
 from controller.modes.requests import MODES, Request
 from controller.scenarios.runner import run_scenario
 from controller.store.state_store import StateStore
@@ -21,6 +22,9 @@ from hal.registry import open_backend
 from hal.systemd_notify import LoopWatchdog, SystemdNotifier
 
 BUILT_IN_SIM = {"sequence": {"startup_request": "charge"}}
+# The daemon runs for months: its in-memory logs keep the newest records only (the SQLite event
+# log keeps everything).
+DAEMON_HISTORY = 1000
 
 
 def add_parser(verbs: Any) -> None:
@@ -54,8 +58,10 @@ class _StopFlag:
 
 def _load(args: argparse.Namespace) -> tuple[Config, str]:
     if args.config is None:
-        return (parse_config(BUILT_IN_SIM),
-                "No config given: running the built-in simulated charger (sim backend).")
+        console, note = built_in_console()
+        return (parse_config({**BUILT_IN_SIM, **console}),
+                "No config given: running the built-in simulated charger (sim backend).\n"
+                + note)
     config = load_config_file(args.config)
     return config, f"Config {args.config}: backend {config.hal.backend}."
 
@@ -120,11 +126,19 @@ def run(args: argparse.Namespace) -> int:
         options["speed"] = args.speed
     try:
         store = StateStore(config.store.path)
-        hardware = open_backend(config.hal, **options)
     except V2xError as err:
         print(f"cannot start: {err}", file=sys.stderr)
         return 2
-    supervisor = Supervisor(config, hardware, store)
+    try:
+        hardware = open_backend(config.hal, **options)
+    except V2xError as err:
+        store.close()  # nothing else was opened: the backend closes what it opened itself
+        print(f"cannot start: {err}", file=sys.stderr)
+        return 2
+    supervisor = Supervisor(config, hardware, store, history=DAEMON_HISTORY)
+    console, console_lines = start_console(supervisor, hardware, store)
+    for console_line in console_lines:
+        print(console_line, flush=True)
     if args.mode is not None:
         supervisor.set_request(Request(args.mode, None, "cli"))
     stop = _StopFlag()
@@ -135,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
 
     def print_status(sup: Supervisor) -> None:
         liveness.on_tick(healthy=sup.healthy)  # READY=1, WATCHDOG=1
+        if console is not None:
+            console.on_tick()  # non-blocking, budgeted; never raises
         if sup.clock.now() >= next_status[0]:
             line = sup.status().line()
             print(line, flush=True)
@@ -153,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
         notifier.stopping("stopping after an error: outputs forced safe")
         raise
     finally:
+        if console is not None:
+            console.close()
         hardware.close()
         store.close()
         notifier.close()

@@ -6,8 +6,9 @@ in sync. Units are in key names; every leaf has a range or a set of choices.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
+from controller.config.safety_settings import SafetySettings
 from hal.config_fields import section, setting
 from hal.settings import HalSettings
 
@@ -87,9 +88,10 @@ class InverterSettings:
     max_dc_current_a: float = setting(125.0, "inverter DC current rating", unit="A", min=1.0,
                                       max=250.0)
     # The inverter's own protection and behaviour, written to it over CAN and read back before
-    # the charger may energise (docs/inverter-protocol.md). Trip defaults: IEEE 1547-2018
-    # Category II for a 60 Hz system; ranges: the standard's adjustment ranges (Tables 11-13
-    # and 18, union over the categories).
+    # the charger may energise (docs/inverter-protocol.md). Trip settings left unset take the
+    # IEEE 1547-2018 defaults of ride_through_category at grid.nominal_frequency_hz; the
+    # ranges here are the union over categories and frequencies, and rules.py checks each
+    # override against its own category's range (controller/config/grid_codes.py).
     command_timeout_s: float = setting(
         0.1, "the inverter ceases when no valid command with an advancing alive counter arrived "
         "for this long (at least 2 x control.tick_s)", unit="s", min=0.02, max=10.0)
@@ -104,56 +106,105 @@ class InverterSettings:
         "4 x Qf / (pi x f0) is the least that removes the non-detection zone: 0.021 for "
         "Qf = 1 at 60 Hz", unit="1/Hz", min=0.02, max=0.2)
     ride_through_category: str = setting(
-        "II", "IEEE 1547-2018 abnormal operating performance category (ride-through); the "
-        "trip settings below are not derived from it", choices=("I", "II", "III"))
-    ov2_pu: float = setting(
-        1.2, "OV2 trip: the inverter ceases to energise and trips when the voltage stays above "
-        "this", unit="p.u.", min=1.2, max=1.2)
-    ov2_clearing_time_s: float = setting(
-        0.16, "OV2 clearing time: from the start of the excursion to ceased and "
-        "tripped (both fixed by IEEE 1547)", unit="s", min=0.16, max=0.16)
-    ov1_pu: float = setting(
-        1.1, "OV1 trip: the inverter ceases to energise and trips when the voltage stays above "
-        "this", unit="p.u.", min=1.1, max=1.2)
-    ov1_clearing_time_s: float = setting(
-        2.0, "OV1 clearing time: from the start of the excursion to ceased and "
-        "tripped", unit="s", min=1.0, max=13.0)
-    uv1_pu: float = setting(
-        0.7, "UV1 trip: the inverter ceases to energise and trips when the voltage stays below "
-        "this", unit="p.u.", min=0.0, max=0.88)
-    uv1_clearing_time_s: float = setting(
-        10.0, "UV1 clearing time: from the start of the excursion to ceased and "
-        "tripped (IEEE 1547: Category I/II 2-21 s, III 21-50 s)", unit="s", min=2.0, max=50.0)
-    uv2_pu: float = setting(
-        0.45, "UV2 trip: the inverter ceases to energise and trips when the voltage stays below "
-        "this", unit="p.u.", min=0.0, max=0.5)
-    uv2_clearing_time_s: float = setting(
-        0.16, "UV2 clearing time: from the start of the excursion to ceased and "
-        "tripped (IEEE 1547: Category I/II 0.16-2 s, III 2-21 s)", unit="s", min=0.16, max=21.0)
-    of2_hz: float = setting(
-        62.0, "OF2 trip: the inverter ceases to energise and trips when the frequency stays above "
-        "this (the ranges are IEEE 1547's, for 60 Hz systems)", unit="Hz", min=61.8, max=66.0)
-    of2_clearing_time_s: float = setting(
-        0.16, "OF2 clearing time: from the start of the excursion to ceased and "
-        "tripped", unit="s", min=0.16, max=1000.0)
-    of1_hz: float = setting(
-        61.2, "OF1 trip: the inverter ceases to energise and trips when the frequency stays above "
-        "this (the ranges are IEEE 1547's, for 60 Hz systems)", unit="Hz", min=61.0, max=66.0)
-    of1_clearing_time_s: float = setting(
-        300.0, "OF1 clearing time: from the start of the excursion to ceased and "
-        "tripped", unit="s", min=180.0, max=1000.0)
-    uf1_hz: float = setting(
-        58.5, "UF1 trip: the inverter ceases to energise and trips when the frequency stays below "
-        "this (the ranges are IEEE 1547's, for 60 Hz systems)", unit="Hz", min=50.0, max=59.0)
-    uf1_clearing_time_s: float = setting(
-        300.0, "UF1 clearing time: from the start of the excursion to ceased and "
-        "tripped", unit="s", min=180.0, max=1000.0)
-    uf2_hz: float = setting(
-        56.5, "UF2 trip: the inverter ceases to energise and trips when the frequency stays below "
-        "this (the ranges are IEEE 1547's, for 60 Hz systems)", unit="Hz", min=50.0, max=57.0)
-    uf2_clearing_time_s: float = setting(
-        0.16, "UF2 clearing time: from the start of the excursion to ceased and "
-        "tripped", unit="s", min=0.16, max=1000.0)
+        "II", "IEEE 1547-2018 abnormal operating performance category: ride-through and the "
+        "defaults and allowed ranges of the trip settings below", choices=("I", "II", "III"))
+    ov2_pu: float | None = setting(
+        None, "OV2 trip: the inverter ceases to energise and trips when the voltage stays above "
+        "this (default: the category's IEEE 1547-2018 value; fixed 1.2)", unit="p.u.",
+        min=1.2, max=1.2)
+    ov2_clearing_time_s: float | None = setting(
+        None, "OV2 clearing time: from the start of the excursion to ceased and "
+        "tripped (fixed 0.16 s)", unit="s", min=0.16, max=0.16)
+    ov1_pu: float | None = setting(
+        None, "OV1 trip threshold (default: the category's, 1.10; allowed 1.10-1.20)",
+        unit="p.u.", min=1.1, max=1.2)
+    ov1_clearing_time_s: float | None = setting(
+        None, "OV1 clearing time (default: Category I/II 2 s, III 13 s; allowed 1-13 s)",
+        unit="s", min=1.0, max=13.0)
+    uv1_pu: float | None = setting(
+        None, "UV1 trip threshold (default: Category I/II 0.70, III 0.88; allowed 0-0.88)",
+        unit="p.u.", min=0.0, max=0.88)
+    uv1_clearing_time_s: float | None = setting(
+        None, "UV1 clearing time (default: Category I 2 s, II 10 s, III 21 s; allowed "
+        "Category I/II 2-21 s, III 21-50 s)", unit="s", min=2.0, max=50.0)
+    uv2_pu: float | None = setting(
+        None, "UV2 trip threshold (default: Category I/II 0.45, III 0.50; allowed 0-0.50)",
+        unit="p.u.", min=0.0, max=0.5)
+    uv2_clearing_time_s: float | None = setting(
+        None, "UV2 clearing time (default: Category I/II 0.16 s, III 2 s; allowed "
+        "Category I/II 0.16-2 s, III 2-21 s)", unit="s", min=0.16, max=21.0)
+    of2_hz: float | None = setting(
+        None, "OF2 trip threshold (default: nominal + 2.0 Hz; allowed nominal + 1.8 to "
+        "+ 6.0 Hz)", unit="Hz", min=45.0, max=66.0)
+    of2_clearing_time_s: float | None = setting(
+        None, "OF2 clearing time (default 0.16 s)", unit="s", min=0.16, max=1000.0)
+    of1_hz: float | None = setting(
+        None, "OF1 trip threshold (default: nominal + 1.2 Hz; allowed nominal + 1.0 to "
+        "+ 6.0 Hz)", unit="Hz", min=45.0, max=66.0)
+    of1_clearing_time_s: float | None = setting(
+        None, "OF1 clearing time (default 300 s)", unit="s", min=180.0, max=1000.0)
+    uf1_hz: float | None = setting(
+        None, "UF1 trip threshold (default: nominal - 1.5 Hz; allowed nominal - 10 to "
+        "- 1.0 Hz, not below 45 Hz)", unit="Hz", min=45.0, max=66.0)
+    uf1_clearing_time_s: float | None = setting(
+        None, "UF1 clearing time (default 300 s)", unit="s", min=180.0, max=1000.0)
+    uf2_hz: float | None = setting(
+        None, "UF2 trip threshold (default: nominal - 3.5 Hz; allowed nominal - 10 to "
+        "- 3.0 Hz, not below 45 Hz)", unit="Hz", min=45.0, max=66.0)
+    uf2_clearing_time_s: float | None = setting(
+        None, "UF2 clearing time (default 0.16 s)", unit="s", min=0.16, max=1000.0)
+
+
+@dataclass(frozen=True)
+class GridProtectionSettings:
+    """The controller's own IEEE 1547 layer: enter service and the islanding backstop.
+
+    The enter-service delay is ``backup.return_delay_s`` (one delay for every return to
+    service: after a trip, a loss of the utility, or a backup island).
+    """
+
+    enter_service_ramp_s: float = setting(
+        300.0, "after entering service, discharge power ramps from zero to full over this "
+        "(the enter-service period)", unit="s", min=1.0, max=1000.0)
+    enter_service_voltage_min_pu: float = setting(
+        0.917, "enter-service window, low voltage", unit="p.u.", min=0.88, max=0.95)
+    enter_service_voltage_max_pu: float = setting(
+        1.05, "enter-service window, high voltage", unit="p.u.", min=1.05, max=1.06)
+    enter_service_frequency_min_hz: float | None = setting(
+        None, "enter-service window, low frequency (default nominal - 0.5 Hz; allowed "
+        "nominal - 1.0 to - 0.1 Hz)", unit="Hz", min=49.0, max=59.9)
+    enter_service_frequency_max_hz: float | None = setting(
+        None, "enter-service window, high frequency (default nominal + 0.1 Hz; allowed "
+        "nominal + 0.1 to + 1.0 Hz)", unit="Hz", min=50.1, max=61.0)
+    permit_service: bool = setting(
+        True, "IEEE 1547 permit service: false makes the charger cease to energise any "
+        "grid-parallel mode within 2 s and stay stopped")
+    rocof_trip_hz_per_s: float | None = setting(
+        None, "islanding backstop: a rate of change of frequency above this for "
+        "islanding_confirm_s means an island (default: the category's ROCOF ride-through "
+        "+ 1 Hz/s; must exceed it)", unit="Hz/s", min=0.6, max=20.0)
+    vector_shift_trip_deg: float = setting(
+        70.0, "islanding backstop: a voltage phase step larger than this means an island "
+        "(the meter sees one phase, so it must exceed the 60 degree single-phase ride-through)",
+        unit="deg", min=60.5, max=120.0)
+    islanding_confirm_s: float = setting(
+        0.3, "the backstop's condition must hold this long", unit="s", min=0.02, max=1.5)
+    min_import_w: float = setting(
+        10.0, "non-export V2H: grid import below this while discharging means the utility is "
+        "gone (minimum-import relay, IEEE 1547.1 5.10.5)", unit="W", min=0.0, max=1000.0)
+    min_import_time_s: float = setting(
+        0.3, "how long import must stay below min_import_w", unit="s", min=0.1, max=2.0)
+    cease_grace_s: float = setting(
+        0.25, "after the controller's own element trips, the inverter must have ceased "
+        "within this, or the controller opens the contactors itself (GRID_CEASE_FAILED)",
+        unit="s", min=0.05, max=2.0)
+
+    def enter_service_frequency_hz(self, nominal_hz: float) -> tuple[float, float]:
+        low = (self.enter_service_frequency_min_hz
+               if self.enter_service_frequency_min_hz is not None else nominal_hz - 0.5)
+        high = (self.enter_service_frequency_max_hz
+                if self.enter_service_frequency_max_hz is not None else nominal_hz + 0.1)
+        return low, high
 
 
 @dataclass(frozen=True)
@@ -184,13 +235,18 @@ class V2lSettings:
 class BackupSettings:
     enabled: bool = setting(True, "carry the home from the EV when the utility fails during v2h "
                             "(K_GRID opens first, then the inverter forms the home grid)")
+    from_idle: bool = setting(
+        False, "also carry the home when the utility fails while an EV is connected but nothing "
+        "runs: K_GRID opens first, then the DC side starts through its checks (the home is dark "
+        "for that start, about 1-2 s); with it, backup continues until a stop is requested")
     reserve_soc_pct: float = setting(
         30.0, "backup stops (the home goes dark) at this EV state of charge; below the "
         "discretionary reserve (v2h.reserve_soc_pct) so an outage may use more", unit="%",
         min=5.0, max=95.0)
     return_delay_s: float = setting(
-        300.0, "the utility must stay inside its normal window this long before the home "
-        "returns to it (IEEE 1547 enter-service delay; restarts on any excursion)", unit="s",
+        300.0, "IEEE 1547 enter-service delay: the utility must stay inside the enter-service "
+        "window (grid_protection) this long before the charger re-enters service after a trip, "
+        "a loss of the utility or a backup island (restarts on any excursion)", unit="s",
         min=0.0, max=900.0)
     sync_timeout_s: float = setting(
         30.0, "resynchronising to the returned utility may take this long; then the return "
@@ -221,6 +277,23 @@ class SequenceSettings:
     rampdown_timeout_s: float = setting(
         5.0, "ramp-down opens anyway after this and records a hot open", unit="s", min=0.5,
         max=60.0)
+    weld_check_margin_v: float = setting(
+        20.0, "an open DC contactor is proven open when the DC link and the EV inlet differ by "
+        "more than this (welding check before closing and after opening)", unit="V", min=5.0,
+        max=100.0)
+    weld_check_timeout_s: float = setting(
+        3.0, "the welding check must prove the DC contactors open within this, or the "
+        "contactor is taken as welded (a fault only a technician clears)", unit="s", min=0.5,
+        max=30.0)
+    dc_dead_below_v: float = setting(
+        60.0, "an EV inlet below this is dead (DC SELV limit): voltage cannot prove a weld, so "
+        "the check relies on the aux contacts", unit="V", min=10.0, max=120.0)
+    insulation_test_s: float = setting(
+        0.5, "before precharge, the insulation monitor must report OK for this long with the DC "
+        "contactors open", unit="s", min=0.1, max=10.0)
+    insulation_test_timeout_s: float = setting(
+        5.0, "the insulation test fails when the monitor has not reported OK for "
+        "insulation_test_s within this", unit="s", min=0.5, max=60.0)
     startup_request: str = setting(
         "idle", "mode requested at start-up (the technician or EMS may change it)",
         choices=("idle", "charge", "v2h", "v2g", "v2l"))
@@ -234,6 +307,45 @@ class StoreSettings:
 
 
 @dataclass(frozen=True)
+class ConsoleSettings:
+    """The technician console on ``hal.serial.ports`` (docs/console.md)."""
+
+    operator_pin_hash: str = setting(
+        "", "salted scrypt hash of the operator PIN (modes, power, stop), made with `v2xctl "
+        "console hash-pin`; empty = no operator login")
+    technician_pin_hash: str = setting(
+        "", "salted scrypt hash of the technician PIN (reset, config, service mode); empty = "
+        "no technician login")
+    min_scrypt_n: int = setting(
+        16384, "PIN hashes with a smaller scrypt cost N are refused (lower it only for tests)",
+        min=2, max=1048576)
+    max_failures: int = setting(3, "wrong PINs in a row before logins are locked out", min=1,
+                                max=20)
+    lockout_s: float = setting(30.0, "first lock-out; each further one doubles", unit="s",
+                               min=1.0, max=3600.0)
+    lockout_max_s: float = setting(900.0, "longest lock-out of the back-off", unit="s",
+                                   min=1.0, max=86400.0)
+    session_timeout_s: float = setting(
+        300.0, "a login ends after this long without input (service mode ends with it)",
+        unit="s", min=10.0, max=86400.0)
+    max_line_bytes: int = setting(256, "longest accepted input line; longer lines are dropped",
+                                  unit="bytes", min=64, max=4096)
+    output_buffer_bytes: int = setting(
+        16384, "output waiting for a slow terminal per port; beyond it output is dropped with "
+        "a note", unit="bytes", min=1024, max=1048576)
+    read_budget_bytes: int = setting(256, "bytes read per port per control tick", unit="bytes",
+                                     min=16, max=65536)
+    watch_interval_s: float = setting(1.0, "period of the `watch` status line", unit="s",
+                                      min=0.2, max=60.0)
+
+    def __repr__(self) -> str:
+        """Every field except the PIN hashes, which are never printed or logged."""
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
+                          if not f.name.endswith("_pin_hash"))
+        return f"ConsoleSettings({shown}, <pin hashes redacted>)"
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated configuration."""
 
@@ -241,6 +353,9 @@ class Config:
     control: ControlSettings = section(ControlSettings, "control loop timing")
     grid: GridSettings = section(GridSettings, "the utility connection")
     protection: ProtectionSettings = section(ProtectionSettings, "protection thresholds")
+    grid_protection: GridProtectionSettings = section(
+        GridProtectionSettings, "IEEE 1547-2018 enter service and the islanding backstop (the "
+        "trip settings are in [inverter])")
     limits: LimitSettings = section(LimitSettings, "power and current limits")
     inverter: InverterSettings = section(InverterSettings, "the bidirectional inverter")
     v2h: V2hSettings = section(V2hSettings, "vehicle-to-home behaviour (its reserve SoC applies "
@@ -250,3 +365,7 @@ class Config:
     v2l: V2lSettings = section(V2lSettings, "vehicle-to-load outlet")
     sequence: SequenceSettings = section(SequenceSettings, "energise / de-energise sequencing")
     store: StoreSettings = section(StoreSettings, "persistent state")
+    safety: SafetySettings = section(SafetySettings, "interlocks, fault retry policy and loop "
+                                     "liveness (controller/protection/, docs/safety.md)")
+    console: ConsoleSettings = section(ConsoleSettings, "the technician console on the serial "
+                                       "ports (docs/console.md)")

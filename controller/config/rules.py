@@ -4,7 +4,36 @@ from __future__ import annotations
 
 import dataclasses
 
+from controller.config.grid_codes import ELEMENTS, trip_range_problems
 from controller.config.model import Config
+from controller.console.pin_hash import parse_pin_hash
+
+
+def trip_overrides(config: Config) -> dict[str, float | None]:
+    """The ``[inverter]`` trip settings as given (None: the category's default)."""
+    inv = config.inverter
+    keys = [f"{n}_pu" if n[1] == "v" else f"{n}_hz" for n in ELEMENTS]
+    keys += [f"{n}_clearing_time_s" for n in ELEMENTS]
+    return {key: getattr(inv, key) for key in keys}
+
+
+def _grid_code_problems(config: Config) -> list[str]:
+    """IEEE 1547 trip overrides inside their category's range; enter-service window sane."""
+    nominal = config.grid.nominal_frequency_hz
+    problems = trip_range_problems("inverter", config.inverter.ride_through_category, nominal,
+                                   trip_overrides(config))
+    low, high = config.grid_protection.enter_service_frequency_hz(nominal)
+    if not nominal - 1.0 - 1e-9 <= low <= nominal - 0.1 + 1e-9:
+        problems.append(f"grid_protection.enter_service_frequency_min_hz = {low:g}: outside "
+                        f"the allowed range {nominal - 1.0:g} to {nominal - 0.1:g} Hz")
+    if not nominal + 0.1 - 1e-9 <= high <= nominal + 1.0 + 1e-9:
+        problems.append(f"grid_protection.enter_service_frequency_max_hz = {high:g}: outside "
+                        f"the allowed range {nominal + 0.1:g} to {nominal + 1.0:g} Hz")
+    return problems
+
+
+UART_DEVICES = frozenset({"/dev/serial0", "/dev/ttyAMA0", "/dev/ttyS0"})
+UART_PINS = (14, 15)
 
 
 def _pin_owners(config: Config) -> dict[int, list[str]]:
@@ -21,6 +50,10 @@ def _pin_owners(config: Config) -> dict[int, list[str]]:
         wiring = getattr(gpio.inputs, fld.name)
         if wiring.pin is not None:
             owners.setdefault(wiring.pin, []).append(f"hal.gpio.inputs.{fld.name}.pin")
+    owners.setdefault(gpio.watchdog.kick_pin, []).append("hal.gpio.watchdog.kick_pin")
+    if config.hal.backend == "pi" and UART_DEVICES.intersection(config.hal.serial.ports):
+        for pin in UART_PINS:  # on the Pi the console's UART takes BCM 14 and 15 (sim: a pty)
+            owners.setdefault(pin, []).append("hal.serial.ports (the UART)")
     return owners
 
 
@@ -42,6 +75,29 @@ def _timing_problems(config: Config) -> list[str]:
     )
     return [f"{key} = {value}: must be at least {minimum:g} s ({why}, control.tick_s = {tick})"
             for key, value, minimum, why in rules if value < minimum - 1e-12]
+
+
+def _console_problems(config: Config) -> list[str]:
+    """PIN hashes must parse and cost at least console.min_scrypt_n (never quoted in errors)."""
+    console = config.console
+    problems: list[str] = []
+    for key in ("operator_pin_hash", "technician_pin_hash"):
+        text = getattr(console, key)
+        if not text:
+            continue
+        try:
+            cost = parse_pin_hash(text).n
+        except ValueError as err:
+            problems.append(f"console.{key}: {err}")
+            continue
+        if cost < console.min_scrypt_n:
+            problems.append(f"console.{key}: scrypt N = {cost} is below console.min_scrypt_n = "
+                            f"{console.min_scrypt_n}: make a new hash with `v2xctl console "
+                            "hash-pin`")
+    if console.lockout_max_s < console.lockout_s:
+        problems.append(f"console.lockout_max_s = {console.lockout_max_s}: must be at least "
+                        f"console.lockout_s = {console.lockout_s}")
+    return problems
 
 
 def cross_field_problems(config: Config) -> list[str]:
@@ -78,11 +134,19 @@ def cross_field_problems(config: Config) -> list[str]:
             f"contain grid.nominal_frequency_hz = {nominal} Hz"
         )
     problems.extend(_timing_problems(config))
+    seq = config.sequence
+    if seq.insulation_test_timeout_s <= seq.insulation_test_s:
+        problems.append(
+            f"sequence.insulation_test_timeout_s = {seq.insulation_test_timeout_s}: must exceed "
+            f"sequence.insulation_test_s = {seq.insulation_test_s} (the monitor needs that long "
+            "to prove the insulation)")
+    problems.extend(_grid_code_problems(config))
     if config.backup.reserve_soc_pct > config.v2h.reserve_soc_pct:
         problems.append(
             f"backup.reserve_soc_pct = {config.backup.reserve_soc_pct}: must not exceed "
             f"v2h.reserve_soc_pct = {config.v2h.reserve_soc_pct} (the outage reserve is the "
             "last part of the battery, below the discretionary one)")
+    problems.extend(_console_problems(config))
     v2h = config.v2h
     if v2h.reserve_soc_pct + v2h.reserve_hysteresis_pct > 100.0:
         problems.append(

@@ -21,7 +21,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Final
 
+from controller.config.grid_codes import resolve_trips
 from controller.config.model import Config
+from controller.config.rules import trip_overrides
 from hal.errors import HalIOError
 from hal.interfaces.can_link import CanLink
 from hal.protocols.e2e import AliveCounter
@@ -45,25 +47,31 @@ _UNITS: Final = (
 
 
 def inverter_settings_from_config(config: Config) -> InverterSettings:
-    """The settings the inverter must run, from the ``[inverter]`` section of the config."""
+    """The settings the inverter must run, from the ``[inverter]`` section of the config.
+
+    Trip settings left unset take the IEEE 1547-2018 defaults of the ride-through category at
+    the configured nominal frequency (a 50 Hz system gets 50 Hz thresholds)."""
     inv = config.inverter
+    trips = {e.name: e for e in resolve_trips(inv.ride_through_category,
+                                              config.grid.nominal_frequency_hz,
+                                              trip_overrides(config))}
     return InverterSettings(
-        ov2_pu=inv.ov2_pu,
-        ov2_clearing_time_s=inv.ov2_clearing_time_s,
-        ov1_pu=inv.ov1_pu,
-        ov1_clearing_time_s=inv.ov1_clearing_time_s,
-        uv1_pu=inv.uv1_pu,
-        uv1_clearing_time_s=inv.uv1_clearing_time_s,
-        uv2_pu=inv.uv2_pu,
-        uv2_clearing_time_s=inv.uv2_clearing_time_s,
-        of2_hz=inv.of2_hz,
-        of2_clearing_time_s=inv.of2_clearing_time_s,
-        of1_hz=inv.of1_hz,
-        of1_clearing_time_s=inv.of1_clearing_time_s,
-        uf1_hz=inv.uf1_hz,
-        uf1_clearing_time_s=inv.uf1_clearing_time_s,
-        uf2_hz=inv.uf2_hz,
-        uf2_clearing_time_s=inv.uf2_clearing_time_s,
+        ov2_pu=trips["ov2"].threshold,
+        ov2_clearing_time_s=trips["ov2"].clearing_time_s,
+        ov1_pu=trips["ov1"].threshold,
+        ov1_clearing_time_s=trips["ov1"].clearing_time_s,
+        uv1_pu=trips["uv1"].threshold,
+        uv1_clearing_time_s=trips["uv1"].clearing_time_s,
+        uv2_pu=trips["uv2"].threshold,
+        uv2_clearing_time_s=trips["uv2"].clearing_time_s,
+        of2_hz=trips["of2"].threshold,
+        of2_clearing_time_s=trips["of2"].clearing_time_s,
+        of1_hz=trips["of1"].threshold,
+        of1_clearing_time_s=trips["of1"].clearing_time_s,
+        uf1_hz=trips["uf1"].threshold,
+        uf1_clearing_time_s=trips["uf1"].clearing_time_s,
+        uf2_hz=trips["uf2"].threshold,
+        uf2_clearing_time_s=trips["uf2"].clearing_time_s,
         ride_through_category=RideThroughCategory[f"CAT_{inv.ride_through_category}"],
         anti_islanding=inv.anti_islanding,
         anti_islanding_gain=inv.anti_islanding_gain,

@@ -1,8 +1,19 @@
-"""Grid voltage, frequency and ROCOF from the PCC meter's per-tick readings.
+"""Grid voltage, frequency, ROCOF and phase jumps from the PCC meter's per-tick readings.
 
-A fixed-length window of the newest readings; frequency is their mean, ROCOF the least-squares
-slope over the window. The measurement issue replaces the window with one sized by the tracked
-line period; the outputs stay the same.
+Keeps a history of readings (time, RMS voltage, cycle period, grid power) and evaluates the
+pure estimators of :mod:`controller.measurement.estimators` on windows sized in line cycles of
+the tracked period (the mean of the newest few cycle periods):
+
+* ``voltage_v`` / ``voltage_10cycle_v``: RMS over 10 cycles; ``voltage_5cycle_v`` over 5
+  (IEEE 1547-2018 Table 3: +-1 % over 10 cycles, +-2 % over 5).
+* ``frequency_hz``: over 10 cycles; ``frequency_5cycle_hz`` and ``frequency_60cycle_hz`` over 5
+  and 60 (Table 3: 100 mHz over 5 cycles, 10 mHz over 60).
+* ``rocof_hz_per_s``: least-squares slope of the per-cycle frequency over ``rocof_window_s``.
+* ``phase_jump_deg``: a phase step seen in the second-newest cycle (one tick of latency).
+* ``grid_power_avg_w``: channel A power averaged over 10 cycles.
+
+A reading without voltage (zero-crossing timeout) clears the history: every window starts again
+once the voltage is back, so no estimate mixes readings from before and after an outage.
 """
 
 from __future__ import annotations
@@ -11,9 +22,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from controller.measurement import estimators as est
 from hal.interfaces.meter import AcMeterReading
 
-MIN_POINTS_FOR_SLOPE = 3
+HISTORY = 256  # readings kept: 60 cycles at 45 Hz is 1.33 s, 67 ticks of 20 ms
+TRACKING_CYCLES = 5  # the tracked period is the mean of the newest 5 cycle periods
+SHORT_CYCLES = 5.0
+STANDARD_CYCLES = 10.0
+LONG_CYCLES = 60.0
+DEFAULT_ROCOF_WINDOW_S = 0.1
+PHASE_JUMP_THRESHOLD_DEG = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,18 +41,35 @@ class GridEstimate:
     frequency_hz: float
     rocof_hz_per_s: float
     voltage_present: bool
+    # Added by the measurement issue (defaults keep older constructors valid):
+    voltage_5cycle_v: float = 0.0
+    voltage_10cycle_v: float = 0.0
+    frequency_5cycle_hz: float = 0.0
+    frequency_60cycle_hz: float = 0.0
+    phase_jump_deg: float = 0.0
+    grid_power_avg_w: float = 0.0
+    cycles_seen: float = 0.0  # line cycles of history (windows are partial until 60)
+    sag: bool = False  # passed through from the meter's latched status
+    over_voltage: bool = False
 
 
 class GridEstimator:
-    """Keeps the last ``window`` readings; ``update`` returns the estimate after adding one."""
+    """``update`` adds one reading and returns the estimate over cycle-sized windows."""
 
-    def __init__(self, nominal_voltage_v: float, window: int = 10) -> None:
-        if window < 1:
-            raise ValueError("window must be at least 1")
+    def __init__(self, nominal_voltage_v: float, window: int = HISTORY,
+                 rocof_window_s: float = DEFAULT_ROCOF_WINDOW_S,
+                 phase_jump_threshold_deg: float = PHASE_JUMP_THRESHOLD_DEG) -> None:
+        if window < TRACKING_CYCLES:
+            raise ValueError(f"window must hold at least {TRACKING_CYCLES} readings")
+        if rocof_window_s <= 0.0:
+            raise ValueError("rocof_window_s must be positive")
         self._nominal = nominal_voltage_v
-        self._t = np.zeros(window)
-        self._v = np.zeros(window)
-        self._f = np.zeros(window)
+        self._rocof_window_s = rocof_window_s
+        self._jump_threshold = phase_jump_threshold_deg
+        self._size = window
+        # Each value is written twice (at i and i + size), so the newest ``size`` readings are
+        # always one contiguous, chronological slice: no copy, no roll.
+        self._buf = np.zeros((4, 2 * window))
         self._count = 0
         self._next = 0
 
@@ -42,25 +77,45 @@ class GridEstimator:
         self._count = 0
         self._next = 0
 
+    def _append(self, reading: AcMeterReading) -> None:
+        row = (reading.t, reading.voltage_rms_v, 1.0 / reading.frequency_hz,
+               reading.grid_power_w)
+        i = self._next
+        self._buf[:, i] = row
+        self._buf[:, i + self._size] = row
+        self._next = (i + 1) % self._size
+        self._count = min(self._count + 1, self._size)
+
     def update(self, reading: AcMeterReading) -> GridEstimate:
         if reading.voltage_lost or reading.frequency_hz <= 0.0:
             self.reset()
-            return GridEstimate(reading.voltage_rms_v, reading.voltage_rms_v / self._nominal,
-                                0.0, 0.0, False)
-        size = len(self._t)
-        self._t[self._next] = reading.t
-        self._v[self._next] = reading.voltage_rms_v
-        self._f[self._next] = reading.frequency_hz
-        self._next = (self._next + 1) % size
-        self._count = min(self._count + 1, size)
-        n = self._count
-        t, v, f = self._t[:n], self._v[:n], self._f[:n]  # ring order is irrelevant here
-        f_mean = float(f.mean())
-        rocof = 0.0
-        if n >= MIN_POINTS_FOR_SLOPE:
-            tc = t - t.mean()
-            denominator = float(tc @ tc)
-            if denominator > 0.0:
-                rocof = float(tc @ f) / denominator  # least-squares slope (sum tc = 0)
-        voltage = float(v.mean())
-        return GridEstimate(voltage, voltage / self._nominal, f_mean, rocof, True)
+            v = reading.voltage_rms_v
+            return GridEstimate(v, v / self._nominal, 0.0, 0.0, False, v, v,
+                                sag=reading.sag, over_voltage=reading.over_voltage)
+        self._append(reading)
+        end = self._next + self._size
+        t, v, period, power = self._buf[:, end - self._count:end]
+        now = reading.t
+        recent = period[-TRACKING_CYCLES:]
+        tracked = float(recent.sum()) / recent.size
+        w5 = est.cycle_window(t, now, tracked, SHORT_CYCLES)
+        w10 = est.cycle_window(t, now, tracked, STANDARD_CYCLES)
+        w60 = est.cycle_window(t, now, tracked, LONG_CYCLES)
+        wr = est.time_window(t, now, self._rocof_window_s)
+        v10 = est.rms_of_rms(v[w10])
+        return GridEstimate(
+            voltage_v=v10,
+            voltage_pu=v10 / self._nominal,
+            frequency_hz=est.frequency_from_periods(period[w10]),
+            rocof_hz_per_s=est.rocof_least_squares(t[wr], 1.0 / period[wr]),
+            voltage_present=True,
+            voltage_5cycle_v=est.rms_of_rms(v[w5]),
+            voltage_10cycle_v=v10,
+            frequency_5cycle_hz=est.frequency_from_periods(period[w5]),
+            frequency_60cycle_hz=est.frequency_from_periods(period[w60]),
+            phase_jump_deg=est.phase_jump_deg(period[w10], self._jump_threshold),
+            grid_power_avg_w=est.window_mean(power[w10]),
+            cycles_seen=float((now - t[0]) / tracked) + 1.0,
+            sag=reading.sag,
+            over_voltage=reading.over_voltage,
+        )

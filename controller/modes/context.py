@@ -19,3 +19,4 @@ class TickContext:
     commanded_power_w: float
     latched_faults: int
     reset_requested: bool = False
+    contactor_test: str | None = None  # a technician's contactor test asked for this tick

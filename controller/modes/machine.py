@@ -14,8 +14,10 @@ from typing import Any
 from transitions.extensions import HierarchicalMachine
 
 from controller.config.model import Config
+from controller.modes.checks import Isolation, dc_isolation, insulation_ok
 from controller.modes.context import TickContext
 from controller.modes.plan import OutputPlan
+from controller.modes.service import TEST_HOLD_S, refusal
 from controller.modes.states import CHILDREN, GRID_PARALLEL_MODES, LATCHED, TOP_LEVEL, State
 from controller.modes.table import ANY, TRANSITIONS
 from hal.protocols.inverter_messages import InverterMode
@@ -75,6 +77,10 @@ class ModeLogic:
         self._tick_guards: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]] = {}
         self.last_energised: State | None = None
         self._overload_since: float | None = None
+        self._imd_ok_since: float | None = None
+        self.backup_start = False  # a cold start for backup is under way (from ev_connected)
+        self.test_contactor: str | None = None  # the contactor under a service test
+        self._test_response_s: float | None = None
         self._on_transition = on_transition
         self._on_fault = on_fault
         self._on_refusal = on_refusal
@@ -151,6 +157,10 @@ class ModeLogic:
 
     def _after_change(self, event: Any) -> None:
         self.entered_at = self._now() if self.ctx is not None else 0.0
+        if self._leaving == State.EV_CONNECTED.value and self.state == State.BACKUP_ISOLATE.value:
+            self.backup_start = True
+        elif not (self.state.startswith("starting") or self.state == State.BACKUP_ISOLATE.value):
+            self.backup_start = False
         if self.state.startswith("energised_"):
             self.last_energised = State(self.state)
         self._on_transition(TransitionRecord(
@@ -171,6 +181,80 @@ class ModeLogic:
         c = self._c()
         return (self.time_in_state() >= SELFTEST_MIN_S and c.latched_faults == 0
                 and not c.protection.trips)
+
+    def ev_connected(self, _e: Any) -> bool:
+        """An EV is plugged in (the proximity input) and reporting on its CAN bus."""
+        snap = self._c().snapshot
+        return snap.inputs.get("ev_present", False) and snap.ev is not None
+
+    # ----- DC-side checks (controller/modes/checks.py) ---------------------------------------
+    def dc_proven_open(self, _e: Any) -> bool:
+        check = dc_isolation(self._c().snapshot, self.config.sequence,
+                             self.config.protection.sensor_max_age_s)
+        if check.verdict is Isolation.AUX_ONLY:
+            self.reason = f"DC contactors {check.verdict.value}: {check.detail}"
+        return check.verdict is not Isolation.NOT_PROVEN
+
+    def weld_check_expired(self, e: Any) -> bool:
+        return (self.time_in_state() > self.config.sequence.weld_check_timeout_s
+                and not self.dc_proven_open(e))
+
+    def insulation_proven(self, _e: Any) -> bool:
+        """The insulation monitor has reported OK for ``insulation_test_s`` in a row."""
+        if not insulation_ok(self._c().snapshot):
+            self._imd_ok_since = None
+            return False
+        if self._imd_ok_since is None:
+            self._imd_ok_since = self._now()
+        return self._now() - self._imd_ok_since >= self.config.sequence.insulation_test_s
+
+    def insulation_test_expired(self, e: Any) -> bool:
+        return (self.time_in_state() > self.config.sequence.insulation_test_timeout_s
+                and not self.insulation_proven(e))
+
+    def _record_weld(self, when: str) -> None:
+        check = dc_isolation(self._c().snapshot, self.config.sequence,
+                             self.config.protection.sensor_max_age_s)
+        self.reason = "CONTACTOR_WELDED"
+        self._on_fault("CONTACTOR_WELDED", f"K_DC or the precharge relay not proven open "
+                       f"{when} within {self.config.sequence.weld_check_timeout_s} s: "
+                       f"{check.detail}")
+
+    def record_weld_before_closing(self, _e: Any) -> None:
+        self._record_weld("before closing")
+
+    def record_weld_after_opening(self, _e: Any) -> None:
+        self._record_weld("after opening")
+
+    def record_insulation_test_failure(self, _e: Any) -> None:
+        self.reason = "INSULATION_FAULT"
+        self._on_fault("INSULATION_FAULT", "insulation test before precharge: the insulation "
+                       f"monitor did not report OK for {self.config.sequence.insulation_test_s} s "
+                       f"within {self.config.sequence.insulation_test_timeout_s} s")
+
+    # ----- the technician's contactor test (controller/modes/service.py) --------------------
+    def contactor_test_wanted(self, _e: Any) -> bool:
+        c = self._c()
+        name = c.contactor_test
+        return name is not None and refusal(
+            name, self.current, self.plan.is_safe(), c.request.mode, c.snapshot,
+            self.config.sequence, self.config.protection.sensor_max_age_s) is None
+
+    def contactor_test_done(self, _e: Any) -> bool:
+        name = self.test_contactor
+        if name is not None and self._test_response_s is None:
+            view = self._c().snapshot.contactors[name]
+            if view.feedback_closed is not None and view.feedback_closed == view.commanded_closed:
+                self._test_response_s = self.time_in_state()
+        return self.time_in_state() >= TEST_HOLD_S
+
+    def record_contactor_test(self, _e: Any) -> None:
+        response = self._test_response_s
+        shown = ("no aux contact fitted" if self._c().snapshot.contactors[
+            self.test_contactor or ""].feedback_closed is None
+                 else "aux did not follow" if response is None
+                 else f"aux followed within {response * 1000:.0f} ms")
+        self.reason = f"contactor test of {self.test_contactor} done: {shown}"
 
     def energy_wanted(self, _e: Any) -> bool:
         return self._c().request.mode in (*GRID_PARALLEL_MODES, "v2l")
@@ -237,8 +321,24 @@ class ModeLogic:
         return None
 
     def start_abandoned(self, e: Any) -> bool:
-        """Starting stops when energy is no longer wanted or no longer allowed."""
+        """Starting stops when energy is no longer wanted or no longer allowed (a cold start for
+        backup: when backup is no longer allowed or the utility is back)."""
+        if self.backup_start:
+            return not (self.backup_allowed(e) and self.grid_lost(e)) or self._stop_requested()
         return not (self.energy_wanted(e) and self.may_energise(e))
+
+    def starting_for_backup(self, _e: Any) -> bool:
+        return self.backup_start
+
+    def backup_from_idle_allowed(self, e: Any) -> bool:
+        return self.config.backup.from_idle and self.backup_allowed(e) and (
+            self._c().snapshot.inputs.get("door", False))
+
+    def _stop_requested(self) -> bool:
+        """An explicit idle request; with ``backup.from_idle`` no request at all is not a stop."""
+        request = self._c().request
+        return request.mode == "idle" and (request.source != "default"
+                                           or not self.config.backup.from_idle)
 
     def stop_needed(self, e: Any) -> bool:
         """Energised stops when energy is no longer wanted or no longer allowed, or when the
@@ -266,9 +366,11 @@ class ModeLogic:
 
     # ----- backup (utility outage) -----------------------------------------------------------
     def grid_lost(self, _e: Any) -> bool:
-        """The meter sees no utility voltage at all (not merely an abnormal grid)."""
-        est = self._c().estimate
-        return est is None or not est.voltage_present
+        """The meter sees no utility voltage at all (not merely an abnormal grid), or the
+        islanding backstop suspects the utility is gone while the bus is still held up."""
+        c = self._c()
+        est = c.estimate
+        return est is None or not est.voltage_present or c.protection.grid.island
 
     def backup_allowed(self, _e: Any) -> bool:
         ev = self._c().snapshot.ev
@@ -279,17 +381,20 @@ class ModeLogic:
     def backup_reserve_reached(self, _e: Any) -> bool:
         ev = self._c().snapshot.ev
         return (ev is None or ev.soc_pct <= self.config.backup.reserve_soc_pct
-                or self._c().request.mode == "idle")
+                or self._stop_requested())
 
     def grid_open_confirmed(self, _e: Any) -> bool:
         view = self._c().snapshot.contactors["grid"]
         return view.feedback_closed is False  # an unconfirmed K_GRID forbids forming
 
     def grid_normal(self, _e: Any) -> bool:
-        return self._c().protection.grid.ok
+        """The returned utility is inside the enter-service window now."""
+        grid = self._c().protection.grid
+        return grid.ok or grid.in_window
 
     def return_delay_passed(self, _e: Any) -> bool:
-        return self.time_in_state() >= self.config.backup.return_delay_s
+        """Enter service: the window held for the whole delay (backup.return_delay_s)."""
+        return self._c().protection.grid.ok
 
     def inverter_synced(self, _e: Any) -> bool:
         status = self._c().snapshot.inverter
@@ -303,6 +408,10 @@ class ModeLogic:
 
     def record_outage(self, _e: Any) -> None:
         self.reason = "utility lost during v2h: isolating the home for backup"
+
+    def record_outage_while_idle(self, _e: Any) -> None:
+        self.reason = ("utility lost with an EV connected (backup.from_idle): isolating the home, "
+                       "then starting the DC side for backup")
 
     def record_backup_reserve(self, _e: Any) -> None:
         self.reason = ("backup stopped: the outage reserve "
@@ -337,7 +446,7 @@ class ModeLogic:
 
     def output_confirmed(self, e: Any) -> bool:
         """The AC side chosen for the request is closed and the precharge path open."""
-        side = "v2l" if self.wants_v2l(e) else "ac"
+        side = "v2l" if self.wants_v2l(e) and not self.backup_start else "ac"
         return self._closed(side) and not self._closed("precharge")
 
     def power_at_zero(self, _e: Any) -> bool:
@@ -386,6 +495,27 @@ class ModeLogic:
     def on_enter_idle(self, _e: Any) -> None:
         self.plan.safe()
 
+    def on_enter_service_test(self, _e: Any) -> None:
+        name = self._c().contactor_test
+        self.plan.safe()
+        if name is not None:
+            self.test_contactor = name
+            self._test_response_s = None
+            self.plan.set(**{name: not self.plan.contactors[name]})  # operate its coil
+
+    def on_enter_ev_connected(self, _e: Any) -> None:
+        self.plan.safe()
+
+    def on_enter_starting_weldcheck(self, _e: Any) -> None:
+        # Everything open while the DC side is proven dead; a cold start for backup keeps K_GRID
+        # open (the utility is dead and the home will be islanded).
+        self.plan.safe()
+        if self.backup_start:
+            self.plan.set(grid=False)
+
+    def on_enter_starting_insulation_test(self, _e: Any) -> None:
+        self._imd_ok_since = None
+
     def on_enter_starting_precharge(self, _e: Any) -> None:
         self.plan.inverter_mode = InverterMode.OFF
         self.plan.set(precharge=True)
@@ -395,7 +525,7 @@ class ModeLogic:
 
     def on_enter_starting_close_ac(self, e: Any) -> None:
         # K_AC and K_V2L are never commanded closed together (invariant 2).
-        if self.wants_v2l(e):
+        if self.wants_v2l(e) and not self.backup_start:
             self.plan.set(precharge=False, ac=False, v2l=True)
         else:
             self.plan.set(precharge=False, v2l=False, ac=True)

@@ -30,6 +30,9 @@ class OutputPlan:
         return (self.contactors == self._normally_closed
                 and self.inverter_mode is InverterMode.OFF)
 
+    def normally_closed(self, name: str) -> bool:
+        return self._normally_closed[name]
+
     def set(self, **closed: bool) -> None:
         for name, value in closed.items():
             if name not in self.contactors:

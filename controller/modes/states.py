@@ -8,7 +8,10 @@ from enum import StrEnum
 class State(StrEnum):
     SELFTEST = "selftest"
     IDLE = "idle"
+    EV_CONNECTED = "ev_connected"
     STARTING = "starting"
+    STARTING_WELD_CHECK = "starting_weldcheck"
+    STARTING_INSULATION_TEST = "starting_insulation_test"
     STARTING_PRECHARGE = "starting_precharge"
     STARTING_CLOSE_DC = "starting_close_dc"
     STARTING_CLOSE_AC = "starting_close_ac"
@@ -26,22 +29,29 @@ class State(StrEnum):
     STOPPING = "stopping"
     STOPPING_RAMP = "stopping_ramp"
     STOPPING_OPEN = "stopping_open"
+    STOPPING_WELD_CHECK = "stopping_weldcheck"
+    SERVICE_TEST = "service_test"
     FAULT = "fault"
     ESTOP = "estop"
 
 
 # The tree the HierarchicalMachine is built from: parent -> ordered children (first = initial).
+# A child's own name has no "_" when it is an initial state (``transitions`` splits on it).
 CHILDREN: dict[State, tuple[State, ...]] = {
-    State.STARTING: (State.STARTING_PRECHARGE, State.STARTING_CLOSE_DC,
-                     State.STARTING_CLOSE_AC),
+    State.STARTING: (State.STARTING_WELD_CHECK, State.STARTING_INSULATION_TEST,
+                     State.STARTING_PRECHARGE, State.STARTING_CLOSE_DC, State.STARTING_CLOSE_AC),
     State.ENERGISED: (State.ENERGISED_CHARGE, State.ENERGISED_V2H, State.ENERGISED_V2G,
                       State.ENERGISED_V2L),
     State.BACKUP: (State.BACKUP_ISOLATE, State.BACKUP_ISLAND, State.BACKUP_WAIT_FOR_GRID,
                    State.BACKUP_RESYNC, State.BACKUP_RECONNECT),
-    State.STOPPING: (State.STOPPING_RAMP, State.STOPPING_OPEN),
+    State.STOPPING: (State.STOPPING_RAMP, State.STOPPING_OPEN, State.STOPPING_WELD_CHECK),
 }
-TOP_LEVEL: tuple[State, ...] = (State.SELFTEST, State.IDLE, State.STARTING, State.ENERGISED,
-                                State.BACKUP, State.STOPPING, State.FAULT, State.ESTOP)
+TOP_LEVEL: tuple[State, ...] = (State.SELFTEST, State.IDLE, State.EV_CONNECTED, State.STARTING,
+                                State.ENERGISED, State.BACKUP, State.STOPPING,
+                                State.SERVICE_TEST, State.FAULT, State.ESTOP)
+# Nothing is energised in these: every contactor open (K_GRID closed), the inverter off.
+DE_ENERGISED: frozenset[State] = frozenset({State.SELFTEST, State.IDLE, State.EV_CONNECTED,
+                                            State.FAULT, State.ESTOP})
 LATCHED: frozenset[State] = frozenset({State.FAULT, State.ESTOP})
 # Grid-parallel modes share the contactors (K_AC) and switch among themselves through zero
 # power; V2L uses K_V2L with K_AC open, so changing to or from it goes through a stop.

@@ -1,56 +1,144 @@
-"""Grid voltage/frequency window with a trip delay: abnormal grid -> stop and stay stopped.
+"""The grid verdict: may the charger run in parallel with the utility now?
 
-This is not a latched fault (the utility is not broken equipment): while the grid is abnormal,
-nothing energises and an energised charger stops. The grid-protection issue replaces it with the
-IEEE 1547-2018 trip elements and enter-service logic.
+IEEE 1547-2018 behaviour on the controller's own meter (docs/grid-protection.md), in order:
+
+1. no utility voltage: out of service at once (``island`` stays False: the meter sees the loss);
+2. the islanding backstop (:mod:`controller.protection.islanding`): out of service, ``island``;
+3. the eight trip elements (:mod:`controller.protection.grid_trip`): out of service, and the
+   inverter must have ceased within ``cease_grace_s`` (else ``GRID_CEASE_FAILED``);
+4. out of service: enter service (:mod:`controller.protection.enter_service`) - the window for
+   the whole delay, permit service;
+5. v2g export only: the ``[protection]`` export window with its delay (a discretionary service
+   for the grid operator; it stops export, it does not take the charger out of service).
+
+Inside the ride-through regions nothing here acts before the trip elements' clearing times, so
+ride-through holds. The verdict is not a latched fault: the utility is not broken equipment.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controller.config.model import GridSettings, ProtectionSettings
+from controller.config.grid_codes import TripElement, resolve_trips
+from controller.config.model import Config
+from controller.config.rules import trip_overrides
 from controller.measurement.grid_estimator import GridEstimate
+from controller.protection.enter_service import EnterService
+from controller.protection.grid_trip import CeaseWatch, GridTripElements
+from controller.protection.islanding import IslandingBackstop
+from controller.protection.ride_through import assess
+from controller.protection.trip import Trip
+from controller.supervisor.snapshot import Snapshot
 
 
 @dataclass(frozen=True, slots=True)
 class GridVerdict:
+    """``ok``: grid-parallel operation allowed. ``in_window``: the grid is inside the
+    enter-service window now (a backup island may start its return). ``island``: the
+    backstop suspects an unintentional island. ``power_fraction``: the enter-service ramp."""
+
     ok: bool
     reason: str
+    in_window: bool = False
+    island: bool = False
+    power_fraction: float = 1.0
+    tripped: str | None = None  # the element that tripped this tick ("OV1"), if any
 
 
 class GridWindow:
-    """Observes the estimate; ``ok`` only after the grid has been inside its window."""
+    """Observes the estimate and the snapshot; owns the enter-service state."""
 
-    def __init__(self, grid: GridSettings, settings: ProtectionSettings) -> None:
-        self._nominal_v = grid.nominal_voltage_v
-        self._v_min, self._v_max = settings.voltage_min_pu, settings.voltage_max_pu
-        self._f_min, self._f_max = settings.frequency_window_hz(grid.nominal_frequency_hz)
-        self._delay = settings.abnormal_trip_delay_s
-        self._abnormal_since: float | None = None
-        self._tripped = True  # not proven healthy yet
+    def __init__(self, config: Config) -> None:
+        grid, inv = config.grid, config.inverter
+        self._category = inv.ride_through_category
+        self._nominal_hz = grid.nominal_frequency_hz
+        self.elements: tuple[TripElement, ...] = resolve_trips(
+            self._category, self._nominal_hz, trip_overrides(config))
+        self._trips = GridTripElements(self.elements)
+        gp = config.grid_protection
+        self.enter_service = EnterService(gp, self._nominal_hz, config.backup.return_delay_s)
+        self._island = IslandingBackstop(gp, self._category, self._nominal_hz,
+                                         inv.rated_power_w)
+        self._cease = CeaseWatch(gp.cease_grace_s, inv.rated_power_w)
+        legacy = config.protection
+        self._export_v = (legacy.voltage_min_pu, legacy.voltage_max_pu)
+        self._export_f = legacy.frequency_window_hz(self._nominal_hz)
+        self._export_delay = legacy.abnormal_trip_delay_s
+        self._export_abnormal_since: float | None = None
+        self._export_stopped = False
+        self.last_trip: str = ""
+        self._island_suspected = False  # until the charger is in service again
 
-    def _excursion(self, est: GridEstimate | None) -> str:
+    def set_permit_service(self, permit: bool) -> None:
+        self.enter_service.set_permit(permit)
+
+    def cease_check(self, snap: Snapshot) -> Trip | None:
+        return self._cease.update(snap)
+
+    def update(self, t: float, est: GridEstimate | None, snap: Snapshot | None = None,
+               export_wanted: bool = False) -> GridVerdict:
+        es = self.enter_service
         if est is None or not est.voltage_present:
-            return "no grid voltage"
-        if not self._v_min <= est.voltage_pu <= self._v_max:
-            return (f"voltage {est.voltage_v:.1f} V ({est.voltage_pu:.3f} p.u.) outside "
-                    f"{self._v_min}-{self._v_max} p.u.")
-        if not self._f_min <= est.frequency_hz <= self._f_max:
-            return (f"frequency {est.frequency_hz:.2f} Hz outside "
-                    f"{self._f_min:.2f}-{self._f_max:.2f} Hz")
-        return ""
+            es.leave(trip=False)
+            self._island_suspected = False
+            self._trips.reset()
+            self._island.reset()
+            self._cease.disarm()
+            return GridVerdict(False, "no grid voltage")
+        island = self._island.update(t, est, snap, export_wanted) if snap is not None else ""
+        if island:
+            es.leave()
+            self._island.reset()
+            self._island_suspected = True
+            self.last_trip = f"island suspected: {island}"
+            return GridVerdict(False, self.last_trip, island=True)
+        element = None
+        if es.in_service:
+            element = self._trips.update(t, est.voltage_pu, est.frequency_hz)
+        else:
+            self._trips.reset()  # out of service nothing is energised: nothing to trip
+        if element is not None:
+            es.leave()
+            value = (f"{est.voltage_pu:.3f} p.u." if element.voltage
+                     else f"{est.frequency_hz:.2f} Hz")
+            side = "above" if element.over else "below"
+            unit = "p.u." if element.voltage else "Hz"
+            self.last_trip = (f"{element.label} trip: {value} {side} {element.threshold:g} {unit} "
+                              f"for {element.clearing_time_s:g} s")
+            self._cease.arm(t, self.last_trip)
+            return GridVerdict(False, self.last_trip, tripped=element.label)
+        in_window = not es.window_excursion(est)
+        waiting = es.update(t, est)
+        if waiting:
+            reason = waiting if not self.last_trip else f"{waiting} (after {self.last_trip})"
+            return GridVerdict(False, reason, in_window=in_window,
+                               island=self._island_suspected)
+        self._cease.disarm()
+        self._island_suspected = False
+        export = self._export_window(t, est) if export_wanted else ""
+        if export:
+            return GridVerdict(False, export, in_window=in_window)
+        ride = assess(self._category, self._nominal_hz, est.voltage_pu, est.frequency_hz)
+        pending = self._trips.pending(t)
+        reason = "grid normal" if ride.describe == "continuous operation" else (
+            f"riding through: {ride.describe}" + (f" ({pending})" if pending else ""))
+        return GridVerdict(True, reason, in_window=in_window,
+                           power_fraction=es.power_fraction(t))
 
-    def update(self, t: float, est: GridEstimate | None) -> GridVerdict:
-        reason = self._excursion(est)
-        if not reason:
-            self._abnormal_since = None
-            self._tripped = False
-            return GridVerdict(True, "grid normal")
-        if est is None or not est.voltage_present:
-            self._tripped = True  # loss of voltage needs no delay
-        elif self._abnormal_since is None:
-            self._abnormal_since = t
-        if self._abnormal_since is not None and t - self._abnormal_since >= self._delay:
-            self._tripped = True
-        return GridVerdict(not self._tripped, reason)
+    def _export_window(self, t: float, est: GridEstimate) -> str:
+        """The v2g export window (``[protection]``): a stop after its delay, no service loss."""
+        v, f = est.voltage_pu, est.frequency_hz
+        if self._export_v[0] <= v <= self._export_v[1] and \
+                self._export_f[0] <= f <= self._export_f[1]:
+            self._export_abnormal_since = None
+            self._export_stopped = False
+            return ""
+        if self._export_abnormal_since is None:
+            self._export_abnormal_since = t
+        if t - self._export_abnormal_since >= self._export_delay:
+            self._export_stopped = True
+        if not self._export_stopped:
+            return ""
+        return (f"v2g export window: {v:.3f} p.u. / {f:.2f} Hz outside "
+                f"{self._export_v[0]:g}-{self._export_v[1]:g} p.u., "
+                f"{self._export_f[0]:.2f}-{self._export_f[1]:.2f} Hz")

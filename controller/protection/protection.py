@@ -1,4 +1,9 @@
-"""All monitors in one pass over the snapshot: trips plus the grid verdict."""
+"""All monitors in one pass over the snapshot: trips, warnings, the derating and the grid verdict.
+
+Each monitor is a small module with its own config section (``[safety.*]``, ``[protection]``);
+this file only runs them in order and collects what they say. Monitors observe; they never
+control. The supervisor turns trips into faults (``controller/supervisor/fault_manager.py``).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,18 @@ from dataclasses import dataclass, field
 from controller.config.model import Config
 from controller.measurement.grid_estimator import GridEstimate
 from controller.protection.contactor_feedback import ContactorFeedbackMonitor
-from controller.protection.dc_limits import check_dc_limits
-from controller.protection.estop import check_estop
+from controller.protection.dc_limits import DcCurrentMonitor, check_dc_limits
+from controller.protection.door import DoorMonitor
+from controller.protection.estop import EstopMonitor
 from controller.protection.grid_window import GridVerdict, GridWindow
+from controller.protection.ground_fault import GroundFaultMonitor
+from controller.protection.insulation import InsulationMonitor
 from controller.protection.inverter_faults import check_inverter_faults
 from controller.protection.inverter_settings_check import InverterSettingsCheck
+from controller.protection.plausibility import PlausibilityMonitor
+from controller.protection.precharge import PrechargeMonitor
 from controller.protection.sensors import check_sensors
+from controller.protection.temperature import TemperatureMonitor
 from controller.protection.trip import Trip
 from controller.supervisor.snapshot import Snapshot
 
@@ -21,6 +32,9 @@ from controller.supervisor.snapshot import Snapshot
 class ProtectionResult:
     trips: list[Trip] = field(default_factory=list)
     grid: GridVerdict = field(default_factory=lambda: GridVerdict(False, "not evaluated"))
+    warnings: list[Trip] = field(default_factory=list)  # WARNING severity: logged, not latched
+    power_fraction: float = 1.0  # thermal derating: the share of the rated power allowed
+    temperatures_c: dict[str, float] = field(default_factory=dict)
 
 
 class Protection:
@@ -28,24 +42,50 @@ class Protection:
 
     def __init__(self, config: Config, started_at: float) -> None:
         self._settings = config.protection
-        self._grid = GridWindow(config.grid, config.protection)
+        safety = config.safety
+        self.grid_window = GridWindow(config)
         self._feedback = ContactorFeedbackMonitor(config.sequence.contactor_timeout_s)
         self._started_at = started_at
         self._settings_check = InverterSettingsCheck()
+        self._estop = EstopMonitor(safety.door.release_debounce_s)
+        self._door = DoorMonitor(safety.door)
+        self._ground = GroundFaultMonitor(safety.ground_fault)
+        self._insulation = InsulationMonitor(safety.insulation)
+        self._temperature = TemperatureMonitor(safety.temperature,
+                                               config.protection.sensor_max_age_s, started_at)
+        self._current = DcCurrentMonitor(config)
+        self._plausibility = PlausibilityMonitor(config)
+        self._precharge = PrechargeMonitor(config)
+
+    def set_permit_service(self, permit: bool) -> None:
+        """IEEE 1547 permit service (input or command): False ceases and keeps out of service."""
+        self.grid_window.set_permit_service(permit)
 
     def evaluate(self, snap: Snapshot, estimate: GridEstimate | None,
-                 energised: bool, energy_wanted: bool = False) -> ProtectionResult:
+                 energised: bool, energy_wanted: bool = False, commanded_w: float = 0.0,
+                 following: bool = False, export_wanted: bool = False) -> ProtectionResult:
+        """``energised``: the mode machine is outside its safe states; ``commanded_w``: the
+        previous tick's power command; ``following``: the inverter was told grid-following."""
         trips: list[Trip] = []
-        estop = check_estop(snap)
-        if estop is not None:
-            trips.append(estop)
+        for single in (self._estop.update(snap), self._door.update(snap, energised),
+                       self._ground.update(snap), self._insulation.update(snap),
+                       check_dc_limits(snap, self._settings), self._current.update(snap),
+                       self._precharge.update(snap)):
+            if single is not None:
+                trips.append(single)
         trips += check_sensors(snap, self._settings, energised, self._started_at)
-        over = check_dc_limits(snap, self._settings)
-        if over is not None:
-            trips.append(over)
         trips += self._feedback.update(snap)
         trips += check_inverter_faults(snap)
+        grid = self.grid_window.update(snap.t, estimate, snap, export_wanted)
+        # The inverter ceases by itself on an abnormal grid or a fault of its own: not implausible.
+        trips += self._plausibility.update(snap, commanded_w, following and grid.ok, energised)
+        thermal = self._temperature.update(snap)
+        trips += thermal.trips
         settings = self._settings_check.update(snap, energised or energy_wanted)
         if settings is not None:
             trips.append(settings)
-        return ProtectionResult(trips, self._grid.update(snap.t, estimate))
+        ceased = self.grid_window.cease_check(snap)
+        if ceased is not None:
+            trips.append(ceased)
+        return ProtectionResult(trips, grid, thermal.warnings, thermal.power_fraction,
+                                thermal.celsius)

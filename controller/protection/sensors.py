@@ -1,4 +1,10 @@
-"""Sensor and link health: a meter or ADC that stops answering, stale values, silent inverter."""
+"""Sensor and link health: a meter or ADC that stops answering, stale values, silent inverter.
+
+Every input has an age limit: meter readings and ADC channels ``protection.sensor_max_age_s``,
+the inverter's status ``protection.inverter_status_timeout_s`` while energised, temperatures in
+``controller/protection/temperature.py``; the EV's report goes stale by itself (``EvLink``) and
+the mode machine stops on it. Stale is unsafe.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,10 @@ def check_sensors(snap: Snapshot, settings: ProtectionSettings, energised: bool,
     trips: list[Trip] = []
     if snap.meter_error is not None:
         trips.append(Trip("METER_LOST", snap.meter_error))
+    elif snap.meter is not None and snap.t - snap.meter.t > settings.sensor_max_age_s:
+        age = snap.t - snap.meter.t
+        trips.append(Trip("SENSOR_STALE", f"meter reading {age:.2f} s old", age,
+                          settings.sensor_max_age_s))
     if snap.adc_error is not None:
         trips.append(Trip("ADC_LOST", snap.adc_error))
     if snap.t - started_at > settings.sensor_max_age_s:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from controller.scenarios.spec import Entry
 from controller.supervisor.loop import Supervisor
+from hal.sim.fault_injection import INJECTABLE, inject
+from hal.sim.plant.island import RlcLoad
 from hal.sim.world import SimWorld
 
 
@@ -54,9 +57,29 @@ def _apply_fault(entry: Entry, world: SimWorld, freeze: Freeze, now: float) -> N
         world.contactors[params["contactor"]].welded = True
     elif name == "controller_freeze":
         freeze.until = now + float(params["duration_s"])
+    elif name in INJECTABLE:
+        inject(world, name, dict(params))
+        return  # inject records the truth event
     else:  # pragma: no cover - the loader only admits known names
         raise ValueError(f"unknown fault {name!r}")
     world.truth.record(now, "fault_injected", name=name)
+
+
+def _island(params: dict[str, Any], world: SimWorld, now: float) -> None:
+    """The utility breaker opens leaving an RLC load on the home bus (IEEE 1547.1 5.10)."""
+    nominal = world.params
+    qf = float(params["qf"])
+    if "load_w" in params:
+        load = RlcLoad.from_power(float(params["load_w"]), qf,
+                                  float(params.get("f0_hz", nominal.nominal_frequency_hz)),
+                                  nominal.nominal_voltage_v)
+        load = load.scaled_reactive(float(params["c_pct"]))
+    else:
+        load = world.balanced_island_load(qf, float(params["p_pct"]), float(params["c_pct"]))
+    world.island_utility(load)
+    world.truth.record(now, "island_formed", load_w=round(
+        nominal.nominal_voltage_v ** 2 / load.r_ohm, 1), qf=round(load.qf, 3),
+        f0_hz=round(load.f0_hz, 3))
 
 
 def apply_event(entry: Entry, world: SimWorld, sup: Supervisor, freeze: Freeze,
@@ -75,6 +98,10 @@ def apply_event(entry: Entry, world: SimWorld, sup: Supervisor, freeze: Freeze,
         world.outage()
     elif kind == "grid_restore":
         world.restore_grid()
+    elif kind == "grid_island":
+        _island(params, world, now)
+    elif kind == "permit_service":
+        sup.protection.set_permit_service(bool(params["enabled"]))
     elif kind == "ev_plug":
         world.plug_ev(params.get("soc_pct"))
     elif kind == "ev_unplug":
@@ -89,7 +116,7 @@ def apply_event(entry: Entry, world: SimWorld, sup: Supervisor, freeze: Freeze,
     elif kind == "estop_release":
         world.release_estop()
     elif kind == "reset":
-        sup.request_reset()
+        sup.request_reset(params.get("by", "operator"))
     elif kind == "home_load":
         world.home.load_w = params["w"]
     elif kind == "pv":

@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 
 from controller.dispatch.arbitration import Source
-from controller.faults import CATALOGUE
+from controller.faults import CATALOGUE, ROLES
 from controller.modes.requests import MODES
 from controller.modes.states import State
 from controller.scenarios.params import Param, p
+from hal.sim.fault_injection import INJECTABLE, SENSORS
 
 STATES = tuple(s.value for s in State)
 CONTACTORS = ("grid", "ac", "v2l", "dc", "precharge")
@@ -21,7 +22,8 @@ SOURCES = tuple(s.value for s in Source if s is not Source.SAFETY)
 TRUTH_KINDS = ("contactor", "hot_open", "utility_breaker", "pcc_energized", "pcc_deenergized",
                "home_energized", "home_deenergized", "export_started", "export_stopped",
                "inverter_mode", "estop", "inverter_trip", "can_bus_off", "fault_injected",
-               "synchronised_closure", "out_of_phase_closure")
+               "synchronised_closure", "out_of_phase_closure", "watchdog_drop",
+               "watchdog_restore", "inverter_command_timeout", "island_formed")
 ENERGY_FIELDS = ("grid_import_kwh", "grid_export_kwh", "ev_charged_kwh", "ev_discharged_kwh",
                  "home_from_ev_kwh", "pv_kwh")
 FUNCTIONS = (*sorted(CATALOGUE), "GRID_WINDOW")
@@ -93,6 +95,7 @@ FAULTS: dict[str, str] = {
     "inverter_bus_off": "the inverter CAN bus goes bus-off for `duration_s`, then restarts",
     "contactor_weld": "the contacts of `contactor` weld closed (they stay closed)",
     "controller_freeze": "the control loop stops for `duration_s` (hung process); the plant runs",
+    **{name: spec.description for name, spec in INJECTABLE.items()},  # hal/sim/fault_injection.py
 }
 
 EVENTS: dict[str, dict[str, Param]] = {
@@ -107,6 +110,18 @@ EVENTS: dict[str, dict[str, Param]] = {
                                      required=True, min=-180.0, max=180.0)},
     "grid_outage": {},
     "grid_restore": {},
+    "grid_island": {
+        "qf": p(float, "quality factor of the parallel RLC load left on the home bus",
+                default=1.0, min=0.1, max=10.0),
+        "load_w": p(float, "the load's real power at nominal voltage (omit: balanced to the "
+                    "inverter's output, as IEEE 1547.1 does)", min=1.0, max=50000.0),
+        "f0_hz": p(float, "the load's resonant frequency (omit: nominal)", min=40.0, max=70.0),
+        "p_pct": p(float, "balanced load: real power in % of the inverter's output",
+                   default=100.0, min=50.0, max=150.0),
+        "c_pct": p(float, "the capacitive branch in % of its balanced value (IEEE 1547.1: 95 to "
+                   "105 in 1 % steps)", default=100.0, min=50.0, max=150.0)},
+    "permit_service": {"enabled": p(bool, "IEEE 1547 permit service (false: cease within 2 s "
+                                    "and stay out of service)", required=True)},
     "ev_plug": {"soc_pct": p(float, "the plugged EV's state of charge", min=0.0, max=100.0)},
     "ev_unplug": {},
     "request": {"mode": p(str, "requested mode (omit: no opinion, e.g. a power limit only)",
@@ -121,17 +136,25 @@ EVENTS: dict[str, dict[str, Param]] = {
     "release": {"source": p(str, "whose claim is withdrawn", required=True, choices=SOURCES)},
     "estop_press": {},
     "estop_release": {},
-    "reset": {},
+    "reset": {"by": p(str, "who resets: an operator reset cannot clear technician-only faults",
+                      default="operator", choices=ROLES)},
     "home_load": {"w": p(float, "home consumption", required=True, min=0.0, max=50000.0)},
     "pv": {"w": p(float, "PV output", required=True, min=0.0, max=50000.0)},
     "v2l_load": {"w": p(float, "load plugged into the V2L outlet", required=True, min=0.0,
                         max=20000.0)},
     "fault": {"name": p(str, "which fault (below)", required=True, choices=tuple(FAULTS)),
-              "contactor": p(str, "for contactor_weld", choices=CONTACTORS),
+              "contactor": p(str, "for contactor_weld, contactor_fail_close and "
+                             "contactor_feedback_lost", choices=CONTACTORS),
               "count": p(int, "for meter_nack", min=1, max=1000),
               "bit": p(int, "for inverter_fault_code: the FaultWord bit", min=0, max=15),
-              "duration_s": p(float, "for controller_freeze and inverter_bus_off", min=0.001,
-                              max=3600.0)},
+              "duration_s": p(float, "for controller_freeze, inverter_bus_off and loop_overrun",
+                              min=0.001, max=3600.0),
+              "sensor": p(str, "for sensor_open, sensor_short, temperature_absent and "
+                          "overtemperature_ramp: which NTC", choices=SENSORS),
+              "rate_c_per_s": p(float, "for overtemperature_ramp", min=0.001, max=100.0),
+              "amps": p(float, "for dc_overcurrent", min=0.0, max=1000.0),
+              "volts": p(float, "for dc_overvoltage and meter_disagreement", min=-1000.0,
+                         max=1000.0)},
 }
 
 COMMON_EXPECT: dict[str, Param] = {

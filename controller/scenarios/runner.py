@@ -108,7 +108,8 @@ def run_scenario(scenario: Scenario, *, speed: float | None = None,
             reserve_soc_pct=config.v2h.reserve_soc_pct,
             cable_max_current_a=config.limits.cable_max_current_a,
             inverter_max_dc_current_a=config.inverter.max_dc_current_a,
-            backup_reserve_soc_pct=config.backup.reserve_soc_pct)
+            backup_reserve_soc_pct=config.backup.reserve_soc_pct,
+            insulation_test_s=config.sequence.insulation_test_s)
         # A load drop is seen at the next tick and cut in the one after: at a slow control rate
         # the unavoidable export lasts up to two ticks.
         settings = dataclasses.replace(settings, export_max_s=max(

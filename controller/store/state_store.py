@@ -93,5 +93,10 @@ class StateStore:
                 (wall_time,))
         return cur.rowcount
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The database, for the fault counters table (``controller/store/fault_counters.py``)."""
+        return self._db
+
     def close(self) -> None:
         self._db.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from controller.links.ev_link import EvLink
 from controller.links.inverter_link import InverterLink
 from controller.links.inverter_settings import SettingsSync
+from controller.measurement.calibration import CalibrationSet
 from controller.supervisor.snapshot import ContactorView, Snapshot
 from hal.errors import V2xError
 from hal.interfaces.hardware import Hardware
@@ -12,8 +13,12 @@ from hal.interfaces.meter import AcMeterReading
 
 
 def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, settings: SettingsSync,
-                  now: float) -> Snapshot:
-    """Never raises for a device problem: errors become fields that protection trips on."""
+                  now: float, calibration: CalibrationSet | None = None) -> Snapshot:
+    """Never raises for a device problem: errors become fields that protection trips on.
+
+    ``calibration`` (``controller/measurement/calibration.py``) corrects the meter reading and
+    the ADC samples, so everything downstream sees calibrated values.
+    """
     meter: AcMeterReading | None = None
     meter_error: str | None = None
     try:
@@ -26,8 +31,17 @@ def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, settings: Se
     except V2xError as err:
         adc_error = str(err)
     analog = {name: ch.latest() for name, ch in hw.adc.channels.items()}
+    if calibration is not None and len(calibration):
+        meter = calibration.correct_meter(meter) if meter is not None else None
+        analog = {name: calibration.correct_sample(name, s) for name, s in analog.items()}
     inverter.poll(now)  # hands settings read-back frames to ``settings``
     ev.poll(now)
+    temperatures: dict[str, float | None] = {}
+    for name, sensor in hw.temperatures.items():
+        try:
+            temperatures[name] = sensor.read()
+        except V2xError:
+            temperatures[name] = None
     return Snapshot(
         t=now,
         meter=meter,
@@ -42,4 +56,5 @@ def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, settings: Se
         ev=ev.report(now),
         inverter_settings_problem=settings.problem(now),
         inverter_bus=inverter.bus.state.value,
+        temperatures=temperatures,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,28 +24,35 @@ from controller.dispatch.arbitration import (
     WinnerChange,
 )
 from controller.dispatch.dispatcher import Dispatcher, DispatchResult
-from controller.faults import CATALOGUE, Severity
+from controller.faults import CATALOGUE, ROLES, Fault, Origin, Severity
 from controller.links.ev_link import EvLink
 from controller.links.inverter_link import InverterLink
 from controller.links.inverter_settings import SettingsSync, inverter_settings_from_config
+from controller.measurement.calibration import CalibrationSet
 from controller.measurement.grid_estimator import GridEstimate, GridEstimator
 from controller.modes.context import TickContext
 from controller.modes.machine import ModeLogic, TransitionRecord
 from controller.modes.plan import OutputPlan
 from controller.modes.requests import Request
-from controller.modes.states import LATCHED, State
+from controller.modes.service import refusal, what_happens
+from controller.modes.states import DE_ENERGISED, LATCHED, State
 from controller.protection.protection import Protection, ProtectionResult
+from controller.store.calibration_store import CalibrationStore
 from controller.store.state_store import StateStore
+from controller.supervisor.fault_manager import AUTO, FaultManager
 from controller.supervisor.inputs import read_snapshot
 from controller.supervisor.outputs import force_safe, write_outputs
 from controller.supervisor.snapshot import Snapshot
 from controller.supervisor.status import Status
 from hal.interfaces.hardware import Hardware
 from hal.protocols.inverter_codec import InverterCodec
+from hal.protocols.inverter_messages import InverterMode
 
 log = logging.getLogger("v2x.supervisor")
 
 MAX_CONSECUTIVE_ERRORS = 10
+ENTER_SERVICE_STEP = 0.05  # IEEE 1547-2018 4.10.3 allows steps; 5 % of the rating each
+POWER_CONTACTORS = ("dc", "ac", "v2l")  # closing these starts the latch-after-close window
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +66,20 @@ class TripRecord:
     setting: float | None = None
 
 
-SAFE_STATES = frozenset({State.IDLE, State.SELFTEST, State.FAULT, State.ESTOP})
+SAFE_STATES = DE_ENERGISED  # nothing energised in these (controller/modes/states.py)
 
 
 class Supervisor:
     """Owns the control loop and everything it ties together."""
 
-    def __init__(self, config: Config, hardware: Hardware, store: StateStore) -> None:
+    def __init__(self, config: Config, hardware: Hardware, store: StateStore,
+                 history: int | None = None) -> None:
+        """``history``: keep at least this many of the newest records in each in-memory log
+        (transitions, trips, requests, winners) and at most twice as many; None keeps all (a
+        scenario's report needs all of them; the daemon bounds them, the event log in the store
+        keeps everything)."""
         self.config = config
+        self._history = history
         self.hw = hardware
         self.store = store
         self.clock = hardware.clock
@@ -100,14 +114,36 @@ class Supervisor:
         self.ticks = 0
         self.overruns = 0
         self._reset_requested = False
+        self._contactor_test: str | None = None
+        self._seamless_return = False  # back from backup in phase: the enter-service ramp is moot
         self._consecutive_errors = 0
-        self._active_codes: set[str] = {f.code for f in store.active_faults()}
+        # The one trip path: the veto first, then the outputs, then the records; each guarded.
+        self.faults = FaultManager(store, config.safety.retry, [])
+        self.faults.handlers = [("safe plan", self._trip_plan),
+                                ("force outputs", self._trip_outputs),
+                                *self.faults.store_handlers()]
+        self._active_codes = self.faults.codes  # the same set object: the latched faults
+        self._reset_role = "operator"
+        self._stop_since: float | None = None  # a STOP fault is ramping down since then
+        self._safety_claim: tuple[str | None, float | None] = (None, None)
+        self._shutting_down = False
+        self._closed_since: float | None = None
+        self.last_tick_s = 0.0  # clock time the last tick took (tick duration tracking)
+        self.longest_tick_s = 0.0
+        self._tick_overran = False
+        self.kicks = 0  # hardware watchdog edges sent (one per healthy tick)
         self._event("start", f"controller started on {hardware.description}")
         self._event("settings", "inverter settings to write: "
                     + self.inverter_settings.describe_desired())
         if self._active_codes:
             self._event("fault", "latched faults from before the restart: "
                         + ", ".join(sorted(self._active_codes)))
+        counts = self.faults.counter_rows()
+        if counts:
+            self._event("fault", "fault counters: "
+                        + ", ".join(f"{c.code} x{c.count}" for c in counts))
+        self.calibration = CalibrationSet()
+        self.reload_calibration()
         if config.sequence.startup_request != "idle":  # the owner's standing wish: lowest rank
             self.claim(Source.USER, config.sequence.startup_request)
 
@@ -139,7 +175,7 @@ class Supervisor:
     def _note_blocked(self) -> None:
         """Tell the requester, once per reason, why the requested mode is not starting."""
         reason = None
-        if self.modes.current in (State.IDLE, State.SELFTEST):
+        if self.modes.current in (State.IDLE, State.EV_CONNECTED, State.SELFTEST):
             reason = self.modes.blocked_reason()
         if reason != self.blocked:
             self.blocked = reason
@@ -147,13 +183,45 @@ class Supervisor:
                 self._event("waiting", f"{self.request.mode} requested by {self.request.source} "
                             f"cannot start: {reason}")
 
-    def request_reset(self) -> None:
+    def request_reset(self, by: str = "operator") -> None:
+        """Ask for a reset at the next tick, as ``by`` ("operator" or "technician"): an operator
+        reset clears only faults an operator may clear (``controller/faults.py``)."""
+        if by not in ROLES:
+            raise ValueError(f"reset by {by!r}: must be one of {', '.join(ROLES)}")
         self._reset_requested = True
+        self._reset_role = by
+
+    def reload_calibration(self) -> None:
+        """Load the stored calibrations (controller/store/calibration_store.py) and apply them
+        from the next tick; a stored row that fails validation is logged and not applied."""
+        loaded = CalibrationStore(self.store).load()
+        self.calibration = loaded.calibrations
+        channels = sorted(loaded.calibrations.channels)
+        if channels:
+            self._event("calibration", "applied: " + ", ".join(
+                f"{c.channel} (gain {c.gain:.5f}, offset {c.offset:.4g}, {c.reference}, {c.date})"
+                for c in (loaded.calibrations.channels[name] for name in channels)))
+        for why in loaded.refused:
+            self._event("calibration", f"refused: {why}")
+
+    def request_contactor_test(self, name: str) -> tuple[bool, str]:
+        """A technician's contactor test (controller/modes/service.py), run at the next tick if
+        the mode machine still allows it then; returns (accepted, what happens or why not)."""
+        why = refusal(name, self.modes.current, self.plan.is_safe(), self.request.mode,
+                      self.last_snapshot, self.config.sequence,
+                      self.config.protection.sensor_max_age_s)
+        if why is not None:
+            self._event("service", f"contactor test of {name} refused: {why}")
+            return False, why
+        self._contactor_test = name
+        self._event("service", f"contactor test of {name} requested")
+        return True, what_happens(name, self.plan.normally_closed(name))
 
     @property
     def healthy(self) -> bool:
-        """The last tick completed without an error (the systemd watchdog is petted only then)."""
-        return self._consecutive_errors == 0
+        """The last tick completed without an error and within ``safety.loop.max_tick_s``
+        (the systemd watchdog is petted and the hardware watchdog kicked only then)."""
+        return self._consecutive_errors == 0 and not self._tick_overran
 
     @property
     def state(self) -> State:
@@ -162,6 +230,7 @@ class Supervisor:
     # ----- the tick --------------------------------------------------------------------------
     def tick(self) -> None:
         """One control tick; never raises (an error forces the safe state)."""
+        start = self.clock.now()
         try:
             self._tick()
             self._consecutive_errors = 0
@@ -170,21 +239,50 @@ class Supervisor:
             self._internal_error(f"{type(err).__name__}: {err}")
             log.exception("control tick failed")
         self.ticks += 1
+        self._account_tick(self.clock.now() - start)
+        if self._history is not None:
+            self._trim_history(self._history)
+
+    def _account_tick(self, took: float) -> None:
+        """Tick duration tracking; a healthy tick kicks the external hardware watchdog."""
+        self.last_tick_s = took
+        self.longest_tick_s = max(self.longest_tick_s, took)
+        limit = self.config.safety.loop.max_tick_s
+        self._tick_overran = took > limit
+        if self._tick_overran:
+            self.plan.safe()
+            force_safe(self.hw, self.inverter)
+            if self.modes.current not in LATCHED:
+                self.modes.machine.set_state(State.FAULT.value, model=self.modes)
+            self._latch_code("LOOP_OVERRUN", f"one control tick took {took:.3f} s "
+                             f"(limit {limit} s)", took, limit)
+        elif self.healthy and self.hw.watchdog is not None:
+            try:
+                self.hw.watchdog.toggle()
+                self.kicks += 1
+            except Exception:  # a dead kick output lets the hardware watchdog act: safe
+                log.exception("watchdog kick failed")
 
     def _tick(self) -> None:
         now = self.clock.now()
         self.resolution = self.arbiter.resolve(now)
         self.request = self.resolution.as_request()
-        snap = read_snapshot(self.hw, self.inverter, self.ev, self.inverter_settings, now)
+        snap = read_snapshot(self.hw, self.inverter, self.ev, self.inverter_settings, now,
+                             calibration=self.calibration)
         self.inverter_settings.update(now)  # writes (re)sent from the loop only
         estimate = self.estimator.update(snap.meter) if snap.meter is not None else None
         energised = self.modes.current not in SAFE_STATES
         wanted = self.request.mode != "idle"
-        result = self.protection.evaluate(snap, estimate, energised, wanted)
-        self._latch(snap, result)
         commanded = self.last_dispatch.command.p_set_w if self.last_dispatch else 0.0
+        self._track_closing(snap)
+        result = self.protection.evaluate(
+            snap, estimate, energised, wanted, commanded_w=commanded,
+            following=self.plan.inverter_mode is InverterMode.GRID_FOLLOWING,
+            export_wanted=self.request.mode == "v2g" or self.modes.export_permitted)
+        self._latch(snap, result)
+        test, self._contactor_test = self._contactor_test, None  # consumed, never pending
         self.modes.ctx = TickContext(snap, estimate, result, self.request, commanded,
-                                     len(self._active_codes), self._reset_requested)
+                                     len(self._active_codes), self._reset_requested, test)
         self._step_modes(result)
         dispatch = self.dispatcher.update(self.modes.current, self.plan, self.request, snap,
                                           result.grid.ok, self.modes.export_permitted)
@@ -198,14 +296,61 @@ class Supervisor:
 
     def _latch_code(self, code: str, detail: str, measured: float | None = None,
                     setting: float | None = None) -> None:
-        """Latch one fault (once while active): store it, log it with what to check."""
-        if code in self._active_codes:
-            return
-        self._active_codes.add(code)
+        """Latch one fault through the one trip path (``FaultManager.trip``, idempotent)."""
         now = self.clock.now()
+        closed_for = None if self._closed_since is None else now - self._closed_since
+        failed = len(self.faults.handler_failures)
+        new = self.faults.trip(code, detail, now, self.clock.wall_time(), closed_for)
+        if new is None:
+            return
         self.trip_log.append(TripRecord(now, code, detail, measured, setting))
-        self.store.latch_fault(code, detail, self.clock.wall_time())
-        self._event("trip", f"{code}: {detail} - check {CATALOGUE[code].check}", t=now)
+        kind = new.kind
+        self._event("trip", f"{code}: {detail} - check {kind.check} [{kind.severity.value}, "
+                    f"from {kind.origin.value}, clear: {kind.clear_by.value}; "
+                    f"{self.faults.retry_note(code)}]", t=now)
+        for failure in self.faults.handler_failures[failed:]:
+            self._event("fault", f"trip handler failed ({code}): {failure}", t=now)
+
+    def _trip_plan(self, new: Fault) -> None:
+        if new.kind.severity is Severity.EMERGENCY:
+            self.plan.safe()  # the veto, before anything else
+
+    def _trip_outputs(self, new: Fault) -> None:
+        if new.kind.severity is Severity.EMERGENCY:
+            force_safe(self.hw, self.inverter)  # inverter off and coils dropped, now
+
+    def _track_closing(self, snap: Snapshot) -> None:
+        closed = any(v.commanded_closed for n, v in snap.contactors.items()
+                     if n in POWER_CONTACTORS)
+        if not closed:
+            self._closed_since = None
+        elif self._closed_since is None:
+            self._closed_since = snap.t
+
+    def _update_safety_claim(self, result: ProtectionResult) -> None:
+        """The controller's own claim: idle while a STOP fault ramps down; a power ceiling
+        while a temperature derates. Claimed only when it changes."""
+        if self._shutting_down:
+            return
+        mode = "idle" if self._stop_since is not None else None
+        power = None
+        # Thermal derating, and the IEEE 1547 enter-service ramp after a return to service
+        # (in steps of ENTER_SERVICE_STEP of the rating: one claim per step, not per tick).
+        ramp = math.floor(result.grid.power_fraction / ENTER_SERVICE_STEP) * ENTER_SERVICE_STEP
+        if result.grid.power_fraction >= 1.0 or self.modes.current in SAFE_STATES:
+            self._seamless_return = False
+        if self._seamless_return:
+            ramp = 1.0  # the EV carried the home throughout: no step back to zero on the return
+        fraction = min(result.power_fraction, ramp)
+        if fraction < 1.0:
+            power = self.config.inverter.rated_power_w * fraction
+        if (mode, power) == self._safety_claim:
+            return
+        self._safety_claim = (mode, power)
+        if mode is None and power is None:
+            self.release(Source.SAFETY)
+        else:
+            self.claim(Source.SAFETY, mode, power)
 
     def _latch(self, snap: Snapshot, result: ProtectionResult) -> None:
         for trip in result.trips:
@@ -217,39 +362,92 @@ class Supervisor:
         self._grid_was_ok = result.grid.ok
         if any(CATALOGUE[t.code].severity is Severity.EMERGENCY for t in result.trips):
             self.plan.safe()  # the veto: before the mode machine even runs
+        for warning in self.faults.new_warnings(result.warnings):
+            self._event("warning", f"{warning.code}: {warning.detail} - check "
+                        f"{CATALOGUE[warning.code].check}", t=snap.t)
 
     def _step_modes(self, result: ProtectionResult) -> None:
         codes = {t.code for t in result.trips}
         reset, self._reset_requested = self._reset_requested, False  # consumed, never pending
+        # A STOP the inverter reported needs no ramp: it has ceased already.
+        emergency = any(CATALOGUE[c].severity is Severity.EMERGENCY
+                        or CATALOGUE[c].origin is Origin.INVERTER for c in codes)
         if "ESTOP" in codes:
             self.modes.reason = "E-stop loop open"
             self.modes.fire("emergency_stop")
-        elif result.trips:
+        elif emergency or (codes and not self._can_ramp()):
             self.modes.reason = ", ".join(sorted(codes))
             self.modes.fire("trip")
+        elif codes and self._stop_since is None:  # STOP: ramp down, open, then latch
+            self._stop_since = self.clock.now()
+            self._event("stop", f"graceful stop for {', '.join(sorted(codes))}: ramping down")
+        self._finish_stop(codes)
         if reset:
-            self._reset(codes)
+            self._reset(codes, self._reset_role)
+        elif self.modes.current is State.FAULT and self.faults.retry_due(self.clock.now(), codes):
+            self._reset(codes, AUTO)
+        if self.modes.ctx is not None:
+            self._update_safety_claim(self.modes.ctx.protection)
         self.modes.fire("tick")
 
-    def _reset(self, codes: set[str]) -> None:
-        """An explicit reset: refused (and forgotten) while any trip condition is present."""
+    def _can_ramp(self) -> bool:
+        """A graceful stop needs a power command to ramp: grid-following and energised. A
+        grid-forming inverter (v2l, backup) follows its load, so a STOP there ceases the
+        inverter first and drops the coils in the same tick (no current left to break)."""
+        return (self.modes.current not in SAFE_STATES
+                and self.plan.inverter_mode is InverterMode.GRID_FOLLOWING)
+
+    def _finish_stop(self, codes: set[str]) -> None:
+        """A STOP fault ends in ``fault`` once the ramp-down reached a safe state, or at its
+        deadline as an emergency."""
+        if self._stop_since is None:
+            return
+        if self.modes.current in LATCHED:
+            self._stop_since = None
+            return
+        late = self.clock.now() - self._stop_since > self.config.safety.loop.stop_deadline_s
+        if self.modes.current in SAFE_STATES or late:
+            if late:
+                self.plan.safe()
+                force_safe(self.hw, self.inverter)
+            self.modes.reason = ", ".join(sorted(codes | self._active_codes)) + (
+                " (stop deadline passed: opened at once)" if late else " (stopped)")
+            self.modes.fire("trip")
+            self._stop_since = None
+
+    def _reset(self, codes: set[str], role: str = "operator") -> None:
+        """A reset by ``role`` (operator, technician, or the automatic retry): refused (and
+        forgotten) while any trip condition is present or a fault needs a higher role."""
         if self.modes.current not in LATCHED:
             self._event("reset", f"reset ignored: nothing latched (state {self.modes.state})")
             return
         if codes:
             self._event("reset", "reset refused: still present: " + ", ".join(sorted(codes)))
             return
-        self.modes.reason = "reset requested"
+        refusal = self.faults.refusal(role)
+        if refusal is not None:
+            self._event("reset", f"{role} reset refused: {refusal}")
+            return
+        if self.modes.ctx is not None:
+            self.modes.ctx = dataclasses.replace(self.modes.ctx, reset_requested=True)
+        self.modes.reason = "automatic retry" if role == AUTO else f"{role} reset"
         self.modes.fire("reset")
         if self.modes.current in LATCHED:
             self._event("reset", "reset refused by the mode machine")
             return
-        cleared = self.store.clear_faults(self.clock.wall_time())
-        self._active_codes.clear()
+        retried = ", ".join(sorted(self._active_codes))
+        cleared = self.faults.clear(role, self.clock.wall_time())
+        if role == AUTO:
+            self._event("retry", f"automatic retry: {retried} cleared after the back-off")
         if self.modes.ctx is not None:
             self.modes.ctx = dataclasses.replace(self.modes.ctx, latched_faults=0,
                                                  reset_requested=False)
         self._event("reset", f"latched faults cleared ({cleared})")
+
+    def _trim_history(self, keep: int) -> None:
+        for records in (self.transitions, self.trip_log, self.request_log, self.winner_log):
+            if len(records) > 2 * keep:  # amortised: one cut per ``keep`` new records
+                del records[:-keep]
 
     # ----- loop control ----------------------------------------------------------------------
     def run(self, duration_s: float | None = None, stop: Callable[[], bool] = lambda: False,
@@ -272,6 +470,7 @@ class Supervisor:
 
     def shutdown(self) -> bool:
         """Ramp to zero, open every contactor, confirm; returns True when confirmed in time."""
+        self._shutting_down = True
         self.claim(Source.SAFETY, "idle")  # outranks every requester; held until released
         limit = (self.config.sequence.rampdown_timeout_s
                  + 2 * self.config.sequence.contactor_timeout_s + 1.0)
@@ -304,6 +503,8 @@ class Supervisor:
 
     def _on_transition(self, record: TransitionRecord) -> None:
         self.transitions.append(record)
+        if record.source == State.BACKUP_RECONNECT.value:
+            self._seamless_return = True
         why = f" ({record.reason})" if record.reason else ""
         self._event("state", f"{record.source} -> {record.dest} on {record.trigger}{why}",
                     t=record.t)

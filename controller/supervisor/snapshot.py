@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hal.interfaces.adc import Sample
 from hal.interfaces.meter import AcMeterReading
@@ -33,6 +33,8 @@ class Snapshot:
     ev: EvReport | None
     inverter_settings_problem: str | None = None  # None: the read-back matches what was sent
     inverter_bus: str = "error-active"  # the inverter CAN controller's state (bus_state.py)
+    # NTC divider ratios by sensor (hal/interfaces/temperature.py); None: the read failed
+    temperatures: Mapping[str, float | None] = field(default_factory=dict)
 
     def analog_value(self, name: str, max_age_s: float) -> float | None:
         """A channel's value if it is fresh enough, else ``None`` (stale is unknown)."""

@@ -96,9 +96,14 @@ class Ads1115Channel(AdcChannel):
         self._now = now
         self._stale_after_s = stale_after_s
         self._latest: Sample | None = None
+        self._pin: Sample | None = None
 
     def latest(self) -> Sample | None:
         return self._latest
+
+    def latest_pin_volts(self) -> Sample | None:
+        """The newest conversion as volts at the pin, before offset and scale (raw volts)."""
+        return self._pin
 
     def fresh(self) -> Sample | None:
         """:meth:`latest`, or ``None`` when it is older than the driver's ``stale_after_s``."""
@@ -107,8 +112,31 @@ class Ads1115Channel(AdcChannel):
             return None
         return sample
 
-    def _store(self, sample: Sample) -> None:
+    def _store(self, sample: Sample, pin_volts: float) -> None:
         self._latest = sample
+        self._pin = Sample(value=pin_volts, t=sample.t)
+
+
+class DividerRatio:
+    """An ADS1115 channel read as a divider ratio (pin volts / reference volts), e.g. an NTC to
+    GND with a pull-up to ``reference_v``: a :class:`hal.interfaces.temperature.TemperatureSensor`
+    whose conversion (beta equation, open/short) is the controller's (``ntc.py``)."""
+
+    def __init__(self, channel: Ads1115Channel, reference_v: float,
+                 max_age_s: float = 1.0) -> None:
+        if reference_v <= 0.0:
+            raise ValueError("reference_v must be positive")
+        self.name = channel.name
+        self._channel = channel
+        self._reference_v = reference_v
+        self._max_age_s = max_age_s
+
+    def read(self) -> float:
+        sample = self._channel.latest_pin_volts()
+        if sample is None or self._channel._now() - sample.t > self._max_age_s:
+            raise SensorFault(f"{CHIP} channel {self.name}: no conversion within "
+                              f"{self._max_age_s} s")
+        return sample.value / self._reference_v
 
 
 class Ads1115(AdcDevice):
@@ -208,7 +236,9 @@ class Ads1115(AdcDevice):
                 )
             return False
         counts = decode_conversion(self._bus.read_block(self._address, REG_CONVERSION, 2))
-        channel._store(Sample(value=counts_to_value(counts, channel.wiring), t=self._now()))
+        pin_v = counts * channel.wiring.fsr_v / FULL_SCALE_COUNTS
+        channel._store(Sample(value=counts_to_value(counts, channel.wiring), t=self._now()),
+                       pin_v)
         self._pending = None
         self._next = (self._next + 1) % len(self._order)
         return True

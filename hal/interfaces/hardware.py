@@ -13,6 +13,8 @@ from hal.interfaces.contactor import Contactor
 from hal.interfaces.digital_input import DigitalInput
 from hal.interfaces.meter import AcMeter
 from hal.interfaces.serial_port import SerialPort
+from hal.interfaces.temperature import TemperatureSensor
+from hal.interfaces.watchdog import WatchdogKick
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Hardware:
     adc: AdcDevice
     can: Mapping[str, CanLink]
     serial: Mapping[str, SerialPort] = field(default_factory=dict)
+    temperatures: Mapping[str, TemperatureSensor] = field(default_factory=dict)
+    watchdog: WatchdogKick | None = None  # the external hardware watchdog's kick output
     extras: dict[str, object] = field(default_factory=dict)
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
@@ -50,6 +54,8 @@ class Hardware:
         closers += [self.meter.close, self.adc.close]
         closers += [link.close for link in self.can.values()]
         closers += [port.close for port in self.serial.values()]
+        if self.watchdog is not None:
+            closers.append(self.watchdog.close)
         closers += self.on_close
         for closer in closers:
             with contextlib.suppress(Exception):

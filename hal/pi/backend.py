@@ -13,17 +13,21 @@ from collections.abc import Callable
 
 from hal.can_link import PythonCanLink, open_python_can
 from hal.clock import RealClock
+from hal.drivers.adc_group import AdcGroup
 from hal.drivers.ade7953 import Ade7953
 from hal.drivers.ads1115 import Ads1115
+from hal.drivers.ina228 import Ina228
 from hal.errors import BackendUnavailableError, HalSetupError
 from hal.gpio_devices import GpioContactor, GpioInput
 from hal.i2c import I2cBus
+from hal.interfaces.adc import AdcDevice
 from hal.interfaces.contactor import Contactor
 from hal.interfaces.digital_input import DigitalInput
 from hal.interfaces.hardware import Hardware
 from hal.interfaces.serial_port import SerialPort
 from hal.serial_port import PySerialPort
 from hal.settings import HalSettings
+from hal.watchdog_kick import GpioWatchdogKick
 
 
 def _pin_factory() -> object:
@@ -76,12 +80,16 @@ def build(settings: HalSettings, **_options: object) -> Hardware:
             inp = GpioInput(f.name, getattr(gpio.inputs, f.name), factory)
             cleanup.append(inp.close)
             inputs[f.name] = inp
+        kick = GpioWatchdogKick(gpio.watchdog, factory)
+        cleanup.append(kick.close)
         clock = RealClock()
         bus = _open_smbus(settings.i2c.bus)
         bus.retries = settings.i2c.retries
         cleanup.append(bus.close)
         meter = Ade7953(bus, settings.i2c.meter, clock.now)
-        adc = Ads1115(bus, settings.i2c.adc, clock.now)
+        adc: AdcDevice = Ads1115(bus, settings.i2c.adc, clock.now)
+        if settings.i2c.ina228.enabled:
+            adc = AdcGroup([adc, Ina228(bus, settings.i2c.ina228, clock.now)])
         links: dict[str, PythonCanLink] = {}
         for role, channel in (("inverter", settings.can.inverter_channel),
                               ("ev", settings.can.ev_channel)):
@@ -108,4 +116,5 @@ def build(settings: HalSettings, **_options: object) -> Hardware:
         adc=adc,
         can=links,
         serial=ports,
+        watchdog=kick,  # NTC temperatures: none yet on the pi backend (docs/safety.md)
     )

@@ -7,32 +7,55 @@ ADS1115 drivers on an SMBus-compatible bus, python-can buses), only the far side
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import can
 
 from hal.can_link import PythonCanLink
+from hal.drivers.adc_group import AdcGroup
 from hal.drivers.ade7953 import Ade7953
 from hal.drivers.ads1115 import Ads1115
+from hal.drivers.ina228 import Ina228
+from hal.errors import V2xError
 from hal.gpio_devices import GpioContactor, GpioInput
 from hal.i2c import I2cBus
+from hal.interfaces.adc import AdcDevice
 from hal.interfaces.clock import Clock
 from hal.interfaces.hardware import Hardware
 from hal.interfaces.serial_port import SerialPort
 from hal.serial_port import PySerialPort
 from hal.settings import HalSettings
 from hal.sim.clock import PacedClock, VirtualClock
+from hal.sim.i2c_bus import FAULT_ABSENT
 from hal.sim.params import PlantParams
 from hal.sim.pty_ports import PtyPair
+from hal.sim.temperatures import SimNtc
 from hal.sim.world import SimWorld
+from hal.watchdog_kick import GpioWatchdogKick
 
 
 def build(settings: HalSettings, *, plant: PlantParams | None = None,
-          speed: float | None = None, **_ignored: object) -> Hardware:
-    """Build a simulated charger. ``speed`` paces it against wall time (``None``: flat out)."""
+          speed: float | None = None, absent_i2c: Sequence[int] = (),
+          **_ignored: object) -> Hardware:
+    """Build a simulated charger. ``speed`` paces it against wall time (``None``: flat out).
+
+    ``absent_i2c``: chip addresses that do not answer from the start (a missing chip is a
+    ``HalSetupError`` naming bus, address and chip, before any output exists).
+    """
     virtual = VirtualClock()
     world = SimWorld(settings, plant or PlantParams(), virtual)
     clock: Clock = virtual if speed is None else PacedClock(virtual, speed)
     bus = I2cBus(world.smbus, name="sim-i2c", retries=settings.i2c.retries)
+    for address in absent_i2c:
+        world.smbus.inject(address, FAULT_ABSENT)
+    try:
+        meter = Ade7953(bus, settings.i2c.meter, virtual.now)
+        adc: AdcDevice = Ads1115(bus, settings.i2c.adc, virtual.now)
+        if settings.i2c.ina228.enabled:
+            adc = AdcGroup([adc, Ina228(bus, settings.i2c.ina228, virtual.now)])
+    except V2xError:
+        world.close()
+        raise
     gpio = settings.gpio
     contactors = {
         f.name: GpioContactor(f.name, getattr(gpio.contactors, f.name), world.factory)
@@ -59,10 +82,13 @@ def build(settings: HalSettings, *, plant: PlantParams | None = None,
         clock=clock,
         contactors=contactors,
         inputs=inputs,
-        meter=Ade7953(bus, settings.i2c.meter, virtual.now),
-        adc=Ads1115(bus, settings.i2c.adc, virtual.now),
+        meter=meter,
+        adc=adc,
         can=links,
         serial=ports,
+        temperatures={name: SimNtc(name, world.interlocks.thermal)
+                      for name in world.interlocks.thermal.sensors},
+        watchdog=GpioWatchdogKick(gpio.watchdog, world.factory),
         extras={"world": world, "ptys": ptys},
     )
     hardware.on_close.append(world.close)

@@ -84,8 +84,10 @@ The checks, with the invariant's text:
    plugged in there is no battery to precharge against and the closing is not judged. ``dc``
    opening with ``|battery current| > hot_open_current_a`` (2 A: the plant's ``hot_open``
    record) is a violation unless an emergency existed: the latched condition of check 3 held at
-   the previous check, or the E-stop was pressed when the contacts opened. The simulator has no
-   insulation monitor yet, so the insulation test is not checked.
+   the previous check, or the E-stop was pressed when the contacts opened. The insulation test:
+   ``dc`` or ``precharge`` closing while the EV is plugged in, when the plant's insulation (what
+   the insulation monitor sees) has not been healthy for ``insulation_test_s`` at the checks
+   before it (one tick of slack: checks are per tick), is a violation.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ from hal.sim.world import EXPORT_THRESHOLD_FRACTION, HOT_OPEN_CURRENT_A, SimWorl
 GRID_FORMING = "grid-forming"
 _EPS_S = 1e-9
 # Contactors that invariant 4 and 7 watch for closing (open -> closed).
-_WATCHED_CLOSES = ("grid", "dc")
+_WATCHED_CLOSES = ("grid", "dc", "precharge")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +137,9 @@ class InvariantSettings:
     backup_reserve_soc_pct: float | None = None
     """The reserve while the inverter carries the islanded home through an outage (backup);
     None: ``reserve_soc_pct`` applies there too."""
+    insulation_test_s: float = 0.0
+    """How long the insulation must have been healthy before a DC-side contactor closes
+    (invariant 7; 0 = not checked)."""
     contactor_settle_s: float = 0.030
     """The longest contactor operating time (open or close delay) in the plant."""
     plant_step_s: float = 0.005
@@ -151,7 +156,8 @@ class InvariantSettings:
     def for_world(cls, world: SimWorld, *, tick_s: float, precharge_tolerance_v: float,
                   reserve_soc_pct: float, cable_max_current_a: float,
                   inverter_max_dc_current_a: float, export_allowed: bool = False,
-                  backup_reserve_soc_pct: float | None = None) -> InvariantSettings:
+                  backup_reserve_soc_pct: float | None = None,
+                  insulation_test_s: float = 0.0) -> InvariantSettings:
         """Settings from the controller's numbers plus what the plant itself defines."""
         p = world.params
         return cls(
@@ -162,7 +168,7 @@ class InvariantSettings:
             max_discharge_current_a=min(p.battery.max_discharge_current_a,
                                         cable_max_current_a, inverter_max_dc_current_a),
             inverter_rated_power_w=p.inverter.rated_power_w, export_allowed=export_allowed,
-            backup_reserve_soc_pct=backup_reserve_soc_pct,
+            backup_reserve_soc_pct=backup_reserve_soc_pct, insulation_test_s=insulation_test_s,
             contactor_settle_s=max(p.contactor.close_delay_s, p.contactor.open_delay_s),
             plant_step_s=p.plant_step_s)
 
@@ -193,6 +199,7 @@ class InvariantChecker:
         self._sample_closed = dict(self._closed)
         self._sample_mode = self._mode
         self._sample_dc = self._dc_sample()
+        self._insulated_since: float | None = None if self._insulation_faulted() else -math.inf
         self._latched_since: float | None = None
         self._latched_at_last_check = False
         self._last_check_t: float | None = None
@@ -231,6 +238,10 @@ class InvariantChecker:
         self._sample_closed = dict(self._closed)
         self._sample_mode = self._mode
         self._sample_dc = self._dc_sample()
+        if self._insulation_faulted():
+            self._insulated_since = None
+        elif self._insulated_since is None:
+            self._insulated_since = now
         self._latched_at_last_check = self._latched_since is not None
         self._last_check_t = now
         self.violations.extend(found)
@@ -248,6 +259,9 @@ class InvariantChecker:
         elif key not in self._active:
             self._active.add(key)
             self._report(found, t, invariant, text)
+
+    def _insulation_faulted(self) -> bool:
+        return bool(self.world.interlocks.insulation_fault)
 
     def _dc_sample(self) -> _DcSample:
         w = self.world
@@ -268,6 +282,8 @@ class InvariantChecker:
         """Invariants 4 and 7 for one contactor closing (open -> closed)."""
         if name == "grid" and mode_before == GRID_FORMING and t != self._handover_t:
             self._report(found, t, 4, "K_GRID closed onto a grid-forming inverter out of sync")
+        if name in ("dc", "precharge"):
+            self._check_insulation_test(found, t, name)
         if name == "dc":
             sample = self._sample_dc
             if sample.battery_v is None:
@@ -278,6 +294,18 @@ class InvariantChecker:
                 self._report(found, t, 7, (
                     f"K_DC closed without precharge: DC link {sample.link_v:.1f} V vs battery "
                     f"{sample.battery_v:.1f} V (|diff| {diff:.1f} V > {allowed:.1f} V)"))
+
+    def _check_insulation_test(self, found: list[Violation], t: float, name: str) -> None:
+        need = self.settings.insulation_test_s
+        if need <= 0.0 or self._sample_dc.battery_v is None:
+            return
+        since = self._insulated_since
+        healthy_for = -math.inf if since is None else t - since
+        if healthy_for < need - self.settings.tick_s - _EPS_S:
+            shown = "not healthy" if since is None else f"healthy for only {healthy_for:.3f} s"
+            self._report(found, t, 7, (
+                f"K_{name.upper()} closed without a passed insulation test: insulation {shown} "
+                f"(the test needs {need} s)"))
 
     # ----- replay of truth records ------------------------------------------------------------
     def _replay(self, found: list[Violation]) -> set[str]:

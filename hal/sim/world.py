@@ -22,10 +22,12 @@ from hal.protocols.inverter_messages import InverterStatus
 from hal.settings import CONTACTOR_NAMES, HalSettings
 from hal.sim.chips.ade7953_model import Ade7953Model
 from hal.sim.chips.ads1115_model import Ads1115Model
+from hal.sim.chips.ina228_model import Ina228Model
 from hal.sim.clock import VirtualClock
 from hal.sim.ev_port import SimEvPort
 from hal.sim.ground_truth import GroundTruth
 from hal.sim.i2c_bus import SimSMBus
+from hal.sim.interlocks import SimInterlocks
 from hal.sim.inverter_port import SimInverterPort
 from hal.sim.params import PlantParams
 from hal.sim.plant.battery import SECONDS_PER_HOUR, EvBattery
@@ -34,6 +36,7 @@ from hal.sim.plant.grid import UtilityGrid
 from hal.sim.plant.home import Home
 from hal.sim.plant.inverter import InverterModel
 from hal.sim.plant.inverter_trips import InverterTrips
+from hal.sim.plant.island import Island, RlcLoad
 from hal.sim.truth import MeterTruth
 
 EXPORT_THRESHOLD_FRACTION = 0.01  # export counts above 1 % of the inverter rating
@@ -62,9 +65,11 @@ class SimWorld:
         params.inverter.nominal_frequency_hz = params.nominal_frequency_hz
         self.inverter = InverterModel(params.inverter, params.nominal_voltage_v)
         self.inverter_trips = InverterTrips()
+        self.island = Island(params.nominal_voltage_v, params.nominal_frequency_hz)
         self.ev_plugged = params.ev_present
         self.estop_pressed = False
         self.door_closed = True
+        self.interlocks = SimInterlocks()  # watchdog relay, RCM, IMD, NTCs, plant faults
         self.v2l_load_w = params.v2l_load_w
         self.dc_link_v = 0.0
         self.grid_import_w = 0.0
@@ -75,11 +80,22 @@ class SimWorld:
             for name in CONTACTOR_NAMES
         }
         self.smbus = SimSMBus(seed=params.seed)
+        self.bus_cycles = 0.0  # the PCC voltage's cycles (the meter's zero crossings) ...
+        self.bus_phase_steps = 0.0  # ... of which phase steps (grid_phase_jump, reconnection)
+        self._grid_phase_deg = self.grid.phase_deg
         self.meter_chip = Ade7953Model(self.meter_truth, hal.i2c.meter, self.rng,
-                                       noiseless=not params.meter_noise)
+                                       noiseless=not params.meter_noise, now=clock.now,
+                                       cycles=lambda: (self.bus_cycles,
+                                                       self.bus_phase_steps))
         self.adc_chip = Ads1115Model(clock.now, self.adc_pin_volts, self.rng)
         self.smbus.add_device(hal.i2c.meter.address, self.meter_chip)
         self.smbus.add_device(hal.i2c.adc.address, self.adc_chip)
+        ina = hal.i2c.ina228
+        self.dc_monitor_chip = Ina228Model(
+            clock.now, lambda: self.battery.current_a * ina.shunt_ohm if self.ev_plugged else 0.0,
+            lambda: self.dc_link_v / ina.bus_scale, self.rng)
+        if ina.enabled:
+            self.smbus.add_device(ina.address, self.dc_monitor_chip)
         tag = uuid.uuid4().hex[:12]
         self.can_channels = {"inverter": f"v2x-sim-{tag}-inv", "ev": f"v2x-sim-{tag}-ev"}
         self._inv_bus = can.Bus(interface="virtual", channel=self.can_channels["inverter"])
@@ -122,11 +138,39 @@ class SimWorld:
         self.ev_plugged = False
 
     def outage(self) -> None:
+        """The utility fails and the feeder collapses: the home bus is dead at once."""
         self.grid.breaker_closed = False
+        self.island.collapse()
         self._meter_truth = None
+
+    def island_utility(self, load: RlcLoad) -> None:
+        """The utility breaker opens leaving ``load`` on the home bus with the inverter (the
+        IEEE 1547.1 unintentional-islanding test): the island lives while the inverter feeds
+        it (``hal/sim/plant/island.py``)."""
+        v = self.home_bus_v if self.home_bus_v > 0.0 else self.params.nominal_voltage_v
+        self.grid.breaker_closed = False
+        self.island.form(load, v, self.grid.frequency_hz)
+        self._meter_truth = None
+
+    def balanced_island_load(self, qf: float, p_pct: float = 100.0,
+                             c_pct: float = 100.0) -> RlcLoad:
+        """An RLC load balanced to the inverter's present output (P at ``p_pct`` %, resonant at
+        nominal), its capacitive branch at ``c_pct`` % (IEEE 1547.1: 95..105 % steps)."""
+        p_w = max(-self.inverter.ac_power_w, 1.0) * p_pct / 100.0
+        return RlcLoad.from_power(p_w, qf, self.params.nominal_frequency_hz,
+                                  self.params.nominal_voltage_v).scaled_reactive(c_pct)
+
+    def islanded(self) -> bool:
+        """The island's bus is up: breaker open, K_GRID closed, the island not collapsed."""
+        return (self.island.active and not self.grid.breaker_closed
+                and self.contactors["grid"].closed)
+
+    def bus_frequency_hz(self) -> float:
+        return self.island.frequency_hz if self.islanded() else self.grid.apparent_frequency_hz
 
     def restore_grid(self) -> None:
         """The utility returns, at a phase unrelated to the island the EV may be forming."""
+        self.island.collapse()
         self.grid.breaker_closed = True
         self.grid.phase_deg = float(self.rng.uniform(0.0, 360.0))
         self._meter_truth = None
@@ -162,8 +206,9 @@ class SimWorld:
         return self._meter_truth
 
     def _compute_meter_truth(self) -> MeterTruth:
-        v = self.grid.voltage_v
-        f = self.grid.frequency_hz if v > 0 else 0.0
+        islanded = self.islanded()
+        v = self.island.voltage_v if islanded else self.grid.voltage_v
+        f = self.bus_frequency_hz() if v > 0 else 0.0
         pv = self.home.pv_w if self._pv_running() else 0.0
         amps = abs(self.grid_import_w) / v if v > 0 else 0.0
         pv_amps = pv / v if v > 0 else 0.0
@@ -174,6 +219,7 @@ class SimWorld:
         chans = self.hal.i2c.adc.channels
         inlet = self.battery.terminal_v() if self.ev_plugged else 0.0
         current = self.battery.current_a if self.ev_plugged else 0.0
+        current += self.interlocks.dc_current_offset_a
         for name, value in (("dc_link_v", self.dc_link_v), ("ev_inlet_v", inlet),
                             ("dc_current_a", current)):
             wiring = getattr(chans, name)
@@ -204,6 +250,18 @@ class SimWorld:
             self.clock.set_time(t)
             self._step(t, dt)
 
+    def _advance_bus_cycles(self, dt: float) -> None:
+        """Count the PCC voltage's cycles: the utility's phase (steps exact) or the island's."""
+        delta = (self.grid.phase_deg - self._grid_phase_deg + 180.0) % 360.0 - 180.0
+        self._grid_phase_deg = self.grid.phase_deg
+        if self.islanded():
+            self.bus_cycles += self.island.frequency_hz * dt
+            return
+        f = self.grid.frequency_hz
+        step = (delta - 360.0 * (f - self.params.nominal_frequency_hz) * dt) / 360.0
+        self.bus_cycles += f * dt + step
+        self.bus_phase_steps += step
+
     def _pv_running(self) -> bool:
         # Grid-tied PV (IEEE 1547) runs only on a live utility-connected bus.
         return self.grid.live and self.contactors["grid"].closed
@@ -220,18 +278,23 @@ class SimWorld:
                 self._send_error_frame(CAN_ERR_RESTARTED)
             self.inverter_port.receive(now)
         command = self.inverter_port.command(now)
+        self.interlocks.step(now, dt, self.truth,
+                             bool(self._pin(self.hal.gpio.watchdog.kick_pin).state),
+                             self.battery.current_a, self.inverter.temperature_c,
+                             command is not None, self.inverter.mode_name != "off")
         self.grid.step(dt)
         self.home.step(now)
         self._step_contactors(now)
         k = {name: c.closed for name, c in self.contactors.items()}
         external = k["grid"] and self.grid.live
+        islanded = self.islanded()
         forming = self.inverter.mode_name == "grid-forming"
-        bus_v = self.grid.voltage_v if external else (
+        bus_v = self.grid.voltage_v if external else self.island.voltage_v if islanded else (
             self.params.nominal_voltage_v if forming and k["ac"] else 0.0)
         inverter_ac_v = bus_v if k["ac"] else (
             self.params.nominal_voltage_v if forming and k["v2l"] else 0.0)
         formed_load = 0.0
-        if k["ac"] and not external:
+        if k["ac"] and not external and not islanded:
             formed_load += self.home.load_w
         if k["v2l"]:
             formed_load += self.v2l_load_w
@@ -239,13 +302,16 @@ class SimWorld:
         self.inverter.configure(self.inverter_port.settings)
         self.inverter_trips.configure(self.inverter_port.settings)
         # Another source holds the inverter's terminals up only through K_AC (V2L is isolated).
-        held_externally = external and k["ac"]
+        held_externally = (external or islanded) and k["ac"]
         self.inverter.grid_side = ((self.grid.phase_deg, self.grid.frequency_hz,
                                     self.grid.voltage_pu) if self.grid.live else None)
         self.inverter.step(now, dt, command, inverter_ac_v, held_externally, dc_v, formed_load)
         self._run_inverter_trips(now, inverter_ac_v)
+        if islanded:
+            self._step_island(dt, k)
         self._step_dc(dt, k)
         self._step_ac(now, dt, k, external)
+        self._advance_bus_cycles(dt)
         self._drive_inputs()
         self._update_aux()
         if not bus_off:
@@ -261,17 +327,33 @@ class SimWorld:
         if self.inverter.mode_name != "grid-following":
             self.inverter_trips.reset()
             return
-        bits = self.inverter_trips.update(now, ac_v / self.params.nominal_voltage_v,
-                                          self.grid.frequency_hz)
+        frequency = self.bus_frequency_hz()
+        bits = self.inverter_trips.update(now, ac_v / self.params.nominal_voltage_v, frequency,
+                                          self.params.plant_step_s)
+        if self.inverter.anti_islanding:
+            bits |= self.inverter_trips.islanding(now, frequency,
+                                                  self.params.nominal_frequency_hz)
         if bits:
             self.inverter.fault(bits)
             self.truth.record(now, "inverter_trip", element=self.inverter_trips.tripped[-1][1])
 
+    def _step_island(self, dt: float, k: dict[str, bool]) -> None:
+        """The island follows the inverter's current and the RLC load (collapses without it)."""
+        inv = self.inverter
+        feeding = k["ac"] and inv.mode_name == "grid-following" and inv.ac_power_w < 0.0
+        if not feeding:
+            self.island.collapse()
+            return
+        rated_a = inv.params.rated_power_w / self.params.nominal_voltage_v
+        self.island.step(dt, -inv.ac_power_w, inv.current_lead_rad(self.island.frequency_hz),
+                         rated_a)
+
     def _step_contactors(self, now: float) -> None:
-        supply_ok = not self.estop_pressed
+        supply_ok = not self.estop_pressed and self.interlocks.coil_supply_ok
         gpio = self.hal.gpio.contactors
         for name, model in self.contactors.items():
             coil_on = bool(self._pin(getattr(gpio, name).coil_pin).state)
+            coil_on = coil_on and name not in self.interlocks.coil_open
             if model.step(now, coil_on, supply_ok):
                 if name == "grid" and model.closed:
                     self._check_reclosure(now)  # recorded first: the closing's context
@@ -297,8 +379,8 @@ class SimWorld:
         current = 0.0
         if self.ev_plugged and k["dc"]:
             current = self.battery.current_for_power(self.inverter.dc_power_w())
-            self.dc_link_v = self.battery.terminal_v(current)
-        elif self.ev_plugged and k["precharge"]:
+            self.dc_link_v = self.battery.terminal_v(current) + self.interlocks.dc_link_excess_v
+        elif self.ev_plugged and k["precharge"] and not self.interlocks.precharge_open:
             # The link capacitor charges from the battery through the precharge resistor (exact
             # RC solution, so any plant step is stable); the average current over the step
             # leaves the battery.
@@ -319,6 +401,10 @@ class SimWorld:
             self.grid_import_w = self.home.load_w - pv + inv_w
             self.home_bus_v = self.grid.voltage_v
             from_ev = min(self.home.load_w, max(0.0, -inv_w))
+        elif self.islanded():
+            self.grid_import_w = 0.0  # the utility breaker is open
+            self.home_bus_v = self.island.voltage_v
+            from_ev = max(0.0, -inv_w)
         else:
             self.grid_import_w = 0.0
             forming = self.inverter.mode_name == "grid-forming" and k["ac"]
@@ -353,6 +439,8 @@ class SimWorld:
         inputs = self.hal.gpio.inputs
         for wiring, active in ((inputs.estop, not self.estop_pressed),
                                (inputs.door, self.door_closed),
+                               (inputs.rcm_ok, not self.interlocks.ground_fault),
+                               (inputs.imd_ok, not self.interlocks.insulation_fault),
                                (inputs.ev_present, self.ev_plugged)):
             high = active == wiring.active_high
             pin = self._pin(wiring.pin)
@@ -365,7 +453,8 @@ class SimWorld:
             wiring = getattr(gpio, name)
             if wiring.aux_pin is None:
                 continue
-            high = model.closed == wiring.aux_closed_high
+            closed = model.closed and name not in self.interlocks.aux_cut
+            high = closed == wiring.aux_closed_high
             pin = self._pin(wiring.aux_pin)
             if bool(pin.state) != high:
                 pin.drive_high() if high else pin.drive_low()
@@ -374,9 +463,10 @@ class SimWorld:
         inv = self.inverter
         ac_v = self.home_bus_v if self.contactors["ac"].closed else 0.0
         return InverterStatus(
-            state=inv.state, dc_voltage_v=self.dc_link_v,
+            state=inv.state,
+            dc_voltage_v=self.dc_link_v + self.interlocks.inverter_dc_voltage_bias_v,
             dc_current_a=self.battery.current_a if self.contactors["dc"].closed else 0.0,
             ac_power_w=inv.ac_power_w, ac_voltage_v=ac_v,
-            ac_frequency_hz=self.grid.frequency_hz if ac_v > 0 else 0.0,
+            ac_frequency_hz=self.bus_frequency_hz() if ac_v > 0 else 0.0,
             reactive_power_var=inv.reactive_power_var, temperature_c=inv.temperature_c,
             fault_word=inv.fault_word, warning_word=0, synced=inv.synced)

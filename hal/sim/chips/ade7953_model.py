@@ -11,9 +11,12 @@ Measurements are computed on every read from ``truth()`` and the board's counts-
 to integer counts and clamped to 24 bits. The 32-bit aliases (0x3xx) carry the same 24-bit data
 sign-extended (datasheet p. 60).
 
-Simplifications: IRQSTATA's ZXTO bit is a *level* (set while the voltage is 0) and appears at
-once, where the silicon latches it after ZXTOUT until RSTIRQSTATA is read; calibration
-registers are stored but not applied; energy accumulators, waveforms, peaks and PF read 0.
+Timing (zero crossings, PERIOD as a reciprocal counter, latched ZXTO/ZXV/SAG/OV status and the
+energy accumulators) lives in :mod:`hal.sim.chips.ade7953_signals`; it needs ``now``. Without a
+clock the model falls back to an untimed chip (PERIOD from the true frequency, ZXTO as soon as
+the voltage is gone). The gain registers (xIGAIN, AVGAIN, xWGAIN, AVARGAIN; 0x400000 = 1.0)
+scale the measurements as on the silicon. Simplifications: waveforms, peaks, PF, the offset
+registers and CRC read 0 or are stored without effect.
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ from collections.abc import Callable
 import numpy as np
 
 from hal.settings import MeterWiring
+from hal.sim.chips.ade7953_signals import ChipSignals
 from hal.sim.i2c_bus import I2cDeviceModel
 from hal.sim.truth import MeterTruth
 
 # Registers (24-bit addresses for the 24/32-bit bank; 0x3xx aliases map to 0x2xx).
+SAGCYC = 0x000
 LAST_OP = 0x0FD
 UNLOCK = 0x0FE
 LAST_RWDATA_8 = 0x0FF
@@ -36,6 +41,7 @@ PERIOD = 0x10E
 OPTIMUM = 0x120
 LAST_ADD = 0x1FE
 LAST_RWDATA_16 = 0x1FF
+SAGLVL = 0x200
 AVA = 0x210
 BVA = 0x211
 AWATT = 0x212
@@ -45,26 +51,38 @@ BVAR = 0x215
 IRMSA = 0x21A
 IRMSB = 0x21B
 VRMS = 0x21C
+AENERGYA = 0x21E
+AENERGYB = 0x21F
+RENERGYA = 0x220
+OVLVL = 0x224
 IRQSTATA = 0x22D
 RSTIRQSTATA = 0x22E
 LAST_RWDATA_24 = 0x2FF
+AIGAIN = 0x280
+AVGAIN = 0x281
+AWGAIN = 0x282
+AVARGAIN = 0x283
+BIGAIN = 0x28C
+BWGAIN = 0x28E
+GAIN_UNITY = 0x400000
 VERSION = 0x702
 EX_REF = 0x800
 
 UNLOCK_KEY = 0xAD
 OP_READ = 0x35
 OP_WRITE = 0xCA
-IRQ_ZXTO = 1 << 14
 IRQ_RESET = 1 << 20
-PERIOD_CLOCK_HZ = 223_750.0
-PERIOD_DEAD = 0xFFFF
+ZX_JITTER_S = 1e-6  # rms timing noise of the zero-crossing detector
 DEFAULT_VERSION = 0x02  # a plausible silicon version; the real value varies by revision
 
 _LAST_REGISTERS = frozenset({LAST_OP, LAST_ADD, LAST_RWDATA_8, LAST_RWDATA_16, LAST_RWDATA_24})
 _READ_ONLY = frozenset({
     LAST_OP, LAST_RWDATA_8, PERIOD, LAST_ADD, LAST_RWDATA_16, AVA, BVA, AWATT, BWATT, AVAR,
-    BVAR, IRMSA, IRMSB, VRMS, IRQSTATA, RSTIRQSTATA, LAST_RWDATA_24, VERSION,
+    BVAR, IRMSA, IRMSB, VRMS, IRQSTATA, RSTIRQSTATA, LAST_RWDATA_24, VERSION, AENERGYA,
+    AENERGYB, RENERGYA,
 })
+_GAIN_OF = {IRMSA: AIGAIN, VRMS: AVGAIN, AWATT: AWGAIN, AVAR: AVARGAIN, IRMSB: BIGAIN,
+            BWATT: BWGAIN}
 _DEFAULTS = {
     0x004: 0x40,  # LCYCMODE
     ZXTOUT: 0xFFFF,
@@ -114,14 +132,24 @@ class Ade7953Model(I2cDeviceModel):
         offset_counts: float = 0.0,
         version: int = DEFAULT_VERSION,
         noiseless: bool = False,
+        now: Callable[[], float] | None = None,
+        cycles: Callable[[], tuple[float, float]] | None = None,
+        zx_jitter_s: float = ZX_JITTER_S,
+        clock_error_ppm: float = 0.0,
     ) -> None:
-        """``noiseless=True`` zeroes the three noise levels (quantisation, gain, offset stay)."""
+        """``noiseless=True`` zeroes the noise levels (quantisation, gain, offset stay).
+
+        ``now`` times zero crossings, events and energy; ``cycles`` (the bus voltage's cycle
+        count and its phase steps, kept by the plant) makes phase jumps visible.
+        """
         self.truth = truth
         self.board = board
         self._rng = rng
         self.rms_noise_rel = 0.0 if noiseless else rms_noise_rel
         self.power_noise_rel = 0.0 if noiseless else power_noise_rel
-        self.period_jitter_counts = 0 if noiseless else period_jitter_counts
+        self.period_jitter_counts = 0 if noiseless else period_jitter_counts  # untimed only
+        self.signals = ChipSignals(now, truth, rng, zx_jitter_s=0.0 if noiseless else zx_jitter_s,
+                                   cycles=cycles, clock_error_ppm=clock_error_ppm)
         self.gain_error = gain_error
         self.offset_counts = offset_counts
         self.version = version
@@ -130,9 +158,12 @@ class Ade7953Model(I2cDeviceModel):
             LAST_OP: lambda: self._last_op,
             LAST_ADD: lambda: self._last_add,
             VERSION: lambda: self.version,
-            PERIOD: self._period,
+            PERIOD: lambda: self.signals.period,
             IRQSTATA: self._irqstata,
             RSTIRQSTATA: self._rstirqstata,
+            AENERGYA: lambda: self._energy("a"),
+            AENERGYB: lambda: self._energy("b"),
+            RENERGYA: lambda: self._energy("ra"),
         }
         self._stored: dict[int, int] = dict(_DEFAULTS)
         self._unlocked = False
@@ -161,6 +192,7 @@ class Ade7953Model(I2cDeviceModel):
         self.writes += 1
 
     def on_read(self, n: int) -> bytes:
+        self._advance()
         register = self._pointer
         width = register_width(register)
         value = self._value(register)
@@ -173,6 +205,12 @@ class Ade7953Model(I2cDeviceModel):
         return (value.to_bytes(width, "big") + bytes(max(0, n - width)))[:n]
 
     # -- inspection for tests and the simulator ----------------------------------------------
+
+    def power_cycle(self) -> None:
+        """A brown-out: every register back to its default, IRQSTATA.RESET set."""
+        self._stored = dict(_DEFAULTS)
+        self._unlocked = False
+        self._reset_pending = True
 
     def stored(self, register: int) -> int:
         """A configuration register's value (0 if never written and no default)."""
@@ -203,39 +241,48 @@ class Ade7953Model(I2cDeviceModel):
             return self._measure(canonical)
         return self._stored.get(canonical, 0)
 
-    def _dead(self, truth: MeterTruth) -> bool:
-        return truth.voltage_rms_v <= 0.0 or truth.frequency_hz <= 0.0
+    def _advance(self) -> None:
+        levels = self.signals.levels
+        levels.zxtout = self._stored.get(ZXTOUT, 0xFFFF)
+        levels.sag_cycles = self._stored.get(SAGCYC, 0)
+        levels.sag_level = self._stored.get(SAGLVL, 0)
+        levels.ov_level = self._stored.get(OVLVL, _MAX_U24)
+        self.signals.advance(self._power_counts, lambda: self._counts(VRMS, noise=False))
 
-    def _period(self) -> int:
-        truth = self.truth()
-        if self._dead(truth):
-            return PERIOD_DEAD
-        jitter = 0
-        if self.period_jitter_counts > 0:
-            jitter = int(self._rng.integers(-self.period_jitter_counts,
-                                            self.period_jitter_counts + 1))
-        counts = round(PERIOD_CLOCK_HZ / truth.frequency_hz) - 1 + jitter
-        return min(max(counts, 0), PERIOD_DEAD)
+    def _power_counts(self) -> tuple[float, float, float]:
+        return (self._counts(AWATT, noise=False), self._counts(BWATT, noise=False),
+                self._counts(AVAR, noise=False))
+
+    def _energy(self, key: str) -> int:
+        return min(max(self.signals.take_energy(key), _MIN_S24), _MAX_S24) & _MAX_U24
 
     def _irqstata(self) -> int:
-        status = IRQ_RESET if self._reset_pending else 0
-        if self._dead(self.truth()):
-            status |= IRQ_ZXTO
-        return status
+        return self.signals.latched | (IRQ_RESET if self._reset_pending else 0)
 
     def _rstirqstata(self) -> int:
         status = self._irqstata()
+        self.signals.latched = 0
         self._reset_pending = False
         return status
 
-    def _measure(self, register: int) -> int:
+    def _counts(self, register: int, noise: bool) -> float:
+        """The register's unquantised counts: truth, board scale, gain register and errors."""
         truth = self.truth()
         quantity, counts_per_unit, signed = _MEASURED[register](truth, self.board)
+        gain_register = _GAIN_OF.get(register)
+        chip_gain = 1.0
+        if gain_register is not None:
+            chip_gain = self._stored.get(gain_register, GAIN_UNITY) / GAIN_UNITY
+        counts = (quantity * counts_per_unit * (1.0 + self.gain_error) * chip_gain
+                  + self.offset_counts)
         rel_noise = self.power_noise_rel if signed else self.rms_noise_rel
-        counts = quantity * counts_per_unit * (1.0 + self.gain_error) + self.offset_counts
-        if rel_noise > 0.0:
+        if noise and rel_noise > 0.0:
             counts += float(self._rng.normal(0.0, rel_noise * abs(counts)))
-        if signed:
+        return counts
+
+    def _measure(self, register: int) -> int:
+        counts = self._counts(register, noise=True)
+        if _MEASURED[register](self.truth(), self.board)[2]:
             return min(max(round(counts), _MIN_S24), _MAX_S24) & _MAX_U24
         return min(max(round(counts), 0), _MAX_U24)
 

@@ -1,9 +1,17 @@
-"""The utility: voltage, frequency, phase and the utility breaker."""
+"""The utility: voltage, frequency, phase and the utility breaker.
+
+A phase jump is a step of the voltage angle. Anything that measures frequency from the
+waveform (the meter's zero-crossing period, the inverter's phase-locked loop) sees it as a
+short frequency excursion: the one line cycle in which the step happens is longer or shorter
+by the step's share of a turn (:attr:`UtilityGrid.apparent_frequency_hz`).
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+JUMP_WINDOW_CYCLES = 1.0
 
 
 @dataclass
@@ -31,6 +39,8 @@ class UtilityGrid:
         self.breaker_closed = True
         self._voltage_ramp: Ramp | None = None
         self._frequency_ramp: Ramp | None = None
+        self._jump_hz = 0.0  # the apparent frequency offset of a recent phase jump
+        self._jump_left_s = 0.0
 
     @property
     def live(self) -> bool:
@@ -54,8 +64,17 @@ class UtilityGrid:
 
     def jump_phase(self, degrees: float) -> None:
         self.phase_deg = (self.phase_deg + degrees) % 360.0
+        window = JUMP_WINDOW_CYCLES / self.frequency_hz
+        self._jump_hz = degrees / 360.0 / window
+        self._jump_left_s = window
+
+    @property
+    def apparent_frequency_hz(self) -> float:
+        """The frequency a waveform-based measurement reports (a phase jump included)."""
+        return self.frequency_hz + (self._jump_hz if self._jump_left_s > 0.0 else 0.0)
 
     def step(self, dt: float) -> None:
+        self._jump_left_s = max(0.0, self._jump_left_s - dt)
         if self._voltage_ramp is not None:
             self.voltage_pu = self._voltage_ramp.step(self.voltage_pu, dt)
         if self._frequency_ramp is not None:

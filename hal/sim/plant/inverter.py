@@ -7,6 +7,7 @@ within the command timeout: the second safety layer of ARCHITECTURE.md section 2
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from hal.protocols.inverter_messages import (
@@ -24,6 +25,9 @@ SYNC_FREQUENCY_HZ = 0.1
 SYNC_VOLTAGE_PU = 0.05
 SYNC_GAIN_HZ_PER_DEG = 0.01
 SYNC_MAX_SLIP_HZ = 0.5
+# Active anti-islanding (Sandia frequency shift): chopping fraction cf = cf0 + K (f - f_nom),
+# the current leads the voltage by pi / 2 * cf. K comes from the settings (AntiIslandingGain).
+SFS_CF0 = 0.01
 
 
 @dataclass
@@ -33,7 +37,7 @@ class InverterParams:
     efficiency: float = 0.96
     start_delay_s: float = 0.10
     min_dc_voltage_v: float = 150.0
-    min_ac_voltage_pu: float = 0.5
+    min_ac_voltage_pu: float = 0.3  # IEEE 1547 Category II: permissive operation down to 0.30 p.u.
     nominal_frequency_hz: float = 60.0
     ambient_c: float = 25.0
     temp_rise_c_at_rated: float = 35.0
@@ -62,6 +66,7 @@ class InverterModel:
         self.grid_side: tuple[float, float, float] | None = None
         self._ready_since: float | None = None
         self._cmd_present = False
+        self.settings: InverterSettings | None = None
 
     @property
     def mode_name(self) -> str:
@@ -81,6 +86,23 @@ class InverterModel:
         """Run with the settings the CAN port applied (None: the factory parameters)."""
         self.ramp_w_per_s = (self.params.ramp_w_per_s if settings is None
                              else settings.ramp_rate_w_per_s)
+        self.settings = settings
+
+    @property
+    def anti_islanding(self) -> bool:
+        """Active anti-islanding runs only with applied settings that enable it."""
+        return self.settings is not None and self.settings.anti_islanding
+
+    def current_lead_rad(self, frequency_hz: float) -> float:
+        """How far the output current leads the bus voltage: the reactive setpoint plus the
+        Sandia frequency shift (positive feedback on the frequency deviation)."""
+        p = -self.ac_power_w
+        lead = -math.atan2(self.reactive_power_var, p) if p > 0.0 else 0.0
+        if self.anti_islanding and self.settings is not None:
+            cf = SFS_CF0 + self.settings.anti_islanding_gain * (
+                frequency_hz - self.params.nominal_frequency_hz)
+            lead += math.pi / 2.0 * cf
+        return lead
 
     def fault(self, bits: int) -> None:
         """Latch fault bits: the power stage stops and stays in FAULT until they are cleared."""

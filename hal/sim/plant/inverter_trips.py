@@ -9,6 +9,7 @@ settings the inverter runs no trips (a factory inverter waits to be configured).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,6 +18,19 @@ from hal.protocols.inverter_messages import InverterSettings
 FAULT_AC_OVERVOLTAGE = 1 << 3  # FaultWord bits (hal/protocols/inverter.dbc)
 FAULT_AC_UNDERVOLTAGE = 1 << 4
 FAULT_AC_FREQUENCY = 1 << 5
+FAULT_ISLANDING = 1 << 7
+# The firmware's island detector (with the active frequency shift): the frequency is outside
+# the band IEEE 1547 asks to ride through (nominal -3.0 / +1.8 Hz) and still running away faster
+# than any grid ROCOF the charger must ride through (3 Hz/s, with margin), for two line cycles.
+# A step of the utility's frequency moves it only once, a utility ramp too slowly: no trip.
+# Beyond the measurement range (nominal -10 / +6 Hz) the phase-locked loop cannot follow: cease.
+ISLAND_BAND_HZ = (-3.0, 1.8)
+ISLAND_RUNAWAY_HZ_PER_S = 4.0
+ISLAND_RATE_WINDOW_S = 0.01
+ISLAND_CONFIRM_S = 0.035
+MEASUREMENT_RANGE_HZ = (-10.0, 6.0)
+PLL_TAU_CYCLES = 3.0  # band and range on the phase-locked loop's frequency; the runaway rate on
+# the cycle-by-cycle frequency, which a step or a phase jump moves only once
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +62,9 @@ class InverterTrips:
         self._elements: tuple[Element, ...] = ()
         self._since: dict[str, float] = {}
         self.tripped: list[tuple[float, str]] = []
+        self._island_since: float | None = None
+        self._history: deque[tuple[float, float]] = deque(maxlen=16)
+        self._pll_hz: float | None = None
 
     def configure(self, settings: InverterSettings | None) -> None:
         if settings != self._settings:
@@ -57,15 +74,55 @@ class InverterTrips:
 
     def reset(self) -> None:
         self._since.clear()
+        self._island_since = None
+        self._history.clear()
+        self._pll_hz = None
 
-    def update(self, now: float, voltage_pu: float, frequency_hz: float) -> int:
+    def islanding(self, now: float, frequency_hz: float, nominal_hz: float) -> int:
+        """The active method's detector: FAULT_ISLANDING once the frequency has run out of the
+        ride-through band (call only while the anti-islanding shift is active)."""
+        previous = self._history[-1][0] if self._history else now
+        pll = frequency_hz if self._pll_hz is None else self._pll_hz
+        pll += (frequency_hz - pll) * min(1.0, (now - previous) * nominal_hz / PLL_TAU_CYCLES)
+        self._pll_hz = pll
+        history = self._history
+        history.append((now, frequency_hz))
+        while len(history) > 2 and now - history[1][0] >= ISLAND_RATE_WINDOW_S - 1e-9:
+            history.popleft()
+        then, f_then = history[0]
+        rate = (frequency_hz - f_then) / (now - then) if now > then else 0.0
+        dev = pll - nominal_hz
+        if not MEASUREMENT_RANGE_HZ[0] <= dev <= MEASUREMENT_RANGE_HZ[1]:
+            return self._island_trip(now)
+        running = (not ISLAND_BAND_HZ[0] <= dev <= ISLAND_BAND_HZ[1]
+                   and rate * dev > 0.0 and abs(rate) > ISLAND_RUNAWAY_HZ_PER_S)
+        if not running:
+            self._island_since = None
+            return 0
+        if self._island_since is None:
+            self._island_since = now
+        if now - self._island_since >= ISLAND_CONFIRM_S - 1e-9:
+            return self._island_trip(now)
+        return 0
+
+    def _island_trip(self, now: float) -> int:
+        self.tripped.append((now, "ISLANDING"))
+        self._island_since = None
+        self._history.clear()
+        return FAULT_ISLANDING
+
+    def update(self, now: float, voltage_pu: float, frequency_hz: float,
+               sample_s: float = 0.0) -> int:
+        """Run the elements on one sample. ``sample_s`` is the plant step: an excursion is
+        first seen one sample after it began, so each timer ends one sample early and the
+        clearing time (from the excursion to ceased) is met, not overrun."""
         bits = 0
         for element in self._elements:
             if not element.outside(voltage_pu, frequency_hz):
                 self._since.pop(element.name, None)
                 continue
             since = self._since.setdefault(element.name, now)
-            if now - since >= element.clearing_time_s - 1e-9:
+            if now - since >= element.clearing_time_s - sample_s - 1e-9:
                 bits |= element.fault_bit
                 self.tripped.append((now, element.name))
                 self._since.pop(element.name, None)

@@ -1,0 +1,97 @@
+"""Commands that ask something of the charger (operator and technician roles).
+
+Every request goes through the supervisor's arbitration or its reset request; the console never
+drives an output. The console claims as ``user`` for an operator and ``technician`` for a
+technician (controller/console/roles.py).
+"""
+
+from __future__ import annotations
+
+import math
+
+from controller.console.config_access import validate_set
+from controller.console.context import CommandContext, Reply, ok, refuse
+from controller.console.roles import Role
+from controller.modes.requests import MODES
+
+W_PER_KW = 1000.0
+MAX_POWER_KW = 32.0  # the largest power any config key allows
+
+
+def _decision(ctx: CommandContext, mode: str | None, power_w: float | None) -> Reply:
+    decision = ctx.bridge.claim(ctx.session.role, mode, power_w)
+    source = "technician" if ctx.session.role is Role.TECHNICIAN else "user"
+    if not decision.accepted:
+        return refuse(f"refused: {decision.reason}", source=source)
+    return ok(f"accepted as {source} request (applied from the next tick; `status` shows the "
+              "winner)", source=source)
+
+
+def mode(ctx: CommandContext, args: list[str]) -> Reply:
+    name = args[0].lower()
+    if name not in MODES:
+        return refuse(f"mode {args[0][:16]!r}: must be one of {', '.join(MODES)}")
+    if ctx.session.service and name != "idle":
+        return refuse("refused: service mode holds the charger idle; `service off` first")
+    return _decision(ctx, name, None)
+
+
+def power(ctx: CommandContext, args: list[str]) -> Reply:
+    try:
+        kw = float(args[0])
+    except ValueError:
+        return refuse(f"power {args[0][:16]!r}: KW must be a number of kilowatts")
+    if not math.isfinite(kw) or not 0.0 <= kw <= MAX_POWER_KW:
+        return refuse(f"power {args[0][:16]}: KW must be from 0 to {MAX_POWER_KW:g} (a "
+                      "magnitude; the mode gives the direction)")
+    # a claim replaces the role's previous one as a whole: keep the mode it stated
+    return _decision(ctx, ctx.bridge.claimed_mode(ctx.session.role), kw * W_PER_KW)
+
+
+def stop(ctx: CommandContext, args: list[str]) -> Reply:
+    return _decision(ctx, "idle", None)
+
+
+def release(ctx: CommandContext, args: list[str]) -> Reply:
+    if not ctx.bridge.release(ctx.session.role):
+        return refuse("no console claim is held for your role")
+    return ok("claim released: the next requester's wish applies")
+
+
+def reset(ctx: CommandContext, args: list[str]) -> Reply:
+    return ok(ctx.bridge.request_reset())
+
+
+def config_set(ctx: CommandContext, args: list[str]) -> Reply:
+    key, text = args[0], " ".join(args[1:])
+    try:
+        updated, effect = validate_set(ctx.bridge.config, key, text)
+    except ValueError as err:
+        return refuse(f"refused: {err}")
+    if key.startswith("console."):
+        ctx.console.apply_config(updated)
+    return ok(f"{key}: {effect}", key=key, applied=key.startswith("console."),
+              persisted=False)
+
+
+def service(ctx: CommandContext, args: list[str]) -> Reply:
+    choice = args[0].lower()
+    if choice not in ("on", "off"):
+        return refuse(f"service {args[0][:16]!r}: must be on or off")
+    if choice == "off":
+        if not ctx.session.service:
+            return refuse("service mode is not on")
+        return ok(ctx.console.end_service(ctx.session, "service off"), service=False)
+    decision = ctx.bridge.claim(Role.TECHNICIAN, "idle", None)
+    if not decision.accepted:
+        return refuse(f"refused: {decision.reason}")
+    ctx.session.service = True
+    return ok("service mode on: the charger is held idle by the technician claim; it ends on "
+              "`service off`, logout or timeout", service=True)
+
+
+def contactor_test(ctx: CommandContext, args: list[str]) -> Reply:
+    accepted, answer = ctx.bridge.contactor_test(args[0].lower())
+    if not accepted:
+        return refuse(f"refused: {answer}", reason=answer)
+    return ok(answer, contactor=args[0].lower())

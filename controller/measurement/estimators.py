@@ -1,0 +1,103 @@
+"""Pure numpy estimators on windows of meter readings (no state, no I/O).
+
+The meter gives one reading per control tick: an RMS voltage (the chip's own filtered RMS) and
+the duration of the last complete line cycle (the ADE7953 PERIOD register). The functions here
+turn windows of those into the quantities IEEE 1547-2018 Table 3 specifies accuracy for. Windows
+are chosen in line cycles of the *tracked* period (:func:`cycle_window`), never in wall time, so
+a 10-cycle RMS is 10 cycles at 50 Hz and at 63 Hz alike.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.float64]
+FULL_TURN_DEG = 360.0
+MIN_POINTS_FOR_SLOPE = 3
+MIN_POINTS_FOR_JUMP = 4
+
+
+def cycle_window(t: Array, now: float, period_s: float, cycles: float) -> slice:
+    """The newest samples (``t`` ascending) that together span ``cycles`` line cycles.
+
+    Each sample covers the reading interval before it, so the window holds the samples taken
+    after ``now - span + spacing / 2`` (``span = cycles * period_s``, ``spacing`` the mean
+    interval): as many samples as best fill the span, and always the newest. A slice, so the
+    window is a view (no copy).
+    """
+    if period_s <= 0.0 or cycles <= 0.0:
+        raise ValueError(f"period_s ({period_s}) and cycles ({cycles}) must be positive")
+    n = t.size
+    spacing = float(t[-1] - t[0]) / (n - 1) if n > 1 else 0.0
+    threshold = min(now - cycles * period_s + spacing / 2.0, now - 1e-9)
+    return slice(int(np.searchsorted(t, threshold, side="right")), n)
+
+
+def time_window(t: Array, now: float, seconds: float) -> slice:
+    """The samples taken within the last ``seconds`` before ``now`` (``t`` ascending)."""
+    return slice(int(np.searchsorted(t, now - seconds + 1e-9, side="left")), t.size)
+
+
+def rms_of_rms(values: Array) -> float:
+    """RMS over a window of equal-duration RMS readings: sqrt(mean(v**2)) (energy-weighted)."""
+    if values.size == 0:
+        raise ValueError("an RMS needs at least one reading")
+    return math.sqrt(float(values @ values) / values.size)
+
+
+def frequency_from_periods(periods_s: Array) -> float:
+    """Average frequency over consecutive cycles: cycles / total time (not the mean of 1/T)."""
+    total = float(periods_s.sum())
+    if periods_s.size == 0 or total <= 0.0:
+        raise ValueError("needs at least one positive period")
+    return periods_s.size / total
+
+
+def least_squares_slope(t: Array, y: Array) -> float:
+    """Slope of the least-squares line through ``(t, y)`` (0.0 with fewer than 3 points)."""
+    if t.size < MIN_POINTS_FOR_SLOPE:
+        return 0.0
+    tc = t - float(t.sum()) / t.size
+    denominator = float(tc @ tc)
+    if denominator <= 0.0:
+        return 0.0
+    return float(tc @ y) / denominator  # sum(tc) = 0, so y need not be centred
+
+
+def rocof_least_squares(t: Array, frequency_hz: Array) -> float:
+    """Rate of change of frequency (Hz/s): the least-squares slope of frequency over time."""
+    return least_squares_slope(t, frequency_hz)
+
+
+def phase_jump_deg(periods_s: Array, threshold_deg: float) -> float:
+    """A phase jump seen in the second-newest cycle, in degrees (0.0 when none).
+
+    A step of the voltage's phase moves one zero crossing: that one cycle is longer or shorter
+    by ``jump / 360`` of a period, and the next cycle is normal again (a frequency step, by
+    contrast, changes every cycle after it). So the second-newest period is compared with the
+    median of the ones before it and with the newest; it is a jump when it differs from the
+    median by more than ``threshold_deg`` and the newest does not. A positive jump (phase
+    advance) shortens the cycle.
+    """
+    if periods_s.size < MIN_POINTS_FOR_JUMP:
+        return 0.0
+    before: list[float] = sorted(periods_s[:-2].tolist())  # a few values: beats np.median
+    mid = len(before) // 2
+    reference = before[mid] if len(before) % 2 else 0.5 * (before[mid - 1] + before[mid])
+    if reference <= 0.0:
+        return 0.0
+    suspect = -(float(periods_s[-2]) - reference) / reference * FULL_TURN_DEG
+    newest = -(float(periods_s[-1]) - reference) / reference * FULL_TURN_DEG
+    if abs(suspect) > threshold_deg and abs(newest) <= threshold_deg:
+        return suspect
+    return 0.0
+
+
+def window_mean(values: Array) -> float:
+    """Mean of ``values`` over a window of equally spaced readings (power averages)."""
+    if values.size == 0:
+        raise ValueError("an average needs at least one reading")
+    return float(values.sum()) / values.size

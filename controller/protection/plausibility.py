@@ -1,0 +1,79 @@
+"""Plausibility: does the inverter do what it is told, and do its measurements agree with ours?
+
+- POWER_IMPLAUSIBLE: grid-following with the output contactor confirmed, the inverter's AC power
+  differs from the command by more than ``power_tolerance_w`` for ``power_delay_s`` (it ignores
+  the command, or something limits it that the controller does not know about).
+- MEASUREMENT_DISAGREE: the controller's own DC link voltage and DC current (ADS1115) against the
+  inverter's report, and the PCC meter's voltage against the inverter's AC voltage, each for
+  ``disagree_delay_s``. One of two sensors is wrong; which one is for a technician to find.
+"""
+
+from __future__ import annotations
+
+from controller.config.model import Config
+from controller.protection.trip import Trip
+from controller.supervisor.snapshot import Snapshot
+
+
+class _Persist:
+    """How long a condition has held (reset when it stops)."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def held(self, t: float, condition: bool) -> float:
+        if not condition:
+            self.since = None
+            return 0.0
+        if self.since is None:
+            self.since = t
+        return t - self.since
+
+
+class PlausibilityMonitor:
+    def __init__(self, config: Config) -> None:
+        self._s = config.safety.plausibility
+        self._max_age = config.protection.sensor_max_age_s
+        self._power = _Persist()
+        self._pairs = {name: _Persist() for name in ("dc_voltage", "dc_current", "ac_voltage")}
+
+    def update(self, snap: Snapshot, commanded_w: float, following: bool,
+               energised: bool) -> list[Trip]:
+        trips: list[Trip] = []
+        inv = snap.inverter
+        ac = snap.contactors.get("ac")
+        dc = snap.contactors.get("dc")
+        ac_closed = ac is not None and bool(ac.feedback_closed)
+        dc_closed = dc is not None and bool(dc.feedback_closed)
+        s = self._s
+        error = abs(inv.ac_power_w - commanded_w) if inv is not None else 0.0
+        check_power = (energised and following and ac_closed and inv is not None
+                       and inv.fault_word == 0)
+        held = self._power.held(snap.t, check_power and error > s.power_tolerance_w)
+        if held >= s.power_delay_s:
+            trips.append(Trip("POWER_IMPLAUSIBLE", f"inverter AC power differs from the command "
+                              f"by {error:.0f} W for {held:.1f} s", error, s.power_tolerance_w))
+        if inv is None or not energised or not dc_closed:
+            for p in self._pairs.values():
+                p.since = None
+            return trips
+        pairs: list[tuple[str, float | None, float, float, str]] = [
+            ("dc_voltage", snap.analog_value("dc_link_v", self._max_age), inv.dc_voltage_v,
+             s.dc_voltage_tolerance_v, "V"),
+            ("dc_current", snap.analog_value("dc_current_a", self._max_age), inv.dc_current_a,
+             s.dc_current_tolerance_a, "A"),
+        ]
+        grid = snap.contactors.get("grid")
+        if snap.meter is not None and ac_closed and grid is not None and grid.feedback_closed:
+            tol = s.ac_voltage_tolerance_pct / 100.0 * max(snap.meter.voltage_rms_v, 1.0)
+            pairs.append(("ac_voltage", snap.meter.voltage_rms_v, inv.ac_voltage_v, tol, "V"))
+        else:
+            self._pairs["ac_voltage"].since = None
+        for name, ours, theirs, tol, unit in pairs:
+            diff = abs(ours - theirs) if ours is not None else 0.0
+            held = self._pairs[name].held(snap.t, ours is not None and diff > tol)
+            if held >= s.disagree_delay_s:
+                trips.append(Trip("MEASUREMENT_DISAGREE", f"{name.replace('_', ' ')}: controller "
+                                  f"{ours:.1f} {unit}, inverter {theirs:.1f} {unit} for "
+                                  f"{held:.1f} s", diff, tol))
+        return trips

@@ -1,0 +1,91 @@
+"""NTC temperatures: a derating ladder with hysteresis, then a stop; a broken sensor is a fault.
+
+Per sensor (``inverter``, ``contactors``, ``inlet``), between its ``*_derate_c`` and ``*_stop_c``
+the allowed power steps down 100 % -> 75 % -> 50 % -> 25 % (three equal bands); a step is left
+only ``hysteresis_c`` below the temperature that entered it. At ``*_stop_c`` it trips
+OVERTEMPERATURE (a STOP fault: ramp, open, latch; retried once cooled). An open or shorted NTC
+is TEMP_SENSOR_FAULT, and a sensor whose reads fail for longer than
+``protection.sensor_max_age_s`` is SENSOR_STALE: unknown is unsafe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controller.config.safety_settings import TemperatureSettings
+from controller.protection.ntc import ntc_celsius
+from controller.protection.trip import Trip
+from controller.supervisor.snapshot import Snapshot
+
+LADDER = (1.0, 0.75, 0.5, 0.25)  # allowed power fraction per derating level
+STOP_LEVEL = len(LADDER)
+
+
+@dataclass(frozen=True, slots=True)
+class TemperatureVerdict:
+    trips: list[Trip]
+    warnings: list[Trip]
+    power_fraction: float
+    celsius: dict[str, float]
+
+
+class TemperatureMonitor:
+    def __init__(self, settings: TemperatureSettings, max_age_s: float, started_at: float) -> None:
+        self._s = settings
+        self._max_age = max_age_s
+        self._level: dict[str, int] = {}
+        self._good_at: dict[str, float] = {}
+        self._started_at = started_at
+
+    def _limits(self, name: str) -> tuple[float, float]:
+        derate = getattr(self._s, f"{name}_derate_c", self._s.inverter_derate_c)
+        stop = getattr(self._s, f"{name}_stop_c", self._s.inverter_stop_c)
+        return float(derate), float(stop)
+
+    def _threshold(self, name: str, level: int) -> float:
+        """The temperature that enters ``level`` (1..STOP_LEVEL)."""
+        derate, stop = self._limits(name)
+        band = (stop - derate) / (STOP_LEVEL - 1)
+        return derate + (level - 1) * band
+
+    def _step_level(self, name: str, celsius: float) -> int:
+        level = self._level.get(name, 0)
+        while level < STOP_LEVEL and celsius >= self._threshold(name, level + 1):
+            level += 1
+        while level > 0 and celsius < self._threshold(name, level) - self._s.hysteresis_c:
+            level -= 1
+        self._level[name] = level
+        return level
+
+    def update(self, snap: Snapshot) -> TemperatureVerdict:
+        trips: list[Trip] = []
+        warnings: list[Trip] = []
+        fraction = 1.0
+        celsius: dict[str, float] = {}
+        for name, ratio in snap.temperatures.items():
+            if ratio is None:
+                last = self._good_at.get(name, self._started_at)
+                if snap.t - last > self._max_age:
+                    trips.append(Trip("SENSOR_STALE", f"temperature {name}: no reading for "
+                                      f"{snap.t - last:.2f} s", snap.t - last, self._max_age))
+                continue
+            self._good_at[name] = snap.t
+            reading = ntc_celsius(ratio, self._s)
+            if reading.celsius is None:
+                trips.append(Trip("TEMP_SENSOR_FAULT", f"temperature {name}: NTC {reading.fault} "
+                                  f"(divider ratio {ratio:.3f})", ratio))
+                continue
+            celsius[name] = reading.celsius
+            level = self._step_level(name, reading.celsius)
+            _, stop = self._limits(name)
+            if level >= STOP_LEVEL:
+                trips.append(Trip("OVERTEMPERATURE", f"temperature {name} {reading.celsius:.1f} "
+                                  f"degC at or above {stop:.0f} degC", reading.celsius, stop))
+                fraction = 0.0
+            elif level > 0:
+                fraction = min(fraction, LADDER[level])
+                warnings.append(Trip("TEMP_DERATING", f"temperature {name} "
+                                     f"{reading.celsius:.1f} degC: power limited to "
+                                     f"{LADDER[level]:.0%}", reading.celsius,
+                                     self._threshold(name, level)))
+        return TemperatureVerdict(trips, warnings, fraction, celsius)

@@ -1,0 +1,56 @@
+"""The console's audit log: every login, lock-out and privileged command, with port and role.
+
+It lives in the state store's SQLite database (its own table), so it survives restarts with the
+event log and latched faults. Each write is its own transaction. Callers never pass a PIN or a
+PIN hash: the command text is recorded as the console normalised it (``login`` without its PIN).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS console_audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    t REAL NOT NULL,
+    wall_time REAL NOT NULL,
+    port TEXT NOT NULL,
+    role TEXT NOT NULL,
+    command TEXT NOT NULL,
+    outcome TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    t: float
+    wall_time: float
+    port: str
+    role: str
+    command: str
+    outcome: str
+
+
+class AuditStore:
+    """Append-only audit rows on an open SQLite connection (``StateStore.connection``)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        with self._db:
+            self._db.executescript(SCHEMA)
+
+    def record(self, t: float, wall_time: float, port: str, role: str, command: str,
+               outcome: str) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO console_audit (t, wall_time, port, role, command, outcome) "
+                "VALUES (?, ?, ?, ?, ?, ?)", (t, wall_time, port, role, command, outcome))
+
+    def entries(self, limit: int = 100) -> list[AuditEntry]:
+        """The latest ``limit`` rows, oldest first."""
+        rows = self._db.execute(
+            "SELECT t, wall_time, port, role, command, outcome FROM console_audit "
+            "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [AuditEntry(*row) for row in reversed(rows)]

@@ -1,0 +1,34 @@
+"""The watchdog kick output on a gpiozero pin (any pin factory: lgpio on a Pi, mock in the sim)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from gpiozero import DigitalOutputDevice
+from gpiozero.exc import GPIOZeroError
+
+from hal.errors import HalSetupError
+from hal.settings import WatchdogWiring
+
+
+class GpioWatchdogKick:
+    """Toggles one output; constructed low (no edges: the watchdog is not held yet)."""
+
+    def __init__(self, wiring: WatchdogWiring, pin_factory: Any) -> None:
+        try:
+            self._out = DigitalOutputDevice(wiring.kick_pin, active_high=True,
+                                            initial_value=False, pin_factory=pin_factory)
+        except GPIOZeroError as err:
+            raise HalSetupError(
+                f"watchdog: cannot claim kick GPIO {wiring.kick_pin}: {err}") from err
+        self.edges = 0
+
+    def toggle(self) -> None:
+        self._out.toggle()
+        self.edges += 1
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._out.off()
+            self._out.close()

@@ -1,0 +1,105 @@
+"""Unintentional islanding: the island's physics against theory, then the IEEE 1547.1 procedure.
+
+The RLC island model (``hal/sim/plant/island.py``) is checked against the phase criterion and
+the Sandia-frequency-shift gain bound of ``grid-codes.md`` section 3.3; then a representative
+part of the IEEE 1547.1-2020 5.10.2 sweep runs on the whole simulated charger (the full sweep,
+4 power levels x 11 reactive steps, is ``bench/grid_protection.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from controller.scenarios.runner import run_scenario
+from controller.scenarios.spec import parse_scenario
+from hal.sim.plant.island import Island, RlcLoad
+
+ROOT = Path(__file__).resolve().parent.parent
+F0, V, P = 60.0, 240.0, 5500.0
+RATED_A = 11000.0 / V
+CF0 = 0.01
+
+
+def run_island(load: RlcLoad, gain: float, seconds: float, cf0: float = CF0) -> Island:
+    island = Island(V, F0)
+    island.form(load, V, F0)
+    t = 0.0
+    while t < seconds and abs(island.frequency_hz - F0) < 5.0:
+        lead = math.pi / 2.0 * (cf0 + gain * (island.frequency_hz - F0)) if gain or cf0 else 0.0
+        island.step(0.005, P, lead, RATED_A)
+        t += 0.005
+    return island
+
+
+def test_the_load_is_built_from_p_qf_and_f0() -> None:
+    load = RlcLoad.from_power(P, 2.5, F0, V)
+    assert load.qf == pytest.approx(2.5)
+    assert load.f0_hz == pytest.approx(F0)
+    assert V * V / load.r_ohm == pytest.approx(P)
+
+
+def test_a_balanced_island_without_anti_islanding_sustains_itself() -> None:
+    """IEEE 1547.1 5.10.2 step 2: the model holds V and f for 10 s when nothing detects it."""
+    island = run_island(RlcLoad.from_power(P, 1.0, F0, V), gain=0.0, seconds=10.0, cf0=0.0)
+    assert island.active
+    assert island.frequency_hz == pytest.approx(F0, abs=1e-6)
+    assert island.voltage_v == pytest.approx(V, rel=1e-3)
+
+
+@pytest.mark.parametrize("c_pct", [95.0, 105.0])
+def test_a_reactive_mismatch_settles_where_the_phase_criterion_says(c_pct: float) -> None:
+    """With a unity-power-factor inverter the island frequency is the load's resonance."""
+    load = RlcLoad.from_power(P, 1.0, F0, V).scaled_reactive(c_pct)
+    island = run_island(load, gain=0.0, seconds=2.0, cf0=0.0)
+    assert island.frequency_hz == pytest.approx(load.f0_hz, abs=1e-3)
+    assert island.voltage_v == pytest.approx(V, rel=0.01)  # resistive at resonance
+
+
+@pytest.mark.parametrize("qf", [1.0, 2.5])
+def test_frequency_shift_above_the_gain_bound_leaves_the_window(qf: float) -> None:
+    """K > 4 Qf / (pi f0) removes the non-detection zone: the same small bias (cf0) runs
+    away above the bound and settles near nominal (inside any trip window) at half of it."""
+    bound = 4.0 * qf / (math.pi * F0)
+    load = RlcLoad.from_power(P, qf, F0, V)
+    runaway = run_island(load, gain=1.5 * bound, seconds=1.0, cf0=0.001)
+    assert abs(runaway.frequency_hz - F0) > 2.0
+    stuck = run_island(load, gain=0.5 * bound, seconds=1.0, cf0=0.001)
+    assert 0.0 < stuck.frequency_hz - F0 < 0.2
+
+
+def _case(p_pct: float, c_pct: float, qf: float = 1.0) -> dict[str, Any]:
+    wide = {"ov1_pu": 1.2, "ov1_clearing_time_s": 13.0, "uv1_pu": 0.0,
+            "uv1_clearing_time_s": 21.0, "uv2_pu": 0.0, "uv2_clearing_time_s": 2.0,
+            "of2_hz": 66.0, "of2_clearing_time_s": 1000.0, "of1_hz": 66.0,
+            "of1_clearing_time_s": 1000.0, "uf1_hz": 50.0, "uf1_clearing_time_s": 1000.0,
+            "uf2_hz": 50.0, "uf2_clearing_time_s": 1000.0}
+    return {"scenario": {"name": f"island-{p_pct}-{c_pct}", "duration_s": 10.0, "seed": 3},
+            "plant": {"ev_soc_pct": 80.0, "home_load_w": 0.0},
+            "config": {"limits": {"max_discharge_power_w": 11000.0,
+                                  "ramp_rate_w_per_s": 5000.0}, "inverter": wide},
+            "events": [{"at_s": 0.0, "kind": "request", "mode": "v2g",
+                        "source": "grid_operator", "power_w": 110.0 * p_pct},
+                       {"at_s": 7.0, "kind": "grid_island", "qf": qf, "c_pct": c_pct}],
+            "expect": [{"kind": "no_invariant_violation"}]}
+
+
+def _clearing(report: dict[str, Any]) -> float:
+    events = report["plant_events"]
+    opened = next(e["t"] for e in events if e["kind"] == "island_formed")
+    dead = next(e["t"] for e in events if e["kind"] == "pcc_deenergized" and e["t"] >= opened)
+    return float(dead - opened)
+
+
+@pytest.mark.parametrize(("p_pct", "c_pct"), [(100, 95), (100, 100), (100, 105), (50, 95),
+                                              (50, 105), (33, 100)])
+def test_ieee_1547_1_islanding_cases_clear_within_half_a_second(p_pct: float,
+                                                               c_pct: float) -> None:
+    report = run_scenario(parse_scenario(_case(p_pct, c_pct)), progress=None)
+    assert report["passed"]
+    assert 0.0 < _clearing(report) <= 0.5
+    assert any(e["kind"] == "inverter_trip" and e["element"] == "ISLANDING"
+               for e in report["plant_events"])

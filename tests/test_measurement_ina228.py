@@ -1,0 +1,113 @@
+"""The INA228 driver against its register model; the optional channel in the sim backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from controller.config.loader import parse_config
+from hal.drivers.ina228 import Ina228
+from hal.errors import HalSetupError, SensorFault
+from hal.i2c import I2cBus
+from hal.registry import open_backend
+from hal.settings import Ina228Wiring
+from hal.sim.chips.ina228_model import Ina228Model
+from hal.sim.i2c_bus import SimSMBus
+
+ADDRESS = 0x40
+WIRING = Ina228Wiring(enabled=True)
+
+
+@dataclass
+class Plant:
+    t: float = 0.0
+    current_a: float = 80.0
+    dc_v: float = 380.0
+
+    def now(self) -> float:
+        return self.t
+
+
+def rig(plant: Plant, wiring: Ina228Wiring = WIRING) -> tuple[SimSMBus, Ina228Model, I2cBus]:
+    model = Ina228Model(plant.now, lambda: plant.current_a * wiring.shunt_ohm,
+                        lambda: plant.dc_v / wiring.bus_scale, np.random.default_rng(1),
+                        noise_lsb=0.0)
+    sim = SimSMBus()
+    sim.add_device(ADDRESS, model)
+    return sim, model, I2cBus(sim, "i2c-1")
+
+
+def values(dev: Ina228) -> dict[str, float]:
+    out = {}
+    for name, ch in dev.channels.items():
+        sample = ch.latest()
+        assert sample is not None
+        out[name] = sample.value
+    return out
+
+
+def test_reads_plant_values_within_quantisation() -> None:
+    plant = Plant()
+    _sim, _model, bus = rig(plant)
+    dev = Ina228(bus, WIRING, plant.now)
+    for _ in range(100):  # 2 s at 80 A and 380 V
+        plant.t += 0.02
+        dev.poll()
+    v = values(dev)
+    assert v["dc2_voltage_v"] == pytest.approx(380.0, abs=195.3125e-6 * WIRING.bus_scale)
+    assert v["dc2_current_a"] == pytest.approx(80.0, abs=2 * dev.current_lsb_a)
+    assert v["dc2_power_w"] == pytest.approx(80.0 * 380.0, rel=1e-3)
+    assert v["dc2_energy_wh"] == pytest.approx(80.0 * 380.0 * 2.0 / 3600, rel=2e-2)
+    assert v["dc2_charge_ah"] == pytest.approx(80.0 * 2.0 / 3600, rel=2e-2)
+
+
+def test_missing_or_foreign_chip_is_a_setup_error() -> None:
+    plant = Plant()
+    sim, model, bus = rig(plant)
+    sim.inject(ADDRESS, "absent")
+    with pytest.raises(HalSetupError, match="INA228 on I2C i2c-1 address 0x40"):
+        Ina228(bus, WIRING, plant.now)
+    sim.clear(ADDRESS)
+    model._regs[0x3F] = 0x2270  # an INA226-like die
+    with pytest.raises(HalSetupError, match="not an INA228"):
+        Ina228(bus, WIRING, plant.now)
+
+
+def test_reset_chip_is_detected_by_shunt_cal_and_configured_again() -> None:
+    plant = Plant()
+    _sim, model, bus = rig(plant)
+    dev = Ina228(bus, WIRING, plant.now)
+    model.power_cycle()  # SHUNT_CAL back to 0x1000: the current would read wrong
+    with pytest.raises(SensorFault, match="SHUNT_CAL"):
+        for _ in range(30):
+            dev.poll()
+    dev.poll()
+    assert values(dev)["dc2_current_a"] == pytest.approx(80.0, abs=2 * dev.current_lsb_a)
+
+
+def test_hardware_alert_limits_latch() -> None:
+    plant = Plant(current_a=50.0)
+    _sim, _model, bus = rig(plant)
+    dev = Ina228(bus, WIRING, plant.now)
+    dev.poll()
+    assert dev.alerts == frozenset()
+    plant.current_a = 250.0  # above overcurrent_alert_a (200 A)
+    dev.poll()
+    assert "shunt_over" in dev.alerts
+    plant.dc_v = 600.0  # above overvoltage_alert_v (500 V)
+    dev.poll()
+    assert "bus_over" in dev.alerts
+
+
+def test_sim_backend_adds_the_optional_channel_when_enabled() -> None:
+    config = parse_config({"hal": {"backend": "sim", "i2c": {"ina228": {"enabled": True}}}})
+    hw = open_backend(config.hal)
+    try:
+        assert "dc2_current_a" in hw.adc.channels and "dc_link_v" in hw.adc.channels
+        hw.adc.poll()
+        sample = hw.adc.channels["dc2_voltage_v"].latest()
+        assert sample is not None and sample.value == pytest.approx(0.0, abs=0.01)
+    finally:
+        hw.close()
