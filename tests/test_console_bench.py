@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import select
+import time
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -47,11 +49,25 @@ class Bench:
         self.seen = bytearray()
         self.events: list[dict[str, Any]] = []
         self.ticks = 0
+        self._received = 0  # bytes the terminal has read (of channel.written_total)
 
     def _on_tick(self, _sup: object) -> None:
         self.ticks += 1
         self.console.on_tick()
-        self.seen += self.term.read(4096)
+        # Virtual time must not run ahead of the two helper threads, whatever the machine's
+        # load: a PIN check on the worker and the bytes crossing the null-modem bridge.
+        for session in self.console.sessions.values():
+            if session.login is not None:
+                session.login.result.result(timeout=DELIVERY_WAIT_S)
+        channel = self.console.channels[PORT]
+        deadline = time.monotonic() + DELIVERY_WAIT_S
+        while True:
+            chunk = self.term.read(4096)
+            self.seen += chunk
+            self._received += len(chunk)
+            if self._received >= channel.written_total or time.monotonic() > deadline:
+                break
+            select.select([self.term.fileno()], [], [], DELIVERY_WAIT_S)
 
     def run(self, seconds: float) -> None:
         self.charger.sup.run(duration_s=seconds, on_tick=self._on_tick)

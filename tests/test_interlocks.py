@@ -249,3 +249,25 @@ def test_welded_contactor_stays_refused_across_a_restart_until_a_technician_rese
     second.sup.request_reset("technician")
     second.run_until(lambda: second.state is State.ENERGISED_CHARGE, limit_s=15.0)
     assert second.sup.faults.counters.get("CONTACTOR_WELDED").count == 1
+
+
+def test_a_hardware_drop_in_backup_opens_k_ac_before_k_grid_recloses(
+        make_charger: Callable[..., Charger]) -> None:
+    """The coil rail dies for all contactors at once (E-stop, IMD, watchdog): the inverter must
+    never be paralleled with the utility on the way down (hw/README.md, the hardware drop)."""
+    c = make_charger({"backup": {"return_delay_s": 600.0}})
+    c.world.home.load_w = 2000.0
+    c.request("v2h")
+    c.run_until(lambda: c.state is State.ENERGISED_V2H, limit_s=8.0)
+    c.world.outage()
+    c.run_until(lambda: c.state is State.BACKUP_ISLAND, limit_s=3.0)
+    c.run(0.5)
+    c.world.restore_grid()  # the utility is back but not yet synchronised to
+    t0 = c.now
+    c.world.press_estop()
+    c.run(0.5)
+    moves = {(e.details["name"], e.details["closed"]): e.t
+             for e in c.world.truth.of_kind("contactor") if e.t >= t0}
+    assert moves[("ac", False)] < moves[("grid", True)]
+    assert not c.world.truth.of_kind("out_of_phase_closure")
+    assert c.state is State.ESTOP

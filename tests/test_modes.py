@@ -97,9 +97,10 @@ def test_v2l_overload_is_a_clear_stop_not_a_fault(make_charger: Callable[..., Ch
     assert charger.state is State.ENERGISED_V2L  # a short overload is carried
     charger.run(4.0)
     assert charger.state.value.startswith("stopping") or charger.state is State.EV_CONNECTED
-    charger.run(4.0)  # the ramp-down timeout, the opening, the welding check (~1 s of bleed)
+    charger.run(4.0)  # the inverter ceases, the contacts open, the welding check (~1 s)
     assert charger.state is State.EV_CONNECTED  # stopped, and not restarted by itself
     assert not charger.sup.status().faults
+    assert not charger.world.truth.of_kind("hot_open")  # ceased first, then opened
     reasons = [t.reason for t in charger.sup.transitions if "overload" in t.reason]
     assert reasons and "V2L overload" in reasons[0]
     assert not charger.world.contactor_closed("v2l")

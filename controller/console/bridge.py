@@ -65,13 +65,16 @@ class SupervisorBridge:
         held = self._sup.arbiter.claims.get(SOURCE_OF_ROLE[role])
         return None if held is None else held.mode
 
-    def request_reset(self) -> str:
-        """Ask for a reset at the next tick; the answer says what the loop will check."""
+    def request_reset(self, role: Role) -> str:
+        """Ask for a reset at the next tick as ``role`` (a technician may clear every fault, an
+        operator only those an operator may clear: controller/faults.py); the answer says what
+        the loop will check."""
         if self._sup.state not in LATCHED:
             return f"nothing is latched (state {self.state}): reset not needed"
-        self._sup.request_reset()
-        return ("reset requested: the next tick clears the latched faults if no trip condition "
-                "is present (see `log` for the outcome)")
+        by = "technician" if role >= Role.TECHNICIAN else "operator"
+        self._sup.request_reset(by=by)
+        return (f"reset requested as {by}: the next tick clears the latched faults if no trip "
+                "condition is present (see `log` for the outcome)")
 
     def contactor_test(self, name: str) -> tuple[bool, str]:
         """Ask the mode machine for a contactor test (controller/modes/service.py): accepted

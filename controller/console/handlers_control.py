@@ -59,7 +59,7 @@ def release(ctx: CommandContext, args: list[str]) -> Reply:
 
 
 def reset(ctx: CommandContext, args: list[str]) -> Reply:
-    return ok(ctx.bridge.request_reset())
+    return ok(ctx.bridge.request_reset(ctx.session.role))
 
 
 def config_set(ctx: CommandContext, args: list[str]) -> Reply:

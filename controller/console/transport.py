@@ -27,6 +27,7 @@ class PortChannel:
         self._out = bytearray()
         self.dropped = 0  # bytes dropped since the last note
         self.dropped_total = 0
+        self.written_total = 0  # bytes the port accepted since it was opened
         self.failed_at: float | None = None
 
     def read(self, now: float) -> bytes:
@@ -67,6 +68,7 @@ class PortChannel:
             return
         self._recovered()
         del self._out[: max(0, written)]
+        self.written_total += max(0, written)
 
     def _usable(self, now: float) -> bool:
         return self.failed_at is None or now - self.failed_at >= RETRY_S

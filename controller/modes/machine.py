@@ -557,6 +557,10 @@ class ModeLogic:
 
     def on_enter_stopping_ramp(self, _e: Any) -> None:
         self.hot_open = False
+        if self.last_energised is State.ENERGISED_V2L:
+            # A grid-forming source has no power setpoint to ramp: the outlet's load sets it.
+            # Ceasing is its ramp to zero; the contacts then open without current.
+            self.plan.inverter_mode = InverterMode.OFF
 
     def on_enter_stopping_open(self, _e: Any) -> None:
         self.plan.inverter_mode = InverterMode.OFF

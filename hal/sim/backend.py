@@ -9,8 +9,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-import can
-
 from hal.can_link import PythonCanLink
 from hal.drivers.adc_group import AdcGroup
 from hal.drivers.ade7953 import Ade7953
@@ -25,6 +23,7 @@ from hal.interfaces.hardware import Hardware
 from hal.interfaces.serial_port import SerialPort
 from hal.serial_port import PySerialPort
 from hal.settings import HalSettings
+from hal.sim.can_bus import open_sim_bus
 from hal.sim.clock import PacedClock, VirtualClock
 from hal.sim.i2c_bus import FAULT_ABSENT
 from hal.sim.params import PlantParams
@@ -66,7 +65,7 @@ def build(settings: HalSettings, *, plant: PlantParams | None = None,
         for f in dataclasses.fields(gpio.inputs)
     }
     links = {
-        role: PythonCanLink(can.Bus(interface="virtual", channel=channel), name=f"sim-{role}")
+        role: PythonCanLink(open_sim_bus(channel), name=f"sim-{role}")
         for role, channel in world.can_channels.items()
     }
     ptys = {device: PtyPair() for device in settings.serial.ports}

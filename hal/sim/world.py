@@ -20,6 +20,7 @@ from hal.protocols.ev_messages import EvReport
 from hal.protocols.inverter_codec import InverterCodec
 from hal.protocols.inverter_messages import InverterStatus
 from hal.settings import CONTACTOR_NAMES, HalSettings
+from hal.sim.can_bus import open_sim_bus
 from hal.sim.chips.ade7953_model import Ade7953Model
 from hal.sim.chips.ads1115_model import Ads1115Model
 from hal.sim.chips.ina228_model import Ina228Model
@@ -98,8 +99,8 @@ class SimWorld:
             self.smbus.add_device(ina.address, self.dc_monitor_chip)
         tag = uuid.uuid4().hex[:12]
         self.can_channels = {"inverter": f"v2x-sim-{tag}-inv", "ev": f"v2x-sim-{tag}-ev"}
-        self._inv_bus = can.Bus(interface="virtual", channel=self.can_channels["inverter"])
-        self._ev_bus = can.Bus(interface="virtual", channel=self.can_channels["ev"])
+        self._inv_bus = open_sim_bus(self.can_channels["inverter"])
+        self._ev_bus = open_sim_bus(self.can_channels["ev"])
         self.inverter_port = SimInverterPort(self._inv_bus, InverterCodec(),
                                              params.inverter_command_timeout_s)
         self.ev_port = SimEvPort(self._ev_bus)

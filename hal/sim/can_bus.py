@@ -1,0 +1,84 @@
+"""The simulator's CAN wire: python-can's virtual bus, with a cheaper copy of each frame.
+
+``can.interfaces.virtual.VirtualBus.send`` hands every listener its own copy of the frame made
+with ``copy.deepcopy``, which for a ``bytearray`` payload goes through the generic reduce
+protocol: at a simulated day of frames it is the largest single cost of the simulator. This
+subclass sends exactly what the virtual bus sends (a new :class:`can.Message` per listener with
+the sender's fields, the channel id, ``is_rx`` and the timestamp) but builds the copy directly.
+Its receive queue is a plain deque (:class:`FrameQueue`) instead of a ``queue.Queue``: every
+end of the simulated wire is read without blocking (``recv(timeout=0)``: in virtual time there
+is nothing to wait for), so the queue needs no condition variables. The channel registry and
+``recv`` are python-can's own, so the production :class:`hal.can_link.PythonCanLink` runs
+unchanged on it.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections import deque
+from typing import Any
+
+import can
+from can.interfaces.virtual import VirtualBus, channels_lock
+
+
+class FrameQueue:
+    """The part of ``queue.Queue`` the virtual bus uses, without blocking: ``put`` raises
+    ``queue.Full`` at ``maxsize`` (0 = unbounded), ``get`` raises ``queue.Empty`` at once."""
+
+    def __init__(self, maxsize: int = 0) -> None:
+        self._frames: deque[can.Message] = deque()
+        self._maxsize = maxsize
+
+    def put(self, item: can.Message, block: bool = True, timeout: float | None = None) -> None:
+        if self._maxsize and len(self._frames) >= self._maxsize:
+            raise queue.Full
+        self._frames.append(item)  # deque.append/popleft are atomic in CPython
+
+    def get(self, block: bool = True, timeout: float | None = None) -> can.Message:
+        try:
+            return self._frames.popleft()
+        except IndexError:
+            raise queue.Empty from None
+
+    def qsize(self) -> int:
+        return len(self._frames)
+
+
+class SimVirtualBus(VirtualBus):
+    """A python-can virtual bus on ``channel`` (every bus on the same channel hears it)."""
+
+    def __init__(self, channel: str, rx_queue_size: int = 0, **kwargs: Any) -> None:
+        super().__init__(channel=channel, rx_queue_size=rx_queue_size, **kwargs)
+        with channels_lock:  # swap our registered queue for the non-blocking one
+            index = next(i for i, q in enumerate(self.channel) if q is self.queue)
+            self.queue = FrameQueue(rx_queue_size)  # type: ignore[assignment]
+            self.channel[index] = self.queue
+
+    def send(self, msg: can.Message, timeout: float | None = None) -> None:
+        self._check_if_open()
+        timestamp = msg.timestamp if self.preserve_timestamps else time.time()
+        data = bytearray(msg.data)
+        all_sent = True
+        for bus_queue in self.channel:
+            if bus_queue is self.queue and not self.receive_own_messages:
+                continue
+            copy = can.Message(
+                timestamp=timestamp, arbitration_id=msg.arbitration_id,
+                is_extended_id=msg.is_extended_id, is_remote_frame=msg.is_remote_frame,
+                is_error_frame=msg.is_error_frame, channel=self.channel_id, dlc=msg.dlc,
+                data=bytearray(data), is_fd=msg.is_fd, is_rx=bus_queue is not self.queue,
+                bitrate_switch=msg.bitrate_switch,
+                error_state_indicator=msg.error_state_indicator)
+            try:
+                bus_queue.put(copy, block=True, timeout=timeout)
+            except queue.Full:
+                all_sent = False
+        if not all_sent:
+            raise can.CanOperationError("Could not send message to one or more recipients")
+
+
+def open_sim_bus(channel: str, **options: Any) -> SimVirtualBus:
+    """One end of the simulated wire ``channel``."""
+    return SimVirtualBus(channel=channel, **options)
