@@ -56,6 +56,15 @@ class SimVirtualBus(VirtualBus):
             self.queue = FrameQueue(rx_queue_size)  # type: ignore[assignment]
             self.channel[index] = self.queue
 
+    def _recv_internal(self, timeout: float | None) -> tuple[can.Message | None, bool]:
+        self._check_if_open()
+        try:
+            msg = self.queue.get(block=True, timeout=timeout)
+        except queue.Empty:
+            return None, False
+        # With no filters set, python-can's filter check passes every frame: skip it.
+        return msg, self._filters is None
+
     def send(self, msg: can.Message, timeout: float | None = None) -> None:
         self._check_if_open()
         timestamp = msg.timestamp if self.preserve_timestamps else time.time()

@@ -97,14 +97,10 @@ class SimSMBus:
 
     def i2c_rdwr(self, *i2c_msgs: Any) -> None:
         """A combined transaction of ``smbus2.i2c_msg`` messages; read buffers are filled."""
-        begun: list[int] = []
-        for msg in i2c_msgs:
-            address = int(msg.addr)
-            if address not in begun:
-                begun.append(address)
-                self._begin(address)
-        for msg in i2c_msgs:
-            address = int(msg.addr)
+        parts = [(int(msg.addr), msg) for msg in i2c_msgs]
+        for address in dict.fromkeys(address for address, _ in parts):  # in order, once each
+            self._begin(address)
+        for address, msg in parts:
             if msg.flags & I2C_M_RD:
                 data = self._read(address, int(msg.len))
                 ctypes.memmove(msg.buf, data, len(data))
