@@ -1,4 +1,4 @@
-"""Input filtering for interlock inputs, in plain testable code.
+"""Input filtering for interlock inputs, and condition timers, in plain testable code.
 
 Asymmetric on purpose: an input turns *unsafe* after it has read unsafe for ``assert_s``
 (a bounce filter, one or two ticks) and turns *safe* again only after it has read safe for
@@ -27,3 +27,18 @@ class Debounce:
         elif not raw_unsafe and self.unsafe and held >= self._release_s - 1e-9:
             self.unsafe = False
         return self.unsafe
+
+
+class HeldFor:
+    """How long a condition has held without a break (0 when it does not hold now)."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def held(self, t: float, condition: bool) -> float:
+        if not condition:
+            self.since = None
+            return 0.0
+        if self.since is None:
+            self.since = t
+        return t - self.since

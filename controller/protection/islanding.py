@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from controller.config.model import GridProtectionSettings
 from controller.measurement.grid_estimator import GridEstimate
+from controller.protection.debounce import HeldFor
 from controller.protection.ride_through import (
     beyond_frequency_ride_through,
     rocof_limit_hz_per_s,
@@ -32,21 +33,6 @@ DRIFT_MIN_RATE_HZ_PER_S = 0.1  # "still moving away"
 DISCHARGING_FRACTION = 0.01  # of the rating: below this the inverter is not feeding the bus
 
 
-class _Held:
-    """How long a condition has held."""
-
-    def __init__(self) -> None:
-        self.since: float | None = None
-
-    def held(self, t: float, condition: bool) -> float:
-        if not condition:
-            self.since = None
-            return 0.0
-        if self.since is None:
-            self.since = t
-        return t - self.since
-
-
 class IslandingBackstop:
     def __init__(self, settings: GridProtectionSettings, category: str, nominal_hz: float,
                  rated_power_w: float) -> None:
@@ -56,7 +42,7 @@ class IslandingBackstop:
                            if settings.rocof_trip_hz_per_s is not None
                            else rocof_limit_hz_per_s(category) + ROCOF_MARGIN_HZ_PER_S)
         self._discharging_w = DISCHARGING_FRACTION * rated_power_w
-        self._rocof, self._drift, self._import = _Held(), _Held(), _Held()
+        self._rocof, self._drift, self._import = HeldFor(), HeldFor(), HeldFor()
 
     def reset(self) -> None:
         self._rocof.since = self._drift.since = self._import.since = None

@@ -11,31 +11,17 @@
 from __future__ import annotations
 
 from controller.config.model import Config
+from controller.protection.debounce import HeldFor
 from controller.protection.trip import Trip
 from controller.supervisor.snapshot import Snapshot
-
-
-class _Persist:
-    """How long a condition has held (reset when it stops)."""
-
-    def __init__(self) -> None:
-        self.since: float | None = None
-
-    def held(self, t: float, condition: bool) -> float:
-        if not condition:
-            self.since = None
-            return 0.0
-        if self.since is None:
-            self.since = t
-        return t - self.since
 
 
 class PlausibilityMonitor:
     def __init__(self, config: Config) -> None:
         self._s = config.safety.plausibility
         self._max_age = config.protection.sensor_max_age_s
-        self._power = _Persist()
-        self._pairs = {name: _Persist() for name in ("dc_voltage", "dc_current", "ac_voltage")}
+        self._power = HeldFor()
+        self._pairs = {name: HeldFor() for name in ("dc_voltage", "dc_current", "ac_voltage")}
 
     def update(self, snap: Snapshot, commanded_w: float, following: bool,
                energised: bool) -> list[Trip]:
