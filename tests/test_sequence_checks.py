@@ -140,3 +140,22 @@ def test_an_outage_while_only_connected_islands_the_home_only_when_configured(
     assert charger.state is State.EV_CONNECTED
     assert charger.world.contactor_closed("grid")  # back on the (dead) utility side: dark
 
+
+
+def test_an_insulation_alarm_during_precharge_repeats_the_test(charger: Charger) -> None:
+    """Found by the property test: a blip shorter than protection's filter, during the precharge,
+    must not let K_DC close on the strength of the test that came before it."""
+    charger.request("charge", 3000.0)
+    charger.run_until(lambda: charger.state is State.STARTING_PRECHARGE, limit_s=5.0)
+    locks = charger.world.interlocks
+    locks.insulation_fault = True
+    charger.run(0.06)  # shorter than the IMD input's filter: no trip
+    locks.insulation_fault = False
+    cleared = charger.now
+    charger.run_until(lambda: charger.state is State.ENERGISED_CHARGE, limit_s=10.0)
+    assert not charger.sup.status().faults
+    retest = [t for t in charger.sup.transitions
+              if t.source == "starting_precharge" and t.dest == "starting_insulation_test"]
+    assert retest and "starts again" in retest[0].reason
+    close_dc = next(t for t in charger.sup.transitions if t.dest == "starting_close_dc")
+    assert close_dc.t - cleared >= charger.config.sequence.insulation_test_s

@@ -208,6 +208,13 @@ class ModeLogic:
             self._imd_ok_since = self._now()
         return self._now() - self._imd_ok_since >= self.config.sequence.insulation_test_s
 
+    def insulation_ok_now(self, _e: Any) -> bool:
+        return insulation_ok(self._c().snapshot)
+
+    def record_insulation_retest(self, _e: Any) -> None:
+        self.reason = ("the insulation monitor alarmed during the precharge: K_PRE opens and the "
+                       "insulation test starts again")
+
     def insulation_test_expired(self, e: Any) -> bool:
         return (self.time_in_state() > self.config.sequence.insulation_test_timeout_s
                 and not self.insulation_proven(e))
@@ -515,6 +522,7 @@ class ModeLogic:
 
     def on_enter_starting_insulation_test(self, _e: Any) -> None:
         self._imd_ok_since = None
+        self.plan.set(precharge=False)  # on a retest from the precharge: the DC side opens
 
     def on_enter_starting_precharge(self, _e: Any) -> None:
         self.plan.inverter_mode = InverterMode.OFF

@@ -48,6 +48,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     T("tick", S.STARTING_INSULATION_TEST, S.STARTING_PRECHARGE, ("insulation_proven",)),
     T("tick", S.STARTING_INSULATION_TEST, S.FAULT, ("insulation_test_expired",),
       before="record_insulation_test_failure"),
+    # The insulation must stay proven until K_DC closes: any alarm during the precharge (even
+    # one shorter than protection's filter) opens K_PRE and repeats the test.
+    T("tick", S.STARTING_PRECHARGE, S.STARTING_INSULATION_TEST, unless=("insulation_ok_now",),
+      before="record_insulation_retest"),
     T("tick", S.STARTING_PRECHARGE, S.STARTING_CLOSE_DC, ("precharged",)),
     T("tick", S.STARTING_PRECHARGE, S.FAULT, ("precharge_expired",),
       before="record_precharge_timeout"),

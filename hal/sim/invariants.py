@@ -85,9 +85,12 @@ The checks, with the invariant's text:
    opening with ``|battery current| > hot_open_current_a`` (2 A: the plant's ``hot_open``
    record) is a violation unless an emergency existed: the latched condition of check 3 held at
    the previous check, or the E-stop was pressed when the contacts opened. The insulation test:
-   ``dc`` or ``precharge`` closing while the EV is plugged in, when the plant's insulation (what
+   ``dc`` or ``precharge`` commanded closed while the EV is plugged in, when the plant's
+   insulation (what
    the insulation monitor sees) has not been healthy for ``insulation_test_s`` at the checks
-   before it (one tick of slack: checks are per tick), is a violation.
+   before it (one tick of slack: checks are per tick), is a violation. This is judged when the
+   controller *commands* the closing (the coil is energised: the decision point), not when the
+   contacts touch a coil delay later.
 """
 
 from __future__ import annotations
@@ -210,6 +213,7 @@ class InvariantChecker:
         self._export_since: float | None = None
         self._export_reported = False
         # The MockPin objects, looked up once (the factory's lookup is slow).
+        self._coil_was: dict[str, bool] = {}
         self._coil_pins = {name: world.factory.pin(getattr(world.hal.gpio.contactors,
                                                            name).coil_pin)
                            for name in world.contactors}
@@ -235,6 +239,11 @@ class InvariantChecker:
         elif self._forbidden_since is None:
             self._forbidden_since = now
         self._check_export(now, found)
+        for name in ("dc", "precharge"):  # invariant 7's insulation test, at the command
+            coil = bool(self._coil_pins[name].state)
+            if coil and not self._coil_was.get(name, False):
+                self._check_insulation_test(found, now, name)
+            self._coil_was[name] = coil
         self._sample_closed = dict(self._closed)
         self._sample_mode = self._mode
         self._sample_dc = self._dc_sample()
@@ -282,8 +291,6 @@ class InvariantChecker:
         """Invariants 4 and 7 for one contactor closing (open -> closed)."""
         if name == "grid" and mode_before == GRID_FORMING and t != self._handover_t:
             self._report(found, t, 4, "K_GRID closed onto a grid-forming inverter out of sync")
-        if name in ("dc", "precharge"):
-            self._check_insulation_test(found, t, name)
         if name == "dc":
             sample = self._sample_dc
             if sample.battery_v is None:
@@ -297,14 +304,15 @@ class InvariantChecker:
 
     def _check_insulation_test(self, found: list[Violation], t: float, name: str) -> None:
         need = self.settings.insulation_test_s
-        if need <= 0.0 or self._sample_dc.battery_v is None:
+        if need <= 0.0 or not self.world.ev_plugged:
             return
         since = self._insulated_since
         healthy_for = -math.inf if since is None else t - since
         if healthy_for < need - self.settings.tick_s - _EPS_S:
             shown = "not healthy" if since is None else f"healthy for only {healthy_for:.3f} s"
             self._report(found, t, 7, (
-                f"K_{name.upper()} closed without a passed insulation test: insulation {shown} "
+                f"K_{name.upper()} commanded closed without a passed insulation test: insulation "
+                f"{shown} "
                 f"(the test needs {need} s)"))
 
     # ----- replay of truth records ------------------------------------------------------------
