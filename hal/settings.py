@@ -155,6 +155,38 @@ class AdcWiring:
     channels: AdcChannelsWiring = section(AdcChannelsWiring, "the converted channels")
 
 
+@dataclass(frozen=True)
+class NtcChannelsWiring:
+    """Each NTC to GND with a pull-up to ``reference_v``; the channel reads the divider's volts
+    (the controller converts the ratio to degrees: ``controller/protection/ntc.py``)."""
+
+    ntc_inverter: AdcChannelWiring = section(
+        lambda: AdcChannelWiring(ain=0, fsr_v=4.096), "NTC on the inverter heatsink, in V")
+    ntc_contactors: AdcChannelWiring = section(
+        lambda: AdcChannelWiring(ain=1, fsr_v=4.096), "NTC on the DC contactors' busbar, in V")
+    ntc_inlet: AdcChannelWiring = section(
+        lambda: AdcChannelWiring(ain=2, fsr_v=4.096), "NTC at the cable inlet terminals, in V")
+
+
+# Temperature sensor name (controller/protection/temperature.py) -> NTC ADC channel.
+NTC_SENSORS = {"inverter": "ntc_inverter", "contactors": "ntc_contactors", "inlet": "ntc_inlet"}
+
+
+@dataclass(frozen=True)
+class NtcAdcWiring:
+    enabled: bool = setting(
+        True, "a second ADS1115 reads the NTCs (hw/README.md); false only on a bench without "
+        "them: then no temperature is supervised")
+    address: int = setting(0x49, "its 7-bit I2C address (ADDR pin to VDD)", min=0x48, max=0x4B)
+    data_rate_sps: int = setting(128, "conversion rate", unit="SPS", choices=ADS1115_RATES_SPS)
+    reference_v: float = setting(3.3, "the dividers' pull-up supply", unit="V", min=1.0,
+                                 max=5.5)
+    max_sample_age_s: float = setting(
+        0.25, "a temperature older than this is not read (one channel converts per tick: at "
+        "least 4 control ticks)", unit="s", min=0.05, max=60.0)
+    channels: NtcChannelsWiring = section(NtcChannelsWiring, "the NTC channels")
+
+
 INA228_SHUNT_RANGES_MV = (163.84, 40.96)
 
 
@@ -186,6 +218,7 @@ class I2cWiring:
     meter: MeterWiring = section(MeterWiring, "the ADE7953 PCC meter")
     adc: AdcWiring = section(AdcWiring, "the ADS1115 DC-side ADC")
     ina228: Ina228Wiring = section(Ina228Wiring, "the optional INA228 DC monitor")
+    ntc_adc: NtcAdcWiring = section(NtcAdcWiring, "the ADS1115 reading the NTC temperatures")
 
 
 @dataclass(frozen=True)

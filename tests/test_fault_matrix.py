@@ -100,8 +100,10 @@ CASES = (
          _inj("sensor_open", sensor="inlet")),
     Case("sensor_short", frozenset({"TEMP_SENSOR_FAULT"}), 0.05,
          _inj("sensor_short", sensor="contactors")),
-    Case("stale_temperature", frozenset({"SENSOR_STALE"}), 1.1,
-         _inj("temperature_absent", sensor="inverter"), fault="temperature_absent"),
+    # The NTC converter goes silent: its last samples expire (hal.i2c.ntc_adc.max_sample_age_s,
+    # 0.25 s), then the reads must fail for protection.sensor_max_age_s (1 s).
+    Case("stale_temperature", frozenset({"SENSOR_STALE"}), 1.35,
+         _inj("temperature_absent"), fault="temperature_absent"),
     Case("overtemperature_ramp", frozenset({"OVERTEMPERATURE"}), 4.0,
          _inj("overtemperature_ramp", sensor="inlet", rate_c_per_s=20.0)),
     Case("dc_overvoltage", frozenset({"DC_OVERVOLTAGE"}), 0.15,

@@ -70,6 +70,9 @@ def _timing_problems(config: Config) -> list[str]:
         ("protection.sensor_max_age_s", p.sensor_max_age_s, (channels + 1) * tick,
          f"{channels + 1} x control.tick_s (the ADC converts one channel per tick)"),
         ("sequence.contactor_timeout_s", s.contactor_timeout_s, 2 * tick, "2 x control.tick_s"),
+        ("hal.i2c.ntc_adc.max_sample_age_s", config.hal.i2c.ntc_adc.max_sample_age_s,
+         (len(dataclasses.fields(config.hal.i2c.ntc_adc.channels)) + 1) * tick,
+         "one more tick than NTC channels (the converter converts one channel per tick)"),
         ("inverter.command_timeout_s", config.inverter.command_timeout_s, 2 * tick,
          "2 x control.tick_s, or the inverter ceases between commands"),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from controller.links.ev_link import EvLink
 from controller.links.inverter_link import InverterLink
 from controller.links.inverter_settings import SettingsSync
@@ -36,6 +38,9 @@ def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, settings: Se
         analog = {name: calibration.correct_sample(name, s) for name, s in analog.items()}
     inverter.poll(now)  # hands settings read-back frames to ``settings``
     ev.poll(now)
+    if hw.thermal is not None:
+        with contextlib.suppress(V2xError):  # a silent converter: its samples age, reads fail
+            hw.thermal.poll()
     temperatures: dict[str, float | None] = {}
     for name, sensor in hw.temperatures.items():
         try:

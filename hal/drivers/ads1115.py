@@ -19,7 +19,13 @@ from types import MappingProxyType
 from hal.errors import HalIOError, HalSetupError, SensorFault
 from hal.i2c import I2cBus
 from hal.interfaces.adc import AdcChannel, AdcDevice, Sample
-from hal.settings import ADS1115_FSR_V, ADS1115_RATES_SPS, AdcChannelWiring, AdcWiring
+from hal.settings import (
+    ADS1115_FSR_V,
+    ADS1115_RATES_SPS,
+    AdcChannelWiring,
+    AdcWiring,
+    NtcAdcWiring,
+)
 
 CHIP = "ADS1115"
 
@@ -146,7 +152,7 @@ class Ads1115(AdcDevice):
     :meth:`close` only retires this driver.
     """
 
-    def __init__(self, bus: I2cBus, wiring: AdcWiring, now: Callable[[], float],
+    def __init__(self, bus: I2cBus, wiring: AdcWiring | NtcAdcWiring, now: Callable[[], float],
                  stale_after_s: float = 1.0) -> None:
         if wiring.data_rate_sps not in DR_CODE_BY_RATE:
             raise ValueError(f"{wiring.data_rate_sps} SPS is not an ADS1115 data rate")

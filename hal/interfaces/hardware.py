@@ -35,6 +35,7 @@ class Hardware:
     adc: AdcDevice
     can: Mapping[str, CanLink]
     serial: Mapping[str, SerialPort] = field(default_factory=dict)
+    thermal: AdcDevice | None = None  # the NTC converter (hal/analog_inputs.py), polled per tick
     temperatures: Mapping[str, TemperatureSensor] = field(default_factory=dict)
     watchdog: WatchdogKick | None = None  # the external hardware watchdog's kick output
     extras: dict[str, object] = field(default_factory=dict)
@@ -52,6 +53,8 @@ class Hardware:
         closers: list[Callable[[], None]] = [c.close for c in self.contactors.values()]
         closers += [i.close for i in self.inputs.values()]
         closers += [self.meter.close, self.adc.close]
+        if self.thermal is not None:
+            closers.append(self.thermal.close)
         closers += [link.close for link in self.can.values()]
         closers += [port.close for port in self.serial.values()]
         if self.watchdog is not None:

@@ -11,16 +11,13 @@ import dataclasses
 import warnings
 from collections.abc import Callable
 
+from hal.analog_inputs import open_analog
 from hal.can_link import PythonCanLink, open_python_can
 from hal.clock import RealClock
-from hal.drivers.adc_group import AdcGroup
 from hal.drivers.ade7953 import Ade7953
-from hal.drivers.ads1115 import Ads1115
-from hal.drivers.ina228 import Ina228
 from hal.errors import BackendUnavailableError, HalSetupError
 from hal.gpio_devices import GpioContactor, GpioInput
 from hal.i2c import I2cBus
-from hal.interfaces.adc import AdcDevice
 from hal.interfaces.contactor import Contactor
 from hal.interfaces.digital_input import DigitalInput
 from hal.interfaces.hardware import Hardware
@@ -87,9 +84,7 @@ def build(settings: HalSettings, **_options: object) -> Hardware:
         bus.retries = settings.i2c.retries
         cleanup.append(bus.close)
         meter = Ade7953(bus, settings.i2c.meter, clock.now)
-        adc: AdcDevice = Ads1115(bus, settings.i2c.adc, clock.now)
-        if settings.i2c.ina228.enabled:
-            adc = AdcGroup([adc, Ina228(bus, settings.i2c.ina228, clock.now)])
+        analog = open_analog(bus, settings.i2c, clock.now)
         links: dict[str, PythonCanLink] = {}
         for role, channel in (("inverter", settings.can.inverter_channel),
                               ("ev", settings.can.ev_channel)):
@@ -113,8 +108,10 @@ def build(settings: HalSettings, **_options: object) -> Hardware:
         contactors=contactors,
         inputs=inputs,
         meter=meter,
-        adc=adc,
+        adc=analog.adc,
+        thermal=analog.thermal,
         can=links,
         serial=ports,
-        watchdog=kick,  # NTC temperatures: none yet on the pi backend (docs/safety.md)
+        temperatures=analog.temperatures,
+        watchdog=kick,
     )

@@ -9,15 +9,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+from hal.analog_inputs import open_analog
 from hal.can_link import PythonCanLink
-from hal.drivers.adc_group import AdcGroup
 from hal.drivers.ade7953 import Ade7953
-from hal.drivers.ads1115 import Ads1115
-from hal.drivers.ina228 import Ina228
 from hal.errors import V2xError
 from hal.gpio_devices import GpioContactor, GpioInput
 from hal.i2c import I2cBus
-from hal.interfaces.adc import AdcDevice
 from hal.interfaces.clock import Clock
 from hal.interfaces.hardware import Hardware
 from hal.interfaces.serial_port import SerialPort
@@ -28,7 +25,6 @@ from hal.sim.clock import PacedClock, VirtualClock
 from hal.sim.i2c_bus import FAULT_ABSENT
 from hal.sim.params import PlantParams
 from hal.sim.pty_ports import PtyPair
-from hal.sim.temperatures import SimNtc
 from hal.sim.world import SimWorld
 from hal.watchdog_kick import GpioWatchdogKick
 
@@ -49,9 +45,7 @@ def build(settings: HalSettings, *, plant: PlantParams | None = None,
         world.smbus.inject(address, FAULT_ABSENT)
     try:
         meter = Ade7953(bus, settings.i2c.meter, virtual.now)
-        adc: AdcDevice = Ads1115(bus, settings.i2c.adc, virtual.now)
-        if settings.i2c.ina228.enabled:
-            adc = AdcGroup([adc, Ina228(bus, settings.i2c.ina228, virtual.now)])
+        analog = open_analog(bus, settings.i2c, virtual.now)
     except V2xError:
         world.close()
         raise
@@ -82,11 +76,11 @@ def build(settings: HalSettings, *, plant: PlantParams | None = None,
         contactors=contactors,
         inputs=inputs,
         meter=meter,
-        adc=adc,
+        adc=analog.adc,
+        thermal=analog.thermal,
         can=links,
         serial=ports,
-        temperatures={name: SimNtc(name, world.interlocks.thermal)
-                      for name in world.interlocks.thermal.sensors},
+        temperatures=analog.temperatures,
         watchdog=GpioWatchdogKick(gpio.watchdog, world.factory),
         extras={"world": world, "ptys": ptys},
     )

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hal.sim.i2c_bus import FAULT_ABSENT
 from hal.sim.temperatures import SENSOR_NAMES
 
 
@@ -86,8 +87,8 @@ INJECTABLE: dict[str, Injectable] = {
     "sensor_short": Injectable("the NTC `sensor` is shorted", ("sensor",),
                                lambda w, p: _set_sensor(w, p, fault="short")),
     "temperature_absent": Injectable(
-        "the converter of NTC `sensor` stops answering (its reading goes stale)", ("sensor",),
-        lambda w, p: _set_sensor(w, p, fault="absent")),
+        "the NTC converter (the second ADS1115) stops answering: every temperature goes stale",
+        (), lambda w, p: w.smbus.inject(w.hal.i2c.ntc_adc.address, FAULT_ABSENT)),
     "overtemperature_ramp": Injectable(
         "the part at `sensor` heats up at `rate_c_per_s` (a loose terminal, a blocked fan)",
         ("sensor", "rate_c_per_s"),

@@ -11,8 +11,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from hal.errors import HalIOError
-
 SENSOR_NAMES = ("inverter", "contactors", "inlet")
 KELVIN = 273.15
 T25_K = 298.15
@@ -28,7 +26,7 @@ TAU_S = 120.0
 @dataclass
 class SensorState:
     base_c: float = AMBIENT_C  # from the thermal model
-    fault: str | None = None  # "open", "short" or "absent"
+    fault: str | None = None  # "open" or "short"
     ramp_c_per_s: float = 0.0
     extra_c: float = 0.0  # injected heating
 
@@ -59,16 +57,3 @@ class ThermalModel:
             return 0.0
         r = NTC_R25_OHM * math.exp(NTC_BETA_K * (1.0 / (state.celsius + KELVIN) - 1.0 / T25_K))
         return r / (r + PULLUP_OHM)
-
-
-class SimNtc:
-    """One NTC channel as the controller sees it (``hal/interfaces/temperature.py``)."""
-
-    def __init__(self, name: str, model: ThermalModel) -> None:
-        self.name = name
-        self._model = model
-
-    def read(self) -> float:
-        if self._model.sensors[self.name].fault == "absent":
-            raise HalIOError(f"temperature {self.name}: converter does not answer")
-        return self._model.ratio(self.name)

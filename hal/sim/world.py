@@ -19,7 +19,7 @@ from gpiozero.pins.mock import MockFactory
 from hal.protocols.ev_messages import EvReport
 from hal.protocols.inverter_codec import InverterCodec
 from hal.protocols.inverter_messages import InverterStatus
-from hal.settings import CONTACTOR_NAMES, HalSettings
+from hal.settings import CONTACTOR_NAMES, NTC_SENSORS, HalSettings
 from hal.sim.can_bus import open_sim_bus
 from hal.sim.chips.ade7953_model import Ade7953Model
 from hal.sim.chips.ads1115_model import Ads1115Model
@@ -97,6 +97,10 @@ class SimWorld:
             lambda: self.dc_link_v / ina.bus_scale, self.rng)
         if ina.enabled:
             self.smbus.add_device(ina.address, self.dc_monitor_chip)
+        # The NTC dividers (thermal model -> volts) behind a second ADS1115 model.
+        self.ntc_chip = Ads1115Model(clock.now, self.ntc_pin_volts, self.rng)
+        if hal.i2c.ntc_adc.enabled:
+            self.smbus.add_device(hal.i2c.ntc_adc.address, self.ntc_chip)
         tag = uuid.uuid4().hex[:12]
         self.can_channels = {"inverter": f"v2x-sim-{tag}-inv", "ev": f"v2x-sim-{tag}-ev"}
         self._inv_bus = open_sim_bus(self.can_channels["inverter"])
@@ -215,6 +219,14 @@ class SimWorld:
         pv_amps = pv / v if v > 0 else 0.0
         q = self.home.load_var if v > 0 else 0.0
         return MeterTruth(v, f, amps, self.grid_import_w, q, pv_amps, pv)
+
+    def ntc_pin_volts(self, ain: int) -> float:
+        """The NTC divider on ``ain`` of the NTC converter (open NTC: the pull-up's supply)."""
+        ntc = self.hal.i2c.ntc_adc
+        for sensor, channel_name in NTC_SENSORS.items():
+            if getattr(ntc.channels, channel_name).ain == ain:
+                return self.interlocks.thermal.ratio(sensor) * ntc.reference_v
+        return 0.0
 
     def adc_pin_volts(self, ain: int) -> float:
         chans = self.hal.i2c.adc.channels
