@@ -52,7 +52,8 @@ def one_day() -> dict[str, Any]:
                                   "ev_report_timeout_s": 3 * tick,
                                   "sensor_max_age_s": 5 * tick},
                    "sequence": {"contactor_timeout_s": 3 * tick, "rampdown_timeout_s": 30.0},
-                   "inverter": {"command_timeout_s": 3 * tick}},
+                   "inverter": {"command_timeout_s": 3 * tick},
+                   "hal": {"i2c": {"ntc_adc": {"max_sample_age_s": 5 * tick}}}},
         "events": events, "expect": [{"kind": "no_invariant_violation"}],
     }
 

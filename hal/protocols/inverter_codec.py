@@ -197,7 +197,7 @@ class InverterCodec:
         # not run through cantools again.
         self._encoded: dict[tuple[int, int], tuple[tuple[object, ...], bytes]] = {}
         self._decoded: dict[tuple[int, int], tuple[bytes, dict[str, float]]] = {}
-        self._bounds: dict[tuple[int, str], tuple[float, float]] = {}
+        self._bounds: dict[tuple[int, str], tuple[float, float, float, float]] = {}
 
     def cycle_time_s(self, frame_id: int) -> float:
         """The frame's cycle time from the DBC (``GenMsgCycleTime``), in seconds."""
@@ -256,10 +256,13 @@ class InverterCodec:
         return self._encode(frame_id, values)
 
     def clamp_status(self, status: InverterStatus) -> InverterStatus:
-        """``status`` with every analogue value saturated to what the frames can carry.
+        """``status`` with every analogue value saturated to what the frames can carry and
+        rounded to the frames' resolution.
 
-        A real inverter's firmware saturates its measurements; the simulator uses this so that
-        a physics excursion (say 1001 V DC) is reported as the full-scale value, not an error.
+        A real inverter's firmware saturates its measurements and reports them in the frame's
+        units; the simulator uses this so that a physics excursion (say 1001 V DC) is reported
+        as the full-scale value, not an error, and an unchanged measurement gives an unchanged
+        frame (both ends' codec caches then skip the DBC work).
         """
         return InverterStatus(
             state=status.state,
@@ -468,9 +471,12 @@ class InverterCodec:
         if bounds is None:
             signal = self._message(frame_id).get_signal_by_name(signal_name)
             bounds = (-math.inf if signal.minimum is None else float(signal.minimum),
-                      math.inf if signal.maximum is None else float(signal.maximum))
+                      math.inf if signal.maximum is None else float(signal.maximum),
+                      float(signal.scale), float(signal.offset))
             self._bounds[(frame_id, signal_name)] = bounds
-        return min(bounds[1], max(bounds[0], value))
+        low, high, scale, offset = bounds
+        steps = round((min(high, max(low, value)) - offset) / scale)
+        return min(high, max(low, round(steps * scale + offset, _DECIMALS)))
 
 
 _RANGE_TOLERANCE: Final = 1e-6  # in units of the signal's scale, as dbc_frames.decode_checked
