@@ -43,14 +43,18 @@ class I2cBus:
 
     def transfer(self, address: int, register: int, op: Callable[[SMBusLike], T]) -> T:
         """Run ``op`` on the bus under the lock, retrying ``OSError`` up to ``retries`` times."""
-        last: OSError | None = None
         with self._lock:
-            for _attempt in range(self.retries):
-                try:
-                    return op(self._bus)
-                except OSError as err:
-                    self.errors += 1
-                    last = err
+            return self._attempts(address, register, op, self.retries, None)
+
+    def _attempts(self, address: int, register: int, op: Callable[[SMBusLike], T],
+                  attempts: int, last: OSError | None) -> T:
+        """Up to ``attempts`` tries of ``op`` (the caller holds the lock), then HalIOError."""
+        for _attempt in range(attempts):
+            try:
+                return op(self._bus)
+            except OSError as err:
+                self.errors += 1
+                last = err
         raise HalIOError(
             f"I2C {self.name} address 0x{address:02X} register 0x{register:03X}: "
             f"{last} (after {self.retries} attempts)"
@@ -70,7 +74,13 @@ class I2cBus:
 
     def rdwr(self, address: int, register: int, *msgs: Any) -> None:
         """A combined transaction (repeated start) of ``smbus2.i2c_msg`` messages."""
-        self.transfer(address, register, lambda b: b.i2c_rdwr(*msgs))
+        with self._lock:  # the meter's per-register path: no closure unless a retry is needed
+            try:
+                self._bus.i2c_rdwr(*msgs)
+            except OSError as err:
+                self.errors += 1
+                self._attempts(address, register, lambda b: b.i2c_rdwr(*msgs),
+                               self.retries - 1, err)
 
     def close(self) -> None:
         with self._lock:
