@@ -20,6 +20,7 @@ from controller.modes.plan import OutputPlan
 from controller.modes.service import TEST_HOLD_S, refusal
 from controller.modes.states import CHILDREN, GRID_PARALLEL_MODES, LATCHED, TOP_LEVEL, State
 from controller.modes.table import ANY, TRANSITIONS
+from controller.protection.debounce import HeldFor
 from hal.protocols.inverter_messages import InverterMode
 
 TICK = "tick"
@@ -76,8 +77,8 @@ class ModeLogic:
         self._triggers: dict[str, frozenset[str]] = {}
         self._tick_guards: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]] = {}
         self.last_energised: State | None = None
-        self._overload_since: float | None = None
-        self._imd_ok_since: float | None = None
+        self._overload = HeldFor()  # the V2L outlet above its rating
+        self._imd_ok = HeldFor()  # the insulation monitor reporting OK
         self.backup_start = False  # a cold start for backup is under way (from ev_connected)
         self.test_contactor: str | None = None  # the contactor under a service test
         self._test_response_s: float | None = None
@@ -201,12 +202,8 @@ class ModeLogic:
 
     def insulation_proven(self, _e: Any) -> bool:
         """The insulation monitor has reported OK for ``insulation_test_s`` in a row."""
-        if not insulation_ok(self._c().snapshot):
-            self._imd_ok_since = None
-            return False
-        if self._imd_ok_since is None:
-            self._imd_ok_since = self._now()
-        return self._now() - self._imd_ok_since >= self.config.sequence.insulation_test_s
+        held = self._imd_ok.held(self._now(), insulation_ok(self._c().snapshot))
+        return held >= self.config.sequence.insulation_test_s  # (a positive setting)
 
     def insulation_ok_now(self, _e: Any) -> bool:
         return insulation_ok(self._c().snapshot)
@@ -364,12 +361,8 @@ class ModeLogic:
         """The outlet has drawn more than its rating for longer than the overload time."""
         status = self._c().snapshot.inverter
         drawn = -status.ac_power_w if status is not None else 0.0
-        if drawn <= self.config.v2l.rated_power_w:
-            self._overload_since = None
-            return False
-        if self._overload_since is None:
-            self._overload_since = self._now()
-        return self._now() - self._overload_since > self.config.v2l.overload_time_s
+        held = self._overload.held(self._now(), drawn > self.config.v2l.rated_power_w)
+        return held > self.config.v2l.overload_time_s
 
     # ----- backup (utility outage) -----------------------------------------------------------
     def grid_lost(self, _e: Any) -> bool:
@@ -521,7 +514,7 @@ class ModeLogic:
             self.plan.set(grid=False)
 
     def on_enter_starting_insulation_test(self, _e: Any) -> None:
-        self._imd_ok_since = None
+        self._imd_ok = HeldFor()
         self.plan.set(precharge=False)  # on a retest from the precharge: the DC side opens
 
     def on_enter_starting_precharge(self, _e: Any) -> None:
@@ -544,7 +537,7 @@ class ModeLogic:
 
     def on_enter_energised_v2l(self, _e: Any) -> None:
         self.plan.inverter_mode = InverterMode.GRID_FORMING  # isolated: K_AC open
-        self._overload_since = None
+        self._overload = HeldFor()
 
     def on_enter_backup_isolate(self, _e: Any) -> None:
         # Cease first, then open K_GRID (energise its coil): never form onto the utility line.
