@@ -42,9 +42,6 @@ class FrameQueue:
         except IndexError:
             raise queue.Empty from None
 
-    def qsize(self) -> int:
-        return len(self._frames)
-
 
 class SimVirtualBus(VirtualBus):
     """A python-can virtual bus on ``channel`` (every bus on the same channel hears it)."""
