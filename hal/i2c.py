@@ -62,15 +62,27 @@ class I2cBus:
 
     def read_block(self, address: int, register: int, length: int) -> bytes:
         """Write the 8-bit register pointer, read ``length`` bytes."""
-        return bytes(
-            self.transfer(address, register,
-                          lambda b: b.read_i2c_block_data(address, register, length))
-        )
+        with self._lock:  # the first attempt without a closure (the per-tick ADC path)
+            try:
+                return bytes(self._bus.read_i2c_block_data(address, register, length))
+            except OSError as err:
+                self.errors += 1
+                return bytes(self._attempts(
+                    address, register,
+                    lambda b: b.read_i2c_block_data(address, register, length),
+                    self.retries - 1, err))
 
     def write_block(self, address: int, register: int, data: Sequence[int]) -> None:
         """Write the 8-bit register pointer followed by ``data``."""
-        self.transfer(address, register,
-                      lambda b: b.write_i2c_block_data(address, register, list(data)))
+        payload = list(data)
+        with self._lock:
+            try:
+                self._bus.write_i2c_block_data(address, register, payload)
+            except OSError as err:
+                self.errors += 1
+                self._attempts(address, register,
+                               lambda b: b.write_i2c_block_data(address, register, payload),
+                               self.retries - 1, err)
 
     def rdwr(self, address: int, register: int, *msgs: Any) -> None:
         """A combined transaction (repeated start) of ``smbus2.i2c_msg`` messages."""

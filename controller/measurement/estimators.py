@@ -20,6 +20,14 @@ MIN_POINTS_FOR_SLOPE = 3
 MIN_POINTS_FOR_JUMP = 4
 
 
+
+def total(values: Array) -> float:
+    """Sum of a window. The ufunc's reduce directly: ``ndarray.sum`` (like ``np.searchsorted``,
+    hence the ``searchsorted`` method below) passes through Python-level wrappers that cost more
+    than the arithmetic on these short windows, several times per tick."""
+    return float(np.add.reduce(values))
+
+
 def cycle_window(t: Array, now: float, period_s: float, cycles: float) -> slice:
     """The newest samples (``t`` ascending) that together span ``cycles`` line cycles.
 
@@ -33,12 +41,12 @@ def cycle_window(t: Array, now: float, period_s: float, cycles: float) -> slice:
     n = t.size
     spacing = float(t[-1] - t[0]) / (n - 1) if n > 1 else 0.0
     threshold = min(now - cycles * period_s + spacing / 2.0, now - 1e-9)
-    return slice(int(np.searchsorted(t, threshold, side="right")), n)
+    return slice(int(t.searchsorted(threshold, side="right")), n)
 
 
 def time_window(t: Array, now: float, seconds: float) -> slice:
     """The samples taken within the last ``seconds`` before ``now`` (``t`` ascending)."""
-    return slice(int(np.searchsorted(t, now - seconds + 1e-9, side="left")), t.size)
+    return slice(int(t.searchsorted(now - seconds + 1e-9, side="left")), t.size)
 
 
 def rms_of_rms(values: Array) -> float:
@@ -50,17 +58,17 @@ def rms_of_rms(values: Array) -> float:
 
 def frequency_from_periods(periods_s: Array) -> float:
     """Average frequency over consecutive cycles: cycles / total time (not the mean of 1/T)."""
-    total = float(periods_s.sum())
-    if periods_s.size == 0 or total <= 0.0:
+    seconds = total(periods_s)
+    if periods_s.size == 0 or seconds <= 0.0:
         raise ValueError("needs at least one positive period")
-    return periods_s.size / total
+    return periods_s.size / seconds
 
 
 def least_squares_slope(t: Array, y: Array) -> float:
     """Slope of the least-squares line through ``(t, y)`` (0.0 with fewer than 3 points)."""
     if t.size < MIN_POINTS_FOR_SLOPE:
         return 0.0
-    tc = t - float(t.sum()) / t.size
+    tc = t - total(t) / t.size
     denominator = float(tc @ tc)
     if denominator <= 0.0:
         return 0.0
@@ -100,4 +108,4 @@ def window_mean(values: Array) -> float:
     """Mean of ``values`` over a window of equally spaced readings (power averages)."""
     if values.size == 0:
         raise ValueError("an average needs at least one reading")
-    return float(values.sum()) / values.size
+    return total(values) / values.size

@@ -97,7 +97,7 @@ class GridEstimator:
         t, v, period, power = self._buf[:, end - self._count:end]
         now = reading.t
         recent = period[-TRACKING_CYCLES:]
-        tracked = float(recent.sum()) / recent.size
+        tracked = est.total(recent) / recent.size
         w5 = est.cycle_window(t, now, tracked, SHORT_CYCLES)
         w10 = est.cycle_window(t, now, tracked, STANDARD_CYCLES)
         w60 = est.cycle_window(t, now, tracked, LONG_CYCLES)

@@ -23,6 +23,8 @@ from controller.modes.table import ANY, TRANSITIONS
 from controller.protection.debounce import HeldFor
 from hal.protocols.inverter_messages import InverterMode
 
+_STATE_BY_NAME: dict[str, State] = {state.value: state for state in State}
+
 TICK = "tick"
 POWER_AT_ZERO_W = 50.0
 SELFTEST_MIN_S = 0.5
@@ -128,7 +130,7 @@ class ModeLogic:
     # ----- helpers --------------------------------------------------------------------------
     @property
     def current(self) -> State:
-        return State(self.state)
+        return _STATE_BY_NAME[self.state]  # State(name) is an enum call: read every tick
 
     def _c(self) -> TickContext:
         if self.ctx is None:
@@ -163,7 +165,7 @@ class ModeLogic:
         elif not (self.state.startswith("starting") or self.state == State.BACKUP_ISOLATE.value):
             self.backup_start = False
         if self.state.startswith("energised_"):
-            self.last_energised = State(self.state)
+            self.last_energised = _STATE_BY_NAME[self.state]
         self._on_transition(TransitionRecord(
             self.entered_at, self._leaving, self.state, event.event.name, self.reason))
         self.reason = ""

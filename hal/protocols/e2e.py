@@ -58,7 +58,11 @@ def crc8_for_frame(frame_id: int, payload7: bytes) -> int:
         raise ValueError(f"frame ID 0x{frame_id:X} is not an 11-bit identifier")
     if len(payload7) != PROTECTED_LENGTH:
         raise ValueError(f"CRC covers exactly {PROTECTED_LENGTH} data bytes, got {len(payload7)}")
-    return crc8_sae_j1850(frame_id.to_bytes(2, "little") + bytes(payload7))
+    crc = _CRC8_TABLE[CRC8_INIT ^ (frame_id & 0xFF)]  # the ID, little-endian, then the data
+    crc = _CRC8_TABLE[crc ^ (frame_id >> 8)]
+    for byte in payload7:
+        crc = _CRC8_TABLE[crc ^ byte]
+    return crc ^ CRC8_XOR_OUT
 
 
 def seal_frame(frame_id: int, data: bytes) -> bytes:
@@ -73,7 +77,7 @@ def crc_ok(frame_id: int, data: bytes) -> bool:
     """True when the 8-byte ``data`` carries the right CRC for ``frame_id``."""
     if len(data) != FRAME_LENGTH:
         return False
-    return data[CRC_BYTE] == crc8_for_frame(frame_id, bytes(data[:PROTECTED_LENGTH]))
+    return data[CRC_BYTE] == crc8_for_frame(frame_id, data[:PROTECTED_LENGTH])
 
 
 def counter_step(previous: int, current: int) -> int:

@@ -81,6 +81,7 @@ _READ_ONLY = frozenset({
     BVAR, IRMSA, IRMSB, VRMS, IRQSTATA, RSTIRQSTATA, LAST_RWDATA_24, VERSION, AENERGYA,
     AENERGYB, RENERGYA,
 })
+_LEVEL_REGISTERS = frozenset({ZXTOUT, SAGCYC, SAGLVL, OVLVL})
 _GAIN_OF = {IRMSA: AIGAIN, VRMS: AVGAIN, AWATT: AWGAIN, AVAR: AVARGAIN, IRMSB: BIGAIN,
             BWATT: BWGAIN}
 _DEFAULTS = {
@@ -166,6 +167,8 @@ class Ade7953Model(I2cDeviceModel):
             RENERGYA: lambda: self._energy("ra"),
         }
         self._stored: dict[int, int] = dict(_DEFAULTS)
+        self._sync_levels()
+        self._vrms_quiet = lambda: self._counts(VRMS, noise=False)
         self._unlocked = False
         self._reset_pending = True  # IRQSTATA RESET until RSTIRQSTATA is read
         self._last_op = 0
@@ -209,6 +212,7 @@ class Ade7953Model(I2cDeviceModel):
     def power_cycle(self) -> None:
         """A brown-out: every register back to its default, IRQSTATA.RESET set."""
         self._stored = dict(_DEFAULTS)
+        self._sync_levels()
         self._unlocked = False
         self._reset_pending = True
 
@@ -229,6 +233,8 @@ class Ade7953Model(I2cDeviceModel):
         elif canonical in _READ_ONLY or (register == OPTIMUM and not unlocked):
             return
         self._stored[canonical] = value & _MAX_U24
+        if canonical in _LEVEL_REGISTERS:
+            self._sync_levels()
 
     def _value(self, register: int) -> int:
         canonical = _canonical(register)
@@ -241,13 +247,16 @@ class Ade7953Model(I2cDeviceModel):
             return self._measure(canonical)
         return self._stored.get(canonical, 0)
 
-    def _advance(self) -> None:
+    def _sync_levels(self) -> None:
+        """Hand the event thresholds to the detectors (after any write that changes one)."""
         levels = self.signals.levels
         levels.zxtout = self._stored.get(ZXTOUT, 0xFFFF)
         levels.sag_cycles = self._stored.get(SAGCYC, 0)
         levels.sag_level = self._stored.get(SAGLVL, 0)
         levels.ov_level = self._stored.get(OVLVL, _MAX_U24)
-        self.signals.advance(self._power_counts, lambda: self._counts(VRMS, noise=False))
+
+    def _advance(self) -> None:
+        self.signals.advance(self._power_counts, self._vrms_quiet)
 
     def _power_counts(self) -> tuple[float, float, float]:
         return (self._counts(AWATT, noise=False), self._counts(BWATT, noise=False),
@@ -267,8 +276,11 @@ class Ade7953Model(I2cDeviceModel):
 
     def _counts(self, register: int, noise: bool) -> float:
         """The register's unquantised counts: truth, board scale, gain register and errors."""
-        truth = self.truth()
-        quantity, counts_per_unit, signed = _MEASURED[register](truth, self.board)
+        quantity, counts_per_unit, signed = _MEASURED[register](self.truth(), self.board)
+        return self._counts_of(register, quantity, counts_per_unit, signed, noise)
+
+    def _counts_of(self, register: int, quantity: float, counts_per_unit: float, signed: bool,
+                   noise: bool) -> float:
         gain_register = _GAIN_OF.get(register)
         chip_gain = 1.0
         if gain_register is not None:
@@ -281,8 +293,9 @@ class Ade7953Model(I2cDeviceModel):
         return counts
 
     def _measure(self, register: int) -> int:
-        counts = self._counts(register, noise=True)
-        if _MEASURED[register](self.truth(), self.board)[2]:
+        quantity, counts_per_unit, signed = _MEASURED[register](self.truth(), self.board)
+        counts = self._counts_of(register, quantity, counts_per_unit, signed, noise=True)
+        if signed:
             return min(max(round(counts), _MIN_S24), _MAX_S24) & _MAX_U24
         return min(max(round(counts), 0), _MAX_U24)
 
