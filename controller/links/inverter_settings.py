@@ -113,6 +113,7 @@ class SettingsSync:
         self._pending: dict[tuple[int, int], SettingsFrame] = {}
         self._readback: InverterSettings | None = None
         self._readback_at: float | None = None
+        self._compared: tuple[InverterSettings, InverterSettings, bool] | None = None
         self.writes = 0  # complete settings sets handed to the link
         self.readbacks = 0  # complete read-backs received
         self.incomplete_readbacks = 0  # INV_RB_CTRL without all eight trip pages before it
@@ -209,8 +210,19 @@ class SettingsSync:
     def verified(self, now: float) -> bool:
         """True when the newest complete read-back equals the desired settings exactly (after
         the wire's rounding) and is not older than ``stale_after_s``: energising is allowed."""
-        return (self._readback is not None and self._readback == self._expected
-                and self.readback_age(now) <= self.stale_after_s)
+        return (self._readback_matches() and self.readback_age(now) <= self.stale_after_s)
+
+    def _readback_matches(self) -> bool:
+        """The newest read-back equals the expected settings. Compared once per (read-back,
+        expected) pair: both change every few seconds at most, the question is asked every tick
+        and the comparison covers every field."""
+        readback, expected = self._readback, self._expected
+        if readback is None:
+            return False
+        compared = self._compared
+        if compared is None or compared[0] is not readback or compared[1] is not expected:
+            compared = self._compared = (readback, expected, readback == expected)
+        return compared[2]
 
     @property
     def mismatch(self) -> str | None:

@@ -53,7 +53,7 @@ def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, settings: Se
         meter_error=meter_error,
         analog=analog,
         adc_error=adc_error,
-        contactors={name: ContactorView(c.commanded_closed, c.feedback_closed)
+        contactors={name: ContactorView.of(c.commanded_closed, c.feedback_closed)
                     for name, c in hw.contactors.items()},
         inputs={name: i.read() for name, i in hw.inputs.items()},
         inverter=inverter.status,

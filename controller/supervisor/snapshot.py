@@ -16,6 +16,15 @@ class ContactorView:
     commanded_closed: bool
     feedback_closed: bool | None
 
+    @staticmethod
+    def of(commanded_closed: bool, feedback_closed: bool | None) -> ContactorView:
+        """The view for these two values (one shared instance each: there are six)."""
+        return _VIEWS[(commanded_closed, feedback_closed)]
+
+
+_VIEWS = {(commanded, feedback): ContactorView(commanded, feedback)
+          for commanded in (False, True) for feedback in (False, True, None)}
+
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:

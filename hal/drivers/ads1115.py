@@ -169,6 +169,8 @@ class Ads1115(AdcDevice):
         self._channels: Mapping[str, AdcChannel] = MappingProxyType(
             {ch.name: ch for ch in self._order}
         )
+        # The start-conversion config word of each channel (fixed by the wiring): built once.
+        self._start_words = [self._config_for(ch, start=True) for ch in self._order]
         self._next = 0
         self._pending: Ads1115Channel | None = None
         self._pending_config = 0
@@ -217,7 +219,7 @@ class Ads1115(AdcDevice):
         try:
             if self._pending is not None and not self._collect(self._pending):
                 return
-            self._start(self._order[self._next])
+            self._start(self._order[self._next], self._start_words[self._next])
         except SensorFault:
             self._pending = None
             raise
@@ -249,8 +251,7 @@ class Ads1115(AdcDevice):
         self._next = (self._next + 1) % len(self._order)
         return True
 
-    def _start(self, channel: Ads1115Channel) -> None:
-        config = self._config_for(channel, start=True)
+    def _start(self, channel: Ads1115Channel, config: int) -> None:
         self._write_word(REG_CONFIG, config)
         self._pending = channel
         self._pending_config = config

@@ -103,7 +103,7 @@ class SimSMBus:
             if (not pointer.flags & I2C_M_RD and reply.flags & I2C_M_RD
                     and int(reply.addr) == address):
                 self._begin(address)
-                self._write(address, bytes(pointer))
+                self._write(address, pointer.buf[:pointer.len])  # a slice: cheaper than bytes()
                 data = self._read(address, int(reply.len))
                 ctypes.memmove(reply.buf, data, len(data))
                 return

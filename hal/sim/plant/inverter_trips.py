@@ -67,7 +67,7 @@ class InverterTrips:
         self._pll_hz: float | None = None
 
     def configure(self, settings: InverterSettings | None) -> None:
-        if settings != self._settings:
+        if settings is not self._settings and settings != self._settings:  # same object: skip
             self._settings = settings
             self._elements = elements(settings) if settings is not None else ()
             self._since.clear()
