@@ -374,6 +374,16 @@ def test_clamp_status_saturates_to_full_scale() -> None:
     CODEC.encode_status(clamped, 0)  # encodable
 
 
+def test_reseal_gives_the_frame_an_encoder_would_give_with_that_counter() -> None:
+    for frame_id in (INV_STATUS_ID, INV_STATUS2_ID, INV_FAULT_ID):
+        first = CODEC.encode_status_frame(frame_id, STATUS, 3)
+        for counter in range(16):
+            assert CODEC.reseal(frame_id, first, counter) == CODEC.encode_status_frame(
+                frame_id, STATUS, counter)
+    with pytest.raises(ProtocolError, match="AliveCounter 16"):
+        CODEC.reseal(INV_STATUS_ID, first, 16)
+
+
 # --- python-can link ---------------------------------------------------------------------------
 
 

@@ -35,12 +35,16 @@ class TemperatureMonitor:
         self._max_age = max_age_s
         self._level: dict[str, int] = {}
         self._good_at: dict[str, float] = {}
+        self._limit_cache: dict[str, tuple[float, float]] = {}
         self._started_at = started_at
 
     def _limits(self, name: str) -> tuple[float, float]:
-        derate = getattr(self._s, f"{name}_derate_c", self._s.inverter_derate_c)
-        stop = getattr(self._s, f"{name}_stop_c", self._s.inverter_stop_c)
-        return float(derate), float(stop)
+        limits = self._limit_cache.get(name)
+        if limits is None:  # looked up by name once per sensor (settings are fixed)
+            derate = getattr(self._s, f"{name}_derate_c", self._s.inverter_derate_c)
+            stop = getattr(self._s, f"{name}_stop_c", self._s.inverter_stop_c)
+            limits = self._limit_cache[name] = (float(derate), float(stop))
+        return limits
 
     def _threshold(self, name: str, level: int) -> float:
         """The temperature that enters ``level`` (1..STOP_LEVEL)."""

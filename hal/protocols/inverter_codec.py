@@ -425,6 +425,14 @@ class InverterCodec:
             frames.append((frame_id, self.encode_settings_frame(frame_id, page, settings, value)))
         return frames
 
+    @staticmethod
+    def reseal(frame_id: int, data: bytes, counter: int) -> bytes:
+        """``data`` (an encoded frame of ``frame_id``) with alive counter ``counter`` and the CRC
+        that goes with it: a sender whose values did not change re-sends its last frame."""
+        if not 0 <= counter <= _COUNTER_MASK:
+            raise ProtocolError(f"frame 0x{frame_id:03X}: AliveCounter {counter} is not 0..15")
+        return seal_frame(frame_id, bytes([data[0] & ~_COUNTER_MASK & 0xFF | counter]) + data[1:])
+
     # --- internals ----------------------------------------------------------------------------
 
     def _message(self, frame_id: int) -> Message:

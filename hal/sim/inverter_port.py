@@ -86,6 +86,13 @@ class SimInverterPort:
         self.accepted_commands = 0
         self.accepted_settings = 0  # complete settings sets applied
         self.readbacks_sent = 0  # read-back bursts sent
+        # What was sent last, to re-send with a new counter when nothing changed (the status is
+        # often constant for hours; the read-back always is): no clamping or DBC work then.
+        self._last_status: InverterStatus | None = None
+        self._last_reported: InverterStatus | None = None
+        self._status_frames: dict[int, bytes] = {}
+        self._readback_of: InverterSettings | None = None
+        self._readback_frames: list[tuple[int, bytes]] = []
 
     @property
     def rejected(self) -> Mapping[str, int]:
@@ -172,14 +179,23 @@ class SimInverterPort:
         """Send each status frame whose cycle is due (measurements saturated to full scale)."""
         if FAULT_SILENCE in self._faults:
             return
-        reported = self._codec.clamp_status(status)
+        reported = self._last_reported
+        if reported is None or status != self._last_status:
+            reported = self._codec.clamp_status(status)
+            self._last_status, self._last_reported = status, reported
+            self._status_frames.clear()
         for frame_id in STATUS_FRAME_IDS:
             if now < self._next_due.get(frame_id, now) - _SCHEDULE_SLACK_S:
                 continue
             self._schedule(frame_id, now)
             counter = self._counters[frame_id]
             value = counter.value if FAULT_FROZEN_COUNTER in self._faults else counter.advance()
-            data = self._codec.encode_status_frame(frame_id, reported, value)
+            last = self._status_frames.get(frame_id)
+            if last is None:
+                data = self._codec.encode_status_frame(frame_id, reported, value)
+            else:
+                data = self._codec.reseal(frame_id, last, value)
+            self._status_frames[frame_id] = data
             if FAULT_BAD_CRC in self._faults:
                 data = data[:CRC_BYTE] + bytes([data[CRC_BYTE] ^ _CRC_CORRUPTION])
             self._send(frame_id, data)
@@ -198,14 +214,21 @@ class SimInverterPort:
             actual = getattr(applied, CORRUPTED_SETTING)
             wrong = actual + _CORRUPTION_S if actual < _CORRUPTION_S else actual - _CORRUPTION_S
             reported = dataclasses.replace(applied, **{CORRUPTED_SETTING: wrong})
-        for write_id, page in SETTINGS_SLOTS:
+        same = reported is self._readback_of
+        frames: list[tuple[int, bytes]] = []
+        for i, (write_id, page) in enumerate(SETTINGS_SLOTS):
             frame_id = SETTINGS_READBACK_IDS[SETTINGS_WRITE_IDS.index(write_id)]
             counter = self._counters[frame_id]
             value = counter.value if FAULT_FROZEN_COUNTER in self._faults else counter.advance()
-            data = self._codec.encode_settings_frame(frame_id, page, reported, value)
+            if same:
+                data = self._codec.reseal(frame_id, self._readback_frames[i][1], value)
+            else:
+                data = self._codec.encode_settings_frame(frame_id, page, reported, value)
+            frames.append((frame_id, data))
             if FAULT_BAD_CRC in self._faults:
                 data = data[:CRC_BYTE] + bytes([data[CRC_BYTE] ^ _CRC_CORRUPTION])
             self._send(frame_id, data)
+        self._readback_of, self._readback_frames = reported, frames
         self.readbacks_sent += 1
 
     def _schedule(self, frame_id: int, now: float) -> None:
