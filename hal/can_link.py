@@ -79,15 +79,9 @@ class PythonCanLink:
                 ) from exc
             if message is None:
                 break
-            frames.append(
-                CanFrame(
-                    arbitration_id=message.arbitration_id,
-                    data=bytes(message.data),
-                    timestamp=message.timestamp,
-                    is_error_frame=message.is_error_frame,
-                    is_extended_id=message.is_extended_id,
-                )
-            )
+            frames.append(CanFrame(  # positional (per frame): id, data, time, error, extended
+                message.arbitration_id, bytes(message.data), message.timestamp,
+                message.is_error_frame, message.is_extended_id))
         return frames
 
     def close(self) -> None:

@@ -197,7 +197,11 @@ class InverterCodec:
         # not run through cantools again.
         self._encoded: dict[tuple[int, int], tuple[tuple[object, ...], bytes]] = {}
         self._decoded: dict[tuple[int, int], tuple[bytes, dict[str, float]]] = {}
-        self._bounds: dict[tuple[int, str], tuple[float, float, float, float]] = {}
+        self._bounds: dict[tuple[int, str], _Bounds] = {}
+        self._status_bounds = tuple(self._signal_bounds(frame_id, signal) for frame_id, signal in (
+            (INV_STATUS_ID, "V_Dc"), (INV_STATUS_ID, "I_Dc"), (INV_STATUS_ID, "P_Ac"),
+            (INV_STATUS2_ID, "V_Ac"), (INV_STATUS2_ID, "F_Ac"), (INV_STATUS2_ID, "Q_Ac"),
+            (INV_STATUS2_ID, "Temp")))
 
     def cycle_time_s(self, frame_id: int) -> float:
         """The frame's cycle time from the DBC (``GenMsgCycleTime``), in seconds."""
@@ -264,15 +268,16 @@ class InverterCodec:
         as the full-scale value, not an error, and an unchanged measurement gives an unchanged
         frame (both ends' codec caches then skip the DBC work).
         """
+        v_dc, i_dc, p_ac, v_ac, f_ac, q_ac, temp = self._status_bounds
         return InverterStatus(
             state=status.state,
-            dc_voltage_v=self._clamp(INV_STATUS_ID, "V_Dc", status.dc_voltage_v),
-            dc_current_a=self._clamp(INV_STATUS_ID, "I_Dc", status.dc_current_a),
-            ac_power_w=self._clamp(INV_STATUS_ID, "P_Ac", status.ac_power_w),
-            ac_voltage_v=self._clamp(INV_STATUS2_ID, "V_Ac", status.ac_voltage_v),
-            ac_frequency_hz=self._clamp(INV_STATUS2_ID, "F_Ac", status.ac_frequency_hz),
-            reactive_power_var=self._clamp(INV_STATUS2_ID, "Q_Ac", status.reactive_power_var),
-            temperature_c=self._clamp(INV_STATUS2_ID, "Temp", status.temperature_c),
+            dc_voltage_v=_clamp_to(v_dc, status.dc_voltage_v),
+            dc_current_a=_clamp_to(i_dc, status.dc_current_a),
+            ac_power_w=_clamp_to(p_ac, status.ac_power_w),
+            ac_voltage_v=_clamp_to(v_ac, status.ac_voltage_v),
+            ac_frequency_hz=_clamp_to(f_ac, status.ac_frequency_hz),
+            reactive_power_var=_clamp_to(q_ac, status.reactive_power_var),
+            temperature_c=_clamp_to(temp, status.temperature_c),
             fault_word=status.fault_word,
             warning_word=status.warning_word,
             synced=status.synced,
@@ -472,9 +477,8 @@ class InverterCodec:
         values["AliveCounter"] = data[0] & _COUNTER_MASK
         return values
 
-    def _clamp(self, frame_id: int, signal_name: str, value: float) -> float:
-        if math.isnan(value):
-            return value  # refused by the strict encoder with the signal named
+    def _signal_bounds(self, frame_id: int, signal_name: str) -> _Bounds:
+        """(minimum, maximum, scale, offset) of one signal, from the DBC (cached)."""
         bounds = self._bounds.get((frame_id, signal_name))
         if bounds is None:
             signal = self._message(frame_id).get_signal_by_name(signal_name)
@@ -482,9 +486,22 @@ class InverterCodec:
                       math.inf if signal.maximum is None else float(signal.maximum),
                       float(signal.scale), float(signal.offset))
             self._bounds[(frame_id, signal_name)] = bounds
-        low, high, scale, offset = bounds
-        steps = round((min(high, max(low, value)) - offset) / scale)
-        return min(high, max(low, round(steps * scale + offset, _DECIMALS)))
+        return bounds
+
+
+_Bounds = tuple[float, float, float, float]  # minimum, maximum, scale, offset
+
+
+def _clamp_to(bounds: _Bounds, value: float) -> float:
+    """``value`` saturated to the signal's range and rounded to its resolution (NaN passes:
+    the strict encoder refuses it with the signal named)."""
+    if math.isnan(value):
+        return value
+    low, high, scale, offset = bounds
+    inside = low if value < low else high if value > high else value
+    steps = round((inside - offset) / scale)
+    resolved = round(steps * scale + offset, _DECIMALS)
+    return low if resolved < low else high if resolved > high else resolved
 
 
 _RANGE_TOLERANCE: Final = 1e-6  # in units of the signal's scale, as dbc_frames.decode_checked

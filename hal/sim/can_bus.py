@@ -77,18 +77,17 @@ class SimVirtualBus(VirtualBus):
     def send(self, msg: can.Message, timeout: float | None = None) -> None:
         self._check_if_open()
         timestamp = msg.timestamp if self.preserve_timestamps else time.time()
-        data = bytearray(msg.data)
         all_sent = True
         for bus_queue in self.channel:
             if bus_queue is self.queue and not self.receive_own_messages:
                 continue
+            # Positional, in can.Message's parameter order (cheaper than keywords, per frame):
+            # timestamp, arbitration_id, is_extended_id, is_remote_frame, is_error_frame,
+            # channel, dlc, data, is_fd, is_rx, bitrate_switch, error_state_indicator.
             copy = can.Message(
-                timestamp=timestamp, arbitration_id=msg.arbitration_id,
-                is_extended_id=msg.is_extended_id, is_remote_frame=msg.is_remote_frame,
-                is_error_frame=msg.is_error_frame, channel=self.channel_id, dlc=msg.dlc,
-                data=bytearray(data), is_fd=msg.is_fd, is_rx=bus_queue is not self.queue,
-                bitrate_switch=msg.bitrate_switch,
-                error_state_indicator=msg.error_state_indicator)
+                timestamp, msg.arbitration_id, msg.is_extended_id, msg.is_remote_frame,
+                msg.is_error_frame, self.channel_id, msg.dlc, bytearray(msg.data), msg.is_fd,
+                bus_queue is not self.queue, msg.bitrate_switch, msg.error_state_indicator)
             try:
                 bus_queue.put(copy, block=True, timeout=timeout)
             except queue.Full:

@@ -96,6 +96,7 @@ The checks, with the invariant's text:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hal.protocols.inverter_messages import InverterMode
@@ -261,13 +262,14 @@ class InvariantChecker:
         found.append(Violation(t, invariant, text))
 
     def _edge(self, found: list[Violation], key: str, active: bool, t: float, invariant: int,
-              text: str) -> None:
-        """Report a persisting condition once, when it begins; re-arm when it ends."""
+              text: str | Callable[[], str]) -> None:
+        """Report a persisting condition once, when it begins; re-arm when it ends. ``text``
+        may be a function: checked every tick, the message is formatted only when reported."""
         if not active:
             self._active.discard(key)
         elif key not in self._active:
             self._active.add(key)
-            self._report(found, t, invariant, text)
+            self._report(found, t, invariant, text if isinstance(text, str) else text())
 
     def _insulation_faulted(self) -> bool:
         return bool(self.world.interlocks.insulation_fault)
@@ -391,22 +393,22 @@ class InvariantChecker:
         if age < s.tick_s - _EPS_S:
             return
         energised = sorted(name for name, pin in self._coil_pins.items() if pin.state)
-        self._edge(found, "3-coils", bool(energised), now, 3,
-                   f"{why} {age:.3f} s ago but coils still energised: {', '.join(energised)}")
+        self._edge(found, "3-coils", bool(energised), now, 3, lambda: (
+            f"{why} {age:.3f} s ago but coils still energised: {', '.join(energised)}"))
         command = w.inverter_port.command(now)
         running = (command is not None and command.enable
                    and command.mode is not InverterMode.OFF)
         self._edge(found, "3-command", running, now, 3,
-                   f"{why} {age:.3f} s ago but the inverter still holds command {command}")
+                   lambda: f"{why} {age:.3f} s ago but the inverter still holds command {command}")
         inverter_on = w.inverter.mode_name != "off" or w.inverter.ac_power_w != 0.0
-        self._edge(found, "3-inverter", inverter_on, now, 3, (
+        self._edge(found, "3-inverter", inverter_on, now, 3, lambda: (
             f"{why} {age:.3f} s ago but the inverter is {w.inverter.mode_name} at "
             f"{w.inverter.ac_power_w:.0f} W"))
         if age < s.tick_s + s.contactor_settle_s + s.plant_step_s - _EPS_S:
             return
         wrong = sorted(name for name, c in w.contactors.items()
                        if c.closed != c.normally_closed and not c.welded)
-        self._edge(found, "3-contacts", bool(wrong), now, 3, (
+        self._edge(found, "3-contacts", bool(wrong), now, 3, lambda: (
             f"{why} {age:.3f} s ago but contacts not in their de-energised position: "
             f"{', '.join(wrong)}"))
 
@@ -422,14 +424,14 @@ class InvariantChecker:
         reserve = backup_reserve if islanded and backup_reserve is not None else s.reserve_soc_pct
         below_reserve = (k["dc"] and -current > s.discharge_threshold_a
                          and soc < reserve - s.reserve_margin_pct)
-        self._edge(found, "5-reserve", below_reserve, now, 5, (
+        self._edge(found, "5-reserve", below_reserve, now, 5, lambda: (
             f"discharging {-current:.1f} A at SoC {soc:.2f} % "
             f"({'backup ' if backup else ''}reserve {reserve} %)"))
         charge_cap = s.max_charge_current_a * (1.0 + s.current_margin)
-        self._edge(found, "5-charge", current > charge_cap, now, 5, (
+        self._edge(found, "5-charge", current > charge_cap, now, 5, lambda: (
             f"charge current {current:.1f} A above the limit {s.max_charge_current_a:.1f} A"))
         discharge_cap = s.max_discharge_current_a * (1.0 + s.current_margin)
-        self._edge(found, "5-discharge", -current > discharge_cap, now, 5, (
+        self._edge(found, "5-discharge", -current > discharge_cap, now, 5, lambda: (
             f"discharge current {-current:.1f} A above the limit "
             f"{s.max_discharge_current_a:.1f} A"))
 

@@ -21,6 +21,7 @@ registers and CRC read 0 or are stored without effect.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -112,6 +113,14 @@ def register_width(register: int) -> int:
     return 1  # unmapped addresses answer one byte of 0
 
 
+@functools.cache
+def _read_rules(register: int) -> tuple[int, bool, bool]:
+    """How a read of ``register`` answers: its width in bytes, whether its 24-bit data is
+    sign-extended into a 32-bit alias, whether the read is recorded in LAST_ADD/LAST_RWDATA."""
+    last = _canonical(register) in _LAST_REGISTERS
+    return register_width(register), 0x300 <= register <= 0x3FF and not last, not last
+
+
 def _canonical(register: int) -> int:
     """The 32-bit aliases (0x300-0x3FF) share storage with the 24-bit registers."""
     return register - 0x100 if 0x300 <= register <= 0x3FF else register
@@ -197,15 +206,15 @@ class Ade7953Model(I2cDeviceModel):
     def on_read(self, n: int) -> bytes:
         self._advance()
         register = self._pointer
-        width = register_width(register)
+        width, extends, records = _read_rules(register)
         value = self._value(register)
-        canonical = _canonical(register)
-        if 0x300 <= register <= 0x3FF and canonical not in _LAST_REGISTERS and value & 0x800000:
+        if extends and value & 0x800000:
             value |= 0xFF000000  # sign-extend the 24-bit data into the 32-bit alias
-        if canonical not in _LAST_REGISTERS:
+        if records:
             self._record(OP_READ, register, value)
         self.reads += 1
-        return (value.to_bytes(width, "big") + bytes(max(0, n - width)))[:n]
+        raw = value.to_bytes(width, "big")
+        return raw if n == width else (raw + bytes(max(0, n - width)))[:n]
 
     # -- inspection for tests and the simulator ----------------------------------------------
 
