@@ -25,12 +25,17 @@ class SimEvPort:
         self._frames: list[tuple[int, bytes]] = []
         self.send_failures = 0
 
+    def due(self, now: float) -> bool:
+        """True when :meth:`publish` with a report would send (the plant asks before it builds
+        one: it steps several times per frame cycle)."""
+        return self._next_due is None or now >= self._next_due - _SCHEDULE_SLACK_S
+
     def publish(self, now: float, report: EvReport | None) -> None:
         """Send the vehicle frames when the cycle is due; ``None`` (unplugged) sends nothing."""
         if report is None:
             self._next_due = None  # the first frames after plugging in go out at once
             return
-        if self._next_due is not None and now < self._next_due - _SCHEDULE_SLACK_S:
+        if not self.due(now):
             return
         due = (now if self._next_due is None else self._next_due) + CHADEMO_CYCLE_S
         self._next_due = due if due > now else now + CHADEMO_CYCLE_S  # resync after a gap

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Final
 
@@ -175,18 +175,28 @@ class SimInverterPort:
 
     # --- status side --------------------------------------------------------------------------
 
-    def publish(self, now: float, status: InverterStatus) -> None:
-        """Send each status frame whose cycle is due (measurements saturated to full scale)."""
+    def publish(self, now: float,
+                status: InverterStatus | Callable[[], InverterStatus]) -> None:
+        """Send each status frame whose cycle is due (measurements saturated to full scale).
+
+        ``status`` may be a function: it is called only when a frame is due (the plant steps
+        several times per frame cycle)."""
         if FAULT_SILENCE in self._faults:
             return
+        due = [frame_id for frame_id in STATUS_FRAME_IDS
+               if now >= self._next_due.get(frame_id, now) - _SCHEDULE_SLACK_S]
+        if due:
+            self._publish_status(now, status if isinstance(status, InverterStatus) else status(),
+                                 due)
+        self._publish_readback(now)
+
+    def _publish_status(self, now: float, status: InverterStatus, due: list[int]) -> None:
         reported = self._last_reported
         if reported is None or status != self._last_status:
             reported = self._codec.clamp_status(status)
             self._last_status, self._last_reported = status, reported
             self._status_frames.clear()
-        for frame_id in STATUS_FRAME_IDS:
-            if now < self._next_due.get(frame_id, now) - _SCHEDULE_SLACK_S:
-                continue
+        for frame_id in due:
             self._schedule(frame_id, now)
             counter = self._counters[frame_id]
             value = counter.value if FAULT_FROZEN_COUNTER in self._faults else counter.advance()
@@ -199,7 +209,6 @@ class SimInverterPort:
             if FAULT_BAD_CRC in self._faults:
                 data = data[:CRC_BYTE] + bytes([data[CRC_BYTE] ^ _CRC_CORRUPTION])
             self._send(frame_id, data)
-        self._publish_readback(now)
 
     def _publish_readback(self, now: float) -> None:
         """The INV_RB_* burst when due: after a settings set was applied, then every cycle."""

@@ -328,8 +328,9 @@ class SimWorld:
         self._drive_inputs()
         self._update_aux()
         if not bus_off:
-            self.inverter_port.publish(now, self._inverter_status())
-        self.ev_port.publish(now, self.ev_report())
+            self.inverter_port.publish(now, self._inverter_status)
+        if not self.ev_plugged or self.ev_port.due(now):
+            self.ev_port.publish(now, self.ev_report())
         self.truth.track(now, "inverter_mode", self.inverter.mode_name, "inverter_mode",
                          mode=self.inverter.mode_name)
         self.truth.track(now, "breaker", self.grid.breaker_closed, "utility_breaker",
