@@ -35,6 +35,7 @@ from hal.protocols.chademo_codec import (
 from hal.protocols.dbc_frames import FrameError
 from hal.protocols.e2e import (
     CRC8_CHECK,
+    CRC_BYTE,
     AliveCounter,
     CounterMonitor,
     counter_progress_ok,
@@ -740,6 +741,35 @@ def test_chademo_report_needs_all_four_fresh_frames() -> None:
     decoder.feed(*frames[3], 0.2)
     assert decoder.report(0.5, 0.5) == REPORT
     assert decoder.report(0.5001, 0.5) is None
+
+
+def test_chademo_report_is_reused_until_a_frame_changes() -> None:
+    decoder = ChademoVehicleDecoder(CHADEMO)
+    frames = CHADEMO.encode_vehicle_frames(REPORT)
+    for frame_id, data in frames:
+        decoder.feed(frame_id, data, 0.0)
+    first = decoder.report(0.0, 0.5)
+    for frame_id, data in frames:  # the same bytes again
+        decoder.feed(frame_id, data, 0.1)
+    assert decoder.report(0.1, 0.5) is first
+    changed = dataclasses.replace(REPORT, soc_pct=REPORT.soc_pct + 1)
+    for frame_id, data in CHADEMO.encode_vehicle_frames(changed):
+        decoder.feed(frame_id, data, 0.2)
+    assert decoder.report(0.2, 0.5) == changed
+
+
+def test_status_frames_seen_before_decode_to_the_same_frame_and_bad_ones_still_fail() -> None:
+    codec = InverterCodec()
+    data = codec.encode_status_frame(INV_STATUS_ID, STATUS, 5)
+    first = codec.decode_status(INV_STATUS_ID, data)
+    assert codec.decode_status(INV_STATUS_ID, bytes(list(data))) is first
+    corrupt = data[:CRC_BYTE] + bytes([data[CRC_BYTE] ^ 0x01])
+    with pytest.raises(FrameError):
+        codec.decode_status(INV_STATUS_ID, corrupt)
+    for counter in range(40):  # bounded: one entry per counter value, then it starts over
+        codec.decode_status(INV_STATUS_ID, codec.encode_status_frame(INV_STATUS_ID, STATUS,
+                                                                      counter % 16))
+    assert codec.decode_status(INV_STATUS_ID, data).counter == 5
 
 
 def test_chademo_refuses_out_of_range_report() -> None:

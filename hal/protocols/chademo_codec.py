@@ -137,6 +137,7 @@ class ChademoVehicleDecoder:
         self._codec = codec if codec is not None else ChademoCodec()
         self._frames: dict[int, tuple[float, dict[str, float]]] = {}
         self._raw: dict[int, bytes] = {}
+        self._last_report: tuple[tuple[dict[str, float], ...], EvReport] | None = None
 
     def feed(self, frame_id: int, data: bytes, now: float) -> None:
         """Store a received frame; raises :class:`FrameError` (and stores nothing) if it is bad."""
@@ -157,6 +158,7 @@ class ChademoVehicleDecoder:
         """Forget every frame (e.g. when the connector is unplugged)."""
         self._frames.clear()
         self._raw.clear()
+        self._last_report = None
 
     def report(self, now: float, stale_after_s: float) -> EvReport | None:
         """The report from all four frames, or None when any is missing or older than the limit."""
@@ -166,6 +168,17 @@ class ChademoVehicleDecoder:
         timing = self._frames[EV_CHARGING_TIME_ID][1]
         status = self._frames[EV_CHARGE_STATUS_ID][1]
         discharge = self._frames[EV_DISCHARGE_LIMITS_ID][1]
+        sources = (limits, timing, status, discharge)
+        last = self._last_report
+        if last is not None and all(a is b for a, b in zip(last[0], sources, strict=True)):
+            return last[1]  # the same decoded frames (``feed`` keeps them for unchanged bytes)
+        report = self._assemble(limits, timing, status, discharge)
+        self._last_report = (sources, report)
+        return report
+
+    @staticmethod
+    def _assemble(limits: dict[str, float], timing: dict[str, float], status: dict[str, float],
+                  discharge: dict[str, float]) -> EvReport:
         fault_flags = 0
         for bit, name in enumerate(FAULT_BIT_SIGNALS):
             fault_flags |= int(status[name]) << bit

@@ -198,6 +198,9 @@ class InverterCodec:
         self._encoded: dict[tuple[int, int], tuple[tuple[object, ...], bytes]] = {}
         self._decoded: dict[tuple[int, int], tuple[bytes, dict[str, float]]] = {}
         self._bounds: dict[tuple[int, str], _Bounds] = {}
+        # Status frames by their exact bytes: an unchanged status repeats the same 16 frames
+        # (one per alive counter value), each checked and decoded once.
+        self._seen_status: dict[int, dict[bytes, InverterStatusFrame]] = {}
         self._status_bounds = tuple(self._signal_bounds(frame_id, signal) for frame_id, signal in (
             (INV_STATUS_ID, "V_Dc"), (INV_STATUS_ID, "I_Dc"), (INV_STATUS_ID, "P_Ac"),
             (INV_STATUS2_ID, "V_Ac"), (INV_STATUS2_ID, "F_Ac"), (INV_STATUS2_ID, "Q_Ac"),
@@ -305,6 +308,17 @@ class InverterCodec:
         """A verified inverter status frame (length, CRC, ranges); raises :class:`FrameError`."""
         if frame_id not in STATUS_FRAME_IDS:
             raise FrameError(UNKNOWN_ID, f"0x{frame_id:03X} is not an inverter status frame")
+        key = bytes(data)
+        seen = self._seen_status.setdefault(frame_id, {})
+        known = seen.get(key)
+        if known is not None:
+            return known  # these exact bytes were checked and decoded before (frames are immutable)
+        if len(seen) >= _SEEN_PER_FRAME:
+            seen.clear()
+        seen[key] = frame = self._decode_status(frame_id, key)
+        return frame
+
+    def _decode_status(self, frame_id: int, data: bytes) -> InverterStatusFrame:
         v = self._decode(frame_id, data)
         counter = int(v["AliveCounter"])
         if frame_id == INV_STATUS_ID:
@@ -490,6 +504,7 @@ class InverterCodec:
 
 
 _Bounds = tuple[float, float, float, float]  # minimum, maximum, scale, offset
+_SEEN_PER_FRAME: Final = _COUNTER_MASK + 1  # one decoded frame per alive counter value
 
 
 def _clamp_to(bounds: _Bounds, value: float) -> float:
