@@ -772,6 +772,19 @@ def test_status_frames_seen_before_decode_to_the_same_frame_and_bad_ones_still_f
     assert codec.decode_status(INV_STATUS_ID, data).counter == 5
 
 
+def test_commands_seen_before_decode_to_the_same_frame_and_bad_ones_still_fail() -> None:
+    codec = InverterCodec()
+    frame_id, data = codec.encode_command(CHARGE, 7)
+    first = codec.decode_command(frame_id, data)
+    assert codec.decode_command(frame_id, bytes(list(data))) is first
+    assert first.counter == 7 and first.command == codec.decode_command(
+        *CODEC.encode_command(CHARGE, 7)).command
+    with pytest.raises(FrameError):
+        codec.decode_command(frame_id, data[:CRC_BYTE] + bytes([data[CRC_BYTE] ^ 0x80]))
+    with pytest.raises(FrameError):
+        codec.decode_command(frame_id, data[:7])  # a short copy of a known frame
+
+
 def test_chademo_refuses_out_of_range_report() -> None:
     bad = dataclasses.replace(REPORT, target_voltage_v=1200.0)
     with pytest.raises(ProtocolError, match="TargetBatteryVoltage"):

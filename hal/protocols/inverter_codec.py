@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Final
+from typing import Final, Generic, TypeVar
 
 import cantools.database
 from cantools.database.can import Message
@@ -198,9 +198,9 @@ class InverterCodec:
         self._encoded: dict[tuple[int, int], tuple[tuple[object, ...], bytes]] = {}
         self._decoded: dict[tuple[int, int], tuple[bytes, dict[str, float]]] = {}
         self._bounds: dict[tuple[int, str], _Bounds] = {}
-        # Status frames by their exact bytes: an unchanged status repeats the same 16 frames
-        # (one per alive counter value), each checked and decoded once.
-        self._seen_status: dict[int, dict[bytes, InverterStatusFrame]] = {}
+        self._seen_status: _SeenFrames[InverterStatusFrame] = _SeenFrames()
+        self._seen_commands: _SeenFrames[CommandFrame] = _SeenFrames()
+        self._seen_settings: _SeenFrames[SettingsFrame] = _SeenFrames()
         self._status_bounds = tuple(self._signal_bounds(frame_id, signal) for frame_id, signal in (
             (INV_STATUS_ID, "V_Dc"), (INV_STATUS_ID, "I_Dc"), (INV_STATUS_ID, "P_Ac"),
             (INV_STATUS2_ID, "V_Ac"), (INV_STATUS2_ID, "F_Ac"), (INV_STATUS2_ID, "Q_Ac"),
@@ -292,6 +292,9 @@ class InverterCodec:
         """A verified INV_CMD (length, CRC, ranges); raises :class:`FrameError`."""
         if frame_id != INV_CMD_ID:
             raise FrameError(UNKNOWN_ID, f"0x{frame_id:03X} is not INV_CMD")
+        return self._seen_commands.decode(frame_id, data, self._decode_command)
+
+    def _decode_command(self, frame_id: int, data: bytes) -> CommandFrame:
         v = self._decode(frame_id, data)
         command = InverterCommand(
             mode=InverterMode(int(v["Mode"])),
@@ -308,15 +311,7 @@ class InverterCodec:
         """A verified inverter status frame (length, CRC, ranges); raises :class:`FrameError`."""
         if frame_id not in STATUS_FRAME_IDS:
             raise FrameError(UNKNOWN_ID, f"0x{frame_id:03X} is not an inverter status frame")
-        key = bytes(data)
-        seen = self._seen_status.setdefault(frame_id, {})
-        known = seen.get(key)
-        if known is not None:
-            return known  # these exact bytes were checked and decoded before (frames are immutable)
-        if len(seen) >= _SEEN_PER_FRAME:
-            seen.clear()
-        seen[key] = frame = self._decode_status(frame_id, key)
-        return frame
+        return self._seen_status.decode(frame_id, data, self._decode_status)
 
     def _decode_status(self, frame_id: int, data: bytes) -> InverterStatusFrame:
         v = self._decode(frame_id, data)
@@ -400,6 +395,9 @@ class InverterCodec:
         """A verified settings write or read-back frame (length, CRC, page, ranges)."""
         if frame_id not in SETTINGS_FRAME_IDS:
             raise FrameError(UNKNOWN_ID, f"0x{frame_id:03X} is not an inverter settings frame")
+        return self._seen_settings.decode(frame_id, data, self._decode_settings_frame)
+
+    def _decode_settings_frame(self, frame_id: int, data: bytes) -> SettingsFrame:
         v = self._decode(frame_id, data)
         write_id = frame_id - READBACK_OFFSET if frame_id in SETTINGS_READBACK_IDS else frame_id
         pairs: list[tuple[str, float]]
@@ -504,7 +502,31 @@ class InverterCodec:
 
 
 _Bounds = tuple[float, float, float, float]  # minimum, maximum, scale, offset
-_SEEN_PER_FRAME: Final = _COUNTER_MASK + 1  # one decoded frame per alive counter value
+# One decoded frame per alive counter value and page (settings frames have up to 4 pages).
+_SEEN_PER_FRAME: Final = (_COUNTER_MASK + 1) * 4
+_T = TypeVar("_T")
+
+
+class _SeenFrames(Generic[_T]):
+    """Decoded frames by frame ID and exact bytes. A sender whose values do not change repeats
+    the same few frames (one per alive counter value): each is checked and decoded once, then
+    served from here (decoded frames are immutable). Bounded: a frame ID's entries are dropped
+    when it reaches :data:`_SEEN_PER_FRAME`. Only frames that passed every check get in."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, dict[bytes, _T]] = {}
+
+    def decode(self, frame_id: int, data: bytes, decode: Callable[[int, bytes], _T]) -> _T:
+        key = bytes(data)
+        seen = self._by_id.setdefault(frame_id, {})
+        known = seen.get(key)
+        if known is not None:
+            return known
+        frame = decode(frame_id, key)  # raises FrameError for a bad frame: nothing stored
+        if len(seen) >= _SEEN_PER_FRAME:
+            seen.clear()
+        seen[key] = frame
+        return frame
 
 
 def _clamp_to(bounds: _Bounds, value: float) -> float:
