@@ -101,6 +101,20 @@ def test_hardware_alert_limits_latch() -> None:
     assert "bus_over" in dev.alerts
 
 
+def test_alert_limits_match_the_datasheet_worked_example() -> None:
+    """TI SLYS021A (INA228), application section, fault thresholds: 10 A through 16.2 mOhm is
+    162 mV, SOVL = 162 mV / (312.5 nV x 16) = 32400 (0x7E90); BOVL for 52 V is
+    52 V / 3.125 mV = 16640 (0x4100). The limit LSBs are 16 x the 20-bit result LSBs."""
+    wiring = Ina228Wiring(enabled=True, shunt_ohm=0.0162, max_current_a=10.0, bus_scale=1.0,
+                          overcurrent_alert_a=10.0, overvoltage_alert_v=52.0)
+    plant = Plant(current_a=1.0, dc_v=48.0)
+    _sim, model, bus = rig(plant, wiring)
+    Ina228(bus, wiring, plant.now)
+    assert model.register(0x0C) == 0x7E90  # SOVL
+    assert model.register(0x0D) == -0x7E90 & 0xFFFF  # SUVL, two's complement
+    assert model.register(0x0E) == 0x4100  # BOVL
+
+
 def test_sim_backend_adds_the_optional_channel_when_enabled() -> None:
     config = parse_config({"hal": {"backend": "sim", "i2c": {"ina228": {"enabled": True}}}})
     hw = open_backend(config.hal)

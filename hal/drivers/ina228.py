@@ -9,9 +9,11 @@ pointer and are big-endian, 16, 24 or 40 bits wide; the 24-bit results carry 20 
 Start-up: the IDs are checked (0x5449, die 0x228), CONFIG (range, accumulators cleared), ADC
 continuous conversion, SHUNT_CAL and the hardware alert limits are written and each is read
 back (these chips have no last-operation registers: read-back is the verification). The alert
-limit LSBs (SOVL/SUVL 5 uV or 1.25 uV, BOVL 3.125 mV) are from the datasheet's register table:
-verify them against the revision you build with. Alerts latch (ALATCH) so the ALERT pin can
-drive a hardware trip; :attr:`Ina228.alerts` names the ones seen on the last poll.
+limit LSBs are 16 x the 20-bit result LSBs (16-bit limit registers): SOVL/SUVL 5 uV (ADCRANGE 0)
+or 1.25 uV (ADCRANGE 1), BOVL 3.125 mV; checked against the datasheet's worked example (TI
+SLYS021A, fault thresholds: 10 A in 16.2 mOhm gives SOVL 0x7E90, 52 V gives BOVL 0x4100),
+which ``tests/test_measurement_ina228.py`` reproduces. Alerts latch (ALATCH) so the ALERT pin
+can drive a hardware trip; :attr:`Ina228.alerts` names the ones seen on the last poll.
 
 :meth:`poll` (once per tick) reads voltage, current, power, energy, charge and DIAG_ALRT; every
 ``CAL_CHECK_POLLS`` polls it re-reads SHUNT_CAL, because a reset (a load transient on the

@@ -71,6 +71,11 @@ class Ina228Model(I2cDeviceModel):
         self._regs = dict(DEFAULTS)
         self._energy = self._charge = 0.0
 
+    def register(self, pointer: int) -> int:
+        """A configuration or limit register as last written (0 if never written, no default);
+        for tests (a read over the bus would change latched flags)."""
+        return self._regs.get(pointer, 0)
+
     def on_write(self, data: bytes) -> None:
         if not data:
             return
