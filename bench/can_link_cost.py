@@ -41,6 +41,8 @@ def main() -> None:
                             0.0, 41.0, 0, 0)
     frames = {fid: codec.encode_status_frame(fid, status, 3) for fid in (INV_STATUS_ID,
                                                                          INV_STATUS2_ID)}
+    # The same status with each alive counter value: what a steady inverter sends.
+    counted = [codec.encode_status_frame(INV_STATUS_ID, status, c) for c in range(16)]
 
     def encode_changing(i: int) -> None:  # a new setpoint every cycle: cantools runs
         codec.encode_command(InverterCommand(InverterMode.GRID_FOLLOWING, True, float(i % 9000),
@@ -53,11 +55,17 @@ def main() -> None:
     fresh = InverterCodec()
 
     def decode_changing(i: int) -> None:
-        fresh._decoded.clear()  # force the full cantools decode and range checks
+        fresh.forget()  # force the full cantools decode and range checks
         fresh.decode_status(INV_STATUS_ID, frames[INV_STATUS_ID])
 
-    def decode_steady(i: int) -> None:
-        codec.decode_status(INV_STATUS_ID, frames[INV_STATUS_ID])
+    first_sight = InverterCodec()
+
+    def decode_new_counter(i: int) -> None:  # same values, bytes not seen before: the payload
+        first_sight.forget(seen_frames_only=True)  # cache answers (no cantools), CRC checked
+        first_sight.decode_status(INV_STATUS_ID, counted[i & 0xF])
+
+    def decode_steady(i: int) -> None:  # a steady inverter after 16 frames: seen before
+        codec.decode_status(INV_STATUS_ID, counted[i & 0xF])
 
     def baseline(i: int) -> None:  # the floor: building the 8 bytes by hand
         bytes([i & 0xF, 1, 0x88, 0x13, 0, 0, 100, 100])
@@ -66,7 +74,8 @@ def main() -> None:
     rows = [("encode command (new setpoint)", per_call_us(encode_changing)),
             ("encode command (same setpoint)", per_call_us(encode_steady)),
             ("decode status (new values)", per_call_us(decode_changing)),
-            ("decode status (same values)", per_call_us(decode_steady))]
+            ("decode status (same values)", per_call_us(decode_new_counter)),
+            ("decode status (seen before)", per_call_us(decode_steady))]
     print(f"{'baseline: 8 bytes by hand':>34}: {base:6.2f} us")
     for label, us in rows:
         print(f"{label:>34}: {us:6.2f} us ({us / base:5.0f}x baseline)")

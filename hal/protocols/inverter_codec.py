@@ -442,6 +442,16 @@ class InverterCodec:
             frames.append((frame_id, self.encode_settings_frame(frame_id, page, settings, value)))
         return frames
 
+    def forget(self, seen_frames_only: bool = False) -> None:
+        """Drop remembered work, for benchmarks of the uncached costs: the frames remembered by
+        their exact bytes and, unless ``seen_frames_only``, the per-payload caches too."""
+        if not seen_frames_only:
+            self._encoded.clear()
+            self._decoded.clear()
+        self._seen_status = _SeenFrames()
+        self._seen_commands = _SeenFrames()
+        self._seen_settings = _SeenFrames()
+
     @staticmethod
     def reseal(frame_id: int, data: bytes, counter: int) -> bytes:
         """``data`` (an encoded frame of ``frame_id``) with alive counter ``counter`` and the CRC
