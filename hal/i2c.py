@@ -60,39 +60,30 @@ class I2cBus:
             f"{last} (after {self.retries} attempts)"
         ) from last
 
-    def read_block(self, address: int, register: int, length: int) -> bytes:
-        """Write the 8-bit register pointer, read ``length`` bytes."""
-        with self._lock:  # the first attempt without a closure (the per-tick ADC path)
+    def _call(self, address: int, register: int, call: Callable[..., T], *args: Any) -> T:
+        """``call(*args)`` (a method of the SMBus) under the lock, retried like :meth:`transfer`.
+        The first attempt builds no closure: the meter and the ADCs come here every tick."""
+        with self._lock:
             try:
-                return bytes(self._bus.read_i2c_block_data(address, register, length))
+                return call(*args)
             except OSError as err:
                 self.errors += 1
-                return bytes(self._attempts(
-                    address, register,
-                    lambda b: b.read_i2c_block_data(address, register, length),
-                    self.retries - 1, err))
+                return self._attempts(address, register, lambda _bus: call(*args),
+                                      self.retries - 1, err)
+
+    def read_block(self, address: int, register: int, length: int) -> bytes:
+        """Write the 8-bit register pointer, read ``length`` bytes."""
+        return bytes(self._call(address, register, self._bus.read_i2c_block_data,
+                                address, register, length))
 
     def write_block(self, address: int, register: int, data: Sequence[int]) -> None:
         """Write the 8-bit register pointer followed by ``data``."""
-        payload = list(data)
-        with self._lock:
-            try:
-                self._bus.write_i2c_block_data(address, register, payload)
-            except OSError as err:
-                self.errors += 1
-                self._attempts(address, register,
-                               lambda b: b.write_i2c_block_data(address, register, payload),
-                               self.retries - 1, err)
+        self._call(address, register, self._bus.write_i2c_block_data, address, register,
+                   list(data))
 
     def rdwr(self, address: int, register: int, *msgs: Any) -> None:
         """A combined transaction (repeated start) of ``smbus2.i2c_msg`` messages."""
-        with self._lock:  # the meter's per-register path: no closure unless a retry is needed
-            try:
-                self._bus.i2c_rdwr(*msgs)
-            except OSError as err:
-                self.errors += 1
-                self._attempts(address, register, lambda b: b.i2c_rdwr(*msgs),
-                               self.retries - 1, err)
+        self._call(address, register, self._bus.i2c_rdwr, *msgs)
 
     def close(self) -> None:
         with self._lock:

@@ -20,7 +20,6 @@ MIN_POINTS_FOR_SLOPE = 3
 MIN_POINTS_FOR_JUMP = 4
 
 
-
 def total(values: Array) -> float:
     """Sum of a window, in Python: for the windows here (1 to about 60 readings) that is
     cheaper than any numpy call (``ndarray.sum`` even passes through a Python-level wrapper, as

@@ -13,7 +13,7 @@ step means too many frames were lost or the frame is out of order.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 
 CRC8_POLY = 0x1D
 CRC8_INIT = 0xFF
@@ -44,12 +44,16 @@ def _build_table() -> tuple[int, ...]:
 _CRC8_TABLE = _build_table()
 
 
-def crc8_sae_j1850(data: bytes) -> int:
-    """CRC-8/SAE-J1850 of ``data`` (table-driven)."""
-    crc = CRC8_INIT
+def _crc8_update(crc: int, data: Iterable[int]) -> int:
+    """The CRC register after feeding ``data`` (table-driven, no final XOR)."""
     for byte in data:
         crc = _CRC8_TABLE[crc ^ byte]
-    return crc ^ CRC8_XOR_OUT
+    return crc
+
+
+def crc8_sae_j1850(data: bytes) -> int:
+    """CRC-8/SAE-J1850 of ``data``."""
+    return _crc8_update(CRC8_INIT, data) ^ CRC8_XOR_OUT
 
 
 def crc8_for_frame(frame_id: int, payload7: bytes) -> int:
@@ -58,11 +62,8 @@ def crc8_for_frame(frame_id: int, payload7: bytes) -> int:
         raise ValueError(f"frame ID 0x{frame_id:X} is not an 11-bit identifier")
     if len(payload7) != PROTECTED_LENGTH:
         raise ValueError(f"CRC covers exactly {PROTECTED_LENGTH} data bytes, got {len(payload7)}")
-    crc = _CRC8_TABLE[CRC8_INIT ^ (frame_id & 0xFF)]  # the ID, little-endian, then the data
-    crc = _CRC8_TABLE[crc ^ (frame_id >> 8)]
-    for byte in payload7:
-        crc = _CRC8_TABLE[crc ^ byte]
-    return crc ^ CRC8_XOR_OUT
+    crc = _crc8_update(CRC8_INIT, (frame_id & 0xFF, frame_id >> 8))  # the ID, little-endian
+    return _crc8_update(crc, payload7) ^ CRC8_XOR_OUT
 
 
 def seal_frame(frame_id: int, data: bytes) -> bytes:

@@ -456,9 +456,8 @@ class InverterCodec:
     def reseal(frame_id: int, data: bytes, counter: int) -> bytes:
         """``data`` (an encoded frame of ``frame_id``) with alive counter ``counter`` and the CRC
         that goes with it: a sender whose values did not change re-sends its last frame."""
-        if not 0 <= counter <= _COUNTER_MASK:
-            raise ProtocolError(f"frame 0x{frame_id:03X}: AliveCounter {counter} is not 0..15")
-        return seal_frame(frame_id, bytes([data[0] & ~_COUNTER_MASK & 0xFF | counter]) + data[1:])
+        _check_counter(frame_id, counter)
+        return _sealed(frame_id, data, counter)
 
     # --- internals ----------------------------------------------------------------------------
 
@@ -470,8 +469,7 @@ class InverterCodec:
 
     def _encode(self, frame_id: int, values: dict[str, float], page: int = 0) -> bytes:
         counter = int(values["AliveCounter"])
-        if not 0 <= counter <= _COUNTER_MASK:
-            raise ProtocolError(f"frame 0x{frame_id:03X}: AliveCounter {counter} is not 0..15")
+        _check_counter(frame_id, counter)
         key = tuple(v for k, v in values.items() if k != "AliveCounter")
         cached = self._encoded.get((frame_id, page))
         if cached is not None and cached[0] == key:
@@ -480,7 +478,7 @@ class InverterCodec:
             encoded = encode_strict(self._message(frame_id), values)
             payload = bytes([encoded[0] & ~_COUNTER_MASK & 0xFF]) + encoded[1:]
             self._encoded[(frame_id, page)] = (key, payload)
-        return seal_frame(frame_id, bytes([payload[0] | counter]) + payload[1:])
+        return _sealed(frame_id, payload, counter)
 
     def _decode(self, frame_id: int, data: bytes) -> dict[str, float]:
         message = self._message(frame_id)
@@ -537,6 +535,16 @@ class _SeenFrames(Generic[_T]):
             seen.clear()
         seen[key] = frame
         return frame
+
+
+def _check_counter(frame_id: int, counter: int) -> None:
+    if not 0 <= counter <= _COUNTER_MASK:
+        raise ProtocolError(f"frame 0x{frame_id:03X}: AliveCounter {counter} is not 0..15")
+
+
+def _sealed(frame_id: int, data: bytes, counter: int) -> bytes:
+    """``data`` with its counter nibble replaced by ``counter`` (0..15) and the CRC redone."""
+    return seal_frame(frame_id, bytes([data[0] & ~_COUNTER_MASK & 0xFF | counter]) + data[1:])
 
 
 def _clamp_to(bounds: _Bounds, value: float) -> float:

@@ -92,7 +92,7 @@ class SimInverterPort:
         self._last_reported: InverterStatus | None = None
         self._status_frames: dict[int, bytes] = {}
         self._readback_of: InverterSettings | None = None
-        self._readback_frames: list[tuple[int, bytes]] = []
+        self._readback_frames: list[bytes] = []
 
     @property
     def rejected(self) -> Mapping[str, int]:
@@ -224,16 +224,16 @@ class SimInverterPort:
             wrong = actual + _CORRUPTION_S if actual < _CORRUPTION_S else actual - _CORRUPTION_S
             reported = dataclasses.replace(applied, **{CORRUPTED_SETTING: wrong})
         same = reported is self._readback_of
-        frames: list[tuple[int, bytes]] = []
+        frames: list[bytes] = []
         for i, (write_id, page) in enumerate(SETTINGS_SLOTS):
             frame_id = SETTINGS_READBACK_IDS[SETTINGS_WRITE_IDS.index(write_id)]
             counter = self._counters[frame_id]
             value = counter.value if FAULT_FROZEN_COUNTER in self._faults else counter.advance()
             if same:
-                data = self._codec.reseal(frame_id, self._readback_frames[i][1], value)
+                data = self._codec.reseal(frame_id, self._readback_frames[i], value)
             else:
                 data = self._codec.encode_settings_frame(frame_id, page, reported, value)
-            frames.append((frame_id, data))
+            frames.append(data)
             if FAULT_BAD_CRC in self._faults:
                 data = data[:CRC_BYTE] + bytes([data[CRC_BYTE] ^ _CRC_CORRUPTION])
             self._send(frame_id, data)
