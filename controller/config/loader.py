@@ -16,7 +16,7 @@ from typing import Any
 
 from controller.config.model import Config
 from controller.config.rules import cross_field_problems
-from hal.config_fields import META_KEY
+from hal.config_fields import META_KEY, choices_problem, number_problem, show_value
 from hal.errors import ConfigError
 
 
@@ -99,17 +99,24 @@ def _coerce(hint: Any, value: Any) -> tuple[bool, Any]:
     return False, value
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _check_leaf(key: str, value: Any, meta: Mapping[str, Any]) -> str | None:
-    choices = meta.get("choices")
-    unit = f" {meta['unit']}" if meta.get("unit") else ""
-    if choices is not None and value not in choices:
-        listed = ", ".join(repr(c) for c in choices)
-        return f"{key} = {value!r}: must be one of {listed}"
-    low, high = meta.get("min"), meta.get("max")
-    numeric = isinstance(value, int | float) and not isinstance(value, bool)
-    if numeric and ((low is not None and value < low) or (high is not None and value > high)):
-        return f"{key} = {value!r}: out of range, allowed {low} to {high}{unit}"
-    return None
+    """Finite first (NaN passes every comparison), then the choices or the range."""
+    low, high, unit, choices = meta.get("min"), meta.get("max"), meta.get("unit", ""), \
+        meta.get("choices")
+    if isinstance(value, tuple):  # a list: each number finite (ranges apply to scalars)
+        found = (number_problem(item, None, None) for item in value if _is_number(item))
+        problem = next((p for p in found if p), None)
+    elif _is_number(value):
+        problem = number_problem(value, low, high, unit, choices)
+    elif choices is not None and value not in choices:
+        problem = choices_problem(choices)
+    else:
+        problem = None
+    return f"{key} = {show_value(value)}: {problem}" if problem else None
 
 
 def _build(cls: type[Any], data: Mapping[str, Any], prefix: str, problems: list[str],
@@ -128,7 +135,7 @@ def _build(cls: type[Any], data: Mapping[str, Any], prefix: str, problems: list[
         if meta.get("section"):
             sub = data.get(name, {})
             if not isinstance(sub, Mapping):
-                problems.append(f"{key} = {sub!r}: must be a table ([{key}])")
+                problems.append(f"{key} = {show_value(sub)}: must be a table ([{key}])")
                 sub = {}
             values[name] = _build(type(current), sub, f"{key}.", problems, require, current)
             continue
@@ -142,7 +149,7 @@ def _build(cls: type[Any], data: Mapping[str, Any], prefix: str, problems: list[
         ok, value = _coerce(hints[name], data[name])
         if not ok:
             problems.append(
-                f"{key} = {data[name]!r}: wrong type {type(data[name]).__name__}, "
+                f"{key} = {show_value(data[name])}: wrong type {type(data[name]).__name__}, "
                 f"expected {_type_name(hints[name])}"
             )
             values[name] = current
