@@ -101,12 +101,16 @@ def choices_problem(choices: Sequence[object]) -> str:
     return "must be one of " + ", ".join(repr(c) for c in choices)
 
 
+def shorten(text: str) -> str:
+    """A message of unbounded length (e.g. quoting a hostile file) cut to a readable line."""
+    limit = 2 * SHOWN_VALUE_CHARS
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def show_value(value: object) -> str:
     """A bad value as quoted in an error line: its repr, shortened for long or deep values."""
     try:
         text = _SHOW.repr(value)
     except (RecursionError, ValueError):  # e.g. an int too long for repr (4300 digits)
         text = f"<{type(value).__name__}>"
-    if len(text) > 2 * SHOWN_VALUE_CHARS:
-        text = text[:2 * SHOWN_VALUE_CHARS] + "..."
-    return text
+    return shorten(text)

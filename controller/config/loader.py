@@ -16,37 +16,71 @@ from typing import Any
 
 from controller.config.model import Config
 from controller.config.rules import cross_field_problems
-from hal.config_fields import META_KEY, choices_problem, number_problem, show_value
+from hal.config_fields import (
+    META_KEY,
+    choices_problem,
+    number_problem,
+    shorten,
+    show_value,
+)
 from hal.errors import ConfigError
+
+BOM = "\ufeff"
 
 
 def read_toml_file(path: str | Path) -> dict[str, Any]:
-    """A TOML file as a dict; a missing, unreadable or malformed file is one clear problem."""
+    """A TOML file as a dict; a missing, unreadable or malformed file is one clear problem.
+
+    Every problem line starts with the file name (once), so callers print it as it is.
+    """
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError([f"{file}: no such file"]) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError([f"{file}: cannot read: {err}"]) from err
+    except IsADirectoryError:
+        raise ConfigError([f"{file}: is a directory, not a file"]) from None
+    except PermissionError:
+        raise ConfigError([f"{file}: cannot read: permission denied"]) from None
+    except UnicodeDecodeError as err:
+        raise ConfigError([f"{file}: cannot read: not UTF-8 text (byte {err.start})"]) from err
+    except OSError as err:
+        raise ConfigError([f"{file}: cannot read: {err.strerror or err}"]) from err
     return parse_toml(text, str(file))
 
 
 def parse_toml(text: str, source: str) -> dict[str, Any]:
+    if text.startswith(BOM):
+        raise ConfigError([f"{source}: starts with a UTF-8 byte order mark (BOM): save it as "
+                           "UTF-8 without one"])
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError([f"{source}: not valid TOML: {err}"]) from err
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise ConfigError([f"{source}: not valid TOML: arrays or inline tables nested too "
+                           "deeply"]) from None
+    except ValueError as err:  # TOMLDecodeError, or an integer too long to convert
+        raise ConfigError([f"{source}: not valid TOML: {shorten(str(err))}"]) from err
+
+
+def _looks_like_a_scenario(data: Mapping[str, Any], source: str) -> None:
+    """One clear line for a scenario file given as a config (instead of a line per table)."""
+    if "scenario" in data and "hal" not in data:
+        raise ConfigError([f"{source}: this looks like a scenario file ([scenario]), not a "
+                           "controller config: run it with `v2xctl sim` (docs/scenarios.md)"])
 
 
 def load_config_file(path: str | Path) -> Config:
     """Read and validate a config file; raises :class:`ConfigError` listing every problem."""
-    return parse_config(read_toml_file(path), require=True)
+    data = read_toml_file(path)
+    _looks_like_a_scenario(data, str(path))
+    return parse_config(data, require=True)
 
 
 def load_config(text: str, source: str = "<config>") -> Config:
     """Parse TOML text and validate it as a config file (required keys must be present)."""
-    return parse_config(parse_toml(text, source), require=True)
+    data = parse_toml(text, source)
+    _looks_like_a_scenario(data, source)
+    return parse_config(data, require=True)
 
 
 def parse_config(data: Mapping[str, Any], *, require: bool = False,
