@@ -25,7 +25,7 @@ from controller.config.model import Config
 from controller.scenarios import kinds
 from controller.scenarios.params import Param
 from controller.scenarios.spec import ScenarioError, parse_scenario
-from hal.config_fields import META_KEY
+from hal.config_fields import META_KEY, describe_range, number_problem
 from hal.errors import ConfigError
 
 V2XCTL = [sys.executable, "-m", "controller.cli.main"]
@@ -330,3 +330,12 @@ def test_nan_inverter_timeout_in_a_scenario_is_an_invalid_file(tmp_path: Path) -
     result = subprocess.run([*V2XCTL, "sim", str(with_default), "--quiet"],
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stdout  # the same file with the default trips
+
+
+@pytest.mark.parametrize(("low", "high", "words"), [
+    (0.0, 5.0, "0.0 to 5.0 s"), (0.0, None, "at least 0.0 s"), (None, 5.0, "at most 5.0 s"),
+    (None, None, "any finite number")])
+def test_range_words_never_say_none(low: float | None, high: float | None, words: str) -> None:
+    assert describe_range(low, high, "s") == words
+    assert number_problem(float("nan"), low, high, "s") == (
+        "not a finite number" + (f" (allowed {words})" if words != "any finite number" else ""))
