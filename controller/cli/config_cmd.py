@@ -32,8 +32,9 @@ def check_config(args: argparse.Namespace) -> int:
     try:
         config = load_config_file(args.file)
     except ConfigError as err:
-        for problem in err.problems:
-            print(f"{args.file}: {problem}", file=sys.stderr)
+        for problem in err.problems:  # file-level problems name the file already
+            line = problem if problem.startswith(f"{args.file}: ") else f"{args.file}: {problem}"
+            print(line, file=sys.stderr)
         return 2
     print(f"{args.file}: valid (backend {config.hal.backend})")
     return 0

@@ -9,6 +9,7 @@ import sys
 from types import FrameType
 from typing import Any
 
+from controller.cli.numbers import positive_float
 from controller.cli.sim_cmd import load_or_explain
 from controller.config.loader import load_config_file, parse_config
 from controller.config.model import Config
@@ -34,11 +35,11 @@ def add_parser(verbs: Any) -> None:
                     "simulated charger (an EV plugged in at 50 %% SoC, charging). Ctrl-C or "
                     "SIGTERM ramps power to zero, opens every contactor and exits 0.")
     parser.add_argument("--config", metavar="FILE", help="TOML config file (see docs/config.md)")
-    parser.add_argument("--duration", metavar="S", type=float,
+    parser.add_argument("--duration", metavar="S", type=positive_float,
                         help="stop safely after S seconds")
     parser.add_argument("--mode", choices=MODES,
                         help="operator request at start (default: sequence.startup_request)")
-    parser.add_argument("--speed", type=float, default=1.0, metavar="N",
+    parser.add_argument("--speed", type=positive_float, default=1.0, metavar="N",
                         help="simulator only: run N times faster than real time (default 1)")
     parser.add_argument("--scenario", metavar="FILE",
                         help="play a scenario file (docs/scenarios.md) on the simulated charger "

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from controller.scenarios.reference import scenario_reference
 from controller.scenarios.report import write_report
@@ -44,6 +45,27 @@ def load_or_explain(path: str) -> Scenario | None:
         return None
 
 
+def output_problem(option: str, path: Path) -> str | None:
+    """Why ``path`` cannot be written (checked before a run, so a run is never wasted)."""
+    parent = path.parent
+    if path.is_dir():
+        return f"{option} {path}: is a directory"
+    if not parent.is_dir():
+        what = "does not exist" if not parent.exists() else "is not a directory"
+        return f"{option} {path}: the directory {parent} {what}"
+    writable = os.access(path, os.W_OK) if path.exists() else os.access(parent, os.W_OK)
+    if not writable:
+        return f"{option} {path}: permission denied"
+    return None
+
+
+def progress_stream(quiet: bool, stream: TextIO) -> TextIO | None:
+    """Progress frames (redrawn with carriage returns) go only to a terminal, never a log."""
+    if quiet or not stream.isatty():
+        return None
+    return stream
+
+
 def sim(args: argparse.Namespace) -> int:
     if args.format_reference:
         sys.stdout.write(scenario_reference())
@@ -53,14 +75,19 @@ def sim(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(message)s")
+    outputs = (("--report", args.report), ("--timeseries", args.timeseries))
+    problems = [p for option, path in outputs if path is not None
+                for p in [output_problem(option, path)] if p]
+    for problem in problems:
+        print(problem, file=sys.stderr)
     scenario = load_or_explain(args.scenario)
-    if scenario is None:
+    if scenario is None or problems:
         return 2
     stream = None
     try:
         if args.timeseries is not None:
             stream = args.timeseries.open("w", newline="", encoding="utf-8")
-        report = run_scenario(scenario, progress=None if args.quiet else sys.stderr,
+        report = run_scenario(scenario, progress=progress_stream(args.quiet, sys.stderr),
                               timeseries=stream)
     except (V2xError, OSError) as err:
         print(f"cannot run {args.scenario}: {err}", file=sys.stderr)
@@ -68,9 +95,14 @@ def sim(args: argparse.Namespace) -> int:
     finally:
         if stream is not None:
             stream.close()
-    if args.report is not None:
-        write_report(report, args.report)
     _print_summary(report, quiet=args.quiet)
+    if args.report is not None:
+        try:
+            write_report(report, args.report)
+        except OSError as err:  # checked before the run; e.g. the disk filled up since
+            print(f"--report {args.report}: cannot write: {err.strerror or err}",
+                  file=sys.stderr)
+            return 2
     return 0 if report["passed"] else 1
 
 

@@ -16,37 +16,71 @@ from typing import Any
 
 from controller.config.model import Config
 from controller.config.rules import cross_field_problems
-from hal.config_fields import META_KEY
+from hal.config_fields import (
+    META_KEY,
+    choices_problem,
+    number_problem,
+    shorten,
+    show_value,
+)
 from hal.errors import ConfigError
+
+BOM = "\ufeff"
 
 
 def read_toml_file(path: str | Path) -> dict[str, Any]:
-    """A TOML file as a dict; a missing, unreadable or malformed file is one clear problem."""
+    """A TOML file as a dict; a missing, unreadable or malformed file is one clear problem.
+
+    Every problem line starts with the file name (once), so callers print it as it is.
+    """
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError([f"{file}: no such file"]) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError([f"{file}: cannot read: {err}"]) from err
+    except IsADirectoryError:
+        raise ConfigError([f"{file}: is a directory, not a file"]) from None
+    except PermissionError:
+        raise ConfigError([f"{file}: cannot read: permission denied"]) from None
+    except UnicodeDecodeError as err:
+        raise ConfigError([f"{file}: cannot read: not UTF-8 text (byte {err.start})"]) from err
+    except OSError as err:
+        raise ConfigError([f"{file}: cannot read: {err.strerror or err}"]) from err
     return parse_toml(text, str(file))
 
 
 def parse_toml(text: str, source: str) -> dict[str, Any]:
+    if text.startswith(BOM):
+        raise ConfigError([f"{source}: starts with a UTF-8 byte order mark (BOM): save it as "
+                           "UTF-8 without one"])
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError([f"{source}: not valid TOML: {err}"]) from err
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise ConfigError([f"{source}: not valid TOML: arrays or inline tables nested too "
+                           "deeply"]) from None
+    except ValueError as err:  # TOMLDecodeError, or an integer too long to convert
+        raise ConfigError([f"{source}: not valid TOML: {shorten(str(err))}"]) from err
+
+
+def _looks_like_a_scenario(data: Mapping[str, Any], source: str) -> None:
+    """One clear line for a scenario file given as a config (instead of a line per table)."""
+    if "scenario" in data and "hal" not in data:
+        raise ConfigError([f"{source}: this looks like a scenario file ([scenario]), not a "
+                           "controller config: run it with `v2xctl sim` (docs/scenarios.md)"])
 
 
 def load_config_file(path: str | Path) -> Config:
     """Read and validate a config file; raises :class:`ConfigError` listing every problem."""
-    return parse_config(read_toml_file(path), require=True)
+    data = read_toml_file(path)
+    _looks_like_a_scenario(data, str(path))
+    return parse_config(data, require=True)
 
 
 def load_config(text: str, source: str = "<config>") -> Config:
     """Parse TOML text and validate it as a config file (required keys must be present)."""
-    return parse_config(parse_toml(text, source), require=True)
+    data = parse_toml(text, source)
+    _looks_like_a_scenario(data, source)
+    return parse_config(data, require=True)
 
 
 def parse_config(data: Mapping[str, Any], *, require: bool = False,
@@ -99,17 +133,24 @@ def _coerce(hint: Any, value: Any) -> tuple[bool, Any]:
     return False, value
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _check_leaf(key: str, value: Any, meta: Mapping[str, Any]) -> str | None:
-    choices = meta.get("choices")
-    unit = f" {meta['unit']}" if meta.get("unit") else ""
-    if choices is not None and value not in choices:
-        listed = ", ".join(repr(c) for c in choices)
-        return f"{key} = {value!r}: must be one of {listed}"
-    low, high = meta.get("min"), meta.get("max")
-    numeric = isinstance(value, int | float) and not isinstance(value, bool)
-    if numeric and ((low is not None and value < low) or (high is not None and value > high)):
-        return f"{key} = {value!r}: out of range, allowed {low} to {high}{unit}"
-    return None
+    """Finite first (NaN passes every comparison), then the choices or the range."""
+    low, high, unit, choices = meta.get("min"), meta.get("max"), meta.get("unit", ""), \
+        meta.get("choices")
+    if isinstance(value, tuple):  # a list: each number finite (ranges apply to scalars)
+        found = (number_problem(item, None, None) for item in value if _is_number(item))
+        problem = next((p for p in found if p), None)
+    elif _is_number(value):
+        problem = number_problem(value, low, high, unit, choices)
+    elif choices is not None and value not in choices:
+        problem = choices_problem(choices)
+    else:
+        problem = None
+    return f"{key} = {show_value(value)}: {problem}" if problem else None
 
 
 def _build(cls: type[Any], data: Mapping[str, Any], prefix: str, problems: list[str],
@@ -128,7 +169,7 @@ def _build(cls: type[Any], data: Mapping[str, Any], prefix: str, problems: list[
         if meta.get("section"):
             sub = data.get(name, {})
             if not isinstance(sub, Mapping):
-                problems.append(f"{key} = {sub!r}: must be a table ([{key}])")
+                problems.append(f"{key} = {show_value(sub)}: must be a table ([{key}])")
                 sub = {}
             values[name] = _build(type(current), sub, f"{key}.", problems, require, current)
             continue
@@ -142,7 +183,7 @@ def _build(cls: type[Any], data: Mapping[str, Any], prefix: str, problems: list[
         ok, value = _coerce(hints[name], data[name])
         if not ok:
             problems.append(
-                f"{key} = {data[name]!r}: wrong type {type(data[name]).__name__}, "
+                f"{key} = {show_value(data[name])}: wrong type {type(data[name]).__name__}, "
                 f"expected {_type_name(hints[name])}"
             )
             values[name] = current

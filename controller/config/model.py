@@ -303,7 +303,9 @@ class SequenceSettings:
 class StoreSettings:
     path: str = setting(
         ":memory:", "SQLite file for the event log and latched faults (:memory: = not kept; "
-        "real installs use /var/lib/v2x-controller/state.db)")
+        "real installs use /var/lib/v2x-controller/state.db); created owner-only (0600, missing "
+        "directories 0700) whatever the umask; an existing file open to others is tightened "
+        "to 0600 with a warning")
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,13 @@ from hal.config_fields import META_KEY
 HEADER = """# Configuration reference
 
 Generated from `controller/config/model.py` and `hal/settings.py` by `v2xctl config doc`; a test
-fails when this file and the code differ. The config file is TOML. Unknown keys, wrong types,
-values out of range and contradictory settings are errors at load (`v2xctl config check FILE`
-lists every problem, one per line, and exits 2). Units are in the key names and in the Unit
-column. Keys marked **required** must be present in every config file; their default applies only
-to the built-in simulated charger that `v2xctl run` starts when no config is given.
+fails when this file and the code differ. The config file is TOML (UTF-8, no byte order mark).
+Unknown keys, wrong types, numbers that are not finite (`nan`, `inf`, `-inf`: a NaN would pass
+every range test and switch its protection off), values out of range and contradictory settings
+are errors at load (`v2xctl config check FILE` lists every problem, one per line, and exits 2).
+Units are in the key names and in the Unit column. Keys marked **required** must be present in
+every config file; their default applies only to the built-in simulated charger that `v2xctl run`
+starts when no config is given.
 
 A commented example for a real Raspberry Pi is in `hw/config.example.toml`.
 """

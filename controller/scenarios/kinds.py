@@ -27,11 +27,14 @@ TRUTH_KINDS = ("contactor", "hot_open", "utility_breaker", "pcc_energized", "pcc
 ENERGY_FIELDS = ("grid_import_kwh", "grid_export_kwh", "ev_charged_kwh", "ev_discharged_kwh",
                  "home_from_ev_kwh", "pv_kwh")
 FUNCTIONS = (*sorted(CATALOGUE), "GRID_WINDOW")
+MAX_DURATION_S = 7 * 86400.0  # the longest scenario; every time in a file lies inside it
+MAX_ENERGY_KWH = 100000.0  # far above a week at the largest rating (32 kW x 168 h = 5376 kWh)
 
 SCENARIO: dict[str, Param] = {
     "name": p(str, "short name, used in reports", required=True),
     "description": p(str, "what the scenario shows"),
-    "duration_s": p(float, "plant time to simulate", required=True, min=0.1, max=7 * 86400.0),
+    "duration_s": p(float, "plant time to simulate", required=True, min=0.1,
+                    max=MAX_DURATION_S),
     "seed": p(int, "seed of every random source (noise); same seed, same report", default=1,
               min=0, max=2**31 - 1),
     "start": p(dt.datetime, "local date-time at t = 0 (for tariffs and schedules later)"),
@@ -72,7 +75,8 @@ PLANT: dict[str, Param] = {
 }
 
 COMMON_EVENT: dict[str, Param] = {
-    "at_s": p(float, "plant time the event happens", required=True, min=0.0),
+    "at_s": p(float, "plant time the event happens", required=True, min=0.0,
+              max=MAX_DURATION_S),
     "kind": p(str, "what happens (below)", required=True),
     "id": p(str, "a name other entries (expectations) can refer to"),
 }
@@ -130,7 +134,7 @@ EVENTS: dict[str, dict[str, Param]] = {
                              "source's limit or the hardware limits apply)", min=0.0,
                              max=32000.0),
                 "lease_s": p(float, "the claim releases itself after this (omit: held until "
-                             "released or replaced)", min=0.001, max=7 * 86400.0),
+                             "released or replaced)", min=0.001, max=MAX_DURATION_S),
                 "source": p(str, "who asks (replaces that source's previous claim)",
                             default="user", choices=SOURCES)},
     "release": {"source": p(str, "whose claim is withdrawn", required=True, choices=SOURCES)},
@@ -163,29 +167,35 @@ COMMON_EXPECT: dict[str, Param] = {
 }
 
 EXPECTS: dict[str, dict[str, Param]] = {
-    "state_at": {"at_s": p(float, "time", required=True, min=0.0),
+    "state_at": {"at_s": p(float, "time", required=True, min=0.0, max=MAX_DURATION_S),
                  "state": p(str, "the state (or a parent, e.g. energised)", required=True,
                             choices=STATES)},
     "state_entered": {"state": p(str, "the state", required=True, choices=STATES),
-                      "after_s": p(float, "window start", default=0.0, min=0.0),
-                      "before_s": p(float, "window end (default: the end)", min=0.0)},
+                      "after_s": p(float, "window start", default=0.0, min=0.0,
+                                   max=MAX_DURATION_S),
+                      "before_s": p(float, "window end (default: the end)", min=0.0,
+                                    max=MAX_DURATION_S)},
     "never_state": {"state": p(str, "a state that must never be entered", required=True,
                                choices=STATES)},
     "no_trip": {},
     "trip": {"function": p(str, "fault code or GRID_WINDOW", required=True, choices=FUNCTIONS),
              "after_event": p(str, "id of the event the time counts from"),
-             "after_s": p(float, "or: a time the window starts at", min=0.0),
-             "within_s": p(float, "the trip must come within this", required=True, min=0.0)},
+             "after_s": p(float, "or: a time the window starts at", min=0.0,
+                          max=MAX_DURATION_S),
+             "within_s": p(float, "the trip must come within this", required=True, min=0.0,
+                           max=MAX_DURATION_S)},
     "no_trip_of": {"function": p(str, "fault code or GRID_WINDOW", required=True,
                                  choices=FUNCTIONS)},
     "no_invariant_violation": {},
     "energy": {"quantity": p(str, "which counter", required=True, choices=ENERGY_FIELDS),
-               "min_kwh": p(float, "at least", min=0.0),
-               "max_kwh": p(float, "at most", min=0.0)},
+               "min_kwh": p(float, "at least", min=0.0, max=MAX_ENERGY_KWH),
+               "max_kwh": p(float, "at most", min=0.0, max=MAX_ENERGY_KWH)},
     "truth_event": {"event": p(str, "plant event kind", required=True, choices=TRUTH_KINDS),
                     "name": p(str, "for contactor events: which contactor", choices=CONTACTORS),
-                    "after_s": p(float, "window start", default=0.0, min=0.0),
-                    "before_s": p(float, "window end (default: the end)", min=0.0)},
+                    "after_s": p(float, "window start", default=0.0, min=0.0,
+                                 max=MAX_DURATION_S),
+                    "before_s": p(float, "window end (default: the end)", min=0.0,
+                                  max=MAX_DURATION_S)},
     "no_truth_event": {"event": p(str, "plant event kind", required=True, choices=TRUTH_KINDS),
                        "name": p(str, "for contactor events: which contactor",
                                  choices=CONTACTORS)},

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from hal.config_fields import choices_problem, number_problem, show_value
+
 
 @dataclass(frozen=True, slots=True)
 class Param:
@@ -35,14 +37,16 @@ def check_value(key: str, value: object, spec: Param) -> tuple[str | None, objec
     if not ok:
         expected = {float: "number", int: "integer", str: "string", bool: "boolean",
                     list: "list"}.get(spec.kind, spec.kind.__name__)
-        return f"{key} = {value!r}: wrong type {type(value).__name__}, expected {expected}", value
-    if spec.choices is not None and value not in spec.choices:
-        listed = ", ".join(repr(c) for c in spec.choices)
-        return f"{key} = {value!r}: must be one of {listed}", value
+        return (f"{key} = {show_value(value)}: wrong type {type(value).__name__}, "
+                f"expected {expected}", value)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        low, high = spec.min, spec.max
-        if (low is not None and value < low) or (high is not None and value > high):
-            return f"{key} = {value!r}: out of range, allowed {low} to {high}", value
+        problem = number_problem(value, spec.min, spec.max, choices=spec.choices)
+    elif spec.choices is not None and value not in spec.choices:
+        problem = choices_problem(spec.choices)
+    else:
+        problem = None
+    if problem:
+        return f"{key} = {show_value(value)}: {problem}", value
     return None, value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,12 @@ from controller.scenarios.kinds import (
     SCENARIO,
 )
 from controller.scenarios.params import check_table
+from hal.config_fields import show_value
 from hal.errors import ConfigError, V2xError
 
 DEFAULT_INVERTER_TIMEOUT_S = 0.1  # hal.sim.params.PlantParams.inverter_command_timeout_s
 TOP_LEVEL = ("scenario", "plant", "config", "events", "expect")
+CONFIG_TABLES = frozenset(f.name for f in dataclasses.fields(Config))
 BUILT_IN_CONFIG: dict[str, Any] = {}
 
 
@@ -75,13 +78,19 @@ def _entries(raw: Any, table: str, common: dict[str, Any], kinds: dict[str, Any]
     for i, item in enumerate(raw):
         prefix = f"{table}[{i}]."
         if not isinstance(item, dict):
-            problems.append(f"{table}[{i}] = {item!r}: must be a table")
+            problems.append(f"{table}[{i}] = {show_value(item)}: must be a table")
             continue
         kind = item.get("kind")
+        if kind is None:
+            problems.append(f"{prefix}kind: required key is missing")
+            continue
+        if not isinstance(kind, str):
+            problems.append(f"{prefix}kind = {show_value(kind)}: wrong type "
+                            f"{type(kind).__name__}, expected string")
+            continue
         if kind not in kinds:
-            allowed = ", ".join(kinds)
-            problems.append(f"{prefix}kind = {kind!r}: unknown kind (allowed: {allowed})"
-                            if kind is not None else f"{prefix}kind: required key is missing")
+            problems.append(f"{prefix}kind = {show_value(kind)}: unknown kind "
+                            f"(allowed: {', '.join(kinds)})")
             continue
         specs = {**common, **kinds[kind]}
         params = check_table(prefix, item, specs, problems)
@@ -118,9 +127,44 @@ def _cross_checks(duration: float, events: list[Entry], expects: list[Entry],
             problems.append(f"expect[{ex.index}]: an energy expectation needs min_kwh or max_kwh")
         if ex.params.get("at_s", 0.0) > duration:
             problems.append(f"expect[{ex.index}].at_s = {ex.params['at_s']}: after the end")
+        problems.extend(_expectation_bounds(ex, duration))
+
+
+def _expectation_bounds(ex: Entry, duration: float) -> list[str]:
+    """Bounds that no run can satisfy make the file invalid (exit 2), not a failed run."""
+    params, key = ex.params, f"expect[{ex.index}]"
+    out: list[str] = []
+    low, high = params.get("min_kwh"), params.get("max_kwh")
+    if low is not None and high is not None and low > high:
+        out.append(f"{key}.min_kwh = {low}: must not exceed max_kwh = {high} "
+                   "(no value can pass)")
+    after, before = params.get("after_s"), params.get("before_s")
+    if after is not None and after > duration:
+        out.append(f"{key}.after_s = {after}: after the end of the scenario "
+                   f"(duration_s = {duration})")
+    elif after is not None and before is not None and after > before:
+        out.append(f"{key}.after_s = {after}: must not exceed before_s = {before} "
+                   "(an empty window)")
+    return out
+
+
+def _looks_like_a_config(data: dict[str, Any]) -> str | None:
+    """One line for a controller config given as a scenario (instead of a line per table)."""
+    if "scenario" in data:
+        return None
+    config_tables = sorted(k for k in data if k in CONFIG_TABLES)
+    if not config_tables:
+        return None
+    shown = ", ".join(f"[{k}]" for k in config_tables[:3])
+    return (f"this looks like a controller config file ({shown}), not a scenario: check it "
+            "with `v2xctl config check`, run it with `v2xctl run --config`; a scenario "
+            "starts with a [scenario] table (docs/scenarios.md)")
 
 
 def parse_scenario(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    config_file = _looks_like_a_config(data)
+    if config_file:
+        raise ScenarioError([config_file])
     problems: list[str] = []
     for key in data:
         if key not in TOP_LEVEL:

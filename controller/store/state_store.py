@@ -11,6 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from controller.store.owner_only import prepare_database_file
 from hal.errors import HalSetupError
 
 SCHEMA = """
@@ -54,7 +55,7 @@ class StateStore:
         self.path = path
         try:
             if path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                prepare_database_file(Path(path))  # 0600 in 0700 directories, any umask
             self._db = sqlite3.connect(path)
             if path != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 from hal.analog_inputs import open_analog
 from hal.can_link import PythonCanLink, open_python_can
@@ -26,6 +27,16 @@ from hal.serial_port import PySerialPort
 from hal.settings import HalSettings
 from hal.watchdog_kick import GpioWatchdogKick
 
+DEVICE_TREE_MODEL = Path("/proc/device-tree/model")
+
+
+def _is_raspberry_pi(model_file: Path = DEVICE_TREE_MODEL) -> bool:
+    """The device tree names the board on every Raspberry Pi ("Raspberry Pi 4 Model B ...")."""
+    try:
+        return "Raspberry Pi" in model_file.read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+
 
 def _pin_factory() -> object:
     try:
@@ -40,6 +51,10 @@ def _pin_factory() -> object:
                 Device.pin_factory = Device._default_pin_factory()
             return Device.pin_factory
         except (BadPinFactory, OSError, RuntimeError) as err:
+            if not _is_raspberry_pi():  # off a Pi every factory's import error is noise
+                raise HalSetupError(
+                    f"this is not a Raspberry Pi ({DEVICE_TREE_MODEL} names none), so the 'pi' "
+                    "backend has no GPIO; use hal.backend = \"sim\" off the Pi") from err
             reasons = "; ".join(str(w.message).removeprefix("Falling back from ")
                                 for w in tried) or str(err)
             raise HalSetupError(
