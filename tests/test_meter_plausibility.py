@@ -1,0 +1,159 @@
+"""A meter that keeps answering on I2C but whose values stop meaning anything (issue 15 item 1).
+
+The reproduction: V2H carrying a 4 kW home load, the meter freezes (its input waveform, or its
+DSP's registers), and the home load drops to 1 kW. Before this check the charger went on
+discharging for a minute while believing it imported, exporting kilowatts into the utility with
+no fault. Now each form latches ``METER_IMPLAUSIBLE`` within its deadline and the plant's own
+export invariant (6: no export beyond 1 % of the rating for 0.25 s outside v2g) never fires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from controller.modes.states import LATCHED, State
+from hal.sim.chips.meter_rig import MeterRig, NoiseModel, ScriptedGrid
+from hal.sim.fault_injection import inject
+from hal.sim.invariants import InvariantChecker, InvariantSettings
+from hal.sim.params import PlantParams
+from harness import Charger
+
+FROZEN = ("meter_frozen_signal", "meter_frozen_registers")
+CODE = "METER_IMPLAUSIBLE"
+
+
+def _checker(c: Charger) -> InvariantChecker:
+    cfg = c.config
+    return InvariantChecker(c.world, InvariantSettings.for_world(
+        c.world, tick_s=cfg.control.tick_s,
+        precharge_tolerance_v=cfg.sequence.precharge_tolerance_v,
+        reserve_soc_pct=cfg.v2h.reserve_soc_pct,
+        cable_max_current_a=cfg.limits.cable_max_current_a,
+        inverter_max_dc_current_a=cfg.inverter.max_dc_current_a,
+        backup_reserve_soc_pct=cfg.backup.reserve_soc_pct,
+        insulation_test_s=cfg.sequence.insulation_test_s))
+
+
+def _run(c: Charger, checker: InvariantChecker, seconds: float) -> None:
+    c.sup.run(duration_s=seconds, on_tick=lambda sup: checker.check(
+        c.now, sup.state in LATCHED, sup.modes.export_permitted))
+
+
+def _v2h_at_4kw(make_charger: Callable[..., Charger],
+                overrides: dict[str, Any] | None = None) -> tuple[Charger, InvariantChecker]:
+    c = make_charger(overrides, plant=PlantParams(ev_soc_pct=80.0, home_load_w=4000.0))
+    checker = _checker(c)
+    c.request("v2h")
+    _run(c, checker, 20.0)
+    assert c.state is State.ENERGISED_V2H
+    assert c.world.inverter.ac_power_w < -3500.0  # the EV carries the home
+    return c, checker
+
+
+def _first_trip(c: Charger, code: str, after: float) -> float | None:
+    return next((r.t for r in c.sup.trip_log if r.function == code and r.t >= after), None)
+
+
+def _exported_wh(c: Charger) -> float:
+    return c.world.truth.energy.grid_export_kwh * 1000.0
+
+
+@pytest.mark.parametrize("fault", FROZEN)
+def test_frozen_meter_in_v2h_latches_before_the_plant_exports(
+        make_charger: Callable[..., Charger], fault: str) -> None:
+    """Freeze and a 3 kW load drop in the same instant: the worst case for export."""
+    c, checker = _v2h_at_4kw(make_charger)
+    export_before = _exported_wh(c)
+    t0 = c.now
+    inject(c.world, fault, {})
+    c.world.home.load_w = 1000.0
+    _run(c, checker, 60.0)
+    trip = _first_trip(c, CODE, t0)
+    exported = _exported_wh(c) - export_before
+    assert trip is not None, (
+        f"{fault}: no {CODE} in 60 s; the plant exported {exported:.0f} Wh, the inverter is at "
+        f"{c.world.inverter.ac_power_w:.0f} W, the controller believes the grid imports "
+        f"{c.sup.last_snapshot.meter.grid_power_w if c.sup.last_snapshot and c.sup.last_snapshot.meter else float('nan'):.0f} W; "  # noqa: E501
+        f"trips {[r.function for r in c.sup.trip_log]}")
+    deadline = c.config.safety.meter.identical_readings * c.config.control.tick_s
+    assert trip - t0 <= deadline + 2 * c.config.control.tick_s + 1e-9, (fault, trip - t0)
+    assert c.state in LATCHED
+    assert CODE in {f.code for f in c.store.active_faults()}
+    # The controller acted before the plant's own invariant 6 could fire: no violation at all,
+    # and what leaked into the utility is the few ticks before the trip (3 kW for < 0.25 s).
+    assert checker.violations == [], [str(v) for v in checker.violations]
+    assert exported < 3000.0 * 0.25 / 3600.0, exported
+    assert c.world.inverter.mode_name in ("off", "fault")
+
+
+@pytest.mark.parametrize("fault", FROZEN)
+def test_each_check_alone_catches_what_it_is_for(make_charger: Callable[..., Charger],
+                                                 fault: str) -> None:
+    """With the noise check out of reach, a frozen register file is still caught by its energy
+    counters (they stop) within ``energy_stall_s``; a frozen signal, whose energy still counts,
+    by the grid power not following the inverter when the discharge changes."""
+    c, checker = _v2h_at_4kw(make_charger, {"safety": {"meter": {"identical_readings": 100000}}})
+    t0 = c.now
+    inject(c.world, fault, {})
+    meter = c.config.safety.meter
+    if fault == "meter_frozen_registers":
+        _run(c, checker, meter.energy_stall_s + 0.5)
+        trip = _first_trip(c, CODE, t0)
+        assert trip is not None and trip - t0 <= meter.energy_stall_s + 0.2, trip
+        detail = next(r.detail for r in c.sup.trip_log if r.function == CODE)
+        assert "energy" in detail, detail
+        return
+    _run(c, checker, 3.0)
+    assert _first_trip(c, CODE, t0) is None  # energy counts, readings are fine so far
+    t1 = c.now
+    c.request("v2h", 1000.0)  # the user caps the discharge: the inverter moves by ~3 kW
+    _run(c, checker, meter.response_window_s + 1.0)
+    trip = _first_trip(c, CODE, t1)
+    assert trip is not None, [r.function for r in c.sup.trip_log]
+    detail = next(r.detail for r in c.sup.trip_log if r.function == CODE)
+    assert "does not follow" in detail, detail
+    assert checker.violations == [], [str(v) for v in checker.violations]
+
+
+def test_a_healthy_meter_never_trips_through_load_and_power_steps(
+        make_charger: Callable[..., Charger]) -> None:
+    """No false trip: v2h through load steps and a PV ramp, a charge with power changes."""
+    c, checker = _v2h_at_4kw(make_charger)
+    for load, pv in ((1000.0, 0.0), (6000.0, 0.0), (2500.0, 3000.0), (300.0, 0.0),
+                     (5000.0, 0.0), (4000.0, 0.0)):
+        c.world.home.load_w, c.world.home.pv_w = load, pv
+        _run(c, checker, 8.0)
+    c.request("charge", 7000.0)
+    _run(c, checker, 15.0)
+    c.request("charge", 1000.0)
+    _run(c, checker, 10.0)
+    assert [r.function for r in c.sup.trip_log] == []
+    assert checker.violations == [], [str(v) for v in checker.violations]
+
+
+def test_the_driver_sees_each_frozen_form_as_the_issue_describes() -> None:
+    """At the driver: a frozen signal keeps counting energy with bit-identical readings; frozen
+    registers repeat every reading and the energy counters stop."""
+    grid = ScriptedGrid(60.0, lambda t: 240.0, 60.0)
+    for fault in FROZEN:
+        rig = MeterRig(grid, NoiseModel(), seed=3)
+        for _ in range(20):
+            rig.tick()
+        getattr(rig.model, "freeze_signal" if fault == "meter_frozen_signal"
+                else "freeze_registers")()
+        for _ in range(8):  # one round of the slow slots: what accumulated before the halt
+            rig.tick()
+        readings = [rig.tick() for _ in range(20)]
+        volts = {r.voltage_rms_v for r in readings}
+        watts = {r.grid_power_w for r in readings}
+        energy = np.diff([r.grid_import_wh for r in readings])
+        assert len(volts) == 1 and len(watts) == 1, (fault, volts, watts)
+        if fault == "meter_frozen_signal":
+            assert energy.sum() > 0.0  # 2300 W keeps accumulating
+        else:
+            assert energy.sum() == 0.0
+        assert not readings[-1].voltage_lost
