@@ -9,13 +9,18 @@ export invariant (6: no export beyond 1 % of the rating for 0.25 s outside v2g) 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from controller.config.loader import parse_config
 from controller.modes.states import LATCHED, State
+from controller.scenarios.runner import run_file
+from hal.errors import ConfigError
 from hal.sim.chips.meter_rig import MeterRig, NoiseModel, ScriptedGrid
 from hal.sim.fault_injection import inject
 from hal.sim.invariants import InvariantChecker, InvariantSettings
@@ -24,6 +29,7 @@ from harness import Charger
 
 FROZEN = ("meter_frozen_signal", "meter_frozen_registers")
 CODE = "METER_IMPLAUSIBLE"
+SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "safety" / "meter-frozen-v2h.toml"
 
 
 def _checker(c: Charger) -> InvariantChecker:
@@ -191,3 +197,44 @@ def test_the_driver_sees_each_frozen_form_as_the_issue_describes() -> None:
         else:
             assert energy.sum() == 0.0
         assert not readings[-1].voltage_lost
+
+
+def test_the_controller_trips_before_the_plant_invariant_would_fire(
+        make_charger: Callable[..., Charger]) -> None:
+    """Invariant 6 (hal/sim/invariants.py) is the plant's judge of export. With the noise check
+    out of reach, a frozen signal in v2h escapes the controller (its energy counts, and the
+    response check does not judge v2h) and the invariant fires 0.25 s after the load drop; with
+    the default settings the controller's trip comes well before that instant."""
+    unchecked, checker = _v2h_at_4kw(make_charger, QUIET)
+    t0 = unchecked.now
+    inject(unchecked.world, "meter_frozen_signal", {})
+    unchecked.world.home.load_w = 1000.0
+    _run(unchecked, checker, 2.0)
+    assert _first_trip(unchecked, CODE, t0) is None
+    fired = [v for v in checker.violations if v.invariant == 6]
+    assert fired, "the plant invariant must see the export the controller missed"
+    invariant_after = fired[0].t - t0
+
+    c, checker = _v2h_at_4kw(make_charger)
+    t0 = c.now
+    inject(c.world, "meter_frozen_signal", {})
+    c.world.home.load_w = 1000.0
+    _run(c, checker, 2.0)
+    trip = _first_trip(c, CODE, t0)
+    assert trip is not None and trip - t0 < invariant_after - 0.1, (trip, invariant_after)
+    assert checker.violations == []
+    print(f"\nfrozen signal + 3 kW load drop: METER_IMPLAUSIBLE after {trip - t0:.3f} s; "
+          f"without the check invariant 6 fires after {invariant_after:.3f} s")
+
+
+def test_frozen_meter_scenario_passes() -> None:
+    report = run_file(SCENARIO, progress=None)
+    failed = [e["explanation"] for e in report["expectations"] if not e["passed"]]
+    assert report["passed"], (failed, report["invariant_violations"][:3])
+    assert [t["function"] for t in report["trips"]] == [CODE]
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_meter_settings_must_be_finite(value: float) -> None:
+    with pytest.raises(ConfigError, match=r"safety\.meter\.energy_stall_s"):
+        parse_config({"safety": {"meter": {"energy_stall_s": value}}})
