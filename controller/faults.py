@@ -149,6 +149,9 @@ CATALOGUE: dict[str, FaultKind] = {k.code: k for k in (
        TECH),
     _k("INV_HARDWARE", E, "the inverter's power stage (gate driver, desaturation): service",
        INV, TECH),
+    _k("METER_IMPLAUSIBLE", E, "the ADE7953 meter: it answers on I2C but its values are frozen "
+       "or do not follow the inverter (chip supply and reset, the CT on the grid conductor, "
+       "the voltage divider); the detail names the check"),
 )}
 
 # INV_FAULT FaultWord bit -> fault code (bits 12..15 are reserved).

@@ -65,6 +65,8 @@ def _freeze(c: Charger, _mode: str) -> None:
 
 
 FORMING = "grid-forming: the inverter follows the load, there is no power command to compare"
+DEAD_PCC = ("the meter sees the dead utility (K_GRID open): a frozen 0 V reading only keeps "
+            "the charger in backup, and the utility's return is judged by the grid window")
 
 
 def _bus(device: str, fault: str) -> Callable[[Charger, str], None]:
@@ -138,6 +140,12 @@ CASES = (
     Case("controller_freeze", frozenset({"SENSOR_STALE", "INV_COMMAND_TIMEOUT",
                                          "CONTACTOR_FEEDBACK"}), 1.1, _freeze,
          must_latch="INV_COMMAND_TIMEOUT"),
+    # The meter answers on I2C with frozen values (issue 15): caught by the noise check after
+    # safety.meter.identical_readings repeats (6 readings); registers also by their energy.
+    Case("meter_frozen_signal", frozenset({"METER_IMPLAUSIBLE"}), 0.2,
+         _inj("meter_frozen_signal"), not_in={"backup": DEAD_PCC}),
+    Case("meter_frozen_registers", frozenset({"METER_IMPLAUSIBLE"}), 0.2,
+         _inj("meter_frozen_registers"), not_in={"backup": DEAD_PCC}),
 )
 
 

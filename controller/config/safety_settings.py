@@ -4,9 +4,11 @@ the loop's liveness limits. Each monitor in ``controller/protection/`` reads onl
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from hal.config_fields import section, setting
+from hal.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,40 @@ class LoopSettings:
 
 
 @dataclass(frozen=True)
+class MeterPlausibilitySettings:
+    """A meter that answers but whose values stopped meaning anything
+    (``controller/protection/meter_plausibility.py``; thresholds justified in docs/safety.md)."""
+
+    identical_readings: int = setting(
+        5, "METER_IMPLAUSIBLE when this many readings in a row repeat the previous one bit for "
+        "bit in both RMS voltage and grid power, with voltage present (a live ADE7953's noise "
+        "always moves them; a frozen input or DSP does not)", min=3, max=1000)
+    energy_stall_s: float = setting(
+        1.0, "METER_IMPLAUSIBLE when the grid energy counters do not advance for this long "
+        "(and at least 14 readings, two rounds of the driver's slow registers) while the grid "
+        "power reads at least energy_min_power_w", unit="s", min=0.2, max=10.0)
+    energy_min_power_w: float = setting(
+        50.0, "the energy check applies only while the grid power reads at least this much "
+        "(above the chip's no-load threshold)", unit="W", min=1.0, max=5000.0)
+    response_window_s: float = setting(
+        5.0, "grid-following with K_AC and K_GRID closed: the window over which the meter's "
+        "grid power must follow the inverter's own AC power", unit="s", min=1.0, max=60.0)
+    response_min_change_w: float = setting(
+        2000.0, "the response check judges a window only once the inverter's AC power moved "
+        "by at least this much inside it", unit="W", min=200.0, max=20000.0)
+    response_fraction: float = setting(
+        0.2, "METER_IMPLAUSIBLE when the meter's grid power moved by less than this fraction "
+        "of the inverter's movement over the window", min=0.01, max=0.9)
+
+    def __post_init__(self) -> None:
+        for name in ("energy_stall_s", "energy_min_power_w", "response_window_s",
+                     "response_min_change_w", "response_fraction"):
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                raise ConfigError([f"safety.meter.{name} = {value!r}: not a finite number"])
+
+
+@dataclass(frozen=True)
 class SafetySettings:
     door: DoorSettings = section(DoorSettings, "E-stop and enclosure door input filtering")
     ground_fault: GroundFaultSettings = section(GroundFaultSettings,
@@ -140,3 +176,6 @@ class SafetySettings:
     precharge: PrechargeSettings = section(PrechargeSettings, "precharge supervision")
     retry: RetrySettings = section(RetrySettings, "automatic retry of transient faults")
     loop: LoopSettings = section(LoopSettings, "control loop liveness and stop deadline")
+    meter: MeterPlausibilitySettings = section(
+        MeterPlausibilitySettings, "a frozen or implausible PCC meter (it answers, its values "
+        "stopped meaning anything)")

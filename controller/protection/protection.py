@@ -20,6 +20,7 @@ from controller.protection.ground_fault import GroundFaultMonitor
 from controller.protection.insulation import InsulationMonitor
 from controller.protection.inverter_faults import check_inverter_faults
 from controller.protection.inverter_settings_check import InverterSettingsCheck
+from controller.protection.meter_plausibility import MeterPlausibilityMonitor
 from controller.protection.plausibility import PlausibilityMonitor
 from controller.protection.precharge import PrechargeMonitor
 from controller.protection.sensors import check_sensors
@@ -56,6 +57,7 @@ class Protection:
         self._current = DcCurrentMonitor(config)
         self._plausibility = PlausibilityMonitor(config)
         self._precharge = PrechargeMonitor(config)
+        self._meter = MeterPlausibilityMonitor(safety.meter)
 
     def set_permit_service(self, permit: bool) -> None:
         """IEEE 1547 permit service (input or command): False ceases and keeps out of service."""
@@ -79,6 +81,12 @@ class Protection:
         grid = self.grid_window.update(snap.t, estimate, snap, export_wanted)
         # The inverter ceases by itself on an abnormal grid or a fault of its own: not implausible.
         trips += self._plausibility.update(snap, commanded_w, following and grid.ok, energised)
+        # The response check judges only a command that does not follow the meter (charging,
+        # v2g): the v2h follower holds the grid power still on purpose (docs/safety.md).
+        meter = self._meter.update(snap, following and grid.ok
+                                   and (commanded_w > 0.0 or export_wanted))
+        if meter is not None:
+            trips.append(meter)
         thermal = self._temperature.update(snap)
         trips += thermal.trips
         settings = self._settings_check.update(snap, energised or energy_wanted)

@@ -106,6 +106,14 @@ INJECTABLE: dict[str, Injectable] = {
     "inverter_power_stuck": Injectable(
         "the inverter's power stage stops following commands (output stuck near zero, no fault "
         "reported)", (), lambda w, p: setattr(w.inverter.params, "rated_power_w", 1.0)),
+    "meter_frozen_signal": Injectable(
+        "the meter's input waveform freezes while the ADE7953 keeps answering on I2C: constant, "
+        "noise-free RMS and power, energy still counting at that constant rate", (),
+        lambda w, p: w.meter_chip.freeze_signal()),
+    "meter_frozen_registers": Injectable(
+        "the ADE7953's DSP stops while its I2C interface keeps answering: every measurement "
+        "register returns its last value, the energy accumulators and PERIOD stop", (),
+        lambda w, p: w.meter_chip.freeze_registers()),
     "loop_overrun": Injectable(
         "the I2C bus stalls for `duration_s` on the next meter read: that control tick overruns",
         ("duration_s",), _stall_meter),

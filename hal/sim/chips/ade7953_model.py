@@ -17,6 +17,13 @@ clock the model falls back to an untimed chip (PERIOD from the true frequency, Z
 the voltage is gone). The gain registers (xIGAIN, AVGAIN, xWGAIN, AVARGAIN; 0x400000 = 1.0)
 scale the measurements as on the silicon. Simplifications: waveforms, peaks, PF, the offset
 registers and CRC read 0 or are stored without effect.
+
+Two failures of a chip that still answers on I2C (``hal/sim/fault_injection.py``):
+:meth:`Ade7953Model.freeze_signal` (the input waveform freezes: constant, noise-free RMS and
+power, energy still accumulating at that constant rate) and
+:meth:`Ade7953Model.freeze_registers` (the DSP stops: every measurement register returns its
+last value, the energy accumulators, PERIOD and the event detectors stop; the register
+interface itself, LAST_OP/LAST_ADD/LAST_RWDATA and the configuration, keeps working).
 """
 
 from __future__ import annotations
@@ -185,6 +192,8 @@ class Ade7953Model(I2cDeviceModel):
         self._last_data = 0
         self.writes = 0
         self.reads = 0
+        self.registers_frozen = False
+        self._held: dict[int, int] = {}  # each measurement register's last answer
 
     # -- I2cDeviceModel ----------------------------------------------------------------------
 
@@ -204,7 +213,8 @@ class Ade7953Model(I2cDeviceModel):
         self.writes += 1
 
     def on_read(self, n: int) -> bytes:
-        self._advance()
+        if not self.registers_frozen:
+            self._advance()
         register = self._pointer
         width, extends, records = _read_rules(register)
         value = self._value(register)
@@ -224,6 +234,20 @@ class Ade7953Model(I2cDeviceModel):
         self._sync_levels()
         self._unlocked = False
         self._reset_pending = True
+
+    def freeze_signal(self) -> None:
+        """The input waveform freezes as it is now (a stuck sample-and-hold or ADC buffer): the
+        chip keeps measuring that one waveform, so RMS and power stay constant without noise
+        and the energy keeps accumulating at a constant rate."""
+        frozen = self.truth()
+        self.truth = lambda: frozen
+        self.rms_noise_rel = self.power_noise_rel = 0.0
+        self.signals.hold(frozen)
+
+    def freeze_registers(self) -> None:
+        """The DSP stops: every measurement register returns its last value; energy, PERIOD,
+        zero crossings and events no longer advance. I2C and the register file still work."""
+        self.registers_frozen = True
 
     def stored(self, register: int) -> int:
         """A configuration register's value (0 if never written and no default)."""
@@ -253,7 +277,10 @@ class Ade7953Model(I2cDeviceModel):
         if computed is not None:
             return computed()
         if canonical in _MEASURED:
-            return self._measure(canonical)
+            held = self._held.get(canonical) if self.registers_frozen else None
+            if held is None:
+                held = self._held[canonical] = self._measure(canonical)
+            return held
         return self._stored.get(canonical, 0)
 
     def _sync_levels(self) -> None:

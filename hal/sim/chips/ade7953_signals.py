@@ -22,6 +22,9 @@ Physics modelled (datasheet facts from ``chips.md`` section 4.5):
   (``sqrt(2)`` times the RMS counts; the chip compares waveform samples) above OVLVL latches OV.
 * **Energy**: AENERGYA/B and RENERGYA accumulate the power counts times seconds
   (``ENERGY_COUNTS_PER_POWER_COUNT_S``), read-with-reset as LCYCMODE.RSTREAD defaults.
+* **A frozen input** (:meth:`ChipSignals.hold`, the ``meter_frozen_signal`` fault): the chip
+  samples one constant waveform from then on, so its crossings come at that waveform's
+  frequency without jitter, whatever the plant's bus does.
 """
 
 from __future__ import annotations
@@ -113,6 +116,13 @@ class ChipSignals:
             self.latched |= IRQ_ZXTO
             self._zxto_armed = False
         self._t = now
+
+    def hold(self, truth: MeterTruth) -> None:
+        """From now on the chip sees ``truth`` for ever (a frozen input waveform): no jitter,
+        no phase steps; crossings, events and energy follow that one waveform."""
+        self._truth = lambda: truth
+        self._cycle_source = None
+        self.zx_jitter_s = 0.0
 
     def _advance_untimed(self) -> None:
         """Without a clock the model cannot time anything: ZXTO is a level (a dead bus)."""
