@@ -8,6 +8,8 @@ connection stays open and keeps writing, as on a Pi where the controller runs.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -20,7 +22,7 @@ from controller.cli.main import main
 from controller.cli.store_args import BadArgument, parse_since
 from controller.modes.states import State
 from controller.store.audit_store import AuditStore
-from controller.store.reader import StateReader, StoreReadError
+from controller.store.reader import StateReader
 from tests.harness import Charger
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,14 +140,51 @@ def test_the_reader_cannot_write(latched: tuple[Charger, Path]) -> None:
             reader._db.execute("DELETE FROM latched_faults")
 
 
-def test_a_read_only_file_can_still_be_read(latched: tuple[Charger, Path]) -> None:
-    charger, db = latched
-    charger.store.close()  # the controller stopped: no WAL, no shared memory file left
-    db.chmod(0o444)
+WRITER = """
+import sys
+from controller.store.state_store import StateStore
+store = StateStore(sys.argv[1])
+for i in range(int(sys.argv[2])):
+    store.record_event(float(i), 1000.0 + i, "test", f"event {i}")
+    if i % 50 == 0:
+        store.latch_fault("DOOR_OPEN", f"door {i}", 1000.0 + i)
+store.close()
+"""
+WRITES = 500
+
+
+def test_reads_while_another_process_writes(latched: tuple[Charger, Path]) -> None:
+    """A writer process appends through the real store as fast as it can; every read in the
+    meantime succeeds and sees a prefix that only grows."""
+    _, db = latched
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(db), str(WRITES)], cwd=ROOT)
+    counts: list[int] = []
     try:
-        with StateReader(str(db)) as reader:
-            assert [f.code for f in reader.faults()] == ["ESTOP"]
-    except StoreReadError as err:  # pragma: no cover - shown if SQLite refuses
-        pytest.fail(str(err))
+        while writer.poll() is None or len(counts) < 3:
+            with StateReader(str(db)) as reader:
+                events = [e for e in reader.events() if e.kind == "test"]
+                faults = [f for f in reader.faults() if f.code == "DOOR_OPEN"]
+            assert [e.text for e in events] == [f"event {i}" for i in range(len(events))]
+            assert len(faults) >= (len(events) + 48) // 50  # each latched before the next event
+            counts.append(len(events))
     finally:
-        db.chmod(0o644)
+        assert writer.wait(timeout=120) == 0
+    assert counts == sorted(counts) and counts[-1] == WRITES
+    print(f"{len(counts)} reads while {WRITES} events were written")
+
+
+def test_a_reader_without_access_is_told_to_use_sudo(latched: tuple[Charger, Path]) -> None:
+    """The state directory is the service user's (750): anyone else gets one clear line."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run as another user")
+    _, db = latched
+    db.parent.chmod(0o700)
+    result = subprocess.run(
+        ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable,
+         "-I", "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+         "from controller.cli.main import main; sys.exit(main(sys.argv[1:]))",
+         "faults", "--db", str(db)],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "Permission denied" in result.stderr and "sudo v2xctl" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -78,6 +78,8 @@ def installed_config(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
     result = run_installer(checkout, "--root", str(root), "--yes", "--no-venv")
     assert result.returncode == 0, result.stderr
     assert "console hash-pin" in result.stdout  # the installer names the next step
+    assert "! no technician console yet" in run_installer(
+        checkout, "--dry-run", "--root", str(root), "--no-venv").stdout
     config = root / CONFIG
     text = config.read_text(encoding="utf-8")
     text = edit(text, 'operator_pin_hash = ""', f'operator_pin_hash = "{hash_pin(OPERATOR_PIN)}"')
@@ -90,6 +92,8 @@ def installed_config(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
     config.write_text(text, encoding="utf-8")
     checked = v2xctl("config", "check", str(config))
     assert checked.returncode == 0 and "valid (backend pi)" in checked.stdout, checked.stderr
+    again = run_installer(checkout, "--dry-run", "--root", str(root), "--no-venv")
+    assert f"= technician console on {PORT} with a technician PIN" in again.stdout
     return root, config
 
 

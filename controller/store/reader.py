@@ -19,6 +19,8 @@ from hal.errors import V2xError
 
 BUSY_TIMEOUT_S = 2.0  # a checkpoint may hold the database briefly; never wait longer
 NO_LIMIT = -1  # SQLite: LIMIT -1 is no limit
+# The state directory is the service user's (mode 750) and its WAL index is written with umask 077.
+ACCESS_HINT = "read it as root or as the service user: sudo v2xctl ..."
 
 
 class StoreReadError(V2xError, OSError):
@@ -57,16 +59,22 @@ class StateReader:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        if not Path(path).is_file():
+        try:
+            Path(path).stat()
+        except FileNotFoundError:
             raise StoreReadError(f"no state database at {path} (has the controller run with "
-                                 "this config? store.path names it)")
+                                 "this config? store.path names it)") from None
+        except OSError as err:
+            raise StoreReadError(f"cannot read the state database {path}: {err.strerror} "
+                                 f"({ACCESS_HINT})") from None
         uri = f"file:{quote(str(Path(path).resolve()))}?mode=ro"
         try:
             self._db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
             self._tables = {row[0] for row in self._db.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
         except sqlite3.Error as err:
-            raise StoreReadError(f"cannot read the state database {path}: {err}") from err
+            raise StoreReadError(f"cannot read the state database {path}: {err} "
+                                 f"({ACCESS_HINT})") from err
         if "events" not in self._tables or "latched_faults" not in self._tables:
             self._db.close()
             raise StoreReadError(f"{path} is not a v2x-controller state database (no events "
