@@ -8,6 +8,7 @@ connection stays open and keeps writing, as on a Pi where the controller runs.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import sqlite3
@@ -23,6 +24,7 @@ from controller.cli.store_args import BadArgument, parse_since
 from controller.modes.states import State
 from controller.store.audit_store import AuditStore
 from controller.store.reader import StateReader
+from controller.store.state_store import StateStore
 from tests.harness import Charger
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -188,3 +190,26 @@ def test_a_reader_without_access_is_told_to_use_sudo(latched: tuple[Charger, Pat
     assert result.returncode == 2, result.stderr
     assert "Permission denied" in result.stderr and "sudo v2xctl" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _strict(text: str) -> object:
+    def refuse(name: str) -> None:
+        raise ValueError(f"not JSON: {name}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_damaged_rows_still_give_valid_json_and_text(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Infinite or absurd times in a damaged database: shown without a date, JSON stays JSON."""
+    db = tmp_path / "state.db"
+    store = StateStore(str(db))
+    store.record_event(math.inf, 1e300, "test", "far future")
+    store.record_event(1.0, -math.inf, "test", "far past")
+    store.latch_fault("ESTOP", "odd time", math.inf)
+    AuditStore(store.connection).record(-math.inf, math.inf, "/dev/ttyGS0", "viewer", "x", "y")
+    for verb in ("faults", "log"):
+        assert main([verb, "--db", str(db), "--json"]) == 0
+        assert _strict(capsys.readouterr().out)
+        assert main([verb, "--db", str(db)]) == 0
+        assert capsys.readouterr().out
+    store.close()

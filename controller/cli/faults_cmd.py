@@ -16,6 +16,7 @@ from controller.cli.store_args import (
     BadArgument,
     StoreReadError,
     add_store_options,
+    finite,
     iso,
     open_reader,
 )
@@ -44,7 +45,7 @@ def _record(row: FaultRow) -> dict[str, Any]:
         "code": row.code,
         "detail": row.detail,
         "latched_at": iso(row.wall_time),
-        "wall_time": row.wall_time,
+        "wall_time": finite(row.wall_time),
         "active": row.active,
         "cleared_at": iso(row.cleared_wall_time),
         "severity": kind.severity.value if kind else None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from typing import Any
@@ -16,6 +17,7 @@ from controller.cli.store_args import (
     BadArgument,
     StoreReadError,
     add_store_options,
+    finite,
     iso,
     open_reader,
 )
@@ -56,10 +58,10 @@ def _read(args: argparse.Namespace) -> dict[str, Any]:
         audit = [] if args.only == "events" else reader.audit(since=since, limit=limit)
     return {
         "database": reader.path,
-        "events": [{"time": iso(e.wall_time), "wall_time": e.wall_time, "t": e.t,
-                    "kind": e.kind, "text": e.text} for e in events],
-        "audit": [{"time": iso(a.wall_time), "wall_time": a.wall_time, "t": a.t,
-                   "port": a.port, "role": a.role, "command": a.command,
+        "events": [{"time": iso(e.wall_time), "wall_time": finite(e.wall_time),
+                    "t": finite(e.t), "kind": e.kind, "text": e.text} for e in events],
+        "audit": [{"time": iso(a.wall_time), "wall_time": finite(a.wall_time),
+                   "t": finite(a.t), "port": a.port, "role": a.role, "command": a.command,
                    "outcome": a.outcome} for a in audit],
     }
 
@@ -79,6 +81,6 @@ def log_cmd(args: argparse.Namespace) -> int:
                                f"{a['command']} -> {a['outcome']}") for a in data["audit"]]
     if not lines:
         print("nothing recorded" + ("" if args.since is None else f" since {args.since}"))
-    for _, line in sorted(lines, key=lambda pair: pair[0]):
+    for _, line in sorted(lines, key=lambda pair: -math.inf if pair[0] is None else pair[0]):
         print(line)
     return EXIT_OK

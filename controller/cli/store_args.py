@@ -86,11 +86,19 @@ def open_reader(args: argparse.Namespace, now: float) -> tuple[StateReader, floa
 
 
 def iso(wall_time: float | None) -> str | None:
-    """Local ISO time with offset, to the second (None stays None)."""
+    """Local ISO time with offset, to the second (None, or None for a time no date can show)."""
     if wall_time is None or not math.isfinite(wall_time):
         return None
-    return datetime.fromtimestamp(wall_time).astimezone().isoformat(timespec="seconds")
+    try:
+        return datetime.fromtimestamp(wall_time).astimezone().isoformat(timespec="seconds")
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
-__all__ = ["BadArgument", "StoreReadError", "add_store_options", "database_path", "iso",
-           "open_reader", "parse_since"]
+def finite(value: float | None) -> float | None:
+    """A number JSON can carry: NaN and infinities (a damaged row) become None."""
+    return value if value is not None and math.isfinite(value) else None
+
+
+__all__ = ["BadArgument", "StoreReadError", "add_store_options", "database_path", "finite",
+           "iso", "open_reader", "parse_since"]
