@@ -17,7 +17,11 @@
 #     /etc/systemd/network, system.conf.d/*.conf -> /etc/systemd/system.conf.d), the udev rules
 #     (hw/udev/*.rules -> /etc/udev/rules.d), and enables systemd-networkd (CAN bring-up);
 #   - the boot configuration: one marked block in /boot/firmware/config.txt (/boot/config.txt on
-#     older images) between "# >>> v2x-controller" and "# <<< v2x-controller".
+#     older images) between "# >>> v2x-controller" and "# <<< v2x-controller": I2C, SPI, the CAN
+#     HAT, the SoC watchdog, no UART on BCM 14/15 (safety inputs) and the USB gadget port;
+#   - cmdline.txt without a kernel console on the UART (the original kept as
+#     cmdline.txt.v2x-backup), and g_serial loaded at boot (/etc/modules-load.d) for the
+#     technician console on /dev/ttyGS0.
 # It does not enable or start v2x-controller.service: check the config and the wiring first.
 #
 # It plans first and shows every change (a unified diff for every edited file), asks before
@@ -31,7 +35,8 @@
 #                 run the installer inside it (chroot) or use --no-venv.
 #   --yes         do not ask for confirmation
 #   --no-venv     leave the virtual environment alone (install or uninstall everything else)
-#   --uninstall   remove the units, rules, hook, venv and boot block; keep the config and the
+#   --uninstall   remove the units, rules, hook, venv and boot block (cmdline.txt stays without
+#                 the UART console); keep the config and the
 #                 state (event log, latched faults) unless --purge, which also removes the
 #                 user v2x
 # Environment: V2X_INSTALL_PIP_OPTS adds options to the pip install (tests use --no-deps to
@@ -49,6 +54,15 @@ CAN_OSCILLATOR_HZ=16000000
 CAN0_INTERRUPT_GPIO=25
 CAN1_INTERRUPT_GPIO=23
 
+# --- The UART pins and the technician port ------------------------------------------------------
+# BCM 14 and 15 (the UART's TXD/RXD) are the rcm_ok and imd_ok safety inputs of the reference
+# wiring: the boot block keeps the UART off them and makes them inputs from the firmware on, and
+# the kernel console is taken off the UART in cmdline.txt. The technician console is a USB gadget
+# serial port (/dev/ttyGS0, g_serial) on boards whose USB-C port can be a USB device; config.txt
+# board types (revision code "type" field): 0x11 Pi 4 Model B, 0x12 Pi Zero 2 W, 0x17 Pi 5.
+UART_SAFETY_INPUTS=14,15
+GADGET_BOARD_TYPES=(0x11 0x12 0x17)
+
 # --- Where things go --------------------------------------------------------------------------
 SERVICE=v2x-controller
 SERVICE_USER=v2x
@@ -65,6 +79,9 @@ UNIT_DIR=/etc/systemd/system
 NETWORK_DIR=/etc/systemd/network
 SYSTEM_CONF_DIR=/etc/systemd/system.conf.d
 UDEV_DIR=/etc/udev/rules.d
+MODULES_LOAD_DIR=/etc/modules-load.d
+CMDLINE_BACKUP_SUFFIX=.v2x-backup
+GADGET_PORT=/dev/ttyGS0
 BOOT_CONFIGS=(/boot/firmware/config.txt /boot/config.txt)
 CMDLINES=(/boot/firmware/cmdline.txt /boot/cmdline.txt)
 APT_PACKAGES=(python3-venv python3-dev swig liblgpio-dev gpiod)
@@ -317,7 +334,7 @@ note_reload() {
         "$UNIT_DIR"/*) RELOAD_SYSTEMD=1 ;;
         "$NETWORK_DIR"/*) RELOAD_NETWORKD=1 ;;
         "$UDEV_DIR"/*) RELOAD_UDEV=1 ;;
-        "$SYSTEM_CONF_DIR"/*) REBOOT_NEEDED=1 ;;
+        "$SYSTEM_CONF_DIR"/* | "$MODULES_LOAD_DIR"/*) REBOOT_NEEDED=1 ;;
     esac
 }
 
@@ -357,6 +374,9 @@ managed_files() {
     done
     for f in "$SRC_DIR"/hw/udev/*.rules; do
         printf '%s %s 644\n' "$f" "$UDEV_DIR/${f##*/}"
+    done
+    for f in "$SRC_DIR"/hw/modules-load.d/*.conf; do
+        printf '%s %s 644\n' "$f" "$MODULES_LOAD_DIR/${f##*/}"
     done
     printf '%s %s 755\n' "$SRC_DIR/hw/v2x-safe-outputs" "$HOOK"
     printf '%s %s 644\n' "$SRC_DIR/hw/README.md" "$DOC"
@@ -461,12 +481,19 @@ $BLOCK_BEGIN (written by hw/install.sh; "hw/install.sh --uninstall" removes it)
 [all]
 dtparam=i2c_arm=on
 dtparam=spi=on
-enable_uart=1
+# BCM 14/15 are the rcm_ok and imd_ok safety inputs: no UART on them (hw/README.md).
+enable_uart=0
+gpio=${UART_SAFETY_INPUTS}=ip
 dtoverlay=mcp2515-can0,oscillator=$CAN_OSCILLATOR_HZ,interrupt=$CAN0_INTERRUPT_GPIO
 dtoverlay=mcp2515-can1,oscillator=$CAN_OSCILLATOR_HZ,interrupt=$CAN1_INTERRUPT_GPIO
 dtparam=watchdog=on
-$BLOCK_END
+# Technician console: USB gadget serial /dev/ttyGS0 (Pi 4 B, Zero 2 W, Pi 5; hw/README.md).
 EOF
+    local board
+    for board in "${GADGET_BOARD_TYPES[@]}"; do
+        printf '[board-type=%s]\ndtoverlay=dwc2,dr_mode=peripheral\n' "$board"
+    done
+    printf '[all]\n%s\n' "$BLOCK_END"
 }
 
 # edit_block FILE MODE OUT: FILE with the marked block replaced (MODE=install, appended when
@@ -513,13 +540,14 @@ step_boot() {
     edit_block "$target" "$mode" "$new"
     if cmp -s "$target" "$new"; then
         if [[ $mode == install ]]; then
-            same "$config has the v2x-controller block (I2C, UART, SPI, CAN HAT, watchdog)"
+            same "$config has the v2x-controller block (I2C, SPI, CAN HAT, watchdog, no UART," \
+                "USB gadget port)"
         fi
         return 0
     fi
     if [[ $mode == install ]]; then
-        change "edit $config: I2C, UART, SPI, the CAN HAT overlays and the watchdog (reboot" \
-            "to apply)"
+        change "edit $config: I2C, SPI, the CAN HAT overlays, the watchdog, the UART off BCM" \
+            "14/15 and the USB gadget port (reboot to apply)"
     else
         change "remove the v2x-controller block from $config (reboot to apply)"
     fi
@@ -530,16 +558,97 @@ step_boot() {
     fi
 }
 
-check_serial_console() {
-    applying && return 0
+# cmdline_file: the cmdline.txt to edit (under the root), or nothing.
+cmdline_file() {
     local f
     for f in "${CMDLINES[@]}"; do
-        if [[ -f $ROOT$f ]] && grep -Eq 'console=(serial0|ttyAMA0|ttyS0)' "$ROOT$f"; then
-            warn "$f starts a login console on the UART; if the technician console is to use" \
-                "/dev/serial0 (hal.serial.ports), turn it off: sudo raspi-config nonint" \
-                "do_serial_cons 1 (this installer does not edit cmdline.txt)"
+        if [[ -f $ROOT$f ]]; then
+            printf '%s\n' "$f"
+            return 0
         fi
     done
+}
+
+# SERIAL_CONSOLE: a kernel console on a UART (serial0/1 are aliases of ttyAMA*/ttyS*).
+SERIAL_CONSOLE='console=(serial[0-9]+|ttyAMA[0-9]+|ttyS[0-9]+)(,[^ ]*)?'
+
+# strip_serial_console FILE OUT: FILE without its UART console= words (unchanged without one).
+strip_serial_console() {
+    local file=$1 out=$2
+    if ! grep -Eq "(^|[[:space:]])$SERIAL_CONSOLE([[:space:]]|\$)" "$file"; then
+        cat "$file" >"$out"
+        return 0
+    fi
+    awk -v drop="^$SERIAL_CONSOLE\$" '
+        {
+            line = ""
+            n = split($0, word, /[ \t]+/)
+            for (i = 1; i <= n; i++) {
+                if (word[i] != "" && word[i] !~ drop) line = line (line == "" ? "" : " ") word[i]
+            }
+            print line
+        }
+    ' "$file" >"$out"
+}
+
+# The kernel console on the UART would drive TXD (BCM 14, rcm_ok) at every boot: take it off,
+# once, with the original kept as cmdline.txt.v2x-backup (a later run never overwrites that).
+# The uninstall leaves cmdline.txt as it is: with the reference wiring the console must stay off.
+step_cmdline() {
+    local file
+    file=$(cmdline_file)
+    if [[ -z $file ]]; then
+        skip "kernel command line: no ${CMDLINES[*]} under ${ROOT:-/} (not a Raspberry Pi?)"
+        return 0
+    fi
+    local target=$ROOT$file new=$WORK/cmdline.txt backup=$file$CMDLINE_BACKUP_SUFFIX
+    strip_serial_console "$target" "$new"
+    if cmp -s "$target" "$new"; then
+        same "$file has no kernel console on the UART (BCM 14/15 stay safety inputs)"
+        return 0
+    fi
+    if [[ -e $ROOT$backup ]]; then
+        change "edit $file: take the kernel console off the UART (BCM 14 TXD is the rcm_ok" \
+            "input); $backup (an earlier original) is kept (reboot to apply)"
+    else
+        change "edit $file: take the kernel console off the UART (BCM 14 TXD is the rcm_ok" \
+            "input); the original is kept as $backup (reboot to apply)"
+    fi
+    show_diff "$target" "$new" "$file"
+    if applying; then
+        [[ -e $ROOT$backup ]] || cp -p "$target" "$ROOT$backup"
+        write_in_place "$target" "$new"
+        REBOOT_NEEDED=1
+    fi
+}
+
+# console_config FILE: "PORTS TECHNICIAN_PIN_SET" of a config file (ports comma-separated, or -).
+console_config() {
+    "$PYTHON" - "$1" <<'PY' 2>/dev/null || true
+import sys
+import tomllib
+
+with open(sys.argv[1], "rb") as handle:
+    data = tomllib.load(handle)
+ports = data.get("hal", {}).get("serial", {}).get("ports", [])
+pin = data.get("console", {}).get("technician_pin_hash", "")
+print(",".join(map(str, ports)) or "-", "yes" if pin else "no")
+PY
+}
+
+# The technician console is the only way to clear a latched fault: say when there is none yet.
+check_console() {
+    applying && return 0
+    local file=$ROOT$CONF ports=- pin=no
+    [[ -e $file ]] || file=$SRC_DIR/hw/config.example.toml
+    read -r ports pin < <(console_config "$file") || true
+    if [[ ${ports:--} == - || $pin != yes ]]; then
+        warn "no technician console yet (hal.serial.ports: ${ports:--}; technician PIN set:" \
+            "${pin:-no}): a latched fault cannot be cleared without one; see the next steps" \
+            "at the end and hw/README.md, \"Technician console\""
+    else
+        same "technician console on $ports with a technician PIN"
+    fi
 }
 
 step_networkd() {
@@ -641,7 +750,8 @@ plan_install() {
     step_config
     step_state_dir
     step_boot install
-    check_serial_console
+    step_cmdline
+    check_console
     step_networkd
 }
 
@@ -726,15 +836,22 @@ fi
 printf 'Done: %d changes made.\n' "$CHANGES"
 if ((UNINSTALL)); then
     printf 'systemd-networkd was left enabled (other interfaces may use it).\n'
-    ((!REBOOT_NEEDED)) || printf 'Reboot to drop the CAN, I2C and UART boot settings.\n'
+    ((!REBOOT_NEEDED)) || printf 'Reboot to drop the CAN, I2C and USB gadget boot settings.\n'
+    printf 'cmdline.txt was left as it is (no kernel console on the UART pins).\n'
     exit 0
 fi
 ((!REBOOT_NEEDED)) || printf 'Reboot to apply the boot configuration and the watchdog: sudo reboot\n'
 cat <<EOF
-Next steps (hw/README.md, "Install on the Pi"):
-  1. Edit $CONF for your build.
-  2. sudo -u $SERVICE_USER $CLI_LINK config check $CONF
-  3. sudo -u $SERVICE_USER $CLI_LINK doctor      (checks the wiring; energises nothing)
-  4. Bench-test the hardware safety layers (hw/README.md), then:
+Next steps (hw/README.md, "Install on the Pi" and "Technician console"):
+  1. Make the console PINs (6 to 12 digits; keep the technician PIN with the installer): run
+     $CLI_LINK console hash-pin   once for the operator and once for the technician, and paste
+     each hash into $CONF as [console] operator_pin_hash and technician_pin_hash.
+  2. In $CONF serve the console: [hal.serial] ports = ["$GADGET_PORT"] (USB gadget on a Pi 4
+     Model B, Zero 2 W or Pi 5; other boards: hw/README.md). With the pi backend the config is
+     refused while a port is listed and technician_pin_hash is empty. Edit the rest for your build.
+  3. sudo -u $SERVICE_USER $CLI_LINK config check $CONF
+  4. sudo -u $SERVICE_USER $CLI_LINK doctor      (checks the wiring; energises nothing)
+  5. Bench-test the hardware safety layers (hw/README.md), then:
      sudo systemctl enable --now $SERVICE; journalctl -u $SERVICE -f
+  6. A latched fault: sudo $CLI_LINK faults; clear it on the console (login, reset).
 EOF

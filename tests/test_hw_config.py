@@ -246,3 +246,39 @@ def test_config_check_rejects_a_mistyped_copy(tmp_path: Path) -> None:
     result = _config_check(bad)
     assert result.returncode == 2
     assert "hal.gpio.contactors.dc.coil_pn: unknown key" in result.stderr
+
+
+# --- (c) a console port nobody can log into is refused on the Pi -------------------------------
+
+
+TECHNICIAN_PIN = "24680135"
+
+
+def _with_console(technician_hash: str) -> str:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert text.count("\nports = []") == 1 and text.count('technician_pin_hash = ""') == 1
+    text = text.replace("\nports = []", '\nports = ["/dev/ttyGS0"]')
+    return text.replace('technician_pin_hash = ""', f'technician_pin_hash = "{technician_hash}"')
+
+
+def test_a_console_port_without_a_technician_pin_is_refused(tmp_path: Path) -> None:
+    """The console is the only reset path: a port whose technician cannot log in would leave a
+    latched fault uncleared on a real charger."""
+    config = tmp_path / "config.toml"
+    config.write_text(_with_console(""), encoding="utf-8")
+    result = _config_check(config)
+    assert result.returncode == 2
+    assert "console.technician_pin_hash: empty while hal.serial.ports serves" in result.stderr
+    assert "v2xctl console hash-pin" in result.stderr
+
+
+def test_a_console_port_with_a_technician_pin_is_accepted(tmp_path: Path) -> None:
+    hashed = subprocess.run(
+        [sys.executable, "-m", "controller.cli.main", "console", "hash-pin", "--stdin"],
+        input=TECHNICIAN_PIN + "\n", cwd=ROOT, capture_output=True, text=True, timeout=60,
+        check=True).stdout.strip()
+    config = tmp_path / "config.toml"
+    config.write_text(_with_console(hashed), encoding="utf-8")
+    result = _config_check(config)
+    assert result.returncode == 0, result.stderr
+    assert load_config_file(config).hal.serial.ports == ("/dev/ttyGS0",)

@@ -66,10 +66,20 @@ BLOCK = [
     "[all]",
     "dtparam=i2c_arm=on",
     "dtparam=spi=on",
-    "enable_uart=1",
+    "# BCM 14/15 are the rcm_ok and imd_ok safety inputs: no UART on them (hw/README.md).",
+    "enable_uart=0",
+    "gpio=14,15=ip",
     "dtoverlay=mcp2515-can0,oscillator=16000000,interrupt=25",
     "dtoverlay=mcp2515-can1,oscillator=16000000,interrupt=23",
     "dtparam=watchdog=on",
+    "# Technician console: USB gadget serial /dev/ttyGS0 (Pi 4 B, Zero 2 W, Pi 5; hw/README.md).",
+    "[board-type=0x11]",
+    "dtoverlay=dwc2,dr_mode=peripheral",
+    "[board-type=0x12]",
+    "dtoverlay=dwc2,dr_mode=peripheral",
+    "[board-type=0x17]",
+    "dtoverlay=dwc2,dr_mode=peripheral",
+    "[all]",
 ]
 BEGIN, END = "# >>> v2x-controller", "# <<< v2x-controller"
 
@@ -81,6 +91,7 @@ INSTALLED_FROM = {
     "etc/systemd/network/80-v2x-can.link": "systemd/80-v2x-can.link",
     "etc/systemd/system.conf.d/v2x-watchdog.conf": "systemd/system.conf.d/v2x-watchdog.conf",
     "etc/udev/rules.d/60-v2x-controller.rules": "hw/udev/60-v2x-controller.rules",
+    "etc/modules-load.d/v2x-usb-gadget.conf": "hw/modules-load.d/v2x-usb-gadget.conf",
     "opt/v2x-controller/libexec/v2x-safe-outputs": "hw/v2x-safe-outputs",
     "opt/v2x-controller/share/doc/hw-README.md": "hw/README.md",
 }
@@ -594,3 +605,156 @@ def test_the_controller_runs_with_write_xor_execute_memory() -> None:
     assert result.returncode != 78, "W+X memory was not refused: the probe is broken"
     assert result.returncode == 0, result.stderr
     assert "safe shutdown" in result.stdout
+
+
+# --- issue 17: the UART, the kernel console and the technician port ---------------------------
+
+# A stock Raspberry Pi OS cmdline.txt: the kernel console on serial0 drives TXD (BCM 14).
+STOCK_CMDLINE = ("console=serial0,115200 console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 "
+                 "fsck.repair=yes rootwait quiet splash plymouth.ignore-serial-consoles "
+                 "cfg80211.ieee80211_regdom=DE\n")
+CMDLINE = "boot/firmware/cmdline.txt"
+CMDLINE_BACKUP = "boot/firmware/cmdline.txt.v2x-backup"
+UART_PINS = {14, 15}  # BCM 14 TXD, 15 RXD: what enable_uart=1 and a serial console take
+SPI0_PINS = {7, 8, 9, 10, 11}
+I2C1_PINS = {2, 3}
+GADGET_MODULES = "etc/modules-load.d/v2x-usb-gadget.conf"
+# Boards whose USB-C port can be a USB device (config.txt board-type filters).
+GADGET_BOARDS = {"0x11", "0x12", "0x17"}  # Pi 4 Model B, Pi Zero 2 W, Pi 5
+
+
+def reference_pins() -> tuple[dict[int, str], set[int]]:
+    """The reference pin map (the config defaults): pin -> key, and the input pins."""
+    hal = HalSettings()
+    owners: dict[int, str] = {}
+    inputs: set[int] = set()
+    for fld in dataclasses.fields(hal.gpio.contactors):
+        wiring = getattr(hal.gpio.contactors, fld.name)
+        owners[wiring.coil_pin] = f"contactors.{fld.name}.coil_pin"
+        owners[wiring.aux_pin] = f"contactors.{fld.name}.aux_pin"
+        inputs.add(wiring.aux_pin)
+    for fld in dataclasses.fields(hal.gpio.inputs):
+        owners[getattr(hal.gpio.inputs, fld.name).pin] = f"inputs.{fld.name}.pin"
+        inputs.add(getattr(hal.gpio.inputs, fld.name).pin)
+    owners[hal.gpio.watchdog.kick_pin] = "watchdog.kick_pin"
+    return owners, inputs
+
+
+def _gpio_lines(block: list[str]) -> dict[int, str]:
+    """``gpio=14,15=ip`` lines: pin -> settings."""
+    pins: dict[int, str] = {}
+    for line in block:
+        if line.startswith("gpio="):
+            spec, settings = line[len("gpio="):].split("=", 1)
+            for part in spec.split(","):
+                low, _, high = part.partition("-")
+                for pin in range(int(low), int(high or low) + 1):
+                    pins[pin] = settings
+    return pins
+
+
+def test_boot_block_agrees_with_the_reference_pin_map(installed: tuple[Path, Path, str]) -> None:
+    root, _, _ = installed
+    block = block_of((root / BOOT_CONFIG).read_text(encoding="utf-8"))
+    owners, inputs = reference_pins()
+    settings = dict(line.split("=", 1) for line in block if "=" in line
+                    and not line.startswith(("dtoverlay=", "dtparam=", "gpio=")))
+    if UART_PINS & owners.keys():
+        assert settings.get("enable_uart") == "0", \
+            f"the UART would drive {sorted(UART_PINS & owners.keys())}: " \
+            + ", ".join(owners[p] for p in sorted(UART_PINS & owners.keys()))
+    overlays = [line.split("=", 1)[1] for line in block if line.startswith("dtoverlay=")]
+    for overlay in overlays:
+        name, *params = overlay.split(",")
+        assert "uart" not in name and not name.endswith("-bt"), f"{overlay} moves a UART"
+        for param in params:
+            key, _, value = param.partition("=")
+            if key in ("interrupt", "gpiopin", "gpio"):
+                assert int(value) not in owners, f"{overlay}: GPIO {value} is {owners[int(value)]}"
+    params = [line.split("=", 1)[1] for line in block if line.startswith("dtparam=")]
+    if "spi=on" in params:
+        assert not SPI0_PINS & owners.keys(), "SPI0 takes BCM 7-11"
+    if "i2c_arm=on" in params:
+        assert not I2C1_PINS & owners.keys(), "I2C1 takes BCM 2 and 3"
+    gpio = _gpio_lines(block)
+    for pin, value in gpio.items():
+        assert pin in inputs and value.split(",")[0] == "ip", \
+            f"gpio={pin}={value}: only safety inputs are set, as inputs"
+    for pin in sorted(UART_PINS & inputs):
+        assert pin in gpio, f"GPIO {pin} ({owners[pin]}) is not made an input at boot"
+
+
+def test_the_kernel_console_leaves_the_uart_pins(tmp_path: Path) -> None:
+    checkout = copy_checkout(tmp_path / "checkout")
+    root = make_root(tmp_path)
+    (root / CMDLINE).write_text(STOCK_CMDLINE, encoding="utf-8")
+    before = snapshot(root)
+    dry = run_installer(checkout, "--dry-run", "--root", str(root), "--no-venv")
+    assert dry.returncode == 0, dry.stderr
+    assert "      -console=serial0,115200 console=tty1" in dry.stdout
+    assert "      +console=tty1 root=PARTUUID" in dry.stdout
+    assert "cmdline.txt.v2x-backup" in dry.stdout
+    assert snapshot(root) == before, "the dry run changed something"
+    result = run_installer(checkout, "--root", str(root), "--yes", "--no-venv")
+    assert result.returncode == 0, result.stderr
+    cmdline = (root / CMDLINE).read_text(encoding="utf-8")
+    assert cmdline == STOCK_CMDLINE.replace("console=serial0,115200 ", "")
+    assert (root / CMDLINE_BACKUP).read_text(encoding="utf-8") == STOCK_CMDLINE
+    again = run_installer(checkout, "--root", str(root), "--yes", "--no-venv")
+    assert "Nothing to do" in again.stdout
+    assert (root / CMDLINE_BACKUP).read_text(encoding="utf-8") == STOCK_CMDLINE
+    (root / CMDLINE).write_text("console=ttyAMA0,115200 " + cmdline, encoding="utf-8")
+    run_installer(checkout, "--root", str(root), "--yes", "--no-venv")
+    assert (root / CMDLINE).read_text(encoding="utf-8") == cmdline
+    assert (root / CMDLINE_BACKUP).read_text(encoding="utf-8") == STOCK_CMDLINE, \
+        "the first backup (the original) is kept"
+
+
+def test_install_sets_up_the_usb_gadget_serial_port(installed: tuple[Path, Path, str]) -> None:
+    root, checkout, _ = installed
+    lines = (root / BOOT_CONFIG).read_text(encoding="utf-8").splitlines()
+    block = block_of("\n".join(lines))
+    boards = set()
+    for i, line in enumerate(block):
+        if line == "dtoverlay=dwc2,dr_mode=peripheral":
+            match = re.fullmatch(r"\[board-type=(0x[0-9a-f]+)\]", block[i - 1])
+            assert match, "the gadget overlay is limited to boards that support it"
+            boards.add(match.group(1))
+    assert boards == GADGET_BOARDS
+    assert block[-1] == "[all]", "the block must not leave a board filter open"
+    modules = (root / GADGET_MODULES).read_text(encoding="utf-8").split()
+    assert "g_serial" in modules
+    assert (checkout / "hw" / "modules-load.d" / "v2x-usb-gadget.conf").is_file()
+
+
+def test_a_pin_hash_is_what_the_installer_asks_for(installed: tuple[Path, Path, str]) -> None:
+    _, _, output = installed
+    assert "v2xctl console hash-pin" in output and "technician_pin_hash" in output
+    assert "/dev/ttyGS0" in output
+
+
+def test_stop_timeout_outlasts_the_longest_configured_shutdown() -> None:
+    """v2xctl run's SIGTERM path (Supervisor.shutdown) may take rampdown_timeout_s + 2 x
+    contactor_timeout_s + 1 s; systemd must not SIGKILL it before that, at the largest values
+    the config accepts, with room to close the store and the buses."""
+    from controller.config.model import SequenceSettings
+    from hal.config_fields import META_KEY
+
+    def largest(name: str) -> float:
+        field = {f.name: f for f in dataclasses.fields(SequenceSettings)}[name]
+        return float(field.metadata[META_KEY]["max"])
+
+    bound = largest("rampdown_timeout_s") + 2 * largest("contactor_timeout_s") + 1.0
+    stop = _unit_values(SERVICE)["TimeoutStopSec"][0]
+    assert stop.endswith("s") and float(stop[:-1]) >= bound + 10.0, \
+        f"TimeoutStopSec={stop}: the shutdown may take {bound} s"
+
+
+def test_the_unit_and_udev_allow_every_kind_of_console_port() -> None:
+    unit = _unit_values(SERVICE)
+    allowed = {entry.split()[0] for entry in unit["DeviceAllow"]}
+    kinds = {"char-ttyS", "char-ttyAMA", "char-ttyGS", "char-ttyUSB", "char-ttyACM"}
+    assert kinds <= allowed, f"missing: {sorted(kinds - allowed)}"
+    rules = (ROOT / "hw" / "udev" / "60-v2x-controller.rules").read_text(encoding="utf-8")
+    for kind in ("ttyUSB", "ttyACM"):
+        assert f"{kind}[0-9]*" in rules

@@ -17,6 +17,8 @@ from controller.cli import (
     console_cmd,
     diagram_cmd,
     doctor_cmd,
+    faults_cmd,
+    log_cmd,
     run_cmd,
     sim_cmd,
 )
@@ -46,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     diagram_cmd.add_parser(verbs)
     doctor_cmd.add_parser(verbs)
     console_cmd.add_parser(verbs)
+    faults_cmd.add_parser(verbs)
+    log_cmd.add_parser(verbs)
     return parser
 
 

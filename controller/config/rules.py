@@ -81,7 +81,8 @@ def _timing_problems(config: Config) -> list[str]:
 
 
 def _console_problems(config: Config) -> list[str]:
-    """PIN hashes must parse and cost at least console.min_scrypt_n (never quoted in errors)."""
+    """PIN hashes must parse and cost at least console.min_scrypt_n (never quoted in errors); on
+    the Pi a console port needs a technician PIN."""
     console = config.console
     problems: list[str] = []
     for key in ("operator_pin_hash", "technician_pin_hash"):
@@ -97,6 +98,14 @@ def _console_problems(config: Config) -> list[str]:
             problems.append(f"console.{key}: scrypt N = {cost} is below console.min_scrypt_n = "
                             f"{console.min_scrypt_n}: make a new hash with `v2xctl console "
                             "hash-pin`")
+    ports = config.hal.serial.ports
+    if config.hal.backend == "pi" and ports and not console.technician_pin_hash:
+        # The console is the only reset path: a port no technician can log into leaves a
+        # latched fault uncleared (the simulator's ptys may serve a read-only console).
+        problems.append(f"console.technician_pin_hash: empty while hal.serial.ports serves the "
+                        f"console on {', '.join(ports)}: nobody could clear a latched fault; "
+                        "make one with `v2xctl console hash-pin` (hw/README.md, \"Technician "
+                        "console\")")
     if console.lockout_max_s < console.lockout_s:
         problems.append(f"console.lockout_max_s = {console.lockout_max_s}: must be at least "
                         f"console.lockout_s = {console.lockout_s}")
