@@ -14,17 +14,16 @@ from collections.abc import Mapping
 
 from controller.config.model import Config, ConsoleSettings
 from controller.console import framing
-from controller.console.auth import PinChecker, configured_hashes
 from controller.console.bridge import SupervisorBridge
-from controller.console.context import CommandContext, Reply, ok, refuse
+from controller.console.context import CommandContext, Reply, ok
 from controller.console.line_editor import Kind, LineEditor, LineEvent
-from controller.console.lockout import Lockout
-from controller.console.pin_hash import pin_problem
+from controller.console.login import Logins
 from controller.console.roles import Role
-from controller.console.session import PendingLogin, Session
+from controller.console.session import Session
 from controller.console.shell import run_human, run_machine
 from controller.console.transport import PortChannel
 from controller.store.audit_store import AuditStore
+from controller.store.login_failures import LoginFailures
 from controller.supervisor.loop import Supervisor
 from hal.interfaces.serial_port import SerialPort
 
@@ -40,10 +39,8 @@ class ConsoleServer:
         self.bridge = SupervisorBridge(supervisor)
         self._settings = supervisor.config.console
         self.audit = audit
-        self.lockout = Lockout(self._settings.max_failures, self._settings.lockout_s,
-                               self._settings.lockout_max_s)
-        self._checker = PinChecker()
-        self._hashes = configured_hashes(self._settings)
+        self.logins = Logins(self._settings, LoginFailures(supervisor.store.connection),
+                             lambda session, outcome: self._audit(session, "login", outcome))
         now = self.bridge.now()
         self.channels: dict[str, PortChannel] = {}
         self.sessions: dict[str, Session] = {}
@@ -62,9 +59,7 @@ class ConsoleServer:
     def apply_config(self, config: Config) -> None:
         """Take the console's own keys from a validated config (``config set console.*``)."""
         self._settings = config.console
-        self.lockout.max_failures = config.console.max_failures
-        self.lockout.lockout_s = config.console.lockout_s
-        self.lockout.lockout_max_s = config.console.lockout_max_s
+        self.logins.configure(config.console)
         for channel in self.channels.values():
             channel.read_budget = config.console.read_budget_bytes
             channel.limit = config.console.output_buffer_bytes
@@ -72,22 +67,7 @@ class ConsoleServer:
             session.editor.max_bytes = config.console.max_line_bytes
 
     def begin_login(self, session: Session, pin: str) -> Reply:
-        now = self.bridge.now()
-        wait = self.lockout.remaining(now)
-        if wait > 0:
-            self._audit(session, "login", f"refused: locked out for {wait:.0f} s more")
-            return refuse(f"refused: logins are locked out for {wait:.0f} s more")
-        if session.login is not None:
-            return refuse("refused: a PIN is already being checked on this port")
-        if not self._hashes:
-            return refuse("refused: no PIN is configured (console.operator_pin_hash, "
-                          "console.technician_pin_hash)")
-        problem = pin_problem(pin)
-        if problem:
-            return self._wrong_pin(session, now, problem)
-        future = self._checker.submit(pin, self._hashes)
-        session.login = PendingLogin(future, session.machine, session.current_seq)
-        return Reply(True, "checking PIN", pending=True)
+        return self.logins.begin(session, pin, self.bridge.wall_time())
 
     def end_login(self, session: Session, why: str) -> str:
         """Back to viewer; ends service mode and a technician claim no other session needs."""
@@ -143,7 +123,7 @@ class ConsoleServer:
             if not session.lines or session.login is not None:
                 break
             self._handle(session, session.lines.popleft())
-        self._poll_login(session, now)
+        self._poll_login(session)
         self._check_timeout(session, now)
         self._stream(session, now)
         channel.flush(now)
@@ -179,35 +159,11 @@ class ConsoleServer:
         if not session.watching:  # `watch` prompts again when it stops
             self._prompt(session, pin=reply is not None and reply.text == "PIN: ")
 
-    def _poll_login(self, session: Session, now: float) -> None:
-        pending = session.login
-        if pending is None or not pending.result.done():
-            return
-        session.login = None
-        try:
-            role = pending.result.result()
-        except Exception:
-            log.exception("PIN check failed")
-            role = None
-        if role is not None and self.lockout.remaining(now) > 0:
-            reply = refuse("refused: logins are locked out")
-        elif role is None:
-            reply = self._wrong_pin(session, now, "wrong PIN")
-        else:
-            self.lockout.success()
-            session.role = role
-            self._audit(session, "login", "ok")
-            reply = ok(f"logged in as {role.label}", role=role.label)
-        self._finish(session, pending.machine, pending.seq, "login", reply)
-
-    def _wrong_pin(self, session: Session, now: float, why: str) -> Reply:
-        locked = self.lockout.failure(now)
-        if locked:
-            self._audit(session, "login", f"{why}; locked out for {locked:.0f} s")
-            return refuse(f"refused: {why}; logins locked out for {locked:.0f} s")
-        left = self.lockout.max_failures - self.lockout.failures
-        self._audit(session, "login", f"{why} ({left} left before lock-out)")
-        return refuse(f"refused: {why} ({left} attempts left before lock-out)")
+    def _poll_login(self, session: Session) -> None:
+        done = self.logins.poll(session, self.bridge.wall_time())
+        if done is not None:
+            pending, reply = done
+            self._finish(session, pending.machine, pending.seq, "login", reply)
 
     def _finish(self, session: Session, machine: bool, seq: str | None, cmd: str,
                 reply: Reply) -> None:
@@ -266,4 +222,4 @@ class ConsoleServer:
                           (role or session.role).label, command, outcome)
 
     def close(self) -> None:
-        self._checker.close()
+        self.logins.close()

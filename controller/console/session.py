@@ -18,6 +18,7 @@ class PendingLogin:
     result: Future[Role | None]
     machine: bool
     seq: str | None
+    roles: tuple[Role, ...]  # the roles the PIN is checked against (not locked out)
 
 
 @dataclass
