@@ -13,8 +13,8 @@ from controller.console.commands import resolve
 from controller.console.framing import FrameError, frame, parse_request
 from controller.console.line_editor import Kind, LineEditor
 from controller.console.lockout import Lockout
-from controller.console.roles import Role
 from controller.console.pin_hash import parse_pin_hash, verify_pin
+from controller.console.roles import Role
 from controller.console.transport import RETRY_S, PortChannel
 from controller.store.login_failures import LoginFailures
 from hal.errors import HalIOError

@@ -7,10 +7,9 @@ technician (controller/console/roles.py).
 
 from __future__ import annotations
 
-import math
-
 from controller.console.config_access import validate_set
 from controller.console.context import CommandContext, Reply, ok, refuse
+from controller.console.numbers import parse_number
 from controller.console.roles import Role
 from controller.modes.requests import MODES
 
@@ -37,13 +36,10 @@ def mode(ctx: CommandContext, args: list[str]) -> Reply:
 
 
 def power(ctx: CommandContext, args: list[str]) -> Reply:
-    try:
-        kw = float(args[0])
-    except ValueError:
-        return refuse(f"power {args[0][:16]!r}: KW must be a number of kilowatts")
-    if not math.isfinite(kw) or not 0.0 <= kw <= MAX_POWER_KW:
-        return refuse(f"power {args[0][:16]}: KW must be from 0 to {MAX_POWER_KW:g} (a "
-                      "magnitude; the mode gives the direction)")
+    kw = parse_number(args[0], "power", 0.0, MAX_POWER_KW)
+    if isinstance(kw, str):
+        return refuse(kw.replace(": must", ": KW must") + (
+            " (a magnitude in kW; the mode gives the direction)"))
     # a claim replaces the role's previous one as a whole: keep the mode it stated
     return _decision(ctx, ctx.bridge.claimed_mode(ctx.session.role), kw * W_PER_KW)
 
