@@ -105,6 +105,7 @@ class ConsoleServer:
 
     def _serve(self, session: Session, channel: PortChannel, now: float) -> None:
         data = channel.read(now)
+        self._check_port(session, channel)
         if data:
             session.last_input = now
             if session.watching:
@@ -127,6 +128,21 @@ class ConsoleServer:
         self._check_timeout(session, now)
         self._stream(session, now)
         channel.flush(now)
+        self._check_port(session, channel)
+
+    def _check_port(self, session: Session, channel: PortChannel) -> None:
+        """End the session when its port failed or hung up; greet the next person on return."""
+        if channel.lost is not None:
+            why, channel.lost = channel.lost, None
+            self._audit(session, "port lost", why[:200])
+            self.end_login(session, "port lost")
+            session.forget(LineEditor(self._settings.max_line_bytes))
+            session.port_down = True
+            channel.discard()
+        elif session.port_down and channel.working:
+            session.port_down = False
+            self._say(session, BANNER)
+            self._prompt(session)
 
     def _handle(self, session: Session, event: LineEvent) -> None:
         ctx = CommandContext(session, self.bridge, self)
