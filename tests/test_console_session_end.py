@@ -3,6 +3,7 @@ next person on the cable never inherits a technician's login, service mode or hi
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from typing import Any, cast
@@ -83,10 +84,8 @@ def test_a_hang_up_ends_the_session(bench: Bench) -> None:
         session = bench.console.sessions[OTHER]
         if session.login is not None:
             session.login.result.result(timeout=2.0)
-        try:
+        with contextlib.suppress(BlockingIOError):
             seen.extend(os.read(master, 4096))
-        except BlockingIOError:
-            pass
 
     bench.charger.sup.run(stop=lambda: b"service mode on" in seen
                           or bench.charger.now > 20.0, on_tick=tick)
