@@ -43,13 +43,13 @@ def test_editor_swallows_escape_sequences_and_drops_bad_lines_within_its_bound()
     assert not editor.pending
 
 
-def test_machine_lines_are_not_echoed_and_pins_echo_stars() -> None:
+def test_machine_lines_are_not_echoed_and_pins_echo_nothing() -> None:
     editor = LineEditor(64)
     events, echo = editor.feed(frame("status :1").encode() + b"\r\n")
     assert echo == b"" and events[0].machine
     editor.secret = True
-    _, echo = editor.feed(b"2468")
-    assert echo == b"****"
+    _, echo = editor.feed(b"24\x1b[A\t68")  # not even its length; no recall, no completion
+    assert echo == b""
 
 
 def test_frames_need_a_correct_checksum_and_echo_the_sequence_id() -> None:
@@ -73,7 +73,8 @@ def test_unique_prefixes_resolve_and_ambiguous_ones_are_refused() -> None:
     assert not isinstance(found, str) and found[0].name == "config set"
     assert found[1] == ["console.lockout_s", "60"]
     assert resolve(["config"]) == "config: needs one of get, set"
-    assert resolve(["mode"]) == "usage: mode idle|charge|v2h|v2g|v2l"
+    assert resolve(["mode"]) == ("mode: missing argument idle|charge|v2h|v2g|v2l (usage: mode "
+                                 "idle|charge|v2h|v2g|v2l)")
     assert "unknown command" in str(resolve(["rm", "-rf"]))
 
 

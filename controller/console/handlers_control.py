@@ -32,7 +32,17 @@ def mode(ctx: CommandContext, args: list[str]) -> Reply:
         return refuse(f"mode {args[0][:16]!r}: must be one of {', '.join(MODES)}")
     if ctx.session.service and name != "idle":
         return refuse("refused: service mode holds the charger idle; `service off` first")
-    return _decision(ctx, name, None)
+    before_w = ctx.bridge.claimed_power(ctx.session.role)
+    return _replacing(_decision(ctx, name, None), before_w)
+
+
+def _replacing(reply: Reply, dropped_w: float | None) -> Reply:
+    """Say so when an accepted claim dropped the power limit of the role's earlier claim."""
+    if not reply.ok or dropped_w is None:
+        return reply
+    return ok(f"{reply.text}; it replaces this role's earlier claim, so its "
+              f"{dropped_w / W_PER_KW:.2f} kW limit no longer applies (`power KW` sets one "
+              "again)", **reply.data, dropped_power_w=dropped_w)
 
 
 def power(ctx: CommandContext, args: list[str]) -> Reply:
@@ -45,7 +55,8 @@ def power(ctx: CommandContext, args: list[str]) -> Reply:
 
 
 def stop(ctx: CommandContext, args: list[str]) -> Reply:
-    return _decision(ctx, "idle", None)
+    before_w = ctx.bridge.claimed_power(ctx.session.role)
+    return _replacing(_decision(ctx, "idle", None), before_w)
 
 
 def release(ctx: CommandContext, args: list[str]) -> Reply:

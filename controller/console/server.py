@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from controller.config.model import Config, ConsoleSettings
 from controller.console import framing
 from controller.console.bridge import SupervisorBridge
+from controller.console.completion import CommandAssist, worth_remembering
 from controller.console.context import CommandContext, Reply, ok
 from controller.console.line_editor import Kind, LineEditor, LineEvent
 from controller.console.login import Logins
@@ -39,6 +40,7 @@ class ConsoleServer:
         self.bridge = SupervisorBridge(supervisor)
         self._settings = supervisor.config.console
         self.audit = audit
+        self._assist = CommandAssist(lambda: self.bridge.config)
         self.logins = Logins(self._settings, LoginFailures(supervisor.store.connection),
                              lambda session, outcome: self._audit(session, "login", outcome))
         now = self.bridge.now()
@@ -47,7 +49,7 @@ class ConsoleServer:
         for name, port in ports.items():
             self.channels[name] = PortChannel(name, port, self._settings.read_budget_bytes,
                                               self._settings.output_buffer_bytes)
-            self.sessions[name] = Session(name, LineEditor(self._settings.max_line_bytes), now)
+            self.sessions[name] = Session(name, self._new_editor(), now)
             self._say(self.sessions[name], BANNER)
             self._prompt(self.sessions[name])
 
@@ -73,6 +75,7 @@ class ConsoleServer:
         """Back to viewer; ends service mode and a technician claim no other session needs."""
         if session.role is Role.VIEWER:
             return "not logged in"
+        session.editor.forget_history()  # the next person cannot recall this session's lines
         text = self.end_service(session, why) if session.service else ""
         was = session.role
         session.role = Role.VIEWER
@@ -101,7 +104,7 @@ class ConsoleServer:
             except Exception:
                 log.exception("console port %s: unexpected error (input dropped)", name)
                 session.lines.clear()
-                session.editor = LineEditor(self._settings.max_line_bytes)
+                session.editor = self._new_editor()
 
     def _serve(self, session: Session, channel: PortChannel, now: float) -> None:
         data = channel.read(now)
@@ -136,13 +139,17 @@ class ConsoleServer:
             why, channel.lost = channel.lost, None
             self._audit(session, "port lost", why[:200])
             self.end_login(session, "port lost")
-            session.forget(LineEditor(self._settings.max_line_bytes))
+            session.forget(self._new_editor())
             session.port_down = True
             channel.discard()
         elif session.port_down and channel.working:
             session.port_down = False
+            session.greeted = True
             self._say(session, BANNER)
             self._prompt(session)
+
+    def _new_editor(self) -> LineEditor:
+        return LineEditor(self._settings.max_line_bytes, self._assist)
 
     def _handle(self, session: Session, event: LineEvent) -> None:
         ctx = CommandContext(session, self.bridge, self)
@@ -167,6 +174,11 @@ class ConsoleServer:
                 self._say(session, line)
             return
         else:
+            if not event.text.strip() and not session.greeted:
+                self._say(session, BANNER)  # Enter on a console attached after start-up
+            session.greeted = True
+            if worth_remembering(event.text):  # never a PIN: `login` lines are not kept
+                session.editor.remember(event.text)
             reply = run_human(event.text, ctx, self.audit)
         if reply is not None and reply.pending:
             return
@@ -230,7 +242,9 @@ class ConsoleServer:
             self.channels[session.port].send(b"PIN: ")
             return
         role = session.role.label + (" service" if session.service else "")
-        self.channels[session.port].send(f"[{self.bridge.state} {role}]> ".encode("ascii"))
+        prompt = f"[{self.bridge.state} {role}]> ".encode("ascii")
+        session.editor.prompt = prompt
+        self.channels[session.port].send(prompt)
 
     def _audit(self, session: Session, command: str, outcome: str,
                role: Role | None = None) -> None:

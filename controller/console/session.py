@@ -40,6 +40,7 @@ class Session:
     last_seen: tuple[object, ...] | None = None  # the state the last event reported
     cal_points: dict[str, list[ReferencePoint]] = field(default_factory=dict)  # `calibrate`
     port_down: bool = False  # the port failed; a banner greets whoever comes next
+    greeted: bool = False  # a line was typed since start-up (else Enter shows the banner)
 
     def forget(self, editor: LineEditor) -> None:
         """Everything of the last person gone: input, history, streams, a PIN being checked."""
