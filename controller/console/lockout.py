@@ -47,16 +47,25 @@ class Lockout:
 
     def failure(self, port: str, role: Role, wall: float) -> float:
         """Record a wrong PIN against ``role``; returns the lock-out it starts (0: none)."""
-        row = self._store.get(port, role.label)
-        failures = row.failures + 1
-        if failures < self.max_failures:
-            self._store.put(FailureRow(port, role.label, failures, row.lockouts,
+        return self.failures(port, (role,), wall)[0]
+
+    def failures(self, port: str, roles: tuple[Role, ...], wall: float) -> list[float]:
+        """Record one wrong PIN against each of ``roles`` (one transaction); the lock-out each
+        starts, in order (0: none)."""
+        rows, started = [], []
+        for role in roles:
+            row = self._store.get(port, role.label)
+            if row.failures + 1 < self.max_failures:
+                rows.append(FailureRow(port, role.label, row.failures + 1, row.lockouts,
                                        row.until_wall_time, row.duration_s))
-            return 0.0
-        step = min(row.lockouts, MAX_BACKOFF_STEPS)
-        duration = min(self.lockout_s * 2.0 ** step, self.lockout_max_s)
-        self._store.put(FailureRow(port, role.label, 0, step + 1, wall + duration, duration))
-        return duration
+                started.append(0.0)
+                continue
+            step = min(row.lockouts, MAX_BACKOFF_STEPS)
+            duration = min(self.lockout_s * 2.0 ** step, self.lockout_max_s)
+            rows.append(FailureRow(port, role.label, 0, step + 1, wall + duration, duration))
+            started.append(duration)
+        self._store.put(*rows)
+        return started
 
     def attempts_left(self, port: str, role: Role) -> int:
         return max(0, self.max_failures - self._store.get(port, role.label).failures)

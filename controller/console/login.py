@@ -97,7 +97,9 @@ class Logins:
         return pending, reply
 
     def _wrong(self, session: Session, roles: tuple[Role, ...], wall: float) -> Reply:
-        started = [(role, self.lockout.failure(session.port, role, wall)) for role in sorted(roles)]
+        ordered = tuple(sorted(roles))
+        started = list(zip(ordered, self.lockout.failures(session.port, ordered, wall),
+                           strict=True))
         locked = [(role, seconds) for role, seconds in started if seconds]
         if locked:
             what = "; ".join(f"{role.label} locked out for {s:.0f} s" for role, s in locked)

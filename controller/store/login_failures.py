@@ -49,12 +49,13 @@ class LoginFailures:
             "FROM login_failures WHERE port = ? AND role = ?", (port, role)).fetchone()
         return FailureRow(port, role) if row is None else FailureRow(*row)
 
-    def put(self, row: FailureRow) -> None:
+    def put(self, *rows: FailureRow) -> None:
+        """Write ``rows`` in one transaction (one disk sync for a PIN checked for two roles)."""
         with self._db:
-            self._db.execute(
+            self._db.executemany(
                 "INSERT INTO login_failures (port, role, failures, lockouts, until_wall_time, "
                 "duration_s) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(port, role) DO UPDATE SET "
                 "failures = excluded.failures, lockouts = excluded.lockouts, "
                 "until_wall_time = excluded.until_wall_time, duration_s = excluded.duration_s",
-                (row.port, row.role, row.failures, row.lockouts, row.until_wall_time,
-                 row.duration_s))
+                [(row.port, row.role, row.failures, row.lockouts, row.until_wall_time,
+                  row.duration_s) for row in rows])
