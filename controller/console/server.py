@@ -2,9 +2,10 @@
 
 ``on_tick`` is passed to ``Supervisor.run``: each tick it reads at most a budget of bytes per
 port, runs at most ``LINES_PER_TICK`` lines per port, checks logins and timeouts, streams
-``watch`` lines and state-change events, and writes what the port accepts. Nothing blocks: a
-PIN is checked on a worker thread (controller/console/auth.py), output for a terminal that does
-not read is bounded (controller/console/transport.py), and no exception leaves ``on_tick``.
+``watch`` lines and state-change events, and writes what the port accepts. A port that fails
+or hangs up ends its session in the same tick. Nothing blocks: a PIN is checked on a worker
+thread (controller/console/login.py, auth.py), output for a terminal that does not read is
+bounded (controller/console/transport.py), and no exception leaves ``on_tick``.
 """
 
 from __future__ import annotations
