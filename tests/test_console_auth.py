@@ -13,7 +13,7 @@ from controller.console.pin_hash import hash_pin, parse_pin_hash
 from controller.console.roles import Role
 from controller.dispatch.arbitration import Source
 from hal.errors import ConfigError
-from tests.test_console_bench import OPERATOR_PIN, TECHNICIAN_PIN, Bench
+from tests.test_console_bench import OPERATOR_PIN, PORT, TECHNICIAN_PIN, Bench
 
 WRONG = "9999"
 
@@ -29,20 +29,22 @@ def bench() -> Iterator[Bench]:
 def test_wrong_pins_lock_out_with_back_off_and_are_audited(bench: Bench) -> None:
     assert "2 attempts left" in bench.type(f"login {WRONG}")
     assert "1 attempts left" in bench.type(f"login {WRONG}")
-    assert "logins locked out for 30 s" in bench.type(f"login {WRONG}")
-    assert "logins are locked out for" in bench.type(f"login {TECHNICIAN_PIN}")  # even right
+    assert "logins on this port locked out for 30 s" in bench.type(f"login {WRONG}")
+    assert "logins on this port are locked out for" in bench.type(f"login {TECHNICIAN_PIN}")
     bench.run(30.0)
     for _ in range(2):
         bench.type(f"login {WRONG}")
-    assert "logins locked out for 60 s" in bench.type(f"login {WRONG}")  # doubled
+    assert "logins on this port locked out for 60 s" in bench.type(f"login {WRONG}")  # doubled
     bench.run(59.0)
-    assert "refused: logins are locked out" in bench.type(f"login {TECHNICIAN_PIN}")
+    assert "logins on this port are locked out" in bench.type(f"login {TECHNICIAN_PIN}")
     bench.run(1.0)
     assert "logged in as technician" in bench.type(f"login {TECHNICIAN_PIN}")
-    assert bench.console.lockout.lockouts == 0  # a success ends the back-off
+    lockout = bench.console.logins.lockout
+    assert lockout.attempts_left(PORT, Role.TECHNICIAN) == 3  # a success ends the back-off
     outcomes = [(e.command, e.outcome) for e in bench.audit.entries()]
-    assert ("login", "wrong PIN; locked out for 30 s") in outcomes
-    assert ("login", "wrong PIN; locked out for 60 s") in outcomes
+    both = "operator locked out for {0} s; technician locked out for {0} s"
+    assert ("login", "wrong PIN; " + both.format(30)) in outcomes
+    assert ("login", "wrong PIN; " + both.format(60)) in outcomes
     assert ("login", "ok") in outcomes
     assert all(e.port == "/dev/ttyGS0" for e in bench.audit.entries())
 

@@ -38,9 +38,9 @@ def console_overrides(console: dict[str, Any] | None = None,
 class Bench:
     """A simulated charger serving the console, and a terminal attached to its pty."""
 
-    def __init__(self, console: dict[str, Any] | None = None,
+    def __init__(self, console: dict[str, Any] | None = None, store_path: str = ":memory:",
                  **sections: dict[str, Any]) -> None:
-        self.charger = Charger(console_overrides(console, **sections))
+        self.charger = Charger(console_overrides(console, **sections), store_path=store_path)
         self.audit = AuditStore(self.charger.store.connection)
         self.console = ConsoleServer(self.charger.sup, self.charger.hw.serial, self.audit)
         self.pair = cast(Any, self.charger.hw.extras["ptys"])[PORT]
@@ -50,6 +50,7 @@ class Bench:
         self.events: list[dict[str, Any]] = []
         self.ticks = 0
         self._received = 0  # bytes the terminal has read (of channel.written_total)
+        self._others: dict[str, serial.Serial] = {}  # more terminals (``type_on``)
 
     def _on_tick(self, _sup: object) -> None:
         self.ticks += 1
@@ -112,7 +113,39 @@ class Bench:
                              on_tick=self._on_tick)
         assert predicate(), f"not reached within {limit_s} s (state {self.charger.state})"
 
+    def type_on(self, port: str, line: str, until: bytes = PROMPT) -> str:
+        """Type ``line`` on a second terminal attached to ``port``; its answer up to ``until``."""
+        pair = cast(Any, self.charger.hw.extras["ptys"])[port]
+        if port not in self._others:
+            self._others[port] = serial.Serial(pair.open_terminal(), 115200, timeout=0)
+        term, seen = self._others[port], bytearray()
+        echo = line.encode("ascii") + b"\r\n"
+
+        def answered() -> bool:
+            return echo in seen and until in seen[seen.index(echo) + len(echo):]
+
+        term.write(line.encode("ascii") + b"\r")
+        pair.wait_for_input(DELIVERY_WAIT_S)
+        start = self.charger.now
+
+        def tick(sup: object) -> None:
+            self._on_tick(sup)
+            deadline = time.monotonic() + DELIVERY_WAIT_S
+            while not answered() and time.monotonic() < deadline:
+                select.select([term.fileno()], [], [], 0.01)
+                chunk = term.read(4096)
+                seen.extend(chunk)
+                if not chunk:
+                    break
+
+        self.charger.sup.run(stop=lambda: answered() or self.charger.now - start > 20.0,
+                             on_tick=tick)
+        assert answered(), f"{until!r} not received on {port}: {bytes(seen)!r}"
+        return seen.decode("ascii", "replace")
+
     def close(self) -> None:
+        for term in self._others.values():
+            term.close()
         self.term.close()
         self.console.close()
         self.charger.close()

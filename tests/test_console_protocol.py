@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 import sys
 
 import pytest
@@ -13,7 +14,9 @@ from controller.console.framing import FrameError, frame, parse_request
 from controller.console.line_editor import Kind, LineEditor
 from controller.console.lockout import Lockout
 from controller.console.pin_hash import parse_pin_hash, verify_pin
+from controller.console.roles import Role
 from controller.console.transport import RETRY_S, PortChannel
+from controller.store.login_failures import LoginFailures
 from hal.errors import HalIOError
 
 
@@ -40,13 +43,13 @@ def test_editor_swallows_escape_sequences_and_drops_bad_lines_within_its_bound()
     assert not editor.pending
 
 
-def test_machine_lines_are_not_echoed_and_pins_echo_stars() -> None:
+def test_machine_lines_are_not_echoed_and_pins_echo_nothing() -> None:
     editor = LineEditor(64)
     events, echo = editor.feed(frame("status :1").encode() + b"\r\n")
     assert echo == b"" and events[0].machine
     editor.secret = True
-    _, echo = editor.feed(b"2468")
-    assert echo == b"****"
+    _, echo = editor.feed(b"24\x1b[A\t68")  # not even its length; no recall, no completion
+    assert echo == b""
 
 
 def test_frames_need_a_correct_checksum_and_echo_the_sequence_id() -> None:
@@ -70,18 +73,28 @@ def test_unique_prefixes_resolve_and_ambiguous_ones_are_refused() -> None:
     assert not isinstance(found, str) and found[0].name == "config set"
     assert found[1] == ["console.lockout_s", "60"]
     assert resolve(["config"]) == "config: needs one of get, set"
-    assert resolve(["mode"]) == "usage: mode idle|charge|v2h|v2g|v2l"
+    assert resolve(["mode"]) == ("mode: missing argument idle|charge|v2h|v2g|v2l (usage: mode "
+                                 "idle|charge|v2h|v2g|v2l)")
     assert "unknown command" in str(resolve(["rm", "-rf"]))
 
 
 def test_lockout_backs_off_and_a_success_resets_it() -> None:
-    lock = Lockout(max_failures=2, lockout_s=10.0, lockout_max_s=25.0)
-    assert lock.failure(0.0) == 0.0 and lock.failure(0.0) == 10.0
-    assert lock.remaining(5.0) == 5.0
-    assert lock.failure(11.0) == 0.0 and lock.failure(11.0) == 20.0
-    assert lock.failure(40.0) == 0.0 and lock.failure(40.0) == 25.0  # capped
-    lock.success()
-    assert lock.remaining(40.0) == 0.0 and lock.failure(41.0) == 0.0
+    lock = Lockout(LoginFailures(sqlite3.connect(":memory:")), max_failures=2, lockout_s=10.0,
+                   lockout_max_s=25.0)
+    tech, oper = Role.TECHNICIAN, Role.OPERATOR
+    assert lock.failure("a", tech, 0.0) == 0.0 and lock.failure("a", tech, 0.0) == 10.0
+    assert lock.remaining("a", tech, 5.0) == 5.0
+    assert lock.remaining("b", tech, 5.0) == 0.0 and lock.remaining("a", oper, 5.0) == 0.0
+    assert lock.failure("a", tech, 11.0) == 0.0 and lock.failure("a", tech, 11.0) == 20.0
+    assert lock.failure("a", tech, 40.0) == 0.0
+    assert lock.failure("a", tech, 40.0) == 25.0  # capped
+    lock.success("a", oper)  # another role's success changes nothing
+    assert lock.remaining("a", tech, 50.0) == 15.0
+    assert lock.remaining("a", tech, 50.0 - 3600.0) == 25.0  # the clock went back: bounded
+    assert lock.remaining("a", tech, 50.0 - 3600.0 + 25.0) == 0.0
+    assert lock.failure("a", tech, 0.0) == 0.0 and lock.failure("a", tech, 0.0) == 25.0
+    lock.success("a", tech)
+    assert lock.remaining("a", tech, 1.0) == 0.0 and lock.failure("a", tech, 1.0) == 0.0
 
 
 def test_hash_pin_command_prints_a_verifiable_hash(monkeypatch: pytest.MonkeyPatch,

@@ -7,7 +7,15 @@ import getpass
 import sys
 from typing import Any
 
-from controller.console.pin_hash import DEFAULT_N, MAX_N, hash_pin, pin_problem
+from controller.console.pin_hash import (
+    DEFAULT_N,
+    MAX_N,
+    PIN_MAX_DIGITS,
+    PIN_MIN_DIGITS,
+    PIN_RECOMMENDED_DIGITS,
+    hash_pin,
+    pin_problem,
+)
 
 
 def add_parser(verbs: Any) -> None:
@@ -17,9 +25,10 @@ def add_parser(verbs: Any) -> None:
     actions.required = True
     hasher = actions.add_parser(
         "hash-pin", help="print the salted scrypt hash of a PIN",
-        description="Ask for a PIN (4 to 12 digits) twice without echo and print its salted "
-                    "scrypt hash for console.operator_pin_hash or console.technician_pin_hash. "
-                    "The PIN itself is stored nowhere.")
+        description=f"Ask for a PIN ({PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits; "
+                    f"{PIN_RECOMMENDED_DIGITS} or more recommended) twice without echo and print "
+                    "its salted scrypt hash for console.operator_pin_hash or "
+                    "console.technician_pin_hash. The PIN itself is stored nowhere.")
     hasher.add_argument("--stdin", action="store_true",
                         help="read the PIN from the first line of standard input (scripts)")
     hasher.add_argument("--cost", type=int, default=DEFAULT_N, metavar="N",
@@ -50,5 +59,8 @@ def hash_pin_cmd(args: argparse.Namespace) -> int:
     if problem:
         print(f"PIN refused: {problem}", file=sys.stderr)
         return 2
+    if len(pin) < PIN_RECOMMENDED_DIGITS:
+        print(f"note: {PIN_RECOMMENDED_DIGITS} or more digits are recommended (a {len(pin)}-digit "
+              "PIN is guessed in weeks at the lock-out rate; docs/console.md)", file=sys.stderr)
     print(hash_pin(pin, n=cost))
     return 0

@@ -1,8 +1,9 @@
 """PIN checks off the control loop's thread.
 
 scrypt is deliberately slow (tens of milliseconds at the default cost), longer than a control
-tick, so each check runs on one worker thread and the loop polls the result. Every configured
-hash is checked for every attempt, so the time taken says nothing about which role matched.
+tick, so each check runs on one worker thread and the loop polls the result. Every hash handed
+in (the roles not locked out on that port: controller/console/login.py) is checked for every
+attempt, so the time taken says nothing about which of them matched.
 """
 
 from __future__ import annotations

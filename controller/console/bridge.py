@@ -65,6 +65,11 @@ class SupervisorBridge:
         held = self._sup.arbiter.claims.get(SOURCE_OF_ROLE[role])
         return None if held is None else held.mode
 
+    def claimed_power(self, role: Role) -> float | None:
+        """The power limit this role's claim states now, in W (None: no claim or no limit)."""
+        held = self._sup.arbiter.claims.get(SOURCE_OF_ROLE[role])
+        return None if held is None else held.power_w
+
     def request_reset(self, role: Role) -> str:
         """Ask for a reset at the next tick as ``role`` (a technician may clear every fault, an
         operator only those an operator may clear: controller/faults.py); the answer says what

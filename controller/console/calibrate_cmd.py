@@ -15,10 +15,10 @@ live in the session until saved or discarded.
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 
 from controller.console.context import CommandContext, Reply, ok, refuse
+from controller.console.numbers import parse_number
 from controller.measurement.calibration import (
     MAX_POINTS,
     CalibrationRefused,
@@ -27,6 +27,7 @@ from controller.measurement.calibration import (
     check_channel,
 )
 
+MAX_REFERENCE = 1e6  # no channel reads a million of its unit (V, A, W, var, degC)
 USAGE = ("usage: calibrate list | calibrate CHANNEL REFERENCE | calibrate CHANNEL save "
          "INSTRUMENT... | calibrate CHANNEL clear | calibrate CHANNEL discard")
 
@@ -61,13 +62,10 @@ def handle(ctx: CommandContext, args: list[str]) -> Reply:
 
 
 def _point(ctx: CommandContext, channel: str, text: str) -> Reply:
-    try:
-        reference = float(text)
-    except ValueError:
-        return refuse(f"calibrate {channel} {text[:16]!r}: REFERENCE must be a number "
-                      "(what the reference instrument reads now)")
-    if not math.isfinite(reference):
-        return refuse(f"calibrate {channel}: REFERENCE must be finite")
+    reference = parse_number(text, f"calibrate {channel}", -MAX_REFERENCE, MAX_REFERENCE)
+    if isinstance(reference, str):
+        return refuse(reference.replace(": must", ": REFERENCE must")
+                      + " (what the reference instrument reads now)")
     measured = ctx.bridge.measured_raw(channel)
     if isinstance(measured, str):
         return refuse(f"refused: {measured}")

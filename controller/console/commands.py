@@ -29,6 +29,7 @@ class Command:
     example: str
     handler: Handler
     service: bool = False  # needs service mode
+    detail: str = ""  # more than the summary, for `help COMMAND`
 
     @property
     def usage(self) -> str:
@@ -37,19 +38,24 @@ class Command:
 
 def _help(ctx: CommandContext, args: list[str]) -> Reply:
     if args:
-        found = resolve(args)
+        found = find(args)
         if isinstance(found, str):
             return refuse(found)
         cmd = found[0]
         need = f"role {cmd.role.label}" + (", service mode" if cmd.service else "")
-        return ok(f"{cmd.usage}\r\n  {cmd.summary}\r\n  needs {need}; example: {cmd.example}",
-                  command=cmd.name, role=cmd.role.label, args=cmd.args, example=cmd.example)
+        detail = f"\r\n  {cmd.detail}" if cmd.detail else ""
+        return ok(f"{cmd.usage}\r\n  {cmd.summary}{detail}\r\n  needs {need}; example: "
+                  f"{cmd.example}", command=cmd.name, role=cmd.role.label, args=cmd.args,
+                  example=cmd.example, detail=cmd.detail)
     lines = [f"{c.usage:<28} {c.role.label:<10} {c.summary}" for c in REGISTRY]
-    lines.append("names may be shortened to a unique prefix; `help COMMAND` for details")
+    lines.append("names may be shortened to a unique prefix; Tab completes, `?` shows what "
+                 "may come next, Up/Down recall lines; `help COMMAND` for details")
     return ok("\r\n".join(lines), commands=[c.name for c in REGISTRY])
 
 
 def _login(ctx: CommandContext, args: list[str]) -> Reply:
+    if not args and ctx.session.machine:
+        return refuse("login: PIN missing (machine mode has no hidden prompt: send `login PIN`)")
     if not args:
         ctx.session.awaiting_pin = True
         ctx.session.editor.secret = True
@@ -68,7 +74,8 @@ REGISTRY: tuple[Command, ...] = (
             "flows, temperatures, active faults", "status", read.status),
     Command("faults", VIEW, "", 0, 0, "latched faults with what to check", "faults", read.faults),
     Command("log", VIEW, "[N]", 0, 1, "the last N events (default 20, at most 200)", "log 50",
-            read.log),
+            read.log,
+            detail="N is a whole number from 1 to 200."),
     Command("limits", VIEW, "", 0, 0, "configured, EV and arbitrated power limits", "limits",
             read.limits),
     Command("selftest", VIEW, "", 0, 0, "check sensors, links, inputs and contactor feedback "
@@ -84,22 +91,38 @@ REGISTRY: tuple[Command, ...] = (
     Command("whoami", VIEW, "", 0, 0, "role, port and service mode of this session", "whoami",
             read.whoami),
     Command("login", VIEW, "[PIN]", 0, 1, "log in as operator or technician (the PIN decides); "
-            "without PIN it asks and hides it", "login", _login),
+            "without PIN it asks and hides it", "login", _login,
+            detail=("`login` alone asks for the PIN and echoes nothing. A PIN is 4 to 12 "
+                    "digits; anything else is refused and not counted. Wrong PINs count per "
+                    "role and per port; after console.max_failures that role is locked out on "
+                    "this port, with back-off.")),
     Command("logout", VIEW, "", 0, 0, "back to viewer; releases a technician claim and ends "
             "service mode", "logout", _logout),
     Command("mode", OPER, "idle|charge|v2h|v2g|v2l", 1, 1, "claim a mode through arbitration",
-            "mode charge", control.mode),
+            "mode charge", control.mode,
+            detail=("A claim replaces this role's earlier claim as a whole: a power limit set "
+                    "before is dropped (the reply says so); set `power` again after `mode`. "
+                    "Refused in service mode except idle.")),
     Command("power", OPER, "KW", 1, 1, "claim a power limit in kW (a magnitude)", "power 3.5",
-            control.power),
+            control.power,
+            detail=("A claim replaces this role's earlier claim as a whole; `power` keeps "
+                    "the mode the role claimed, but a later `mode` replaces the claim and drops "
+                    "the limit. A finite number from 0 to 32 kW.")),
     Command("stop", OPER, "", 0, 0, "claim idle: ramp down and open the contactors", "stop",
-            control.stop),
+            control.stop,
+            detail="Replaces this role's claim with idle (a power limit in it is dropped)."),
     Command("release", OPER, "", 0, 0, "withdraw this role's claim so other requesters apply",
-            "release", control.release),
+            "release", control.release,
+            detail=("The next requester's wish (automation, the owner's standing wish) "
+                    "applies from the next tick.")),
     Command("reset", TECH, "", 0, 0, "clear latched faults (refused while a trip condition is "
-            "present)", "reset", control.reset),
+            "present)", "reset", control.reset,
+            detail="The outcome (cleared, or refused and why) is in `log`."),
     Command("config set", TECH, "KEY VALUE", 2, MAX_WORDS, "validate a value like the config "
             "file; console.* applies now, nothing persists", "config set console.watch_interval_s "
-            "2", control.config_set),
+            "2", control.config_set,
+            detail=("Numbers must be finite and in the key's range. Keys of [console] "
+                    "except the PIN hashes apply at once; the others are read at start-up.")),
     Command("service", TECH, "on|off", 1, 1, "service mode: hold the charger idle as technician; "
             "ends on logout or timeout", "service on", control.service),
     Command("contactor test", TECH, "NAME", 1, 1, "operate one contactor for 1 s with "
@@ -124,8 +147,14 @@ def _match(word: str, choices: list[str], what: str) -> str | tuple[str]:
     return f"unknown {what} {word[:16]!r}: `help` lists the commands"
 
 
-def resolve(words: list[str]) -> tuple[Command, list[str]] | str:
-    """The command ``words`` name and its arguments, or why they name none."""
+def first_word(word: str) -> str | None:
+    """The first word of the command(s) ``word`` is a unique prefix of, or None."""
+    found = _match(word, list(dict.fromkeys(c.name.split()[0] for c in REGISTRY)), "command")
+    return None if isinstance(found, str) else found[0]
+
+
+def find(words: list[str]) -> tuple[Command, list[str]] | str:
+    """The command ``words`` name and the words after its name, or why they name none."""
     if len(words) > MAX_WORDS:
         return f"too many words ({len(words)}, at most {MAX_WORDS})"
     firsts = list(dict.fromkeys(c.name.split()[0] for c in REGISTRY))
@@ -142,7 +171,17 @@ def resolve(words: list[str]) -> tuple[Command, list[str]] | str:
         if isinstance(sub, str):
             return sub
         group, rest = [c for c in group if c.name.split()[1] == sub[0]], rest[1:]
-    cmd = group[0]
-    if not cmd.min_args <= len(rest) <= cmd.max_args:
-        return f"usage: {cmd.usage}"
+    return group[0], rest
+
+
+def resolve(words: list[str]) -> tuple[Command, list[str]] | str:
+    """The command ``words`` name and its arguments, or why they name none or do not fit."""
+    found = find(words)
+    if isinstance(found, str):
+        return found
+    cmd, rest = found
+    if len(rest) < cmd.min_args:
+        return f"{cmd.name}: missing argument {cmd.args} (usage: {cmd.usage})"
+    if len(rest) > cmd.max_args:
+        return f"{cmd.name}: too many arguments (usage: {cmd.usage})"
     return cmd, rest

@@ -3,7 +3,8 @@
 A value is validated by the same loader as the config file (types, ranges, choices and every
 cross-field rule) against the running config. Only the console's own keys (``console.*`` except
 the PIN hashes) take effect at once; every other key is read by its component at start-up, so a
-valid value is reported as "not applied". Nothing set here persists: after a restart the config
+valid value is reported as "not applied". NaN and infinity are refused here, before the loader
+sees them (NaN passes any range check). Nothing set here persists: after a restart the config
 file rules. PIN hashes are never shown and cannot be set from the console.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 
 from controller.config.loader import parse_config
 from controller.config.model import Config
+from controller.console.numbers import has_non_finite
 from hal.errors import ConfigError
 
 SECRET_SUFFIX = "_pin_hash"
@@ -75,7 +77,11 @@ def validate_set(config: Config, key: str, text: str) -> tuple[Config, str]:
     parts = key.split(".")
     for part in parts[:-1]:
         node = node.setdefault(part, {})
-    node[parts[-1]] = parse_value(text)
+    value = parse_value(text)
+    if has_non_finite(value):
+        raise ValueError(f"{key} = {text[:32]}: not a finite number (NaN and infinity are "
+                         "refused)")
+    node[parts[-1]] = value
     try:
         updated = parse_config(data, base=config)
     except ConfigError as err:

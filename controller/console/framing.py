@@ -47,26 +47,32 @@ class FrameError(ValueError):
         self.seq = seq
 
 
-def _seq_of(body: str) -> tuple[str, str | None]:
+def _seq_of(body: str) -> tuple[str, str | None, str]:
+    """The text before the sequence id, the id, and why a last word ``:...`` is not one."""
     head, sep, tail = body.rpartition(":")
-    if sep and (not head or head.endswith(" ")) and SEQ_PATTERN.match(tail):
-        return head, tail
-    return body, None
+    if sep and (not head or head.endswith(" ")):
+        if SEQ_PATTERN.match(tail):
+            return head, tail, ""
+        return head, None, (f"sequence id {':' + tail[:16]!r} must be 1 to 8 letters or digits "
+                            "(e.g. :7 or :A12)")
+    return body, None, ""
 
 
 def parse_request(line: str) -> Request:
     """A request from a line starting with ``$``; FrameError saying what is wrong."""
     body, star, crc = line[1:].rpartition("*")
     if not star:
-        _, seq = _seq_of(line[1:])
+        _, seq, _ = _seq_of(line[1:])
         raise FrameError("checksum missing: end the request with *CCCC (CRC-16/CCITT-FALSE of "
                          "the text between $ and *)", seq)
-    text, seq = _seq_of(body)
+    text, seq, bad_seq = _seq_of(body)
     if not CRC_PATTERN.match(crc):
         raise FrameError(f"checksum {crc[:8]!r}: must be four hex digits", seq)
     expected = crc16(body)
     if int(crc, 16) != expected:
         raise FrameError(f"checksum mismatch: got {crc.upper()}, computed {expected:04X}", seq)
+    if bad_seq:
+        raise FrameError(bad_seq)
     words = text.split()
     if not words:
         raise FrameError("empty request", seq)

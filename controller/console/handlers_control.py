@@ -7,10 +7,9 @@ technician (controller/console/roles.py).
 
 from __future__ import annotations
 
-import math
-
 from controller.console.config_access import validate_set
 from controller.console.context import CommandContext, Reply, ok, refuse
+from controller.console.numbers import parse_number
 from controller.console.roles import Role
 from controller.modes.requests import MODES
 
@@ -33,23 +32,31 @@ def mode(ctx: CommandContext, args: list[str]) -> Reply:
         return refuse(f"mode {args[0][:16]!r}: must be one of {', '.join(MODES)}")
     if ctx.session.service and name != "idle":
         return refuse("refused: service mode holds the charger idle; `service off` first")
-    return _decision(ctx, name, None)
+    before_w = ctx.bridge.claimed_power(ctx.session.role)
+    return _replacing(_decision(ctx, name, None), before_w)
+
+
+def _replacing(reply: Reply, dropped_w: float | None) -> Reply:
+    """Say so when an accepted claim dropped the power limit of the role's earlier claim."""
+    if not reply.ok or dropped_w is None:
+        return reply
+    return ok(f"{reply.text}; it replaces this role's earlier claim, so its "
+              f"{dropped_w / W_PER_KW:.2f} kW limit no longer applies (`power KW` sets one "
+              "again)", **reply.data, dropped_power_w=dropped_w)
 
 
 def power(ctx: CommandContext, args: list[str]) -> Reply:
-    try:
-        kw = float(args[0])
-    except ValueError:
-        return refuse(f"power {args[0][:16]!r}: KW must be a number of kilowatts")
-    if not math.isfinite(kw) or not 0.0 <= kw <= MAX_POWER_KW:
-        return refuse(f"power {args[0][:16]}: KW must be from 0 to {MAX_POWER_KW:g} (a "
-                      "magnitude; the mode gives the direction)")
+    kw = parse_number(args[0], "power", 0.0, MAX_POWER_KW)
+    if isinstance(kw, str):
+        return refuse(kw.replace(": must", ": KW must") + (
+            " (a magnitude in kW; the mode gives the direction)"))
     # a claim replaces the role's previous one as a whole: keep the mode it stated
     return _decision(ctx, ctx.bridge.claimed_mode(ctx.session.role), kw * W_PER_KW)
 
 
 def stop(ctx: CommandContext, args: list[str]) -> Reply:
-    return _decision(ctx, "idle", None)
+    before_w = ctx.bridge.claimed_power(ctx.session.role)
+    return _replacing(_decision(ctx, "idle", None), before_w)
 
 
 def release(ctx: CommandContext, args: list[str]) -> Reply:

@@ -22,6 +22,7 @@ MAX_N = 2**20
 MAX_MEMORY_BYTES = 256 * 1024 * 1024
 PIN_MIN_DIGITS = 4
 PIN_MAX_DIGITS = 12
+PIN_RECOMMENDED_DIGITS = 6  # 10**6 PINs: years of guessing at the capped lock-out rate
 FIELDS = 6
 
 

@@ -2,9 +2,10 @@
 
 ``on_tick`` is passed to ``Supervisor.run``: each tick it reads at most a budget of bytes per
 port, runs at most ``LINES_PER_TICK`` lines per port, checks logins and timeouts, streams
-``watch`` lines and state-change events, and writes what the port accepts. Nothing blocks: a
-PIN is checked on a worker thread (controller/console/auth.py), output for a terminal that does
-not read is bounded (controller/console/transport.py), and no exception leaves ``on_tick``.
+``watch`` lines and state-change events, and writes what the port accepts. A port that fails
+or hangs up ends its session in the same tick. Nothing blocks: a PIN is checked on a worker
+thread (controller/console/login.py, auth.py), output for a terminal that does not read is
+bounded (controller/console/transport.py), and no exception leaves ``on_tick``.
 """
 
 from __future__ import annotations
@@ -14,17 +15,17 @@ from collections.abc import Mapping
 
 from controller.config.model import Config, ConsoleSettings
 from controller.console import framing
-from controller.console.auth import PinChecker, configured_hashes
 from controller.console.bridge import SupervisorBridge
-from controller.console.context import CommandContext, Reply, ok, refuse
+from controller.console.completion import CommandAssist, worth_remembering
+from controller.console.context import CommandContext, Reply, ok
 from controller.console.line_editor import Kind, LineEditor, LineEvent
-from controller.console.lockout import Lockout
-from controller.console.pin_hash import pin_problem
+from controller.console.login import Logins
 from controller.console.roles import Role
-from controller.console.session import PendingLogin, Session
+from controller.console.session import Session
 from controller.console.shell import run_human, run_machine
 from controller.console.transport import PortChannel
 from controller.store.audit_store import AuditStore
+from controller.store.login_failures import LoginFailures
 from controller.supervisor.loop import Supervisor
 from hal.interfaces.serial_port import SerialPort
 
@@ -40,17 +41,16 @@ class ConsoleServer:
         self.bridge = SupervisorBridge(supervisor)
         self._settings = supervisor.config.console
         self.audit = audit
-        self.lockout = Lockout(self._settings.max_failures, self._settings.lockout_s,
-                               self._settings.lockout_max_s)
-        self._checker = PinChecker()
-        self._hashes = configured_hashes(self._settings)
+        self._assist = CommandAssist(lambda: self.bridge.config)
+        self.logins = Logins(self._settings, LoginFailures(supervisor.store.connection),
+                             lambda session, outcome: self._audit(session, "login", outcome))
         now = self.bridge.now()
         self.channels: dict[str, PortChannel] = {}
         self.sessions: dict[str, Session] = {}
         for name, port in ports.items():
             self.channels[name] = PortChannel(name, port, self._settings.read_budget_bytes,
                                               self._settings.output_buffer_bytes)
-            self.sessions[name] = Session(name, LineEditor(self._settings.max_line_bytes), now)
+            self.sessions[name] = Session(name, self._new_editor(), now)
             self._say(self.sessions[name], BANNER)
             self._prompt(self.sessions[name])
 
@@ -62,9 +62,7 @@ class ConsoleServer:
     def apply_config(self, config: Config) -> None:
         """Take the console's own keys from a validated config (``config set console.*``)."""
         self._settings = config.console
-        self.lockout.max_failures = config.console.max_failures
-        self.lockout.lockout_s = config.console.lockout_s
-        self.lockout.lockout_max_s = config.console.lockout_max_s
+        self.logins.configure(config.console)
         for channel in self.channels.values():
             channel.read_budget = config.console.read_budget_bytes
             channel.limit = config.console.output_buffer_bytes
@@ -72,27 +70,13 @@ class ConsoleServer:
             session.editor.max_bytes = config.console.max_line_bytes
 
     def begin_login(self, session: Session, pin: str) -> Reply:
-        now = self.bridge.now()
-        wait = self.lockout.remaining(now)
-        if wait > 0:
-            self._audit(session, "login", f"refused: locked out for {wait:.0f} s more")
-            return refuse(f"refused: logins are locked out for {wait:.0f} s more")
-        if session.login is not None:
-            return refuse("refused: a PIN is already being checked on this port")
-        if not self._hashes:
-            return refuse("refused: no PIN is configured (console.operator_pin_hash, "
-                          "console.technician_pin_hash)")
-        problem = pin_problem(pin)
-        if problem:
-            return self._wrong_pin(session, now, problem)
-        future = self._checker.submit(pin, self._hashes)
-        session.login = PendingLogin(future, session.machine, session.current_seq)
-        return Reply(True, "checking PIN", pending=True)
+        return self.logins.begin(session, pin, self.bridge.wall_time())
 
     def end_login(self, session: Session, why: str) -> str:
         """Back to viewer; ends service mode and a technician claim no other session needs."""
         if session.role is Role.VIEWER:
             return "not logged in"
+        session.editor.forget_history()  # the next person cannot recall this session's lines
         text = self.end_service(session, why) if session.service else ""
         was = session.role
         session.role = Role.VIEWER
@@ -121,10 +105,11 @@ class ConsoleServer:
             except Exception:
                 log.exception("console port %s: unexpected error (input dropped)", name)
                 session.lines.clear()
-                session.editor = LineEditor(self._settings.max_line_bytes)
+                session.editor = self._new_editor()
 
     def _serve(self, session: Session, channel: PortChannel, now: float) -> None:
         data = channel.read(now)
+        self._check_port(session, channel)
         if data:
             session.last_input = now
             if session.watching:
@@ -143,10 +128,29 @@ class ConsoleServer:
             if not session.lines or session.login is not None:
                 break
             self._handle(session, session.lines.popleft())
-        self._poll_login(session, now)
+        self._poll_login(session)
         self._check_timeout(session, now)
         self._stream(session, now)
         channel.flush(now)
+        self._check_port(session, channel)
+
+    def _check_port(self, session: Session, channel: PortChannel) -> None:
+        """End the session when its port failed or hung up; greet the next person on return."""
+        if channel.lost is not None:
+            why, channel.lost = channel.lost, None
+            self._audit(session, "port lost", why[:200])
+            self.end_login(session, "port lost")
+            session.forget(self._new_editor())
+            session.port_down = True
+            channel.discard()
+        elif session.port_down and channel.working:
+            session.port_down = False
+            session.greeted = True
+            self._say(session, BANNER)
+            self._prompt(session)
+
+    def _new_editor(self) -> LineEditor:
+        return LineEditor(self._settings.max_line_bytes, self._assist)
 
     def _handle(self, session: Session, event: LineEvent) -> None:
         ctx = CommandContext(session, self.bridge, self)
@@ -171,6 +175,11 @@ class ConsoleServer:
                 self._say(session, line)
             return
         else:
+            if not event.text.strip() and not session.greeted:
+                self._say(session, BANNER)  # Enter on a console attached after start-up
+            session.greeted = True
+            if worth_remembering(event.text):  # never a PIN: `login` lines are not kept
+                session.editor.remember(event.text)
             reply = run_human(event.text, ctx, self.audit)
         if reply is not None and reply.pending:
             return
@@ -179,35 +188,11 @@ class ConsoleServer:
         if not session.watching:  # `watch` prompts again when it stops
             self._prompt(session, pin=reply is not None and reply.text == "PIN: ")
 
-    def _poll_login(self, session: Session, now: float) -> None:
-        pending = session.login
-        if pending is None or not pending.result.done():
-            return
-        session.login = None
-        try:
-            role = pending.result.result()
-        except Exception:
-            log.exception("PIN check failed")
-            role = None
-        if role is not None and self.lockout.remaining(now) > 0:
-            reply = refuse("refused: logins are locked out")
-        elif role is None:
-            reply = self._wrong_pin(session, now, "wrong PIN")
-        else:
-            self.lockout.success()
-            session.role = role
-            self._audit(session, "login", "ok")
-            reply = ok(f"logged in as {role.label}", role=role.label)
-        self._finish(session, pending.machine, pending.seq, "login", reply)
-
-    def _wrong_pin(self, session: Session, now: float, why: str) -> Reply:
-        locked = self.lockout.failure(now)
-        if locked:
-            self._audit(session, "login", f"{why}; locked out for {locked:.0f} s")
-            return refuse(f"refused: {why}; logins locked out for {locked:.0f} s")
-        left = self.lockout.max_failures - self.lockout.failures
-        self._audit(session, "login", f"{why} ({left} left before lock-out)")
-        return refuse(f"refused: {why} ({left} attempts left before lock-out)")
+    def _poll_login(self, session: Session) -> None:
+        done = self.logins.poll(session, self.bridge.wall_time())
+        if done is not None:
+            pending, reply = done
+            self._finish(session, pending.machine, pending.seq, "login", reply)
 
     def _finish(self, session: Session, machine: bool, seq: str | None, cmd: str,
                 reply: Reply) -> None:
@@ -258,7 +243,9 @@ class ConsoleServer:
             self.channels[session.port].send(b"PIN: ")
             return
         role = session.role.label + (" service" if session.service else "")
-        self.channels[session.port].send(f"[{self.bridge.state} {role}]> ".encode("ascii"))
+        prompt = f"[{self.bridge.state} {role}]> ".encode("ascii")
+        session.editor.prompt = prompt
+        self.channels[session.port].send(prompt)
 
     def _audit(self, session: Session, command: str, outcome: str,
                role: Role | None = None) -> None:
@@ -266,4 +253,4 @@ class ConsoleServer:
                           (role or session.role).label, command, outcome)
 
     def close(self) -> None:
-        self._checker.close()
+        self.logins.close()

@@ -18,6 +18,7 @@ class PendingLogin:
     result: Future[Role | None]
     machine: bool
     seq: str | None
+    roles: tuple[Role, ...]  # the roles the PIN is checked against (not locked out)
 
 
 @dataclass
@@ -38,6 +39,19 @@ class Session:
     lines_dropped: int = 0
     last_seen: tuple[object, ...] | None = None  # the state the last event reported
     cal_points: dict[str, list[ReferencePoint]] = field(default_factory=dict)  # `calibrate`
+    port_down: bool = False  # the port failed; a banner greets whoever comes next
+    greeted: bool = False  # a line was typed since start-up (else Enter shows the banner)
+
+    def forget(self, editor: LineEditor) -> None:
+        """Everything of the last person gone: input, history, streams, a PIN being checked."""
+        if self.login is not None:
+            self.login.result.cancel()
+        self.editor, self.login = editor, None
+        self.role, self.service, self.events, self.watching = Role.VIEWER, False, False, False
+        self.awaiting_pin, self.machine, self.current_seq = False, False, None
+        self.lines.clear()
+        self.lines_dropped, self.last_seen = 0, None
+        self.cal_points.clear()
 
     def queue(self, event: LineEvent) -> None:
         if len(self.lines) == self.lines.maxlen:

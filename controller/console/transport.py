@@ -3,7 +3,9 @@
 Reads take at most ``read_budget`` bytes per tick. Output waits in a buffer of at most
 ``limit`` bytes and is written as far as the port accepts without blocking; when a terminal stops
 reading, further output is dropped and one note says how much once it reads again. A port that
-fails is logged once, skipped for ``RETRY_S`` and tried again; its return is logged once.
+fails is logged once, skipped for ``RETRY_S`` and tried again; its return is logged once. A
+failure (a cable pulled, the other side of a pty hanging up: reads raise) is also reported once
+through ``lost`` so the server ends the port's session, and queued output is discarded then.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class PortChannel:
         self.dropped_total = 0
         self.written_total = 0  # bytes the port accepted since it was opened
         self.failed_at: float | None = None
+        self.lost: str | None = None  # why the port failed, until the server has ended its session
 
     def read(self, now: float) -> bytes:
         if not self._usable(now):
@@ -73,10 +76,20 @@ class PortChannel:
     def _usable(self, now: float) -> bool:
         return self.failed_at is None or now - self.failed_at >= RETRY_S
 
+    def discard(self) -> None:
+        """Forget queued output (nothing meant for the last session reaches the next one)."""
+        self._out.clear()
+        self.dropped = 0
+
+    @property
+    def working(self) -> bool:
+        return self.failed_at is None
+
     def _fail(self, now: float, err: Exception) -> None:
         if self.failed_at is None:
             log.warning("console port %s failed: %s (retrying every %.0f s)", self.name, err,
                         RETRY_S)
+            self.lost = str(err)
         self.failed_at = now
 
     def _recovered(self) -> None:
