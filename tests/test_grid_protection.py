@@ -268,7 +268,8 @@ def test_every_grid_scenario_file_is_valid() -> None:
 
 
 CI_SUBSET = ("trip-ov2", "trip-uf2", "trip-of2-50hz", "ride-through-voltage-cat2",
-             "ride-through-rocof", "ride-through-phase-jump", "islanding-backstop-v2h")
+             "ride-through-rocof", "ride-through-phase-jump", "ride-through-phase-jump-50hz",
+             "islanding-backstop-v2h")
 
 
 @pytest.mark.parametrize("name", CI_SUBSET)

@@ -10,6 +10,7 @@ a 10-cycle RMS is 10 cycles at 50 Hz and at 63 Hz alike.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -80,28 +81,59 @@ def rocof_least_squares(t: Array, frequency_hz: Array) -> float:
     return least_squares_slope(t, frequency_hz)
 
 
-def phase_jump_deg(periods_s: Array, threshold_deg: float) -> float:
-    """A phase jump seen in the second-newest cycle, in degrees (0.0 when none).
+def wrap_deg(degrees: float) -> float:
+    """An angle folded into (-180, 180] degrees."""
+    folded = math.fmod(degrees, FULL_TURN_DEG)
+    if folded > FULL_TURN_DEG / 2.0:
+        return folded - FULL_TURN_DEG
+    if folded <= -FULL_TURN_DEG / 2.0:
+        return folded + FULL_TURN_DEG
+    return folded
+
+
+def median(values: list[float]) -> float:
+    """Median of a short list (a few values: cheaper than ``np.median``)."""
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseJump:
+    """A phase step seen as one odd cycle: its angle and the period the cycle should have had."""
+
+    degrees: float
+    reference_s: float
+
+
+def find_phase_jump(periods_s: Array, threshold_deg: float) -> PhaseJump | None:
+    """A phase jump seen in the second-newest cycle, or None.
 
     A step of the voltage's phase moves one zero crossing: that one cycle is longer or shorter
     by ``jump / 360`` of a period, and the next cycle is normal again (a frequency step, by
     contrast, changes every cycle after it). So the second-newest period is compared with the
     median of the ones before it and with the newest; it is a jump when it differs from the
     median by more than ``threshold_deg`` and the newest does not. A positive jump (phase
-    advance) shortens the cycle.
+    advance) shortens the cycle. A retard that makes the detector see a crossing twice gives a
+    very short cycle (``T - jump``): the angle is folded into (-180, 180], so that reads as the
+    retard it was.
     """
     if periods_s.size < MIN_POINTS_FOR_JUMP:
-        return 0.0
-    before: list[float] = sorted(periods_s[:-2].tolist())  # a few values: beats np.median
-    mid = len(before) // 2
-    reference = before[mid] if len(before) % 2 else 0.5 * (before[mid - 1] + before[mid])
+        return None
+    reference = median(periods_s[:-2].tolist())
     if reference <= 0.0:
-        return 0.0
+        return None
     suspect = -(float(periods_s[-2]) - reference) / reference * FULL_TURN_DEG
     newest = -(float(periods_s[-1]) - reference) / reference * FULL_TURN_DEG
     if abs(suspect) > threshold_deg and abs(newest) <= threshold_deg:
-        return suspect
-    return 0.0
+        return PhaseJump(wrap_deg(suspect), reference)
+    return None
+
+
+def phase_jump_deg(periods_s: Array, threshold_deg: float) -> float:
+    """The angle of :func:`find_phase_jump` (0.0 when none)."""
+    jump = find_phase_jump(periods_s, threshold_deg)
+    return 0.0 if jump is None else jump.degrees
 
 
 def window_mean(values: Array) -> float:

@@ -131,16 +131,22 @@ class ChipSignals:
             advance = total - self._source_last[0]
             step = steps - self._source_last[1]
             self._source_last = (total, steps)
-            self._cycles += step  # a phase step moves the next crossing at once
             advance -= step
+        else:
+            step = 0.0
+        # A phase step takes effect at the start of the interval. An advance that carries the
+        # phase past a zero crossing is a crossing at that instant (the waveform jumps through
+        # zero); a retard behind one makes the waveform cross it again later.
+        stepped_from = self._cycles
+        self._cycles += step
         before = self._cycles
         self._cycles += advance
         span = self._cycles - before
-        first, last = math.floor(before) + 1, math.floor(self._cycles)
+        first, last = math.floor(min(stepped_from, before)) + 1, math.floor(self._cycles)
         # PERIOD, ZXV and the ZXTO timer depend only on the last two crossings: between rare
         # accesses (a slow control rate) the earlier ones need no time stamp.
         for k in range(max(first, last - 1), last + 1):
-            t_zx = t0 + (t1 - t0) * (k - before) / span if span > 0 else t1
+            t_zx = t0 + (t1 - t0) * max(k - before, 0.0) / span if span > 0 else t1
             if self.zx_jitter_s > 0.0:
                 t_zx += float(self._rng.normal(0.0, self.zx_jitter_s))
             counter = math.floor(t_zx * self._counter_hz)
