@@ -1,4 +1,4 @@
-"""Phase jumps must not move the frequency estimate for longer than one tick (IEEE 1547-2018 6.4.2.6).
+"""A phase jump moves the frequency estimate for one tick at most (IEEE 1547-2018 6.4.2.6).
 
 The simulated ADE7953's zero-crossing timing (``hal/sim/chips/ade7953_signals.py``) feeds the
 production estimator (``controller/measurement/grid_estimator.py``), tick by tick, with the jump
@@ -25,13 +25,17 @@ TOLERANCE_HZ = 0.05  # well inside every trip setting's margin from nominal
 VOLTAGE_V = 230.0
 
 
-def frequency_track(f0: float, jump_deg: float, offset_s: float) -> tuple[list[float], list[float]]:
-    """10-cycle frequency and reported phase jump, one per tick, for a jump at 1 s + offset."""
+Track = tuple[list[float], list[float], list[float]]
+
+
+def frequency_track(f0: float, jump_deg: float, offset_s: float, phase0: float = 0.0) -> Track:
+    """10-cycle frequency, reported phase jump and the PERIOD read (s), one per tick, for a jump
+    at 1 s + offset; ``phase0`` is the voltage's phase at t = 0, in cycles."""
     now = [0.0]
     steps = [0.0]
 
     def cycles() -> tuple[float, float]:
-        return f0 * now[0] + steps[0], steps[0]
+        return f0 * now[0] + phase0 + steps[0], steps[0]
 
     truth = MeterTruth(VOLTAGE_V, f0, 10.0, 2300.0, 0.0, 0.0, 0.0)
     signals = ChipSignals(lambda: now[0], lambda: truth, np.random.default_rng(1),
@@ -39,20 +43,23 @@ def frequency_track(f0: float, jump_deg: float, offset_s: float) -> tuple[list[f
     estimator = GridEstimator(VOLTAGE_V)
     frequencies: list[float] = []
     jumps: list[float] = []
+    periods: list[float] = []
     t = 0.0
     while t < RUN_S:
         if steps[0] == 0.0 and t >= JUMP_AT_S + offset_s:
             steps[0] = jump_deg / 360.0
         now[0] = t
         signals.advance(lambda: (0.0, 0.0, 0.0), lambda: 0.0)
-        reading = AcMeterReading(t, VOLTAGE_V, PERIOD_CLOCK_HZ / (signals.period + 1),
-                                 10.0, 2300.0, 0.0, 0.0, 0.0, voltage_lost=False)
+        frequency = PERIOD_CLOCK_HZ / (signals.period + 1)
+        reading = AcMeterReading(t, VOLTAGE_V, frequency, 10.0, 2300.0, 0.0, 0.0, 0.0,
+                                 voltage_lost=False)
         estimate = estimator.update(reading)
         if t > JUMP_AT_S - 0.2:
             frequencies.append(estimate.frequency_hz)
             jumps.append(estimate.phase_jump_deg)
+            periods.append(1.0 / frequency)
         t = round(t + TICK_S, 9)
-    return frequencies, jumps
+    return frequencies, jumps, periods
 
 
 @pytest.mark.parametrize("f0", [50.0, 60.0])
@@ -61,7 +68,7 @@ def test_a_phase_jump_moves_the_frequency_for_one_tick_at_most(f0: float, jump_d
     worst_ticks = 0
     for k in range(OFFSETS):
         offset = k / OFFSETS / f0 + TICK_S / 2
-        frequencies, jumps = frequency_track(f0, jump_deg, offset)
+        frequencies, jumps, _ = frequency_track(f0, jump_deg, offset)
         off = [f for f in frequencies if abs(f - f0) > TOLERANCE_HZ]
         worst_ticks = max(worst_ticks, len(off))
         seen = [j for j in jumps if j != 0.0]
@@ -74,8 +81,11 @@ def test_a_phase_jump_moves_the_frequency_for_one_tick_at_most(f0: float, jump_d
 
 
 def test_an_advance_past_a_zero_crossing_is_a_crossing_at_that_instant() -> None:
-    """The simulated meter: a +20 degree jump shortens one cycle by 20/360 of a period."""
-    frequencies, jumps = frequency_track(50.0, 20.0, 0.0195)
+    """The simulated meter: a +20 degree jump just before a crossing is a crossing at once; it
+    does not swallow that crossing (which read as one period of 1.94 cycles)."""
+    _, jumps, periods = frequency_track(50.0, 20.0, 0.0, phase0=0.97)
+    assert max(periods) < 1.01 / 50.0
+    assert min(periods) == pytest.approx((1.0 - 20.0 / 360.0) / 50.0, abs=2e-5)
     assert [round(j) for j in jumps if j] == [20]
 
 
