@@ -10,9 +10,9 @@ the tracked period (the mean of the newest few cycle periods):
   and 60 (Table 3: 100 mHz over 5 cycles, 10 mHz over 60).
 * ``rocof_hz_per_s``: least-squares slope of the per-cycle frequency over ``rocof_window_s``.
 * ``phase_jump_deg``: a phase step seen in the second-newest cycle (one tick of latency).
-  Once seen, that cycle's period is replaced in the history by the median period before it,
-  so a phase jump moves the frequency and ROCOF windows for one tick only, not for as long as
-  the odd cycle stays in a 10- or 60-cycle window (IEEE 1547-2018 6.4.2.6: ride through it).
+  Once seen, the odd cycles' periods are replaced in the history by the median period before
+  them, so a phase jump moves the frequency and ROCOF windows for a tick or two, not for as long
+  as the odd cycles stay in a 10- or 60-cycle window (IEEE 1547-2018 6.4.2.6: ride through it).
 * ``grid_power_avg_w``: channel A power averaged over 10 cycles.
 
 A reading without voltage (zero-crossing timeout) clears the history: every window starts again
@@ -112,9 +112,10 @@ class GridEstimator:
         w60 = est.cycle_window(t, now, tracked, LONG_CYCLES)
         jump = est.find_phase_jump(period[w10], self._jump_threshold)
         if jump is not None:
-            # The odd cycle is a moved zero crossing, not a frequency: give it the period it
-            # should have had, so it skews no window after this tick (``period`` is a view).
-            self._set_period(2, jump.reference_s)
+            # The odd cycles are moved zero crossings, not a frequency: give them the period they
+            # should have had, so they skew no window after this tick (``period`` is a view).
+            for age in range(2, jump.cycles + 2):
+                self._set_period(age, jump.reference_s)
         wr = est.time_window(t, now, self._rocof_window_s)
         v10 = est.rms_of_rms(v[w10])
         return GridEstimate(
