@@ -102,9 +102,10 @@ class InverterSettings:
         True, "active anti-islanding in the inverter (IEEE 1547 requires it in every "
         "grid-parallel mode; false only for bench tests)")
     anti_islanding_gain: float = setting(
-        0.05, "active anti-islanding positive-feedback gain (Sandia frequency shift K); "
-        "4 x Qf / (pi x f0) is the least that removes the non-detection zone: 0.021 for "
-        "Qf = 1 at 60 Hz", unit="1/Hz", min=0.02, max=0.2)
+        0.1, "active anti-islanding positive-feedback gain (Sandia frequency shift K); "
+        "4 x Qf / (pi x f0) is the least that removes the non-detection zone for loads up to "
+        "Qf = 2.5: 0.054 at 60 Hz, 0.064 at 50 Hz (a lower gain is refused)", unit="1/Hz",
+        min=0.02, max=0.2)
     ride_through_category: str = setting(
         "II", "IEEE 1547-2018 abnormal operating performance category: ride-through and the "
         "defaults and allowed ranges of the trip settings below", choices=("I", "II", "III"))
