@@ -9,7 +9,6 @@ from controller.config.grid_codes import ELEMENTS, trip_range_problems
 from controller.config.model import Config
 from controller.console.pin_hash import parse_pin_hash
 
-
 ISLAND_MAX_QF = 2.5  # the highest load quality factor the anti-islanding must handle
 
 
