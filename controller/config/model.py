@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from controller.config.der_settings import FrequencyDroopSettings
 from controller.config.safety_settings import SafetySettings
 from hal.config_fields import section, setting
 from hal.settings import HalSettings
@@ -357,6 +358,9 @@ class Config:
     grid_protection: GridProtectionSettings = section(
         GridProtectionSettings, "IEEE 1547-2018 enter service and the islanding backstop (the "
         "trip settings are in [inverter])")
+    frequency_droop: FrequencyDroopSettings = section(
+        FrequencyDroopSettings, "IEEE 1547-2018 frequency-watt: the charger's output falls "
+        "with over-frequency and rises with under-frequency, within what its mode allows")
     limits: LimitSettings = section(LimitSettings, "power and current limits")
     inverter: InverterSettings = section(InverterSettings, "the bidirectional inverter")
     v2h: V2hSettings = section(V2hSettings, "vehicle-to-home behaviour (its reserve SoC applies "

@@ -10,6 +10,8 @@ from controller.config.model import Config
 from controller.console.pin_hash import parse_pin_hash
 
 ISLAND_MAX_QF = 2.5  # the highest load quality factor the anti-islanding must handle
+# IEEE 1547-2018 Table 24: the most aggressive droop and response time per category.
+DROOP_MOST_AGGRESSIVE = {"I": (0.03, 1.0), "II": (0.03, 1.0), "III": (0.02, 0.2)}
 
 
 def trip_overrides(config: Config) -> dict[str, float | None]:
@@ -27,6 +29,20 @@ def min_anti_islanding_gain(nominal_hz: float) -> float:
     return 4.0 * ISLAND_MAX_QF / (math.pi * nominal_hz)
 
 
+def _droop_problems(config: Config) -> list[str]:
+    """Frequency droop within its category's ranges (IEEE 1547-2018 Table 24)."""
+    category = config.inverter.ride_through_category
+    k_min, response_min = DROOP_MOST_AGGRESSIVE[category]
+    droop = config.frequency_droop
+    problems = [f"frequency_droop.{key} = {getattr(droop, key):g}: below {k_min:g}, the "
+                f"least Category {category} allows" for key in ("k_of", "k_uf")
+                if getattr(droop, key) < k_min - 1e-12]
+    if droop.response_time_s < response_min - 1e-12:
+        problems.append(f"frequency_droop.response_time_s = {droop.response_time_s:g}: below "
+                        f"{response_min:g} s, the least Category {category} allows")
+    return problems
+
+
 def _grid_code_problems(config: Config) -> list[str]:
     """IEEE 1547 trip overrides inside their category's range; enter-service window sane;
     the anti-islanding gain above the non-detection bound."""
@@ -34,6 +50,7 @@ def _grid_code_problems(config: Config) -> list[str]:
     problems = trip_range_problems("inverter", config.inverter.ride_through_category, nominal,
                                    trip_overrides(config))
     inv = config.inverter
+    problems.extend(_droop_problems(config))
     least = min_anti_islanding_gain(nominal)
     if inv.anti_islanding and inv.anti_islanding_gain < least:
         problems.append(
