@@ -268,7 +268,9 @@ def test_every_grid_scenario_file_is_valid() -> None:
 
 
 CI_SUBSET = ("trip-ov2", "trip-uf2", "trip-of2-50hz", "ride-through-voltage-cat2",
-             "ride-through-rocof", "ride-through-phase-jump", "islanding-backstop-v2h")
+             "ride-through-rocof", "ride-through-phase-jump", "ride-through-phase-jump-50hz",
+             "ride-through-v2g-export",
+             "islanding-backstop-v2h")
 
 
 @pytest.mark.parametrize("name", CI_SUBSET)
@@ -310,3 +312,28 @@ def test_after_a_return_to_service_power_ramps_up_over_the_enter_service_period(
     assert all(b >= a for a, b in itertools.pairwise(limits))  # only upwards
     assert len(set(limits)) >= 10  # in steps, not at once
     assert charger.sup.resolution.power_source == "default"  # the claim is released at the end
+
+
+@pytest.mark.parametrize(("v_pu", "f_hz", "stops"), [
+    (0.66, 60.0, False),   # Category II mandatory operation (0.65-0.88 p.u.)
+    (0.80, 60.0, False),
+    (1.0, 61.75, False),   # frequency mandatory operation (61.2-61.8 Hz)
+    (1.0, 58.2, False),
+    (0.55, 60.0, True),    # permissive operation: the window may stop export there
+    (1.0, 61.9, True),     # beyond the frequency ride-through band
+])
+def test_the_export_window_never_overrides_ride_through(v_pu: float, f_hz: float,
+                                                        stops: bool) -> None:
+    """IEEE 1547-2018 6.4: an exporting charger is a DER; the [protection] export window may
+    stop export only where the standard lets a DER cease."""
+    window = _window()
+    t, verdict = 0.0, None
+    while t < 1.0:
+        verdict = window.update(t, est(), _snap(t, -3000.0), export_wanted=True)
+        t += 0.02
+    assert verdict is not None and verdict.ok
+    while t < 3.5:  # the window's delay is 2 s; every trip element here takes longer
+        verdict = window.update(t, est(v_pu, f_hz), _snap(t, -3000.0), export_wanted=True)
+        t += 0.02
+    assert verdict.tripped is None
+    assert (not verdict.ok and "export window" in verdict.reason) is stops, verdict.reason

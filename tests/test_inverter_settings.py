@@ -86,7 +86,7 @@ CAT_II = InverterSettings(
     of2_hz=62.0, of2_clearing_time_s=0.16, of1_hz=61.2, of1_clearing_time_s=300.0,
     uf1_hz=58.5, uf1_clearing_time_s=300.0, uf2_hz=56.5, uf2_clearing_time_s=0.16,
     ride_through_category=RideThroughCategory.CAT_II, anti_islanding=True,
-    anti_islanding_gain=0.05, ramp_rate_w_per_s=20000.0, command_timeout_s=0.1,
+    anti_islanding_gain=0.1, ramp_rate_w_per_s=20000.0, command_timeout_s=0.1,
 )
 
 BusFactory = Callable[[], can.BusABC]

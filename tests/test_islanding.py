@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from controller.config.loader import load_config
 from controller.scenarios.runner import run_scenario
 from controller.scenarios.spec import parse_scenario
+from hal.errors import ConfigError
 from hal.sim.plant.island import Island, RlcLoad
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,3 +105,26 @@ def test_ieee_1547_1_islanding_cases_clear_within_half_a_second(p_pct: float,
     assert 0.0 < _clearing(report) <= 0.5
     assert any(e["kind"] == "inverter_trip" and e["element"] == "ISLANDING"
                for e in report["plant_events"])
+
+
+@pytest.mark.parametrize("c_pct", [99.0, 100.0, 100.5, 101.0, 101.3, 102.0, 103.0])
+def test_high_q_islands_clear_within_half_a_second_at_default_gain(c_pct: float) -> None:
+    """Qf = 2.5, the capacitive branch just above resonance: with the old default gain (0.05,
+    below 4 Qf / (pi f0) = 0.053 at 60 Hz) the island at 100.5-101.3 % never cleared."""
+    report = run_scenario(parse_scenario(_case(100, c_pct, qf=2.5)), progress=None)
+    assert report["passed"]
+    assert 0.0 < _clearing(report) <= 0.5
+
+
+@pytest.mark.parametrize(("nominal_hz", "gain", "refused"), [
+    (60.0, 0.05, True), (60.0, 0.055, False), (50.0, 0.06, True), (50.0, 0.065, False)])
+def test_a_gain_below_the_non_detection_bound_is_refused(nominal_hz: float, gain: float,
+                                                         refused: bool) -> None:
+    voltage = 240.0 if nominal_hz == 60.0 else 230.0
+    text = (f'[hal]\nbackend = "sim"\n[grid]\nnominal_frequency_hz = {nominal_hz}\n'
+            f"nominal_voltage_v = {voltage}\n[inverter]\nanti_islanding_gain = {gain}\n")
+    if refused:
+        with pytest.raises(ConfigError, match=r"inverter.anti_islanding_gain = .*Qf up to 2.5"):
+            load_config(text)
+    else:
+        assert load_config(text).inverter.anti_islanding_gain == gain

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from controller.config.der_settings import FrequencyDroopSettings
 from controller.config.safety_settings import SafetySettings
 from hal.config_fields import section, setting
 from hal.settings import HalSettings
@@ -102,9 +103,10 @@ class InverterSettings:
         True, "active anti-islanding in the inverter (IEEE 1547 requires it in every "
         "grid-parallel mode; false only for bench tests)")
     anti_islanding_gain: float = setting(
-        0.05, "active anti-islanding positive-feedback gain (Sandia frequency shift K); "
-        "4 x Qf / (pi x f0) is the least that removes the non-detection zone: 0.021 for "
-        "Qf = 1 at 60 Hz", unit="1/Hz", min=0.02, max=0.2)
+        0.1, "active anti-islanding positive-feedback gain (Sandia frequency shift K); "
+        "4 x Qf / (pi x f0) is the least that removes the non-detection zone for loads up to "
+        "Qf = 2.5: 0.054 at 60 Hz, 0.064 at 50 Hz (a lower gain is refused)", unit="1/Hz",
+        min=0.02, max=0.2)
     ride_through_category: str = setting(
         "II", "IEEE 1547-2018 abnormal operating performance category: ride-through and the "
         "defaults and allowed ranges of the trip settings below", choices=("I", "II", "III"))
@@ -358,6 +360,9 @@ class Config:
     grid_protection: GridProtectionSettings = section(
         GridProtectionSettings, "IEEE 1547-2018 enter service and the islanding backstop (the "
         "trip settings are in [inverter])")
+    frequency_droop: FrequencyDroopSettings = section(
+        FrequencyDroopSettings, "IEEE 1547-2018 frequency-watt: the charger's output falls "
+        "with over-frequency and rises with under-frequency, within what its mode allows")
     limits: LimitSettings = section(LimitSettings, "power and current limits")
     inverter: InverterSettings = section(InverterSettings, "the bidirectional inverter")
     v2h: V2hSettings = section(V2hSettings, "vehicle-to-home behaviour (its reserve SoC applies "

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from controller.config.grid_codes import ELEMENTS, trip_range_problems
 from controller.config.model import Config
 from controller.console.pin_hash import parse_pin_hash
+
+ISLAND_MAX_QF = 2.5  # the highest load quality factor the anti-islanding must handle
+# IEEE 1547-2018 Table 24: the most aggressive droop and response time per category.
+DROOP_MOST_AGGRESSIVE = {"I": (0.03, 1.0), "II": (0.03, 1.0), "III": (0.02, 0.2)}
 
 
 def trip_overrides(config: Config) -> dict[str, float | None]:
@@ -17,11 +22,41 @@ def trip_overrides(config: Config) -> dict[str, float | None]:
     return {key: getattr(inv, key) for key in keys}
 
 
+def min_anti_islanding_gain(nominal_hz: float) -> float:
+    """The least Sandia frequency-shift gain (1/Hz) with no non-detection zone for any load up to
+    ``ISLAND_MAX_QF``: the inverter's phase must move faster with frequency than the RLC load's,
+    pi / 2 * K > 2 Qf / f0 (``docs/grid-protection.md``, anti-islanding)."""
+    return 4.0 * ISLAND_MAX_QF / (math.pi * nominal_hz)
+
+
+def _droop_problems(config: Config) -> list[str]:
+    """Frequency droop within its category's ranges (IEEE 1547-2018 Table 24)."""
+    category = config.inverter.ride_through_category
+    k_min, response_min = DROOP_MOST_AGGRESSIVE[category]
+    droop = config.frequency_droop
+    problems = [f"frequency_droop.{key} = {getattr(droop, key):g}: below {k_min:g}, the "
+                f"least Category {category} allows" for key in ("k_of", "k_uf")
+                if getattr(droop, key) < k_min - 1e-12]
+    if droop.response_time_s < response_min - 1e-12:
+        problems.append(f"frequency_droop.response_time_s = {droop.response_time_s:g}: below "
+                        f"{response_min:g} s, the least Category {category} allows")
+    return problems
+
+
 def _grid_code_problems(config: Config) -> list[str]:
-    """IEEE 1547 trip overrides inside their category's range; enter-service window sane."""
+    """IEEE 1547 trip overrides inside their category's range; enter-service window sane;
+    the anti-islanding gain above the non-detection bound."""
     nominal = config.grid.nominal_frequency_hz
     problems = trip_range_problems("inverter", config.inverter.ride_through_category, nominal,
                                    trip_overrides(config))
+    inv = config.inverter
+    problems.extend(_droop_problems(config))
+    least = min_anti_islanding_gain(nominal)
+    if inv.anti_islanding and inv.anti_islanding_gain < least:
+        problems.append(
+            f"inverter.anti_islanding_gain = {inv.anti_islanding_gain:g}: leaves islands with a "
+            f"load of Qf up to {ISLAND_MAX_QF:g} undetected at {nominal:g} Hz; at least "
+            f"{math.ceil(least * 1000.0) / 1000.0:g} 1/Hz (4 x Qf / (pi x f0))")
     low, high = config.grid_protection.enter_service_frequency_hz(nominal)
     if not nominal - 1.0 - 1e-9 <= low <= nominal - 0.1 + 1e-9:
         problems.append(f"grid_protection.enter_service_frequency_min_hz = {low:g}: outside "

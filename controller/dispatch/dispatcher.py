@@ -2,8 +2,9 @@
 
 Charge: up to the smallest limit. V2H: discharge so grid import follows a small positive target,
 integrating the import error, with an immediate cut when the home would export; the reserve SoC
-stops discharge with hysteresis. Every other state: zero. Changes are ramp-limited, except cuts
-that prevent export or obey a lowered limit.
+stops discharge with hysteresis. Every other state: zero. Frequency droop (IEEE 1547 frequency-
+watt, ``controller/dispatch/droop.py``) then moves the target within the mode's range. Changes
+are ramp-limited, except cuts that prevent export or obey a lowered limit.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 from controller.config.model import Config
+from controller.dispatch.droop import FrequencyDroop
 from controller.dispatch.limits import PowerLimits, power_limits
 from controller.modes.plan import OutputPlan
 from controller.modes.requests import Request
@@ -41,6 +43,8 @@ class Dispatcher:
         self._v2h_discharge_w = 0.0
         self._at_reserve = False
         self._last_t: float | None = None
+        self._droop = FrequencyDroop(config.frequency_droop, config.grid.nominal_frequency_hz,
+                                     config.inverter.rated_power_w)
 
     def _dt(self, t: float) -> float:
         dt = 0.0 if self._last_t is None else max(0.0, t - self._last_t)
@@ -73,9 +77,27 @@ class Dispatcher:
         self._v2h_discharge_w = min(max(self._v2h_discharge_w, 0.0), ceiling_w)
         return -self._v2h_discharge_w, f"following import target {cfg.import_target_w:.0f} W"
 
+    def _frequency_droop(self, state: State, t: float, target: float,
+                         frequency_hz: float | None, limits: PowerLimits,
+                         note: str) -> tuple[float, str]:
+        """IEEE 1547 frequency-watt on charge and v2g. The claimed power is a ceiling, so there
+        is no headroom above it: over-frequency reduces export, under-frequency reduces
+        charging, neither beyond zero. V2H is left alone: it never exports, so its output at
+        the PCC is already zero, and its import-following integrator would fight an offset."""
+        if state is State.ENERGISED_CHARGE:
+            low, high = 0.0, max(target, 0.0)
+        elif state is State.ENERGISED_V2G:
+            low, high = min(target, 0.0), 0.0
+        else:
+            self._droop.reset()
+            return target, note
+        droop = self._droop.apply(t, target, frequency_hz, low, high)
+        return droop.power_w, (f"{note}; {droop.note}" if droop.note else note)
+
     def update(self, state: State, plan: OutputPlan, request: Request,
                snap: Snapshot, grid_ok: bool = True,
-               export_permitted: bool = False) -> DispatchResult:
+               export_permitted: bool = False,
+               frequency_hz: float | None = None) -> DispatchResult:
         dt = self._dt(snap.t)
         dc_v = snap.analog_value("dc_link_v", self._config.protection.sensor_max_age_s)
         limits = power_limits(self._config, snap.ev, dc_v)
@@ -100,6 +122,7 @@ class Dispatcher:
         else:
             target = 0.0
             self._v2h_discharge_w = 0.0
+        target, note = self._frequency_droop(state, snap.t, target, frequency_hz, limits, note)
         step = self._config.limits.ramp_rate_w_per_s * dt
         ramped = self.power_w + max(-step, min(step, target - self.power_w))
         # A lowered limit cuts at once; so does v2h when the home would otherwise export.

@@ -10,6 +10,7 @@ a 10-cycle RMS is 10 cycles at 50 Hz and at 63 Hz alike.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,6 +19,7 @@ Array = NDArray[np.float64]
 FULL_TURN_DEG = 360.0
 MIN_POINTS_FOR_SLOPE = 3
 MIN_POINTS_FOR_JUMP = 4
+MAX_JUMP_CYCLES = 2  # a jump through a zero crossing shortens two cycles
 
 
 def total(values: Array) -> float:
@@ -80,28 +82,71 @@ def rocof_least_squares(t: Array, frequency_hz: Array) -> float:
     return least_squares_slope(t, frequency_hz)
 
 
-def phase_jump_deg(periods_s: Array, threshold_deg: float) -> float:
-    """A phase jump seen in the second-newest cycle, in degrees (0.0 when none).
+def wrap_deg(degrees: float) -> float:
+    """An angle folded into (-180, 180] degrees."""
+    folded = math.fmod(degrees, FULL_TURN_DEG)
+    if folded > FULL_TURN_DEG / 2.0:
+        return folded - FULL_TURN_DEG
+    if folded <= -FULL_TURN_DEG / 2.0:
+        return folded + FULL_TURN_DEG
+    return folded
 
-    A step of the voltage's phase moves one zero crossing: that one cycle is longer or shorter
-    by ``jump / 360`` of a period, and the next cycle is normal again (a frequency step, by
-    contrast, changes every cycle after it). So the second-newest period is compared with the
-    median of the ones before it and with the newest; it is a jump when it differs from the
-    median by more than ``threshold_deg`` and the newest does not. A positive jump (phase
-    advance) shortens the cycle.
+
+def median(values: list[float]) -> float:
+    """Median of a short list (a few values: cheaper than ``np.median``)."""
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseJump:
+    """A phase step seen as one or two odd cycles: its angle, how many cycles it moved (the
+    newest of them is the second-newest reading) and the period they should have had."""
+
+    degrees: float
+    cycles: int
+    reference_s: float
+
+
+def _shift_deg(period_s: float, reference_s: float) -> float:
+    """How far one cycle moved its ending zero crossing, in degrees (shorter = positive)."""
+    return -(period_s - reference_s) / reference_s * FULL_TURN_DEG
+
+
+def find_phase_jump(periods_s: Array, threshold_deg: float) -> PhaseJump | None:
+    """A phase jump seen in the cycles just before the newest, or None.
+
+    A step of the voltage's phase moves the zero crossings after it: one cycle is shorter or
+    longer by ``jump / 360`` of a period and the next cycles are normal again (a frequency
+    step, by contrast, changes every cycle after it). An advance that carries the phase through
+    zero is a crossing at that instant and splits the shortening over two cycles: the one that
+    ends at the jump and the next. So the cycles before the newest are compared with the median
+    of the ones before them: a jump is one odd cycle, or two odd by the same sign, followed by a
+    normal newest one, "odd" meaning more than ``threshold_deg`` off. A positive jump (phase
+    advance) shortens. A retard that makes the detector see a crossing twice gives a very short
+    cycle (``jump / 360`` of a period): the angle is folded into (-180, 180], so that reads as
+    the retard it was.
     """
-    if periods_s.size < MIN_POINTS_FOR_JUMP:
-        return 0.0
-    before: list[float] = sorted(periods_s[:-2].tolist())  # a few values: beats np.median
-    mid = len(before) // 2
-    reference = before[mid] if len(before) % 2 else 0.5 * (before[mid - 1] + before[mid])
-    if reference <= 0.0:
-        return 0.0
-    suspect = -(float(periods_s[-2]) - reference) / reference * FULL_TURN_DEG
-    newest = -(float(periods_s[-1]) - reference) / reference * FULL_TURN_DEG
-    if abs(suspect) > threshold_deg and abs(newest) <= threshold_deg:
-        return suspect
-    return 0.0
+    values = periods_s.tolist()
+    for run in range(MAX_JUMP_CYCLES, 0, -1):  # the longer run first: its first cycle is odd too
+        if len(values) < run + MIN_POINTS_FOR_JUMP - 1:
+            continue
+        reference = median(values[:-(run + 1)])
+        if reference <= 0.0:
+            continue
+        if abs(_shift_deg(values[-1], reference)) > threshold_deg:
+            return None  # the newest is odd too: a frequency change, or a jump not over yet
+        odd = [_shift_deg(p, reference) for p in values[-(run + 1):-1]]
+        if all(abs(d) > threshold_deg for d in odd) and (run == 1 or odd[0] * odd[1] > 0.0):
+            return PhaseJump(wrap_deg(sum(odd)), run, reference)
+    return None
+
+
+def phase_jump_deg(periods_s: Array, threshold_deg: float) -> float:
+    """The angle of :func:`find_phase_jump` (0.0 when none)."""
+    jump = find_phase_jump(periods_s, threshold_deg)
+    return 0.0 if jump is None else jump.degrees
 
 
 def window_mean(values: Array) -> float:

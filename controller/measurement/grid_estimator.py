@@ -10,6 +10,9 @@ the tracked period (the mean of the newest few cycle periods):
   and 60 (Table 3: 100 mHz over 5 cycles, 10 mHz over 60).
 * ``rocof_hz_per_s``: least-squares slope of the per-cycle frequency over ``rocof_window_s``.
 * ``phase_jump_deg``: a phase step seen in the second-newest cycle (one tick of latency).
+  Once seen, the odd cycles' periods are replaced in the history by the median period before
+  them, so a phase jump moves the frequency and ROCOF windows for a tick or two, not for as long
+  as the odd cycles stay in a 10- or 60-cycle window (IEEE 1547-2018 6.4.2.6: ride through it).
 * ``grid_power_avg_w``: channel A power averaged over 10 cycles.
 
 A reading without voltage (zero-crossing timeout) clears the history: every window starts again
@@ -86,6 +89,12 @@ class GridEstimator:
         self._next = (i + 1) % self._size
         self._count = min(self._count + 1, self._size)
 
+    def _set_period(self, age: int, period_s: float) -> None:
+        """Overwrite the period of the reading ``age`` places back (1 = newest), both copies."""
+        i = (self._next - age) % self._size
+        self._buf[2, i] = period_s
+        self._buf[2, i + self._size] = period_s
+
     def update(self, reading: AcMeterReading) -> GridEstimate:
         if reading.voltage_lost or reading.frequency_hz <= 0.0:
             self.reset()
@@ -101,6 +110,12 @@ class GridEstimator:
         w5 = est.cycle_window(t, now, tracked, SHORT_CYCLES)
         w10 = est.cycle_window(t, now, tracked, STANDARD_CYCLES)
         w60 = est.cycle_window(t, now, tracked, LONG_CYCLES)
+        jump = est.find_phase_jump(period[w10], self._jump_threshold)
+        if jump is not None:
+            # The odd cycles are moved zero crossings, not a frequency: give them the period they
+            # should have had, so they skew no window after this tick (``period`` is a view).
+            for age in range(2, jump.cycles + 2):
+                self._set_period(age, jump.reference_s)
         wr = est.time_window(t, now, self._rocof_window_s)
         v10 = est.rms_of_rms(v[w10])
         return GridEstimate(
@@ -113,7 +128,7 @@ class GridEstimator:
             voltage_10cycle_v=v10,
             frequency_5cycle_hz=est.frequency_from_periods(period[w5]),
             frequency_60cycle_hz=est.frequency_from_periods(period[w60]),
-            phase_jump_deg=est.phase_jump_deg(period[w10], self._jump_threshold),
+            phase_jump_deg=0.0 if jump is None else jump.degrees,
             grid_power_avg_w=est.window_mean(power[w10]),
             cycles_seen=float((now - t[0]) / tracked) + 1.0,
             sag=reading.sag,

@@ -9,7 +9,8 @@ IEEE 1547-2018 behaviour on the controller's own meter (docs/grid-protection.md)
 4. out of service: enter service (:mod:`controller.protection.enter_service`) - the window for
    the whole delay, permit service;
 5. v2g export only: the ``[protection]`` export window with its delay (a discretionary service
-   for the grid operator; it stops export, it does not take the charger out of service).
+   for the grid operator; it stops export, it does not take the charger out of service). It
+   never acts where IEEE 1547 requires operation (continuous and mandatory ride-through).
 
 Inside the ride-through regions nothing here acts before the trip elements' clearing times, so
 ride-through holds. The verdict is not a latched fault: the utility is not broken equipment.
@@ -29,6 +30,8 @@ from controller.protection.islanding import IslandingBackstop
 from controller.protection.ride_through import assess
 from controller.protection.trip import Trip
 from controller.supervisor.snapshot import Snapshot
+
+OPERATION_REQUIRED = frozenset({"continuous", "mandatory"})  # ride-through modes
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +129,17 @@ class GridWindow:
                            power_fraction=es.power_fraction(t))
 
     def _export_window(self, t: float, est: GridEstimate) -> str:
-        """The v2g export window (``[protection]``): a stop after its delay, no service loss."""
+        """The v2g export window (``[protection]``): a stop after its delay, no service loss.
+
+        It never overrides IEEE 1547 ride-through: an exporting charger is a DER, and where
+        the standard requires operation (the continuous and mandatory regions of voltage and
+        frequency) the window does not act; it may stop export only where the standard lets a
+        DER cease (permissive or momentary-cessation regions, beyond the frequency
+        ride-through band), and there the trip elements still decide about a trip."""
         v, f = est.voltage_pu, est.frequency_hz
-        if self._export_v[0] <= v <= self._export_v[1] and \
-                self._export_f[0] <= f <= self._export_f[1]:
+        inside = (self._export_v[0] <= v <= self._export_v[1]
+                  and self._export_f[0] <= f <= self._export_f[1])
+        if inside or self._operation_required(v, f):
             self._export_abnormal_since = None
             self._export_stopped = False
             return ""
@@ -142,3 +152,9 @@ class GridWindow:
         return (f"v2g export window: {v:.3f} p.u. / {f:.2f} Hz outside "
                 f"{self._export_v[0]:g}-{self._export_v[1]:g} p.u., "
                 f"{self._export_f[0]:.2f}-{self._export_f[1]:.2f} Hz")
+
+    def _operation_required(self, voltage_pu: float, frequency_hz: float) -> bool:
+        """IEEE 1547-2018 requires the DER to keep operating here (ride-through)."""
+        ride = assess(self._category, self._nominal_hz, voltage_pu, frequency_hz)
+        return (ride.voltage_mode in OPERATION_REQUIRED
+                and ride.frequency_mode in OPERATION_REQUIRED)

@@ -8,7 +8,8 @@ Physics modelled (datasheet facts from ``chips.md`` section 4.5):
 
 * **Zero crossings.** The voltage's cycle count advances with the true frequency, or follows a
   ``cycles`` source: the plant's own count of the bus voltage's cycles and, of those, the
-  phase steps. Steps move the next crossing at once; the rest is spread over the interval.
+  phase steps. The smooth advance is spread over the interval; a step happens at its end, and
+  one that carries the phase past a crossing is a crossing at that instant.
   Each positive-going crossing is time-stamped with gaussian jitter (``zx_jitter_s``, the ZX
   detector's noise).
 * **PERIOD** is a reciprocal counter: a free-running 223.75 kHz counter (off by
@@ -136,21 +137,26 @@ class ChipSignals:
 
     def _crossings(self, t0: float, t1: float, frequency_hz: float) -> None:
         advance = frequency_hz * (t1 - t0)
+        step = 0.0
         if self._cycle_source is not None:
             total, steps = self._cycle_source()
             advance = total - self._source_last[0]
             step = steps - self._source_last[1]
             self._source_last = (total, steps)
-            self._cycles += step  # a phase step moves the next crossing at once
             advance -= step
+        # The cycles advance smoothly over the interval; a phase step happens at its end (the
+        # plant applies it at a control tick, just before the meter is read). An advance that
+        # carries the phase past a zero crossing is a crossing at that instant (the waveform
+        # jumps through zero); a retard behind one makes the waveform cross it again later.
         before = self._cycles
-        self._cycles += advance
-        span = self._cycles - before
-        first, last = math.floor(before) + 1, math.floor(self._cycles)
+        flowed = before + advance
+        self._cycles = flowed + step
+        first, last = math.floor(before) + 1, math.floor(max(flowed, self._cycles))
         # PERIOD, ZXV and the ZXTO timer depend only on the last two crossings: between rare
         # accesses (a slow control rate) the earlier ones need no time stamp.
         for k in range(max(first, last - 1), last + 1):
-            t_zx = t0 + (t1 - t0) * (k - before) / span if span > 0 else t1
+            smooth = k <= flowed and advance > 0.0  # else it is the step's crossing, at t1
+            t_zx = t0 + (t1 - t0) * (k - before) / advance if smooth else t1
             if self.zx_jitter_s > 0.0:
                 t_zx += float(self._rng.normal(0.0, self.zx_jitter_s))
             counter = math.floor(t_zx * self._counter_hz)
