@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from controller.config.der_settings import FrequencyDroopSettings
+from controller.config.der_settings import FrequencyDroopSettings, ReactivePowerSettings
 from controller.config.safety_settings import SafetySettings
 from hal.config_fields import section, setting
 from hal.settings import HalSettings
@@ -363,6 +363,9 @@ class Config:
     frequency_droop: FrequencyDroopSettings = section(
         FrequencyDroopSettings, "IEEE 1547-2018 frequency-watt: the charger's output falls "
         "with over-frequency and rises with under-frequency, within what its mode allows")
+    reactive_power: ReactivePowerSettings = section(
+        ReactivePowerSettings, "IEEE 1547-2018 reactive power and voltage regulation: constant "
+        "power factor, volt-var, watt-var, constant var; volt-watt")
     limits: LimitSettings = section(LimitSettings, "power and current limits")
     inverter: InverterSettings = section(InverterSettings, "the bidirectional inverter")
     v2h: V2hSettings = section(V2hSettings, "vehicle-to-home behaviour (its reserve SoC applies "

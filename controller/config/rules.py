@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from controller.config.der_settings import volt_var_curve
 from controller.config.grid_codes import ELEMENTS, trip_range_problems
 from controller.config.model import Config
 from controller.console.pin_hash import parse_pin_hash
@@ -43,6 +44,20 @@ def _droop_problems(config: Config) -> list[str]:
     return problems
 
 
+def _reactive_problems(config: Config) -> list[str]:
+    """The volt-var curve in order (V1 < V2 <= V3 < V4), volt-watt's V1 below its V2."""
+    rp = config.reactive_power
+    v, _ = volt_var_curve(rp)
+    problems = []
+    if not v[0] < v[1] <= v[2] < v[3]:
+        problems.append(f"reactive_power.volt_var_v1_pu..v4_pu = {', '.join(f'{x:g}' for x in v)}"
+                        ": must rise (V1 < V2 <= V3 < V4; unset points take the category's)")
+    if rp.volt_watt_v1_pu >= rp.volt_watt_v2_pu:
+        problems.append(f"reactive_power.volt_watt_v1_pu = {rp.volt_watt_v1_pu:g}: must be below "
+                        f"volt_watt_v2_pu = {rp.volt_watt_v2_pu:g}")
+    return problems
+
+
 def _grid_code_problems(config: Config) -> list[str]:
     """IEEE 1547 trip overrides inside their category's range; enter-service window sane;
     the anti-islanding gain above the non-detection bound."""
@@ -51,6 +66,7 @@ def _grid_code_problems(config: Config) -> list[str]:
                                    trip_overrides(config))
     inv = config.inverter
     problems.extend(_droop_problems(config))
+    problems.extend(_reactive_problems(config))
     least = min_anti_islanding_gain(nominal)
     if inv.anti_islanding and inv.anti_islanding_gain < least:
         problems.append(

@@ -3,8 +3,10 @@
 Charge: up to the smallest limit. V2H: discharge so grid import follows a small positive target,
 integrating the import error, with an immediate cut when the home would export; the reserve SoC
 stops discharge with hysteresis. Every other state: zero. Frequency droop (IEEE 1547 frequency-
-watt, ``controller/dispatch/droop.py``) then moves the target within the mode's range. Changes
-are ramp-limited, except cuts that prevent export or obey a lowered limit.
+watt, ``controller/dispatch/droop.py``) then moves the target within the mode's range, and the
+reactive power modes (``controller/dispatch/reactive.py``) set the reactive setpoint and, with
+reactive power priority and volt-watt, limit the active power. Changes are ramp-limited, except
+cuts that prevent export or obey a lowered limit.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from controller.config.model import Config
 from controller.dispatch.droop import FrequencyDroop
 from controller.dispatch.limits import PowerLimits, power_limits
+from controller.dispatch.reactive import ReactivePower, ReactiveResult
+from controller.measurement.grid_estimator import GridEstimate
 from controller.modes.plan import OutputPlan
 from controller.modes.requests import Request
 from controller.modes.states import State
@@ -24,6 +28,8 @@ from hal.protocols.inverter_messages import InverterCommand, InverterMode
 # The inverter may carry a short overload beyond the outlet rating, so that the controller (not
 # the inverter's own current limit) decides, after v2l.overload_time_s, to stop V2L.
 V2L_CURRENT_MARGIN = 1.5
+GRID_FOLLOWING_STATES = frozenset({State.ENERGISED_CHARGE, State.ENERGISED_V2H,
+                                   State.ENERGISED_V2G})
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,7 @@ class Dispatcher:
         self._last_t: float | None = None
         self._droop = FrequencyDroop(config.frequency_droop, config.grid.nominal_frequency_hz,
                                      config.inverter.rated_power_w)
+        self._reactive = ReactivePower(config.reactive_power, config.inverter.rated_power_w)
 
     def _dt(self, t: float) -> float:
         dt = 0.0 if self._last_t is None else max(0.0, t - self._last_t)
@@ -94,10 +101,19 @@ class Dispatcher:
         droop = self._droop.apply(t, target, frequency_hz, low, high)
         return droop.power_w, (f"{note}; {droop.note}" if droop.note else note)
 
+    def _reactive_power(self, state: State, t: float,
+                        voltage_pu: float | None) -> ReactiveResult:
+        """IEEE 1547 reactive power in the grid-following states (the output of the previous
+        tick drives constant power factor and watt-var)."""
+        if state not in GRID_FOLLOWING_STATES:
+            self._reactive.reset()
+            return self._reactive.update(t, None, 0.0)
+        return self._reactive.update(t, voltage_pu, -self.power_w)
+
     def update(self, state: State, plan: OutputPlan, request: Request,
                snap: Snapshot, grid_ok: bool = True,
                export_permitted: bool = False,
-               frequency_hz: float | None = None) -> DispatchResult:
+               grid: GridEstimate | None = None) -> DispatchResult:
         dt = self._dt(snap.t)
         dc_v = snap.analog_value("dc_link_v", self._config.protection.sensor_max_age_s)
         limits = power_limits(self._config, snap.ev, dc_v)
@@ -122,11 +138,19 @@ class Dispatcher:
         else:
             target = 0.0
             self._v2h_discharge_w = 0.0
-        target, note = self._frequency_droop(state, snap.t, target, frequency_hz, limits, note)
+        live = grid is not None and grid.voltage_present
+        target, note = self._frequency_droop(state, snap.t, target,
+                                             grid.frequency_hz if live and grid else None,
+                                             limits, note)
+        reactive = self._reactive_power(state, snap.t, grid.voltage_pu if live and grid else None)
+        note = f"{note}; {reactive.note}" if reactive.note else note
         step = self._config.limits.ramp_rate_w_per_s * dt
         ramped = self.power_w + max(-step, min(step, target - self.power_w))
-        # A lowered limit cuts at once; so does v2h when the home would otherwise export.
-        ramped = min(max(ramped, -limits.discharge_w), limits.charge_w)
+        # A lowered limit cuts at once (reactive power has priority over active power, and
+        # volt-watt caps the output); so does v2h when the home would otherwise export.
+        ramped = min(max(ramped, -min(limits.discharge_w, reactive.p_limit_w,
+                                      reactive.output_limit_w)),
+                     min(limits.charge_w, reactive.p_limit_w))
         if state is State.ENERGISED_V2H and target > ramped:
             ramped = target
         if ramped < 0.0 and not grid_ok:
@@ -156,7 +180,8 @@ class Dispatcher:
             note = note or "grid forming: the load sets the power"
         command = InverterCommand(
             mode=plan.inverter_mode, enable=enable, p_set_w=round(ramped),
-            q_set_var=0.0, sync_to_grid=plan.sync_to_grid and enable,
+            q_set_var=float(round(-reactive.q_var)) if enable else 0.0,  # + absorbs (DBC)
+            sync_to_grid=plan.sync_to_grid and enable,
             dc_charge_limit_a=math.floor(charge_a) if enable else 0.0,
             dc_discharge_limit_a=math.floor(discharge_a) if enable else 0.0,
         )

@@ -284,11 +284,9 @@ class Supervisor:
         self.modes.ctx = TickContext(snap, estimate, result, self.request, commanded,
                                      len(self._active_codes), self._reset_requested, test)
         self._step_modes(result)
-        frequency = (estimate.frequency_hz if estimate is not None and estimate.voltage_present
-                     else None)
         dispatch = self.dispatcher.update(self.modes.current, self.plan, self.request, snap,
                                           result.grid.ok, self.modes.export_permitted,
-                                          frequency)
+                                          estimate)
         write_outputs(self.hw, self.plan, self.inverter, dispatch.command)
         self._note_blocked()
         if snap.inverter_bus != self._bus_state:

@@ -74,6 +74,7 @@ class SimWorld:
         self.v2l_load_w = params.v2l_load_w
         self.dc_link_v = 0.0
         self.grid_import_w = 0.0
+        self.grid_import_var = 0.0  # reactive power at the PCC, + = absorbed from the utility
         self.home_bus_v = 0.0
         gpio = hal.gpio.contactors
         self.contactors = {
@@ -217,8 +218,7 @@ class SimWorld:
         pv = self.home.pv_w if self._pv_running() else 0.0
         amps = abs(self.grid_import_w) / v if v > 0 else 0.0
         pv_amps = pv / v if v > 0 else 0.0
-        q = self.home.load_var if v > 0 else 0.0
-        return MeterTruth(v, f, amps, self.grid_import_w, q, pv_amps, pv)
+        return MeterTruth(v, f, amps, self.grid_import_w, self.grid_import_var, pv_amps, pv)
 
     def ntc_pin_volts(self, ain: int) -> float:
         """The NTC divider on ``ain`` of the NTC converter (open NTC: the pull-up's supply)."""
@@ -411,8 +411,12 @@ class SimWorld:
         inv_w = self.inverter.ac_power_w if k["ac"] else 0.0
         energy = self.truth.energy
         pv = self.home.pv_w if self._pv_running() else 0.0
+        inv_var = self.inverter.reactive_power_var if k["ac"] else 0.0
+        self.grid_import_var = 0.0
         if external:
             self.grid_import_w = self.home.load_w - pv + inv_w
+            # Consumer convention, as the inverter's Q_Ac: + = absorbed from the utility.
+            self.grid_import_var = self.home.load_var + inv_var
             self.home_bus_v = self.grid.voltage_v
             from_ev = min(self.home.load_w, max(0.0, -inv_w))
         elif self.islanded():
