@@ -208,3 +208,16 @@ def test_a_contactor_that_does_not_open_is_reported_and_not_confirmed(
     assert charger.world.contactor_closed("ac")  # plant truth: still closed
     assert "ac still closed" in text, text
     assert SAFE not in text, text
+
+
+def test_a_failed_start_leaves_no_state_database(tmp_path: Path) -> None:
+    """A `pi` config off a Pi: the hardware fails to open; the store was never created."""
+    store = tmp_path / "var" / "state.db"
+    path = tmp_path / "pi.toml"
+    path.write_text(f'[hal]\nbackend = "pi"\n[store]\npath = "{store}"\n')
+    result = subprocess.run([*V2XCTL, "run", "--config", str(path), "--duration", "1"],
+                            capture_output=True, text=True, timeout=TIMEOUT_S,
+                            env=child_env(), check=False)
+    assert result.returncode == 2
+    assert "cannot start:" in result.stderr
+    assert not store.exists() and not store.parent.exists()

@@ -6,11 +6,11 @@ import dataclasses
 import io
 
 import pytest
-from harness import Charger
 
 from controller.cli.run_output import OutputStream, StatusPrinter
 from controller.modes.states import State
 from controller.supervisor.status import Status
+from harness import Charger
 
 STATES = [s.value for s in State]
 
