@@ -16,6 +16,7 @@ from typing import IO
 
 import pytest
 
+from controller.cli.run_output import GuardedCallback
 from controller.modes.states import State
 from harness import Charger
 
@@ -221,3 +222,21 @@ def test_a_failed_start_leaves_no_state_database(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "cannot start:" in result.stderr
     assert not store.exists() and not store.parent.exists()
+
+
+def test_a_failing_per_tick_output_stops_safely_instead_of_raising_into_the_loop(
+        charger: Charger) -> None:
+    charger.request("charge")
+    charger.run_until(lambda: charger.state is State.ENERGISED_CHARGE, limit_s=5.0)
+    calls: list[float] = []
+
+    def broken(sup: object) -> None:
+        calls.append(charger.now)
+        raise RuntimeError("a bug in the status code")
+
+    guarded = GuardedCallback(broken)
+    charger.sup.run(duration_s=60.0, on_tick=guarded, stop=lambda: bool(guarded.failure))
+    assert guarded.failure == "RuntimeError: a bug in the status code"
+    assert len(calls) == 1 and charger.state is State.ENERGISED_CHARGE  # still under control
+    assert charger.sup.shutdown(requested_by="the controller", on_tick=guarded)
+    assert "stopping_ramp" in [t.dest for t in charger.sup.transitions]  # ramped, then opened

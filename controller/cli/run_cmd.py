@@ -12,6 +12,7 @@ from typing import Any
 
 from controller.cli.logging_setup import configure_logging
 from controller.cli.run_output import (
+    GuardedCallback,
     OutputStream,
     StatusPrinter,
     is_journal,
@@ -202,12 +203,12 @@ def _serve(args: argparse.Namespace, config: Config, hardware: Hardware, store: 
     liveness = LoopWatchdog(notifier)
     next_notify = [hardware.clock.now()]
 
-    def while_stopping(sup: Supervisor) -> None:  # never raises: output errors mark the stream
+    def while_stopping(sup: Supervisor) -> None:  # output errors only mark the stream
         if console is not None:
             console.on_tick()  # non-blocking, budgeted; never raises
         printer.maybe_print(sup.clock.now(), sup.status)
 
-    def on_tick(sup: Supervisor) -> None:
+    def running(sup: Supervisor) -> None:
         liveness.on_tick(healthy=sup.healthy)  # READY=1, WATCHDOG=1 (none after STOPPING=1)
         while_stopping(sup)
         now = sup.clock.now()
@@ -217,16 +218,19 @@ def _serve(args: argparse.Namespace, config: Config, hardware: Hardware, store: 
             err.check()
             next_notify[0] = max(next_notify[0] + config.control.status_interval_s, now)
 
+    on_tick = GuardedCallback(running)
     confirmed = False
     try:
         supervisor.run(duration_s=args.duration, on_tick=on_tick,
-                       stop=lambda: stop.raised or out.broken or err.broken)
-        by, why = _stop_cause(args, stop, out, err)
+                       stop=lambda: stop.raised or out.broken or err.broken
+                       or bool(on_tick.failure))
+        by, why = _stop_cause(args, stop, out, err, on_tick.failure)
         if stop.raised:
             out.write_line(f"{stop.signal_name} received: stopping safely")
         notifier.stopping("stopping: ramping down and opening every contactor")
         printer.print_now()  # the stop shows at once
-        confirmed = supervisor.shutdown(requested_by=by, why=why, on_tick=while_stopping)
+        confirmed = supervisor.shutdown(requested_by=by, why=why,
+                                        on_tick=GuardedCallback(while_stopping))
         for event in store.events(limit=2):  # what the shutdown did, then its verdict
             out.write_line(event.text)
     except BaseException:
@@ -244,11 +248,13 @@ def _serve(args: argparse.Namespace, config: Config, hardware: Hardware, store: 
 
 
 def _stop_cause(args: argparse.Namespace, stop: _StopFlag, out: OutputStream,
-                err: OutputStream) -> tuple[str, str]:
+                err: OutputStream, failure: str) -> tuple[str, str]:
     """Who asked for the stop and why, for the log (the first cause wins)."""
     if stop.raised:
         return "the user", stop.why
     for stream in (out, err):
         if stream.broken:
             return "the user", stream.stop_reason
+    if failure:
+        return "the controller", f"its per-tick output failed: {failure}"
     return "the user", f"--duration {args.duration:g} s passed"

@@ -18,18 +18,21 @@ to a file on the SD card, which is paced like the journal.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import select
 import shutil
 import stat
 from collections.abc import Callable, Mapping
-from typing import TextIO
+from typing import Any, TextIO
 
 from controller.supervisor.status import Status
 
 JOURNAL_STREAM = "JOURNAL_STREAM"
 INVOCATION_ID = "INVOCATION_ID"
 CLOSED_EVENTS = select.POLLERR | select.POLLHUP | select.POLLNVAL
+
+log = logging.getLogger("v2x.run")
 
 
 def _fstat(stream: TextIO) -> os.stat_result | None:
@@ -119,6 +122,25 @@ class OutputStream:
     @property
     def stop_reason(self) -> str:
         return f"{self.name} closed, its reader went away: {self.error}"
+
+
+class GuardedCallback:
+    """Runs the run's own per-tick work (status, console, sd_notify) so that a bug there can
+    never raise into the control loop (which would skip the ramp-down): the first exception is
+    logged, recorded in ``failure`` (the run stops safely on it) and the callback stops."""
+
+    def __init__(self, callback: Callable[[Any], None]) -> None:
+        self._callback = callback
+        self.failure = ""
+
+    def __call__(self, sup: Any) -> None:
+        if self.failure:
+            return
+        try:
+            self._callback(sup)
+        except Exception as err:
+            self.failure = f"{type(err).__name__}: {err}"
+            log.exception("v2xctl run: its per-tick output failed; stopping safely")
 
 
 class StatusPrinter:
