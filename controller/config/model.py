@@ -23,6 +23,10 @@ class ControlSettings:
                             unit="s", min=0.005, max=1.0)
     status_interval_s: float = setting(1.0, "period of the status line printed by `v2xctl run`",
                                        unit="s", min=0.1, max=60.0)
+    status_log_interval_s: float = setting(
+        600.0, "period of the status line when stdout is the systemd journal (or a unit's "
+        "output file): the journal keeps every line; systemctl status shows the live line",
+        unit="s", min=10.0, max=86400.0)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,11 @@ PIN hash: the command text is recorded as the console normalised it (``login`` w
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from dataclasses import dataclass
+
+log = logging.getLogger("v2x.console.audit")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS console_audit (
@@ -47,6 +50,11 @@ class AuditStore:
             self._db.execute(
                 "INSERT INTO console_audit (t, wall_time, port, role, command, outcome) "
                 "VALUES (?, ?, ?, ?, ?, ?)", (t, wall_time, port, role, command, outcome))
+        # Logins, lock-outs and privileged commands are always logged too (journald: a
+        # refusal, a wrong PIN or a lock-out at warning priority).
+        refused = outcome.startswith("refused") or "lock" in outcome
+        level = logging.WARNING if refused else logging.INFO
+        log.log(level, "console %s on %s as %s: %s", command, port, role, outcome)
 
     def entries(self, limit: int = 100) -> list[AuditEntry]:
         """The latest ``limit`` rows, oldest first."""

@@ -39,9 +39,11 @@ from controller.modes.states import DE_ENERGISED, LATCHED, State
 from controller.protection.protection import Protection, ProtectionResult
 from controller.store.calibration_store import CalibrationStore
 from controller.store.state_store import StateStore
+from controller.supervisor.event_levels import event_level
 from controller.supervisor.fault_manager import AUTO, FaultManager
 from controller.supervisor.inputs import read_snapshot
 from controller.supervisor.outputs import force_safe, write_outputs
+from controller.supervisor.shutdown_report import Position, ShutdownReport
 from controller.supervisor.snapshot import Snapshot
 from controller.supervisor.status import Status
 from hal.interfaces.hardware import Hardware
@@ -127,6 +129,7 @@ class Supervisor:
         self._stop_since: float | None = None  # a STOP fault is ramping down since then
         self._safety_claim: tuple[str | None, float | None] = (None, None)
         self._shutting_down = False
+        self._shutdown_cause = ""  # who asked for the shutdown (the log names them)
         self._closed_since: float | None = None
         self.last_tick_s = 0.0  # clock time the last tick took (tick duration tracking)
         self.longest_tick_s = 0.0
@@ -469,30 +472,55 @@ class Supervisor:
                 deadline = self.clock.now()
             self.clock.sleep_until(deadline)
 
-    def shutdown(self) -> bool:
-        """Ramp to zero, open every contactor, confirm; returns True when confirmed in time."""
+    def shutdown(self, requested_by: str = "the controller", why: str = "",
+                 on_tick: Callable[[Supervisor], None] | None = None) -> bool:
+        """Ramp to zero, open every contactor, read the aux contacts once the coils had their
+        time to drop; True only when all of it is confirmed. ``requested_by`` and ``why`` name
+        who asked (the log says so); the stop itself is the controller's own ``idle`` claim,
+        which outranks every requester. ``on_tick`` runs after each tick, as in :meth:`run`."""
+        start = self.clock.now()
+        self._shutdown_cause = f"{requested_by} ({why})" if why else requested_by
+        self._event("stop", f"stop requested by {self._shutdown_cause}: ramping the power to "
+                    "zero, then opening every contactor")
         self._shutting_down = True
         self.claim(Source.SAFETY, "idle")  # outranks every requester; held until released
         limit = (self.config.sequence.rampdown_timeout_s
                  + 2 * self.config.sequence.contactor_timeout_s + 1.0)
-        start = self.clock.now()
-        self.run(stop=lambda: (self.modes.current in SAFE_STATES and self.plan.is_safe())
-                 or self.clock.now() - start > limit)
-        confirmed = self.modes.current in SAFE_STATES and self.plan.is_safe()
+        failure = ""
+        try:
+            self.run(stop=lambda: (self.modes.current in SAFE_STATES and self.plan.is_safe())
+                     or self.clock.now() - start > limit, on_tick=on_tick)
+        except RuntimeError as err:  # the loop kept failing; each failed tick forced outputs safe
+            failure = f"{err}; "
+        ramped = not failure and self.modes.current in SAFE_STATES and self.plan.is_safe()
+        ramp_s = self.clock.now() - start
         force_safe(self.hw, self.inverter)
-        open_now = [n for n, c in self.hw.contactors.items()
-                    if c.feedback_closed is not None and c.feedback_closed != c.normally_closed]
-        text = ("safe shutdown: power ramped to zero, contactors open, inverter off"
-                if confirmed and not open_now else
-                f"shutdown forced after {limit:.1f} s: outputs dropped; still closed: {open_now}")
-        self._event("shutdown", text)
-        return confirmed
+        dropped = self.clock.now()
+        positions = self._await_de_energised(self.config.sequence.contactor_timeout_s)
+        report = ShutdownReport(self._shutdown_cause, ramped, ramp_s, limit,
+                                self.clock.now() - dropped, self.clock.now() - start,
+                                positions, self.modes.state, failure)
+        self._event("stop", report.details(), level=None if report.confirmed else logging.ERROR)
+        self._event("shutdown", report.summary(),
+                    level=None if report.confirmed else logging.ERROR)
+        return report.confirmed
+
+    def _await_de_energised(self, timeout_s: float) -> dict[str, Position]:
+        """Poll the aux contacts (no ticks: the outputs stay dropped) until each shows its
+        de-energised position or ``timeout_s`` passed; the last reading of each."""
+        deadline = self.clock.now() + timeout_s
+        while True:
+            positions = {name: Position.read(c) for name, c in self.hw.contactors.items()}
+            if all(p.settled for p in positions.values()) or self.clock.now() >= deadline:
+                return positions
+            self.clock.sleep_until(min(self.clock.now() + self.config.control.tick_s, deadline))
 
     # ----- records ---------------------------------------------------------------------------
-    def _event(self, kind: str, text: str, t: float | None = None) -> None:
+    def _event(self, kind: str, text: str, t: float | None = None,
+               level: int | None = None) -> None:
         when = self.clock.now() if t is None else t
         self.store.record_event(when, self.clock.wall_time(), kind, text)
-        log.info("%s: %s", kind, text)
+        log.log(event_level(kind) if level is None else level, "%s: %s", kind, text)
 
     def _on_arbitration(self, record: ArbitrationRecord | WinnerChange) -> None:
         if isinstance(record, WinnerChange):
@@ -500,7 +528,11 @@ class Supervisor:
             self._event("winner", record.describe(), t=record.t)
         else:
             self.request_log.append(record)
-            self._event("request", record.describe(), t=record.t)
+            text = record.describe()
+            if self._shutting_down and record.source == Source.SAFETY.value:  # who asked
+                text = f"stop for {self._shutdown_cause}: " + text.replace(
+                    "safety claims idle", "idle claimed above every other claim")
+            self._event("request", text, t=record.t)
 
     def _on_transition(self, record: TransitionRecord) -> None:
         self.transitions.append(record)
@@ -547,4 +579,5 @@ class Supervisor:
             dispatch_note=disp.note if disp else "",
             faults=tuple(sorted(self._active_codes)),
             blocked=self.blocked,
+            stopping=self._shutting_down,
         )

@@ -1,4 +1,5 @@
-"""ADE7953 register map and bit fields (``/work/shared/reference/chips.md`` section 4.5).
+"""ADE7953 register map and bit fields (Analog Devices ADE7953 datasheet Rev. B, register
+tables 13-25; analog.com/media/en/technical-documentation/data-sheets/ADE7953.pdf).
 
 Addresses are 16-bit; the data width is implied by the address range (:func:`register_width`).
 The 32-bit aliases (0x3xx) of the 24-bit registers are used for reading because their upper

@@ -1,8 +1,8 @@
 """TI ADS1115 16-bit ADC on I2C: the slow DC-side quantities, converted one channel at a time.
 
-Register facts: ``/work/shared/reference/chips.md`` section 4.1. Registers are 16-bit big-endian
-behind an 8-bit pointer, so they go through ``I2cBus.read_block``/``write_block`` (never the
-little-endian SMBus word calls).
+Register facts: the TI ADS1115 datasheet's register map (ti.com/lit/ds/symlink/ads1115.pdf).
+Registers are 16-bit big-endian behind an 8-bit pointer, so they go through
+``I2cBus.read_block``/``write_block`` (never the little-endian SMBus word calls).
 
 The driver runs the chip in single-shot mode as a non-blocking pipeline: each :meth:`poll` (once
 per control tick) either finds the pending conversion still running (and returns at once), or

@@ -1,6 +1,7 @@
 """TI INA228 20-bit power monitor on I2C: the optional second DC channel.
 
-Register facts: ``/work/shared/reference/chips.md`` section 4.4. Registers sit behind an 8-bit
+Register facts: the TI INA228 datasheet's register map (ti.com/lit/ds/symlink/ina228.pdf),
+cross-checked against the Linux hwmon ``ina238`` driver. Registers sit behind an 8-bit
 pointer and are big-endian, 16, 24 or 40 bits wide; the 24-bit results carry 20 bits in
 [23:4]. Scaling follows the datasheet equations: ``CURRENT_LSB = max_current / 2**19``,
 ``SHUNT_CAL = 13107.2e6 * CURRENT_LSB * R_shunt`` (x4 with ADCRANGE = 1), power
