@@ -28,8 +28,10 @@ CEASE_DEADLINE_S = TICK_S + 0.005 + 1e-6
 def _checker(c: Charger) -> InvariantChecker:
     cfg = c.config
     settings = InvariantSettings.for_world(
-        c.world, tick_s=cfg.control.tick_s, precharge_tolerance_v=cfg.sequence.precharge_tolerance_v,
-        reserve_soc_pct=cfg.v2h.reserve_soc_pct, cable_max_current_a=cfg.limits.cable_max_current_a,
+        c.world, tick_s=cfg.control.tick_s,
+        precharge_tolerance_v=cfg.sequence.precharge_tolerance_v,
+        reserve_soc_pct=cfg.v2h.reserve_soc_pct,
+        cable_max_current_a=cfg.limits.cable_max_current_a,
         inverter_max_dc_current_a=cfg.inverter.max_dc_current_a,
         backup_reserve_soc_pct=cfg.backup.reserve_soc_pct)
     return InvariantChecker(c.world, settings)
