@@ -477,6 +477,7 @@ class Supervisor:
             if self.clock.now() > deadline:
                 self.overruns += 1
                 deadline = self.clock.now()
+            self.store.release()  # the tick's records go to the disk while the loop waits
             self.clock.sleep_until(deadline)
 
     def shutdown(self) -> bool:
