@@ -83,8 +83,8 @@ class Supervisor:
 
         ``work_clock``: the real (monotonic) clock a tick's work is timed on, beside the loop
         clock (``hardware.clock``, virtual on the simulator); a tick took the longer of the two
-        (``_account_tick``). Tests inject a fake one; the scenario runner passes the loop
-        clock (its reports must be reproducible)."""
+        (``_account_tick``). Tests inject a fake one; the scenario runner, run flat out, passes
+        the loop clock (its reports must be reproducible)."""
         self.config = config
         self.work_clock = work_clock
         self._history = history
