@@ -105,7 +105,8 @@ CATALOGUE: dict[str, FaultKind] = {k.code: k for k in (
        "(a technician must replace or clear it)", clear_by=TECH),
     _k("CONTACTOR_WELDED", E, "the named contactor: voltage across it while open means welded "
        "contacts; replace it before a technician reset", clear_by=TECH),
-    _k("CONTACTOR_FEEDBACK", E, "the named contactor's aux contact and its wiring"),
+    _k("CONTACTOR_FEEDBACK", E, "the named contactor changed state with no command: its coil "
+       "supply, coil circuit and driver, its aux contact and that wiring"),
     _k("PRECHARGE_TIMEOUT", S, "the precharge contactor and resistor, the DC link capacitors",
        retry=True),
     _k("OVERTEMPERATURE", S, "the sensor named in the detail: cooling, fans, terminal torque "

@@ -84,6 +84,23 @@ class PythonCanLink:
                 message.is_error_frame, message.is_extended_id))
         return frames
 
+    def discard_queued(self) -> bool:
+        """Drop the frames queued for sending (python-can's ``flush_tx_buffer``); False when the
+        interface cannot. SocketCAN cannot: its frames wait in the kernel's queue, out of reach
+        of a socket (``docs/inverter-protocol.md``, bus-off)."""
+        if self._closed:
+            return False
+        try:
+            self._bus.flush_tx_buffer()
+        except NotImplementedError:
+            return False
+        except (can.CanError, OSError) as exc:
+            raise HalIOError(
+                f"CAN {self.name} ({self.channel_info}): dropping the transmit queue failed: "
+                f"{_one_line(exc)}"
+            ) from exc
+        return True
+
     def close(self) -> None:
         """Shut the bus down (idempotent)."""
         if self._closed:

@@ -17,6 +17,20 @@ from hal.sim.params import PlantParams
 from hal.sim.world import SimWorld
 
 
+class FakeWorkClock:
+    """The supervisor's work clock in tests: it advances only by ``step_s`` per reading (0: the
+    controller's work costs nothing, so no test depends on how loaded the machine is). The loop
+    reads it at the start and the end of each tick, so a tick takes ``step_s`` of work time."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.step_s = 0.0
+
+    def __call__(self) -> float:
+        self.t += self.step_s
+        return self.t
+
+
 class Charger:
     """Config + simulated hardware + supervisor; ``run(s)`` advances plant and loop together."""
 
@@ -29,7 +43,8 @@ class Charger:
         self.store = StateStore(self.config.store.path)
         self.hw: Hardware = open_backend(self.config.hal, plant=plant or PlantParams())
         self.world = cast(SimWorld, self.hw.extras["world"])
-        self.sup = Supervisor(self.config, self.hw, self.store)
+        self.work = FakeWorkClock()
+        self.sup = Supervisor(self.config, self.hw, self.store, work_clock=self.work)
 
     @property
     def state(self) -> State:

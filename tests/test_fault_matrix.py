@@ -69,6 +69,9 @@ DEAD_PCC = ("the meter sees the dead utility (K_GRID open): a frozen 0 V reading
             "the charger in backup, and the utility's return is judged by the grid window")
 
 
+NO_GRID_COIL = "K_GRID is closed (its coil dropped) in this mode: there is nothing to drop"
+
+
 def _bus(device: str, fault: str) -> Callable[[Charger, str], None]:
     def apply(c: Charger, _mode: str) -> None:
         address = getattr(c.config.hal.i2c, device).address
@@ -91,10 +94,11 @@ CASES = (
     Case("contactor_fail_close", frozenset({"CONTACTOR_FAIL_CLOSE"}), 5.0,
          lambda c, m: inject(c.world, "contactor_fail_close", {"contactor": _output(m)}),
          phase="starting"),
-    Case("coil_circuit_open", frozenset({"CONTACTOR_FEEDBACK"}), 0.7,
+    # A confirmed contact that changes with no command trips in the next tick (issue 15 item 5).
+    Case("coil_circuit_open", frozenset({"CONTACTOR_FEEDBACK"}), 0.05,
          lambda c, m: inject(c.world, "contactor_fail_close", {"contactor": _output(m)}),
          fault="contactor_fail_close"),
-    Case("contactor_feedback_lost", frozenset({"CONTACTOR_FEEDBACK"}), 0.7,
+    Case("contactor_feedback_lost", frozenset({"CONTACTOR_FEEDBACK"}), 0.05,
          _inj("contactor_feedback_lost", contactor="dc")),
     Case("precharge_resistor_open", frozenset({"PRECHARGE_TIMEOUT"}), 6.0,
          _inj("precharge_resistor_open"), phase="starting"),
@@ -132,8 +136,10 @@ CASES = (
     Case("meter_nack", frozenset({"METER_LOST"}), 0.1, _bus("meter", "nack_next:20")),
     Case("meter_garbage", frozenset({"METER_LOST"}), 0.1, _bus("meter", "garbage")),
     Case("adc_absent", frozenset({"ADC_LOST"}), 0.1, _bus("adc", "absent")),
-    # The stalled tick also sees the inverter's command timeout: both latch in that tick.
-    Case("loop_overrun", frozenset({"LOOP_OVERRUN", "INV_COMMAND_TIMEOUT"}), 0.5,
+    # The stalled tick also sees the inverter's command timeout and the contacts the hardware
+    # watchdog dropped meanwhile: they latch in that tick.
+    Case("loop_overrun", frozenset({"LOOP_OVERRUN", "INV_COMMAND_TIMEOUT",
+                                    "CONTACTOR_FEEDBACK"}), 0.5,
          _inj("loop_overrun", duration_s=0.3), must_latch="LOOP_OVERRUN"),
     # The first tick after the freeze sees stale samples, the inverter's timeout and the dropped
     # contacts together; the plant side is checked in tests/test_watchdog.py.
@@ -146,6 +152,11 @@ CASES = (
          _inj("meter_frozen_signal"), not_in={"backup": DEAD_PCC}),
     Case("meter_frozen_registers", frozenset({"METER_IMPLAUSIBLE"}), 0.2,
          _inj("meter_frozen_registers"), not_in={"backup": DEAD_PCC}),
+    # K_GRID's coil circuit opens while it holds the home off the utility: it drops closed
+    # under the grid-forming inverter, which must cease in the next tick (issue 15 item 5).
+    Case("grid_drop_out", frozenset({"CONTACTOR_FEEDBACK"}), 0.05,
+         _inj("contactor_fail_close", contactor="grid"), fault="contactor_fail_close",
+         not_in={m: NO_GRID_COIL for m in ("charge", "v2h", "v2g", "v2l")}),
 )
 
 

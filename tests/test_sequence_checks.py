@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from controller.modes.states import DE_ENERGISED, State
+from controller.supervisor.loop import Supervisor
 from hal.sim.params import PlantParams
 from harness import Charger
 
@@ -80,10 +81,19 @@ def test_a_contact_that_welds_while_opening_is_found_after_opening(
     charger = make_charger()
     charger.request("charge", 3000.0)
     charger.run_until(lambda: charger.state is State.ENERGISED_CHARGE, limit_s=8.0)
-    charger.world.interlocks.aux_cut.add("dc")
-    charger.world.contactors["dc"].welded = True
     charger.request("idle")
-    charger.run(8.0)
+    welded: list[float] = []
+
+    def weld_as_it_opens(sup: Supervisor) -> None:
+        # The contacts weld in the tick K_DC is commanded open, and its aux cannot see it (a
+        # broken aux wire then is no uncommanded change: the command changed in that tick).
+        if not welded and not charger.hw.contactors["dc"].commanded_closed:
+            charger.world.interlocks.aux_cut.add("dc")
+            charger.world.contactors["dc"].welded = True
+            welded.append(charger.now)
+
+    charger.sup.run(duration_s=8.0, on_tick=weld_as_it_opens)
+    assert welded
     assert charger.state is State.FAULT
     assert "CONTACTOR_WELDED" in charger.sup.status().faults
     assert "after opening" in next(t.detail for t in charger.sup.trip_log

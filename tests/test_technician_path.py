@@ -67,6 +67,7 @@ class InstalledBench(Bench):
         self.events: list[dict[str, Any]] = []
         self.ticks = 0
         self._received = 0
+        self._others: dict[str, serial.Serial] = {}
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Final, TypeVar
 
-from controller.links.bus_state import BusStateTracker
+from controller.links.bus_state import BusState, BusStateTracker
 from controller.links.drain import drain
 from hal.errors import HalIOError
 from hal.interfaces import CanFrame, CanLink
@@ -36,7 +36,10 @@ from hal.protocols.inverter_messages import InverterCommand, InverterStatus
 ERROR_FRAMES: Final = "error_frames"
 SEND_FAILURES: Final = "send_failures"
 RECEIVE_FAILURES: Final = "receive_failures"
-COUNTER_KEYS: Final = (*REJECT_REASONS, ERROR_FRAMES, SEND_FAILURES, RECEIVE_FAILURES)
+HELD_BUS_OFF: Final = "held_bus_off"  # commands not sent because the bus was off
+QUEUE_NOT_DROPPED: Final = "queue_not_dropped"  # bus-offs whose transmit queue could not be dropped
+COUNTER_KEYS: Final = (*REJECT_REASONS, ERROR_FRAMES, SEND_FAILURES, RECEIVE_FAILURES,
+                       HELD_BUS_OFF, QUEUE_NOT_DROPPED)
 
 
 # Used for the INV_STATUS2 / INV_FAULT fields until those frames have been received once.
@@ -89,8 +92,13 @@ class InverterLink:
 
         Call exactly once per control-loop tick: the counter advances only here, and only when
         the frame was handed to the bus, so the inverter sees a frozen counter whenever the loop
-        stops. A :class:`hal.errors.ProtocolError` (out-of-range command) propagates.
+        stops. A :class:`hal.errors.ProtocolError` (out-of-range command) propagates. While the
+        bus is off nothing is sent (False, counted): a queued frame would go out stale at the
+        restart; the inverter's command timeout stops it meanwhile.
         """
+        if self.bus.state is BusState.BUS_OFF:
+            self._counts[HELD_BUS_OFF] += 1  # it would wait in the queue and go out stale
+            return False
         frame_id, data = self._codec.encode_command(cmd, self._counter.next_value)
         try:
             self._link.send(frame_id, data)
@@ -106,6 +114,16 @@ class InverterLink:
     def poll(self, now: float) -> None:
         """Drain the link, keep the newest good status frames, count and drop the bad ones."""
         drain(self._link, lambda frame: self._accept(frame, now), self._receive_failed)
+
+    def _drop_queued(self) -> None:
+        """Bus-off: whatever waits in the transmit queue was meant for before it; drop it, so
+        the restart sends only what the loop sends after it."""
+        try:
+            dropped = self._link.discard_queued()
+        except HalIOError as exc:
+            dropped, self.last_send_error = False, str(exc)
+        if not dropped:
+            self._counts[QUEUE_NOT_DROPPED] += 1
 
     def _receive_failed(self) -> None:
         self._counts[RECEIVE_FAILURES] += 1
@@ -127,7 +145,8 @@ class InverterLink:
         if frame.is_error_frame:
             self._counts[ERROR_FRAMES] += 1
             self.last_error_frame = frame
-            self.bus.update(frame)
+            if self.bus.update(frame) and self.bus.state is BusState.BUS_OFF:
+                self._drop_queued()
             return
         if frame.arbitration_id in SETTINGS_READBACK_IDS:
             self._accept_readback(frame, now)

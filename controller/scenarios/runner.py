@@ -106,7 +106,10 @@ def run_scenario(scenario: Scenario, *, speed: float | None = None,
                             speed=speed)
     try:
         world = cast(SimWorld, hardware.extras["world"])
-        sup = Supervisor(config, hardware, store)
+        # As fast as possible, ticks are timed on the loop clock only (a report must not depend
+        # on the machine's load); paced against wall time, on the real clock as `v2xctl run`.
+        work_clock = hardware.clock.now if speed is None else time.monotonic
+        sup = Supervisor(config, hardware, store, work_clock=work_clock)
         settings = InvariantSettings.for_world(
             world, tick_s=config.control.tick_s,
             precharge_tolerance_v=config.sequence.precharge_tolerance_v,

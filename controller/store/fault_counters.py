@@ -1,15 +1,18 @@
 """Fault counters and retry bookkeeping, persisted next to the latched faults.
 
 One row per fault code: how often it ever occurred, when last, and the automatic retries used in
-the current retry window. Each update is one SQLite transaction (an UPSERT), so a power cut keeps
-either the old or the new row. The counters survive restarts and resets; only the retry window
-restarts.
+the current retry window. The rows are loaded once and kept in memory (the trip path reads them
+without touching the disk); each change is written as the whole new row through the state
+store's write queue (``controller/store/writer.py``), in order behind the fault it counts, so a
+power cut keeps either the old or the new row. The counters survive restarts and resets; only
+the retry window restarts.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from controller.store.state_store import StateStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS fault_counters (
@@ -31,35 +34,49 @@ class FaultCounter:
     window_start_wall_time: float
 
 
-class FaultCounters:
-    """On the state store's connection (``StateStore.connection``)."""
+UPSERT = ("INSERT INTO fault_counters (code, count, last_wall_time, retries, "
+          "window_start_wall_time) VALUES (?, ?, ?, ?, ?) ON CONFLICT(code) DO UPDATE SET "
+          "count = excluded.count, last_wall_time = excluded.last_wall_time, "
+          "retries = excluded.retries, window_start_wall_time = excluded.window_start_wall_time")
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-        with self._db:
-            self._db.executescript(SCHEMA)
+
+class FaultCounters:
+    """On the state store (``StateStore``): read once, written through its queue."""
+
+    def __init__(self, store: StateStore) -> None:
+        self._store = store
+        db = store.connection
+        with db:
+            db.executescript(SCHEMA)
+        store.flush()  # rows a queued write of this run may still be committing
+        rows = db.execute("SELECT code, count, last_wall_time, retries, window_start_wall_time "
+                          "FROM fault_counters").fetchall()
+        self._rows = {row[0]: FaultCounter(*row) for row in rows}
+
+    def _put(self, row: FaultCounter) -> FaultCounter:
+        self._rows[row.code] = row
+        self._store.submit(UPSERT, (row.code, row.count, row.last_wall_time, row.retries,
+                                    row.window_start_wall_time))
+        return row
 
     def record(self, code: str, wall_time: float) -> FaultCounter:
         """One more occurrence of ``code``; returns the updated row."""
-        with self._db:
-            self._db.execute(
-                "INSERT INTO fault_counters (code, count, last_wall_time, retries, "
-                "window_start_wall_time) VALUES (?, 1, ?, 0, ?) ON CONFLICT(code) DO UPDATE SET "
-                "count = count + 1, last_wall_time = excluded.last_wall_time",
-                (code, wall_time, wall_time))
-        return self.get(code)
+        old = self._rows.get(code)
+        if old is None:
+            return self._put(FaultCounter(code, 1, wall_time, 0, wall_time))
+        return self._put(replace(old, count=old.count + 1, last_wall_time=wall_time))
 
     def use_retry(self, code: str, wall_time: float, window_s: float) -> int:
         """Count one automatic retry (restarting the window when it has passed); returns the
         retries used in the window, this one included."""
-        with self._db:
-            self._db.execute(
-                "UPDATE fault_counters SET retries = CASE WHEN ? - window_start_wall_time > ? "
-                "THEN 1 ELSE retries + 1 END, window_start_wall_time = CASE WHEN "
-                "? - window_start_wall_time > ? THEN ? ELSE window_start_wall_time END "
-                "WHERE code = ?",
-                (wall_time, window_s, wall_time, window_s, wall_time, code))
-        return self.get(code).retries
+        old = self._rows.get(code)
+        if old is None:  # no occurrence recorded: nothing to count against (as the UPDATE was)
+            return 0
+        if wall_time - old.window_start_wall_time > window_s:
+            new = replace(old, retries=1, window_start_wall_time=wall_time)
+        else:
+            new = replace(old, retries=old.retries + 1)
+        return self._put(new).retries
 
     def retries_used(self, code: str, wall_time: float, window_s: float) -> int:
         row = self.get(code)
@@ -68,15 +85,7 @@ class FaultCounters:
         return row.retries
 
     def get(self, code: str) -> FaultCounter:
-        row = self._db.execute(
-            "SELECT code, count, last_wall_time, retries, window_start_wall_time "
-            "FROM fault_counters WHERE code = ?", (code,)).fetchone()
-        if row is None:
-            return FaultCounter(code, 0, 0.0, 0, 0.0)
-        return FaultCounter(*row)
+        return self._rows.get(code) or FaultCounter(code, 0, 0.0, 0, 0.0)
 
     def all(self) -> list[FaultCounter]:
-        rows = self._db.execute(
-            "SELECT code, count, last_wall_time, retries, window_start_wall_time "
-            "FROM fault_counters ORDER BY code").fetchall()
-        return [FaultCounter(*row) for row in rows]
+        return [self._rows[code] for code in sorted(self._rows)]

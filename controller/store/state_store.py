@@ -1,18 +1,30 @@
 """SQLite event log and latched faults.
 
-Each write is its own transaction (``with self._db``), so a power cut leaves either the whole
-record or none of it. The controller reads the active latched faults at start-up and starts in
-``fault`` if there are any: a restart never clears a fault.
+Writes never wait for the disk: they are queued to the store's writer thread
+(``controller/store/writer.py``), which commits them in the order they were made, a batch per
+transaction, so a power cut leaves whole records or none, and never a later record without an
+earlier one. Reads never wait for the disk when memory can answer them: the active latched
+faults (read at start-up, kept as they are written) and the events of this run (the newest
+``RECENT_EVENTS``; earlier runs' events are read from the database, committed before this run);
+only a read beyond that waits for the queued writes. ``close`` commits everything
+queued. The controller reads the active latched faults at start-up and starts in ``fault`` if
+there are any: a restart never clears a fault. A ``:memory:`` store writes at once (nothing to
+fsync; another connection would be another database).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from controller.store.owner_only import prepare_database_file
+from controller.store.writer import BUSY_TIMEOUT_MS, InlineWriter, StoreWriter, Write, Writer
 from hal.errors import HalSetupError
+
+RECENT_EVENTS: Final = 1000  # events of this run kept in memory for reads (the console's)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -60,44 +72,86 @@ class StateStore:
             if path != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
+                self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             self._db.executescript(SCHEMA)
+            rows = self._db.execute("SELECT code, detail, wall_time FROM latched_faults "
+                                    "WHERE active = 1 ORDER BY id").fetchall()
+            self._active = [StoredFault(*row) for row in rows]
+            self._recent: deque[StoredEvent] = deque(maxlen=RECENT_EVENTS)
+            self._recorded = 0  # events recorded by this run
+            self._last_id_before = self._db.execute(  # the newest event of earlier runs
+                "SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+            self._writer: Writer = (InlineWriter(self._db) if path == ":memory:"
+                                    else StoreWriter(path))
         except (sqlite3.Error, OSError) as err:
             raise HalSetupError(f"cannot open the state store {path}: {err}") from err
 
+    @property
+    def writer(self) -> Writer:
+        """The write queue (``controller/store/writer.py``) and its counters."""
+        return self._writer
+
+    def submit(self, sql: str, params: tuple[str | float | int | None, ...]) -> None:
+        """Queue one write (one record) behind every write made before it: other tables of
+        this database written from the control tick (fault counters) come through here."""
+        self._writer.submit(Write(sql, params))
+
+    def release(self) -> None:
+        """Let the writer commit what is queued (the loop calls it after each tick)."""
+        self._writer.release()
+
+    def flush(self) -> bool:
+        """Wait until every write made so far is committed; False if that timed out."""
+        return self._writer.flush()
+
     def record_event(self, t: float, wall_time: float, kind: str, text: str) -> None:
-        with self._db:
-            self._db.execute("INSERT INTO events (t, wall_time, kind, text) VALUES (?, ?, ?, ?)",
-                             (t, wall_time, kind, text))
+        self.submit("INSERT INTO events (t, wall_time, kind, text) VALUES (?, ?, ?, ?)",
+                    (t, wall_time, kind, text))
+        self._recent.append(StoredEvent(t, wall_time, kind, text))
+        self._recorded += 1
 
     def events(self, limit: int = 100) -> list[StoredEvent]:
+        """The newest ``limit`` events, oldest first, without waiting for the disk unless this
+        run recorded more than memory keeps and more are asked for: this run's from memory,
+        earlier runs' (committed before this one started) from the database."""
+        recent = list(self._recent)
+        if limit <= len(recent):
+            return recent[len(recent) - limit:]
+        if self._recorded == len(recent):  # memory holds every event of this run
+            older = self._db.execute(
+                "SELECT t, wall_time, kind, text FROM events WHERE id <= ? ORDER BY id DESC "
+                "LIMIT ?", (self._last_id_before, limit - len(recent))).fetchall()
+            return [StoredEvent(*row) for row in reversed(older)] + recent
+        self.flush()
         rows = self._db.execute(
             "SELECT t, wall_time, kind, text FROM events ORDER BY id DESC LIMIT ?", (limit,)
         ).fetchall()
         return [StoredEvent(*row) for row in reversed(rows)]
 
     def latch_fault(self, code: str, detail: str, wall_time: float) -> None:
-        with self._db:
-            self._db.execute(
-                "INSERT INTO latched_faults (code, detail, wall_time) VALUES (?, ?, ?)",
-                (code, detail, wall_time))
+        self.submit("INSERT INTO latched_faults (code, detail, wall_time) VALUES (?, ?, ?)",
+                    (code, detail, wall_time))
+        self._active.append(StoredFault(code, detail, wall_time))
 
     def active_faults(self) -> list[StoredFault]:
-        rows = self._db.execute(
-            "SELECT code, detail, wall_time FROM latched_faults WHERE active = 1 ORDER BY id"
-        ).fetchall()
-        return [StoredFault(*row) for row in rows]
+        """The active latched faults (read at start-up, then kept as they are written)."""
+        return list(self._active)
 
     def clear_faults(self, wall_time: float) -> int:
-        with self._db:
-            cur = self._db.execute(
-                "UPDATE latched_faults SET active = 0, cleared_wall_time = ? WHERE active = 1",
-                (wall_time,))
-        return cur.rowcount
+        """Queue the clearing of every active latched fault (behind their latching); returns
+        how many it clears."""
+        self.submit("UPDATE latched_faults SET active = 0, cleared_wall_time = ? WHERE active = 1",
+                    (wall_time,))
+        cleared, self._active = len(self._active), []
+        return cleared
 
     @property
     def connection(self) -> sqlite3.Connection:
-        """The database, for the fault counters table (``controller/store/fault_counters.py``)."""
+        """The database, for tables written outside the control tick (console audit,
+        calibration). What the writer writes is there once committed: :meth:`flush` first."""
         return self._db
 
     def close(self) -> None:
+        """Commit every queued write, then close (a restart sees everything written)."""
+        self._writer.close()
         self._db.close()

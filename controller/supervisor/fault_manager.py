@@ -43,7 +43,7 @@ class FaultManager:
         self._store = store
         self._retry = retry
         self.handlers = handlers
-        self.counters = FaultCounters(store.connection)
+        self.counters = FaultCounters(store)
         self.codes: set[str] = {f.code for f in store.active_faults()}  # never rebound
         self._retries: dict[str, _Retry] = {c: _Retry(None, "latched before the restart")
                                             for c in self.codes}

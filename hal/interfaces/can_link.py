@@ -30,6 +30,11 @@ class CanLink(Protocol):
         """Every frame received since the last call (at most ``max_frames``), without waiting."""
         ...
 
+    def discard_queued(self) -> bool:
+        """Drop every frame queued for sending and not yet on the wire (after a bus-off they
+        are stale); False when the backend cannot reach its queue."""
+        ...
+
     def close(self) -> None:
         """Shut the channel down."""
         ...

@@ -10,6 +10,12 @@ end of the simulated wire is read without blocking (``recv(timeout=0)``: in virt
 is nothing to wait for), so the queue needs no condition variables. The channel registry and
 ``recv`` are python-can's own, so the production :class:`hal.can_link.PythonCanLink` runs
 unchanged on it.
+
+Bus-off (:func:`set_bus_off`): while a channel's wire is bus-off, every node's frames wait in its
+own transmit queue (the CAN controller's and the kernel's, at most :data:`TX_QUEUE_LEN` frames,
+then ``send`` fails as SocketCAN's ENOBUFS does), in order; when the bus comes back they all go
+out at once, as a SocketCAN node sends its queue after the restart. ``flush_tx_buffer`` (the
+python-can hook) drops them. Error frames are the node's own controller reporting, never queued.
 """
 
 from __future__ import annotations
@@ -17,10 +23,26 @@ from __future__ import annotations
 import queue
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Final
 
 import can
 from can.interfaces.virtual import VirtualBus, channels_lock
+
+TX_QUEUE_LEN: Final = 10  # SocketCAN's default txqueuelen for CAN devices
+
+_DOWN: set[str] = set()  # channels whose wire is bus-off
+_NODES: dict[str, list[SimVirtualBus]] = {}  # every open end of each channel
+
+
+def set_bus_off(channel: str, down: bool) -> None:
+    """The wire of ``channel`` goes bus-off (``down``) or comes back: then every node's queued
+    frames go out, in the order they were sent."""
+    if down:
+        _DOWN.add(channel)
+        return
+    _DOWN.discard(channel)
+    for node in list(_NODES.get(channel, ())):
+        node.release_queued()
 
 
 class FrameQueue:
@@ -52,6 +74,23 @@ class SimVirtualBus(VirtualBus):
             index = next(i for i, q in enumerate(self.channel) if q is self.queue)
             self.queue = FrameQueue(rx_queue_size)  # type: ignore[assignment]
             self.channel[index] = self.queue
+        self._tx_queued: deque[can.Message] = deque()
+        _NODES.setdefault(channel, []).append(self)
+
+    def flush_tx_buffer(self) -> None:
+        """Drop every frame still waiting in this node's transmit queue (python-can's hook)."""
+        self._tx_queued.clear()
+
+    def release_queued(self) -> None:
+        """The bus is back: send what waited, in order."""
+        while self._tx_queued and not self._is_shutdown:
+            self._deliver(self._tx_queued.popleft(), None)
+
+    def shutdown(self) -> None:
+        nodes = _NODES.get(str(self.channel_id), [])
+        if self in nodes:
+            nodes.remove(self)
+        super().shutdown()
 
     def recv(self, timeout: float | None = None) -> can.Message | None:
         """python-can's ``recv`` without its per-call timing and logging: every end of the
@@ -76,6 +115,14 @@ class SimVirtualBus(VirtualBus):
 
     def send(self, msg: can.Message, timeout: float | None = None) -> None:
         self._check_if_open()
+        if self.channel_id in _DOWN and not msg.is_error_frame:
+            if len(self._tx_queued) >= TX_QUEUE_LEN:
+                raise can.CanOperationError("No buffer space available (bus-off, queue full)")
+            self._tx_queued.append(msg)
+            return
+        self._deliver(msg, timeout)
+
+    def _deliver(self, msg: can.Message, timeout: float | None) -> None:
         timestamp = msg.timestamp if self.preserve_timestamps else time.time()
         all_sent = True
         for bus_queue in self.channel:

@@ -20,7 +20,7 @@ from hal.protocols.ev_messages import EvReport
 from hal.protocols.inverter_codec import InverterCodec
 from hal.protocols.inverter_messages import InverterStatus
 from hal.settings import CONTACTOR_NAMES, NTC_SENSORS, HalSettings
-from hal.sim.can_bus import open_sim_bus
+from hal.sim.can_bus import open_sim_bus, set_bus_off
 from hal.sim.chips.ade7953_model import Ade7953Model
 from hal.sim.chips.ads1115_model import Ads1115Model
 from hal.sim.chips.ina228_model import Ina228Model
@@ -195,10 +195,14 @@ class SimWorld:
         """The inverter CAN goes bus-off (a shorted or unterminated bus) for ``duration_s``.
 
         The controller's CAN chip reports it with an error frame; nothing crosses the bus until
-        the automatic restart (restart-ms), which it reports with a second error frame.
+        the automatic restart (restart-ms), which it reports with a second error frame. Frames
+        the controller sends meanwhile wait in its transmit queue and go out at the restart
+        (``hal/sim/can_bus.py``), as SocketCAN's do, unless it drops them.
         """
+        self.inverter_port.receive(self.clock.now())  # frames on the wire before it: taken
         self._bus_off_until = self.clock.now() + duration_s
         self._send_error_frame(CAN_ERR_BUSOFF)
+        set_bus_off(self.can_channels["inverter"], True)  # frames queue in each node
         self.truth.record(self.clock.now(), "can_bus_off", duration_s=duration_s)
 
     def _send_error_frame(self, flags: int) -> None:
@@ -297,12 +301,10 @@ class SimWorld:
     def _step(self, now: float, dt: float) -> None:
         self._meter_truth = None
         bus_off = self._bus_off_until is not None and now < self._bus_off_until
-        if bus_off:
-            while self._inv_bus.recv(timeout=0.0) is not None:
-                pass  # the controller's frames never make it onto the bus
-        else:
+        if not bus_off:  # while bus-off the controller's frames wait in its transmit queue
             if self._bus_off_until is not None:
                 self._bus_off_until = None
+                set_bus_off(self.can_channels["inverter"], False)  # the queues go out now
                 self._send_error_frame(CAN_ERR_RESTARTED)
             self.inverter_port.receive(now)
         command = self.inverter_port.command(now)
