@@ -153,6 +153,10 @@ CATALOGUE: dict[str, FaultKind] = {k.code: k for k in (
     _k("METER_IMPLAUSIBLE", E, "the ADE7953 meter: it answers on I2C but its values are frozen "
        "or do not follow the inverter (chip supply and reset, the CT on the grid conductor, "
        "the voltage divider); the detail names the check"),
+    _k("GRID_ISOLATION_FAILED", E, "K_GRID: the utility side came alive when the inverter began "
+       "forming, so its contacts are closed although its aux contact reads open (welded "
+       "contacts and a broken aux wire); replace it before a technician reset",
+       clear_by=TECH),
 )}
 
 # INV_FAULT FaultWord bit -> fault code (bits 12..15 are reserved).

@@ -232,8 +232,10 @@ class CanWiring:
 @dataclass(frozen=True)
 class SerialWiring:
     ports: tuple[str, ...] = setting(
-        [], "serial devices the technician console is served on, e.g. /dev/serial0 (UART) or "
-        "/dev/ttyGS0 (USB gadget); the simulator opens a pty for each instead")
+        [], "serial devices the technician console is served on, e.g. /dev/ttyGS0 (the USB "
+        "gadget port hw/install.sh sets up) or /dev/ttyUSB0 (a USB-serial adapter); not the "
+        "UART in the reference wiring (BCM 14/15 are safety inputs); the simulator opens a pty "
+        "for each instead")
     baudrate: int = setting(115200, "console baud rate", unit="bit/s",
                             choices=(9600, 19200, 38400, 57600, 115200, 230400))
 

@@ -17,7 +17,7 @@ from controller.cli.main import main
 from controller.doctor import Outcome, Report, run_doctor
 from controller.doctor.can_checks import parse_ip_details
 from controller.doctor.environment import satisfies
-from controller.doctor.host_checks import parse_runtime_watchdog, state_dir_check
+from controller.doctor.host_checks import parse_runtime_watchdog, serial_check, state_dir_check
 from hal.errors import HalSetupError
 from hal.interfaces.hardware import Hardware
 from hal.sim.world import SimWorld
@@ -275,3 +275,11 @@ def test_every_check_is_documented() -> None:
     for name in CHECKS:
         group = name.split(".")[0]
         assert f"`{name}`" in text or f"`{group}.<name>`" in text, name
+
+
+def test_a_missing_console_port_points_to_the_gadget_port_not_the_uart(tmp_path: Path) -> None:
+    """BCM 14/15 are rcm_ok/imd_ok in the reference wiring: doctor must not advise enabling the
+    UART (issue 17: wiring, config, installer and docs agree)."""
+    check = serial_check((str(tmp_path / "ttyGS0"),), simulated=False, opened={})
+    assert "enable_uart=1" not in check.hint
+    assert "/dev/ttyGS0" in check.hint and "not the UART" in check.hint

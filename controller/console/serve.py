@@ -1,10 +1,13 @@
 """Starting the console from ``v2xctl run``: one server for every configured port.
 
 With the simulator each port is a pty pair; a person attaches to the terminal end the simulator
-opens for them (printed at start-up) with ``picocom`` or ``screen``.
+opens for them (printed at start-up) with pyserial's ``miniterm`` (in the venv), ``picocom`` or
+``screen``.
 """
 
 from __future__ import annotations
+
+import sys
 
 from controller.console.server import ConsoleServer
 from controller.store.audit_store import AuditStore
@@ -36,7 +39,9 @@ def start_console(supervisor: Supervisor, hardware: Hardware,
         if path is None:
             lines.append(f"console on {name} at {baud} bit/s (docs/console.md)")
         else:
-            lines.append(f"console {name} (simulated): attach with `picocom -b {baud} {path}`")
+            lines.append(f"console {name} (simulated): attach with "
+                         f"`{sys.executable} -m serial.tools.miniterm {path} {baud}` "
+                         f"(or `picocom -b {baud} {path}`)")
     server = ConsoleServer(supervisor, hardware.serial, AuditStore(store.connection))
     return server, lines
 

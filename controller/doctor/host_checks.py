@@ -48,9 +48,11 @@ def serial_check(ports: tuple[str, ...], simulated: bool,
             found.append(port if target == port else f"{port} -> {target}")
     if problems:
         return failed(name, f"{len(problems)} of {len(ports)} console port(s) unusable",
-                      "enable the UART (enable_uart=1 in /boot/firmware/config.txt, and no "
-                      "serial console in cmdline.txt) or the USB gadget (dtoverlay=dwc2 and "
-                      "g_serial); the service user needs the dialout group",
+                      "use the USB gadget port /dev/ttyGS0 (hw/install.sh sets up dwc2 and "
+                      "g_serial; reboot after installing) or a USB-serial adapter "
+                      "(/dev/ttyUSB0); not the UART: BCM 14/15 are rcm_ok/imd_ok in the "
+                      "reference wiring (hw/README.md); the service user needs the dialout "
+                      "group",
                       items=problems)
     return passed(name, ", ".join(found) + " present (read/write)")
 

@@ -20,6 +20,7 @@ from controller.protection.ground_fault import GroundFaultMonitor
 from controller.protection.insulation import InsulationMonitor
 from controller.protection.inverter_faults import check_inverter_faults
 from controller.protection.inverter_settings_check import InverterSettingsCheck
+from controller.protection.isolation import IsolationMonitor
 from controller.protection.meter_plausibility import MeterPlausibilityMonitor
 from controller.protection.plausibility import PlausibilityMonitor
 from controller.protection.precharge import PrechargeMonitor
@@ -58,6 +59,7 @@ class Protection:
         self._plausibility = PlausibilityMonitor(config)
         self._precharge = PrechargeMonitor(config)
         self._meter = MeterPlausibilityMonitor(safety.meter)
+        self._isolation = IsolationMonitor(config.grid.nominal_voltage_v)
 
     def set_permit_service(self, permit: bool) -> None:
         """IEEE 1547 permit service (input or command): False ceases and keeps out of service."""
@@ -72,7 +74,7 @@ class Protection:
         for single in (self._estop.update(snap), self._door.update(snap, energised),
                        self._ground.update(snap), self._insulation.update(snap),
                        check_dc_limits(snap, self._settings), self._current.update(snap),
-                       self._precharge.update(snap)):
+                       self._precharge.update(snap), self._isolation.update(snap)):
             if single is not None:
                 trips.append(single)
         trips += check_sensors(snap, self._settings, energised, self._started_at)

@@ -73,6 +73,7 @@ TIMESERIES_COLUMNS = (
     "t", "state", "grid_voltage_v", "grid_frequency_hz", "grid_import_w", "home_load_w", "pv_w",
     "inverter_ac_w", "inverter_mode", "ev_soc_pct", "battery_current_a", "dc_link_v",
     "command_p_w", "k_grid", "k_ac", "k_v2l", "k_dc", "k_precharge",
+    "pcc_voltage_v", "pcc_frequency_hz", "inverter_q_var",
 )
 
 

@@ -71,6 +71,7 @@ def _sample(sup: Supervisor, world: SimWorld) -> dict[str, Any]:
     est = sup.last_estimate
     cmd = sup.last_dispatch.command.p_set_w if sup.last_dispatch else 0.0
     k = world.contactors
+    pcc = world.meter_truth()
     return {
         "t": world.clock.now(), "state": sup.modes.state,
         "grid_voltage_v": world.grid.voltage_v, "grid_frequency_hz": world.grid.frequency_hz,
@@ -80,7 +81,11 @@ def _sample(sup: Supervisor, world: SimWorld) -> dict[str, Any]:
         "battery_current_a": world.battery.current_a, "dc_link_v": world.dc_link_v,
         "command_p_w": cmd, "k_grid": k["grid"].closed, "k_ac": k["ac"].closed,
         "k_v2l": k["v2l"].closed, "k_dc": k["dc"].closed,
-        "k_precharge": k["precharge"].closed, "_est": est,
+        "k_precharge": k["precharge"].closed,
+        # What the PCC meter's sensors see: the utility, an island's own bus, or the inverter's
+        # voltage through a closed K_GRID (the grid_* columns are the utility source).
+        "pcc_voltage_v": pcc.voltage_rms_v, "pcc_frequency_hz": pcc.frequency_hz,
+        "inverter_q_var": world.inverter.reactive_power_var, "_est": est,
     }
 
 

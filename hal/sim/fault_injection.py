@@ -71,6 +71,11 @@ INJECTABLE: dict[str, Injectable] = {
     "contactor_feedback_lost": Injectable(
         "the aux contact wire of `contactor` breaks: it reads open whatever the contacts do",
         ("contactor",), lambda w, p: w.interlocks.aux_cut.add(p["contactor"])),
+    "inverter_fails_to_cease": Injectable(
+        "the inverter's firmware stops ceasing: it keeps delivering its last running setpoint "
+        "whatever it is commanded and runs none of its own trips (the controller must open the "
+        "contactors itself: GRID_CEASE_FAILED)", (),
+        lambda w, p: setattr(w.interlocks, "inverter_fails_to_cease", True)),
     "precharge_resistor_open": Injectable(
         "the precharge resistor is open circuit: the DC link never charges (precharge timeout)",
         (), lambda w, p: setattr(w.interlocks, "precharge_open", True)),

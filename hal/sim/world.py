@@ -172,7 +172,17 @@ class SimWorld:
                 and self.contactors["grid"].closed)
 
     def bus_frequency_hz(self) -> float:
-        return self.island.frequency_hz if self.islanded() else self.grid.apparent_frequency_hz
+        if self.islanded():
+            return self.island.frequency_hz
+        if self.formed_through_k_grid():
+            return self.inverter.frequency_hz
+        return self.grid.apparent_frequency_hz
+
+    def formed_through_k_grid(self) -> bool:
+        """The forming inverter holds the utility side: the utility is dead and K_GRID closed
+        (welded, say) while K_AC is closed. The PCC meter then sees the formed voltage."""
+        return (not self.grid.live and self.contactors["grid"].closed
+                and self.contactors["ac"].closed and self.inverter.mode_name == "grid-forming")
 
     def restore_grid(self) -> None:
         """The utility returns, at a phase unrelated to the island the EV may be forming."""
@@ -218,6 +228,8 @@ class SimWorld:
     def _compute_meter_truth(self) -> MeterTruth:
         islanded = self.islanded()
         v = self.island.voltage_v if islanded else self.grid.voltage_v
+        if not islanded and self.formed_through_k_grid():
+            v = self.home_bus_v
         f = self.bus_frequency_hz() if v > 0 else 0.0
         pv = self.home.pv_w if self._pv_running() else 0.0
         amps = abs(self.grid_import_w) / v if v > 0 else 0.0
@@ -274,6 +286,9 @@ class SimWorld:
         if self.islanded():
             self.bus_cycles += self.island.frequency_hz * dt
             return
+        if self.formed_through_k_grid():
+            self.bus_cycles += self.inverter.frequency_hz * dt
+            return
         f = self.grid.frequency_hz
         step = (delta - 360.0 * (f - self.params.nominal_frequency_hz) * dt) / 360.0
         self.bus_cycles += f * dt + step
@@ -320,8 +335,10 @@ class SimWorld:
         held_externally = (external or islanded) and k["ac"]
         self.inverter.grid_side = ((self.grid.phase_deg, self.grid.frequency_hz,
                                     self.grid.voltage_pu) if self.grid.live else None)
-        self.inverter.step(now, dt, command, inverter_ac_v, held_externally, dc_v, formed_load)
-        self._run_inverter_trips(now, inverter_ac_v)
+        self.inverter.step(now, dt, self.interlocks.command_obeyed(command), inverter_ac_v,
+                           held_externally, dc_v, formed_load)
+        if not self.interlocks.inverter_fails_to_cease:
+            self._run_inverter_trips(now, inverter_ac_v)
         if islanded:
             self._step_island(dt, k)
         self._step_dc(dt, k)
