@@ -2,8 +2,11 @@
 
 Charge: up to the smallest limit. V2H: discharge so grid import follows a small positive target,
 integrating the import error, with an immediate cut when the home would export; the reserve SoC
-stops discharge with hysteresis. Every other state: zero. Changes are ramp-limited, except cuts
-that prevent export or obey a lowered limit.
+stops discharge with hysteresis. Every other state: zero. Rises are limited to
+``limits.ramp_rate_w_per_s``; reductions toward zero (a stop, a lower target) follow at the
+inverter's own ramp rate (``inverter.ramp_rate_w_per_s``, if faster), so a stop from full power
+reaches zero long before ``sequence.rampdown_timeout_s`` (``controller/config/rules.py`` checks
+that it can); cuts that prevent export or obey a lowered limit are immediate.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 from controller.config.model import Config
+from controller.config.rules import rampdown_rate_w_per_s
 from controller.dispatch.limits import PowerLimits, power_limits
 from controller.modes.plan import OutputPlan
 from controller.modes.requests import Request
@@ -73,6 +77,17 @@ class Dispatcher:
         self._v2h_discharge_w = min(max(self._v2h_discharge_w, 0.0), ceiling_w)
         return -self._v2h_discharge_w, f"following import target {cfg.import_target_w:.0f} W"
 
+    def _ramped(self, target: float, dt: float) -> float:
+        """One ramp step toward ``target``: slowly up, at the inverter's own rate toward zero."""
+        current = self.power_w
+        rise = self._config.limits.ramp_rate_w_per_s * dt
+        fall = rampdown_rate_w_per_s(self._config) * dt
+        if current * target < 0.0:  # through zero: first down to zero, then up the other way
+            return current + max(-fall, min(fall, -current))
+        if abs(target) <= abs(current):
+            return current + max(-fall, min(fall, target - current))
+        return current + max(-rise, min(rise, target - current))
+
     def update(self, state: State, plan: OutputPlan, request: Request,
                snap: Snapshot, grid_ok: bool = True,
                export_permitted: bool = False) -> DispatchResult:
@@ -100,8 +115,7 @@ class Dispatcher:
         else:
             target = 0.0
             self._v2h_discharge_w = 0.0
-        step = self._config.limits.ramp_rate_w_per_s * dt
-        ramped = self.power_w + max(-step, min(step, target - self.power_w))
+        ramped = self._ramped(target, dt)
         # A lowered limit cuts at once; so does v2h when the home would otherwise export.
         ramped = min(max(ramped, -limits.discharge_w), limits.charge_w)
         if state is State.ENERGISED_V2H and target > ramped:

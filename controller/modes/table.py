@@ -82,6 +82,15 @@ TRANSITIONS: tuple[Transition, ...] = (
     T("tick", S.BACKUP_RESYNC, S.STOPPING_OPEN, ("sync_expired",),
       before="record_sync_timeout"),
     T("tick", S.BACKUP_RECONNECT, S.ENERGISED_V2H, ("grid_closed_confirmed",)),
+    # An inverter that cannot be trusted to take the power away (controller/faults.py,
+    # UNTRUSTED_INVERTER): disable it and open the AC side first; K_DC opens once its current
+    # is low, or as the last resort (recorded as a hot open). Before any other stop.
+    T("tick", S.ENERGISED, S.STOPPING_ISOLATE, ("inverter_untrusted",)),
+    T("tick", S.BACKUP, S.STOPPING_ISOLATE, ("inverter_untrusted",)),
+    T("tick", S.STOPPING_RAMP, S.STOPPING_ISOLATE, ("inverter_untrusted",)),
+    T("tick", S.STOPPING_ISOLATE, S.STOPPING_OPEN, ("dc_current_low",)),
+    T("tick", S.STOPPING_ISOLATE, S.STOPPING_OPEN, ("isolation_expired",),
+      before="record_last_resort"),
     T("tick", S.ENERGISED, S.STOPPING, ("stop_needed",)),
     T("tick", S.ENERGISED_CHARGE, S.ENERGISED_V2H, ("wants_v2h", "power_at_zero")),
     T("tick", S.ENERGISED_CHARGE, S.ENERGISED_V2G, ("wants_v2g", "power_at_zero")),

@@ -18,7 +18,7 @@ from controller.protection.estop import EstopMonitor
 from controller.protection.grid_window import GridVerdict, GridWindow
 from controller.protection.ground_fault import GroundFaultMonitor
 from controller.protection.insulation import InsulationMonitor
-from controller.protection.inverter_faults import check_inverter_faults
+from controller.protection.inverter_faults import InverterStatusCheck, check_inverter_faults
 from controller.protection.inverter_settings_check import InverterSettingsCheck
 from controller.protection.plausibility import PlausibilityMonitor
 from controller.protection.precharge import PrechargeMonitor
@@ -56,6 +56,9 @@ class Protection:
         self._current = DcCurrentMonitor(config)
         self._plausibility = PlausibilityMonitor(config)
         self._precharge = PrechargeMonitor(config)
+        self._inverter_status = InverterStatusCheck(
+            config.grid.nominal_voltage_v, config.grid.nominal_frequency_hz,
+            config.protection.inverter_status_timeout_s)
 
     def set_permit_service(self, permit: bool) -> None:
         """IEEE 1547 permit service (input or command): False ceases and keeps out of service."""
@@ -76,6 +79,9 @@ class Protection:
         trips += check_sensors(snap, self._settings, energised, self._started_at)
         trips += self._feedback.update(snap)
         trips += check_inverter_faults(snap)
+        status = self._inverter_status.update(snap)  # a report that cannot be true
+        if status is not None:
+            trips.append(status)
         grid = self.grid_window.update(snap.t, estimate, snap, export_wanted)
         # The inverter ceases by itself on an abnormal grid or a fault of its own: not implausible.
         trips += self._plausibility.update(snap, commanded_w, following and grid.ok, energised)

@@ -1,8 +1,14 @@
 """The bidirectional inverter's power stage and firmware behaviour (not its CAN side).
 
-It follows the commanded mode and power with its own ramp limit and losses, and it ceases by
-itself (output to zero, state OFF) whenever its CAN port reports no valid, advancing command
-within the command timeout: the second safety layer of ARCHITECTURE.md section 2.
+It follows the commanded mode and power with its own ramp limit (rises and reductions alike, as a
+real power stage does: a stop's ramp-down takes time in the plant too) and losses, and it ceases
+by itself (output to zero, state OFF) whenever its CAN port reports no valid, advancing command
+within the command timeout: the second safety layer of ARCHITECTURE.md section 2. An OFF command
+(or disable) stops the bridge switching at once: that is a cease, not a ramp.
+
+``ignoring`` models firmware or a power stage that no longer follows its commands (item 4 of
+issue 15): it holds the power it had, through setpoint changes, OFF commands and the command
+timeout alike; only losing its AC bus (K_AC open) or its DC supply stops it.
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ class InverterModel:
         self._ready_since: float | None = None
         self._cmd_present = False
         self.settings: InverterSettings | None = None
+        self.ignoring = False  # stuck firmware: holds its power whatever it is told
 
     @property
     def mode_name(self) -> str:
@@ -126,6 +133,11 @@ class InverterModel:
         up; ``formed_load_w`` is the load on the bus when this inverter forms it.
         """
         self._thermal(dt)
+        if self.ignoring and self.state in (InverterState.GRID_FOLLOWING,
+                                            InverterState.GRID_FORMING):
+            if not self._powered(ac_bus_v, dc_link_v):
+                self._cease()  # no bus to deliver into: the power stops whatever it wants
+            return
         if command is None:
             if self._cmd_present and self.state not in (InverterState.OFF, InverterState.FAULT):
                 self.ceased_for_timeout += 1
@@ -169,6 +181,11 @@ class InverterModel:
             self.ac_power_w = -self._limit(formed_load_w, command, dc_link_v, forming=True)
             self._form(dt, command.sync_to_grid)
 
+    def _powered(self, ac_bus_v: float, dc_link_v: float) -> bool:
+        """Both sides of the power stage are there to carry power."""
+        return (dc_link_v >= self.params.min_dc_voltage_v
+                and ac_bus_v >= self.params.min_ac_voltage_pu * self.nominal_voltage_v)
+
     def _form(self, dt: float, sync: bool) -> None:
         """Formed voltage phase and frequency; with ``sync`` it phase-locks to the grid side."""
         nominal_hz = self.params.nominal_frequency_hz
@@ -185,15 +202,11 @@ class InverterModel:
         self.phase_deg = (self.phase_deg + 360.0 * (self.frequency_hz - nominal_hz) * dt) % 360.0
 
     def _ramped(self, target: float, dt: float) -> float:
-        """The ramp limit applies to increases in |P| only: a reduction toward zero (an export
-        cut, curtailment, a stop) follows the command at once, as the protocol requires."""
-        current = self.ac_power_w
-        if current * target < 0.0 or abs(target) <= abs(current):
-            current = 0.0 if current * target < 0.0 else target
-            if current == target:
-                return target
+        """The ramp limit applies to every change of the setpoint, reductions toward zero (an
+        export cut, curtailment, a stop) included: the plant shows the ramp the controller
+        must wait for before it opens the DC contactors."""
         step = self.ramp_w_per_s * dt
-        return current + max(-step, min(step, target - current))
+        return self.ac_power_w + max(-step, min(step, target - self.ac_power_w))
 
     def _limit(self, p_w: float, command: InverterCommand, dc_link_v: float,
                forming: bool = False) -> float:
