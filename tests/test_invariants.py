@@ -86,6 +86,7 @@ class ChargerUnderRandomEvents(RuleBasedStateMachine):
         assert self.checker is not None
         latched = sup.state in LATCHED
         found = self.checker.check(self.c.now, latched, sup.modes.export_permitted)
+        found += self.checker.check_controller_record(sup.hot_opens)
         assert not found, "invariant violated:\n" + report(found)
         # Invariant 3, second half: a latched state ends only by an explicit reset, in the tick
         # right after it was asked for (a refused reset is forgotten, not kept for later).
@@ -279,6 +280,7 @@ def run_checked(charger: Charger, checker: InvariantChecker, seconds: float,
         if hook is not None:
             hook(sup)
         checker.check(charger.now, sup.state in LATCHED, sup.modes.export_permitted)
+        checker.check_controller_record(sup.hot_opens)
 
     charger.sup.run(duration_s=seconds, on_tick=on_tick)
 

@@ -154,3 +154,27 @@ def test_comm_lost_is_not_retried_while_the_inverter_is_still_silent(
     c.run_until(lambda: c.state is State.ENERGISED_CHARGE, limit_s=6.0)
     retries = [e for e in c.store.events(10_000) if e.kind == "retry"]
     assert len(retries) == 1 and retries[0].t >= c.now - 6.0
+
+
+# ----- the verdict reads the controller's own record, not only the plant ---------------------
+def test_a_hot_open_only_the_controller_recorded_fails_the_scenario() -> None:
+    """The plant may show nothing (the inverter ceased in the same step); the controller's own
+    record of opening K_DC under load outside an emergency still fails the verdict."""
+    from controller.scenarios.runner import run_scenario
+    from controller.scenarios.spec import parse_scenario
+    from controller.supervisor.loop import HotOpen, Supervisor
+
+    def record_one(sup: Supervisor) -> None:
+        if sup.clock.now() >= 9.0 and not sup.hot_opens:
+            sup.hot_opens.append(HotOpen(sup.clock.now(), False, 3.5, sup.modes.state,
+                                         "K_DC commanded open at 3.5 A (test record)"))
+
+    data = {"scenario": {"name": "record", "duration_s": 10.0, "seed": 2},
+            "events": [{"at_s": 0.0, "kind": "request", "mode": "charge"}],
+            "expect": [{"kind": "no_truth_event", "event": "hot_open"}]}
+    report = run_scenario(parse_scenario(data), progress=None, on_tick=record_one)
+    assert not report["passed"]
+    assert "controller recorded a hot open" in report["expectations"][0]["explanation"]
+    assert [v["invariant"] for v in report["invariant_violations"]] == [7]
+    assert report["hot_opens"][0]["current_a"] == 3.5
+    assert not [e for e in report["plant_events"] if e["kind"] == "hot_open"]

@@ -589,10 +589,11 @@ class ModeLogic:
 
     def on_enter_stopping_ramp(self, _e: Any) -> None:
         self.hot_open = False
-        if self.last_energised is State.ENERGISED_V2L:
-            # A grid-forming source has no power setpoint to ramp: the outlet's load sets it.
-            # Ceasing is its ramp to zero; the contacts then open without current.
+        if self.plan.inverter_mode is InverterMode.GRID_FORMING:
+            # A grid-forming source (v2l, backup) has no power setpoint to ramp: the load sets
+            # it. Ceasing is its ramp to zero; the contacts then open without current.
             self.plan.inverter_mode = InverterMode.OFF
+            self.plan.sync_to_grid = False
 
     def on_enter_stopping_isolate(self, _e: Any) -> None:
         # The AC side breaks the current (an AC contact interrupts at the zero crossing); the

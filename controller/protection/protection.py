@@ -66,9 +66,11 @@ class Protection:
 
     def evaluate(self, snap: Snapshot, estimate: GridEstimate | None,
                  energised: bool, energy_wanted: bool = False, commanded_w: float = 0.0,
-                 following: bool = False, export_wanted: bool = False) -> ProtectionResult:
+                 following: bool = False, export_wanted: bool = False,
+                 told_off: bool = False) -> ProtectionResult:
         """``energised``: the mode machine is outside its safe states; ``commanded_w``: the
-        previous tick's power command; ``following``: the inverter was told grid-following."""
+        previous tick's power command; ``following``: the inverter was told grid-following;
+        ``told_off``: it was told OFF."""
         trips: list[Trip] = []
         for single in (self._estop.update(snap), self._door.update(snap, energised),
                        self._ground.update(snap), self._insulation.update(snap),
@@ -84,7 +86,8 @@ class Protection:
             trips.append(status)
         grid = self.grid_window.update(snap.t, estimate, snap, export_wanted)
         # The inverter ceases by itself on an abnormal grid or a fault of its own: not implausible.
-        trips += self._plausibility.update(snap, commanded_w, following and grid.ok, energised)
+        trips += self._plausibility.update(snap, commanded_w, following and grid.ok, energised,
+                                           told_off)
         thermal = self._temperature.update(snap)
         trips += thermal.trips
         settings = self._settings_check.update(snap, energised or energy_wanted)

@@ -291,6 +291,7 @@ class Supervisor:
         result = self.protection.evaluate(
             snap, estimate, energised, wanted, commanded_w=commanded,
             following=self.plan.inverter_mode is InverterMode.GRID_FOLLOWING,
+            told_off=self.plan.inverter_mode is InverterMode.OFF,
             export_wanted=self.request.mode == "v2g" or self.modes.export_permitted)
         self._latch(snap, result)
         test, self._contactor_test = self._contactor_test, None  # consumed, never pending

@@ -109,6 +109,7 @@ class SimInverterPort:
         self._readback_of: InverterSettings | None = None
         self._readback_frames: list[bytes] = []
         self._frozen_status: InverterStatus | None = None
+        self._last_actual: InverterStatus | None = None  # the truth behind the last status sent
 
     @property
     def rejected(self) -> Mapping[str, int]:
@@ -203,6 +204,7 @@ class SimInverterPort:
                if now >= self._next_due.get(frame_id, now) - _SCHEDULE_SLACK_S]
         if due:
             actual = status if isinstance(status, InverterStatus) else status()
+            self._last_actual = actual
             self._publish_status(now, self._as_reported(actual), due)
         self._publish_readback(now)
 
@@ -297,6 +299,8 @@ class SimInverterPort:
             raise ValueError(
                 f"unknown inverter fault {fault!r}; known: {sorted(INJECTABLE_FAULTS)}"
             )
+        if fault == FAULT_REPORTS_FROZEN and self._frozen_status is None:
+            self._frozen_status = self._last_actual  # as it is now (None: the next one)
         self._faults.add(fault)
 
     def clear(self, fault: str | None = None) -> None:
