@@ -65,13 +65,36 @@ def test_a_ramp_down_that_cannot_finish_in_its_timeout_is_a_config_error() -> No
                   "limits": {"max_charge_power_w": 22000.0}})  # the defaults finish in time
 
 
-def test_the_simulated_inverter_ramps_down_at_its_own_rate(
+def test_a_stop_ramps_down_at_the_inverters_rate_in_the_plant(
         make_charger: Callable[..., Charger]) -> None:
     c = _charging(make_charger)
     c.request("idle")
     c.run(0.2)
-    # 0.2 s at 20 kW/s takes at most 4 kW off: the plant shows the ramp, not a step to zero.
+    # 0.2 s at 20 kW/s takes about 4 kW off: the plant shows the ramp, neither the old 2 kW/s
+    # crawl (10.6 kW) nor a step to zero.
     assert 6000.0 < c.world.inverter.ac_power_w < 10000.0
+
+
+def test_the_simulated_inverter_cuts_within_one_cycle_not_one_step() -> None:
+    """A reduction or an OFF command takes the power away within one command cycle (15 ms,
+    docs/inverter-protocol.md), as a real stage does, not in the next plant step."""
+    from hal.protocols.inverter_messages import InverterCommand, InverterMode
+    from hal.sim.plant.inverter import InverterModel, InverterParams
+
+    inv = InverterModel(InverterParams(), 240.0)
+    run = InverterCommand(InverterMode.GRID_FOLLOWING, True, 11000.0, 0.0, 100.0, 100.0)
+    t = 0.0
+    for _ in range(200):  # start delay, then the 20 kW/s ramp up to 11 kW
+        t += 0.005
+        inv.step(t, 0.005, run, 240.0, True, 400.0, 0.0)
+    assert inv.ac_power_w == 11000.0
+    powers = []
+    for _ in range(4):
+        t += 0.005
+        inv.step(t, 0.005, InverterCommand.off(), 240.0, True, 400.0, 0.0)
+        powers.append(inv.ac_power_w)
+    assert powers[0] > 5000.0 and powers[1] > 0.0  # not a step to zero
+    assert powers[2] == 0.0 and inv.mode_name == "off"  # within the cycle
 
 
 # ----- item 4: an inverter that ignores its commands ------------------------------------------

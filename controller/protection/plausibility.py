@@ -14,11 +14,10 @@
 from __future__ import annotations
 
 from controller.config.model import Config
-from controller.protection.inverter_faults import RUNNING
 from controller.protection.debounce import HeldFor
+from controller.protection.inverter_faults import RUNNING
 from controller.protection.trip import Trip
 from controller.supervisor.snapshot import Snapshot
-
 
 CEASE_GRACE_S = 0.5  # an inverter told OFF has ceased by then (it stops switching at once)
 

@@ -9,8 +9,9 @@ them.
 Retries (``[safety.retry]``): a fault the catalogue marks ``retry`` is cleared automatically once
 its cause has been observably gone (``controller/protection/retry_evidence.py`` says what must be
 seen, per fault: a quiet monitor is no evidence) for ``backoff_s`` (doubling with each retry used
-in ``retry_window_s``), at most ``max_retries`` times; the next one stays latched for an operator. A fault within
-``latch_after_close_s`` of closing the contactors is never retried (OpenEVSE / UL practice).
+in ``retry_window_s``), at most ``max_retries`` times; the next one stays latched for an
+operator. A fault within ``latch_after_close_s`` of closing the contactors is never retried
+(OpenEVSE / UL practice).
 Clearing by hand: an operator reset clears only faults the catalogue lets an operator clear; a
 technician reset clears everything (``controller/faults.py``, ``ClearBy``).
 """

@@ -412,7 +412,7 @@ class Supervisor:
         return bool(codes & UNTRUSTED_INVERTER) and self.modes.current not in SAFE_STATES
 
     def _retry_evidence(self, result: ProtectionResult) -> Callable[[str], bool]:
-        """Per code: does this tick show its cause gone (controller/protection/retry_evidence.py)."""
+        """Per code: does this tick show its cause gone (protection/retry_evidence.py)."""
         ctx = self.modes.ctx
         if ctx is None:
             return lambda code: False
@@ -474,7 +474,8 @@ class Supervisor:
         self._event("reset", f"latched faults cleared ({cleared})")
 
     def _trim_history(self, keep: int) -> None:
-        for records in (self.transitions, self.trip_log, self.request_log, self.winner_log):
+        for records in (self.transitions, self.trip_log, self.request_log, self.winner_log,
+                        self.hot_opens):
             if len(records) > 2 * keep:  # amortised: one cut per ``keep`` new records
                 del records[:-keep]
 
