@@ -152,6 +152,10 @@ CATALOGUE: dict[str, FaultKind] = {k.code: k for k in (
     _k("INVERTER_STATUS_IMPLAUSIBLE", S, "the inverter's firmware and its sensing: its status "
        "cannot be true (the detail names the contradiction: state vs power, frequency, "
        "temperature, power with its contactors open); do not trust it to cease", clear_by=TECH),
+    _k("DC_NOT_ISOLATED", E, "the inverter's power stage (a DC-side short, a stuck bridge), "
+       "K_AC (welded with no aux contact fitted) and the DC current sensor: with the inverter "
+       "disabled and the AC side open the DC current did not fall, and K_DC opened under load "
+       "as the last resort", CTL, TECH),
 )}
 
 # INV_FAULT FaultWord bit -> fault code (bits 12..15 are reserved).

@@ -133,6 +133,25 @@ def test_an_ignoring_inverter_with_a_welded_ac_contactor_opens_dc_as_the_last_re
     assert c.world.truth.of_kind("hot_open")  # the plant saw it too
 
 
+def test_a_dc_current_that_does_not_fall_after_the_ac_side_opened_is_the_last_resort(
+        make_charger: Callable[..., Charger]) -> None:
+    """The AC side opened, the inverter disabled, and the DC current sensor still sees 10 A:
+    K_DC opens under load after contactor_timeout_s + 0.5 s as an emergency (DC_NOT_ISOLATED),
+    in the controller's record."""
+    c = _charging(make_charger)
+    inject(c.world, "inverter_ignores_commands", {})
+    c.request("idle")
+    c.run_until(lambda: c.state is State.STOPPING_ISOLATE, limit_s=4.0)
+    entered = c.now
+    inject(c.world, "dc_overcurrent", {"amps": 10.0})  # below DC_OVERCURRENT, above 2 A
+    c.run_until(lambda: not c.world.contactor_closed("dc"), limit_s=2.0)
+    assert c.now - entered == pytest.approx(c.config.sequence.contactor_timeout_s + 0.5,
+                                            abs=0.08)
+    assert "DC_NOT_ISOLATED" in c.sup.status().faults
+    assert c.sup.hot_opens and c.sup.hot_opens[-1].emergency
+    assert "DC_NOT_ISOLATED" in _hot_open_events(c)[-1]
+
+
 # ----- item 8: inverter status that cannot be true --------------------------------------------
 @pytest.mark.parametrize("lie", ["inverter_reports_off", "inverter_reports_zero_hz",
                                  "inverter_reports_overheated"])

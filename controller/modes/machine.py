@@ -490,12 +490,17 @@ class ModeLogic:
         return self.time_in_state() > limit
 
     def record_last_resort(self, _e: Any) -> None:
+        """The last resort is an emergency (DC_NOT_ISOLATED): the one case K_DC may open under
+        load; the supervisor records the hot open."""
         self.hot_open = True
         limit = self.config.sequence.contactor_timeout_s + ISOLATE_SETTLE_S
-        self.reason = (f"the DC current did not fall below "
-                       f"{self.config.sequence.open_below_current_a} A within {limit} s of "
-                       "opening the AC side: K_DC opens under load as the last resort (hot open "
-                       "recorded)")
+        current = self.dc_current_a()
+        shown = "unknown" if current is None else f"{current:.1f} A"
+        self.reason = "DC_NOT_ISOLATED"
+        self._on_fault("DC_NOT_ISOLATED", f"DC current {shown}, not below "
+                       f"{self.config.sequence.open_below_current_a} A {limit} s after the AC "
+                       "side opened with the inverter disabled: K_DC opens under load as the "
+                       "last resort")
 
     def all_open_confirmed(self, _e: Any) -> bool:
         return not any(self._closed(n) for n in ("dc", "ac", "precharge", "v2l"))
