@@ -533,15 +533,22 @@ class Supervisor:
 
     def _note_hot_open(self, snap: Snapshot) -> None:
         """The controller's own hot-open record: K_DC was commanded closed and this tick
-        commands it open while the DC current it measured is at or above
-        ``sequence.open_below_current_a`` (or unknown). Stored (event kind ``hot_open``) and
-        kept in ``hot_opens``; outside an emergency it is a defect the scenario verdicts and
-        the invariant checker report (invariant 7)."""
+        commands it open while the DC current it knows (its own sensor, and a trusted fresh
+        inverter status) is at or above ``sequence.open_below_current_a`` (or unknown).
+        Stored (event kind ``hot_open``) and kept in ``hot_opens``; outside an emergency it is a
+        defect the scenario verdicts and the invariant checker report (invariant 7)."""
         if not snap.contactors["dc"].commanded_closed or self.plan.contactors.get("dc", False):
             return
         limit = self.config.sequence.open_below_current_a
         current = snap.analog_value("dc_current_a", self.config.protection.sensor_max_age_s)
-        if current is not None and abs(current) < limit:
+        # The ADC converts one channel per tick: a trusted, fresh inverter status that shows
+        # its DC current gone (it ceased on its own trip) is the newer word.
+        inv = snap.inverter
+        trusted = (inv is not None and not self._active_codes & UNTRUSTED_INVERTER
+                   and snap.inverter_age_s <= self.config.protection.inverter_status_timeout_s)
+        readings = [abs(a) for a in (current, inv.dc_current_a if trusted and inv else None)
+                    if a is not None]
+        if readings and min(readings) < limit:
             return
         emergency = any(CATALOGUE[c].severity is Severity.EMERGENCY for c in self._active_codes)
         why = self.transitions[-1].reason if self.transitions else ""
