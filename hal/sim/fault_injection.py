@@ -55,6 +55,11 @@ def _welded_closed(w: Any, p: dict[str, Any]) -> None:
         w.dc_link_v = w.battery.terminal_v()
 
 
+def _fails_to_cease(w: Any, p: dict[str, Any]) -> None:
+    w.inverter.ignoring = True
+    w.interlocks.inverter_fails_to_cease = True
+
+
 def _set_sensor(w: Any, p: dict[str, Any], **values: Any) -> None:
     state = w.interlocks.thermal.sensors[p["sensor"]]
     for key, value in values.items():
@@ -72,10 +77,9 @@ INJECTABLE: dict[str, Injectable] = {
         "the aux contact wire of `contactor` breaks: it reads open whatever the contacts do",
         ("contactor",), lambda w, p: w.interlocks.aux_cut.add(p["contactor"])),
     "inverter_fails_to_cease": Injectable(
-        "the inverter's firmware stops ceasing: it keeps delivering its last running setpoint "
-        "whatever it is commanded and runs none of its own trips (the controller must open the "
-        "contactors itself: GRID_CEASE_FAILED)", (),
-        lambda w, p: setattr(w.interlocks, "inverter_fails_to_cease", True)),
+        "the inverter's firmware stops ceasing: it ignores its commands (as "
+        "`inverter_ignores_commands`) and runs none of its own trips (the controller must open "
+        "the contactors itself: GRID_CEASE_FAILED)", (), _fails_to_cease),
     "precharge_resistor_open": Injectable(
         "the precharge resistor is open circuit: the DC link never charges (precharge timeout)",
         (), lambda w, p: setattr(w.interlocks, "precharge_open", True)),
