@@ -157,6 +157,13 @@ CATALOGUE: dict[str, FaultKind] = {k.code: k for k in (
        "forming, so its contacts are closed although its aux contact reads open (welded "
        "contacts and a broken aux wire); replace it before a technician reset",
        clear_by=TECH),
+    _k("INVERTER_STATUS_IMPLAUSIBLE", S, "the inverter's firmware and its sensing: its status "
+       "cannot be true (the detail names the contradiction: state vs power, frequency, "
+       "temperature, power with its contactors open); do not trust it to cease", clear_by=TECH),
+    _k("DC_NOT_ISOLATED", E, "the inverter's power stage (a DC-side short, a stuck bridge), "
+       "K_AC (welded with no aux contact fitted) and the DC current sensor: with the inverter "
+       "disabled and the AC side open the DC current did not fall, and K_DC opened under load "
+       "as the last resort", CTL, TECH),
 )}
 
 # INV_FAULT FaultWord bit -> fault code (bits 12..15 are reserved).
@@ -165,6 +172,14 @@ INVERTER_FAULT_BITS: tuple[str, ...] = (
     "INV_AC_UNDERVOLTAGE", "INV_AC_FREQUENCY", "INV_OVERTEMPERATURE", "INV_ISLANDING",
     "INV_COMMAND_TIMEOUT", "INV_COMMAND_INVALID", "INV_INSULATION", "INV_HARDWARE",
 )
+
+
+# Faults that mean the inverter cannot be trusted to take the power away (it does not follow its
+# command, or its report cannot be true): the stop does not wait for a ramp; the inverter is
+# disabled and the AC side opens first, the DC side once its current is low, or as the last
+# resort (recorded as a hot open): ``stopping_isolate`` in ``controller/modes/machine.py``.
+UNTRUSTED_INVERTER: frozenset[str] = frozenset({"POWER_IMPLAUSIBLE",
+                                                "INVERTER_STATUS_IMPLAUSIBLE"})
 
 
 def fault(code: str, t: float, wall_time: float, detail: str) -> Fault:

@@ -220,7 +220,7 @@ def test_a_leased_power_limit_ramps_down_then_back_up_when_it_expires(charger: C
     decision = charger.request(None, 3000.0, "grid_operator", lease_s=20.0)
     assert decision.accepted
     claimed_at = charger.now
-    charger.run(1.0)  # ramped at 2 kW/s, not a step
+    charger.run(0.1)  # a reduction ramps at the inverter's 20 kW/s: fast, but not a step
     assert 7000.0 < inverter.ac_power_w < 10500.0
     charger.run(5.0)
     assert inverter.ac_power_w == pytest.approx(3000.0, abs=50.0)

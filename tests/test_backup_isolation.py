@@ -13,6 +13,7 @@ from controller.scenarios.runner import run_scenario
 from controller.scenarios.spec import parse_scenario
 
 OUTAGE_S = 30.0
+AUX_BREAKS_S = 30.05
 TICK_S = 0.02
 PLANT_STEP_S = 0.005
 
@@ -23,10 +24,13 @@ def _outage(faults: list[str]) -> dict[str, Any]:
     if "weld" in faults:
         events.append({"at_s": 20.0, "kind": "fault", "name": "contactor_weld",
                        "contactor": "grid"})
-    if "aux" in faults:
-        events.append({"at_s": OUTAGE_S, "kind": "fault", "name": "contactor_feedback_lost",
-                       "contactor": "grid"})
     events.append({"at_s": OUTAGE_S, "id": "outage", "kind": "grid_outage"})
+    if "aux" in faults:
+        # The wire breaks just after K_GRID is commanded open (the controller isolates at the
+        # outage's second tick): the aux then reads "open" as if the contacts had parted. A
+        # break before the command is an uncommanded change, CONTACTOR_FEEDBACK at once.
+        events.append({"at_s": AUX_BREAKS_S, "kind": "fault", "name": "contactor_feedback_lost",
+                       "contactor": "grid"})
     return {"scenario": {"name": "k-grid-isolation", "duration_s": 40.0, "seed": 5},
             "plant": {"ev_soc_pct": 70.0, "home_load_w": 2200.0},
             "events": events, "expect": []}

@@ -45,6 +45,7 @@ class Case:
     stays_closed: tuple[str, ...] = ()  # contacts that physically cannot open (welded)
     must_latch: str | None = None  # latched as well (when several faults trip in one tick)
     fault: str | None = None  # the scenario fault it exercises (default: its own name)
+    prepare: Callable[[Charger, str], None] | None = None  # after reaching the mode, before t0
 
     @property
     def scenario_fault(self) -> str:
@@ -81,6 +82,14 @@ def _bus(device: str, fault: str) -> Callable[[Charger, str], None]:
 
 def _port(fault: str) -> Callable[[Charger, str], None]:
     return lambda c, _m: c.world.inverter_port.inject(fault)
+
+
+def _loaded(c: Charger, mode: str) -> None:
+    """v2h follows the home load (0.3 kW here): give it 4 kW to deliver, so that the inverter
+    carries power the checks can see (above the 1.5 kW tolerance and the 2 A open threshold)."""
+    if mode == "v2h":
+        c.world.home.load_w = 4300.0
+        c.run(4.0)
 
 
 # Each case names the scenario fault (controller/scenarios/kinds.py FAULTS) it exercises.
@@ -157,7 +166,32 @@ CASES = (
     Case("grid_drop_out", frozenset({"CONTACTOR_FEEDBACK"}), 0.05,
          _inj("contactor_fail_close", contactor="grid"), fault="contactor_fail_close",
          not_in={m: NO_GRID_COIL for m in ("charge", "v2h", "v2g", "v2l")}),
+    # Issue 15 item 4: the inverter holds its power whatever it is told; revealed by a stop
+    # (grid-following: the ramp-down, 2 s past the tolerance; forming: told OFF, 0.5 s), then
+    # stopping_isolate: AC side first, K_DC at low current (no hot open: checked below).
+    Case("inverter_ignores_commands", frozenset({"POWER_IMPLAUSIBLE"}), 3.0,
+         _inj("inverter_ignores_commands"), phase="stopping", prepare=_loaded),
+    # Issue 15 item 8: a status that cannot be true (0.3 s, then the same isolating stop).
+    Case("inverter_reports_off", frozenset({"INVERTER_STATUS_IMPLAUSIBLE"}), 0.4,
+         _inj("inverter_reports_off"), prepare=_loaded),
+    Case("inverter_reports_zero_hz", frozenset({"INVERTER_STATUS_IMPLAUSIBLE"}), 0.4,
+         _inj("inverter_reports_zero_hz"),
+         not_in={"v2l": "the inverter's AC side is the isolated outlet: it reports no AC bus "
+                 "(K_AC open), so there is no frequency to judge"}),
+    Case("inverter_reports_overheated", frozenset({"INVERTER_STATUS_IMPLAUSIBLE"}), 0.4,
+         _inj("inverter_reports_overheated")),
+    # A status frozen at "running" is caught once the inverter is told OFF (the stop): it
+    # still claims to run (POWER_IMPLAUSIBLE, 0.5 s), or claims power with its contactors
+    # confirmed open (INVERTER_STATUS_IMPLAUSIBLE, 0.3 s), whichever comes first.
+    Case("inverter_reports_frozen", frozenset({"POWER_IMPLAUSIBLE",
+                                               "INVERTER_STATUS_IMPLAUSIBLE"}), 3.0,
+         _inj("inverter_reports_frozen"), phase="stopping", prepare=_loaded),
 )
+# Faults whose stop must protect the DC contactor: no hot open, in the plant or in the
+# controller's own record (tests/test_powerpath.py has the reproductions).
+NO_HOT_OPEN = frozenset({"inverter_ignores_commands", "inverter_reports_off",
+                         "inverter_reports_zero_hz", "inverter_reports_overheated",
+                         "inverter_reports_frozen"})
 
 
 def inject_weld(c: Charger) -> None:
@@ -211,6 +245,8 @@ def _run_case(make_charger: Callable[..., Charger], case: Case, mode: str) -> Re
             c.world.v2l_load_w = 1000.0
     else:
         _to_mode(c, mode)
+        if case.prepare is not None:
+            case.prepare(c, mode)
         t0 = c.now
         case.inject(c, mode)
         if case.phase == "stopping":
@@ -257,6 +293,9 @@ def _run_case(make_charger: Callable[..., Charger], case: Case, mode: str) -> Re
     for record in c.sup.trip_log:
         if record.function != "GRID_WINDOW":
             assert any(text.startswith(f"{record.function}: ") for text in stored), record
+    if case.name in NO_HOT_OPEN:
+        assert not c.world.truth.of_kind("hot_open"), (case.name, mode, "plant hot open")
+        assert not c.sup.hot_opens, (case.name, mode, c.sup.hot_opens)
     latched = {f.code for f in c.store.active_faults()}
     assert first.function in latched
     assert case.must_latch is None or case.must_latch in latched, (case.name, mode, latched)
@@ -290,7 +329,9 @@ def test_fault_in_mode(make_charger: Callable[..., Charger], case: Case, mode: s
 def test_every_named_fault_is_in_the_matrix() -> None:
     """Every fault a scenario can inject (except the restores) has a row in the matrix."""
     restores = {name for name in FAULTS if name.endswith("_restore")}
-    elsewhere = {"contactor_welded_closed": "tests/test_interlocks.py (a restart)"}
+    elsewhere = {"contactor_welded_closed": "tests/test_interlocks.py (a restart)",
+                 "inverter_fails_to_cease": "scenarios/grid/cease-failed-ov2.toml (it shows "
+                 "only when a grid trip asks the inverter to cease)"}
     covered = {case.scenario_fault for case in CASES} | {"estop"}
     assert set(FAULTS) - restores - set(elsewhere) <= covered, (
         set(FAULTS) - restores - set(elsewhere) - covered)

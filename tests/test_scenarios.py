@@ -22,7 +22,7 @@ V2XCTL = [sys.executable, "-m", "controller.cli.main"]
 REPORT_FIELDS = {"format", "scenario", "source", "seed", "passed", "duration_s",
                  "control_tick_s", "wall_s", "expectations", "transitions", "trips",
                  "plant_events", "energy_kwh", "invariant_violations", "final", "wall",
-                 "requests", "winners"}
+                 "requests", "winners", "hot_opens"}
 
 
 def sim(*args: str) -> subprocess.CompletedProcess[str]:

@@ -82,7 +82,9 @@ class LimitSettings:
                                            unit="W", min=0.0, max=32000.0)
     cable_max_current_a: float = setting(125.0, "DC cable and inlet current rating", unit="A",
                                          min=1.0, max=250.0)
-    ramp_rate_w_per_s: float = setting(2000.0, "how fast the power command may change",
+    ramp_rate_w_per_s: float = setting(2000.0, "how fast the power command may rise "
+                                       "(reductions toward zero follow at "
+                                       "inverter.ramp_rate_w_per_s)",
                                        unit="W/s", min=10.0, max=50000.0)
 
 

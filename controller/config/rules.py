@@ -210,6 +210,7 @@ def cross_field_problems(config: Config) -> list[str]:
             f"v2h.reserve_soc_pct = {config.v2h.reserve_soc_pct} (the outage reserve is the "
             "last part of the battery, below the discretionary one)")
     problems.extend(_console_problems(config))
+    problems.extend(_rampdown_problems(config))
     v2h = config.v2h
     if v2h.reserve_soc_pct + v2h.reserve_hysteresis_pct > 100.0:
         problems.append(
@@ -217,3 +218,32 @@ def cross_field_problems(config: Config) -> list[str]:
             f"exceeds 100 % (v2h.reserve_soc_pct = {v2h.reserve_soc_pct})"
         )
     return problems
+
+
+# ----- a stop's ramp-down must finish before its timeout (issue 15, item 3) ----------------------
+RAMPDOWN_SETTLE_S = 1.0  # after the ramp: the DC current seen below the threshold, the checks
+
+
+def rampdown_rate_w_per_s(config: Config) -> float:
+    """How fast the power command falls toward zero (``controller/dispatch/dispatcher.py``):
+    the inverter's own ramp limit (it can follow no faster), or the controller's rise rate
+    where that is faster still."""
+    return max(config.inverter.ramp_rate_w_per_s, config.limits.ramp_rate_w_per_s)
+
+
+def _rampdown_problems(config: Config) -> list[str]:
+    """The largest power a grid-following stop starts from must ramp to zero, and the DC
+    current settle, within ``sequence.rampdown_timeout_s`` (else every stop from full power
+    would open the DC contactors under load)."""
+    limits = config.limits
+    start_w = min(config.inverter.rated_power_w,
+                  max(limits.max_charge_power_w, limits.max_discharge_power_w))
+    rate = rampdown_rate_w_per_s(config)
+    needed = start_w / rate + RAMPDOWN_SETTLE_S
+    timeout = config.sequence.rampdown_timeout_s
+    if timeout >= needed:
+        return []
+    return [f"sequence.rampdown_timeout_s = {timeout}: a stop from {start_w:.0f} W at "
+            f"{rate:.0f} W/s (the larger of inverter.ramp_rate_w_per_s and "
+            f"limits.ramp_rate_w_per_s) needs {needed:.2f} s including {RAMPDOWN_SETTLE_S} s to "
+            "settle: raise the timeout or the inverter's ramp rate"]

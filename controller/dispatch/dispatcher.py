@@ -5,8 +5,11 @@ integrating the import error, with an immediate cut when the home would export; 
 stops discharge with hysteresis. Every other state: zero. Frequency droop (IEEE 1547 frequency-
 watt, ``controller/dispatch/droop.py``) then moves the target within the mode's range, and the
 reactive power modes (``controller/dispatch/reactive.py``) set the reactive setpoint and, with
-reactive power priority and volt-watt, limit the active power. Changes are ramp-limited, except
-cuts that prevent export or obey a lowered limit.
+reactive power priority and volt-watt, limit the active power. Rises are limited to
+``limits.ramp_rate_w_per_s``; reductions toward zero (a stop, a lower target) follow at the
+inverter's own ramp rate (``inverter.ramp_rate_w_per_s``, if faster), so a stop from full power
+reaches zero long before ``sequence.rampdown_timeout_s`` (``controller/config/rules.py`` checks
+that it can); cuts that prevent export or obey a lowered limit are immediate.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import math
 from dataclasses import dataclass
 
 from controller.config.model import Config
+from controller.config.rules import rampdown_rate_w_per_s
 from controller.dispatch.droop import FrequencyDroop
 from controller.dispatch.limits import PowerLimits, power_limits
 from controller.dispatch.reactive import ReactivePower, ReactiveResult
@@ -110,6 +114,17 @@ class Dispatcher:
             return self._reactive.update(t, None, 0.0)
         return self._reactive.update(t, voltage_pu, -self.power_w)
 
+    def _ramped(self, target: float, dt: float) -> float:
+        """One ramp step toward ``target``: slowly up, at the inverter's own rate toward zero."""
+        current = self.power_w
+        rise = self._config.limits.ramp_rate_w_per_s * dt
+        fall = rampdown_rate_w_per_s(self._config) * dt
+        if current * target < 0.0:  # through zero: first down to zero, then up the other way
+            return current + max(-fall, min(fall, -current))
+        if abs(target) <= abs(current):
+            return current + max(-fall, min(fall, target - current))
+        return current + max(-rise, min(rise, target - current))
+
     def update(self, state: State, plan: OutputPlan, request: Request,
                snap: Snapshot, grid_ok: bool = True,
                export_permitted: bool = False,
@@ -144,8 +159,7 @@ class Dispatcher:
                                              limits, note)
         reactive = self._reactive_power(state, snap.t, grid.voltage_pu if live and grid else None)
         note = f"{note}; {reactive.note}" if reactive.note else note
-        step = self._config.limits.ramp_rate_w_per_s * dt
-        ramped = self.power_w + max(-step, min(step, target - self.power_w))
+        ramped = self._ramped(target, dt)
         # A lowered limit cuts at once (reactive power has priority over active power, and
         # volt-watt caps the output); so does v2h when the home would otherwise export.
         ramped = min(max(ramped, -min(limits.discharge_w, reactive.p_limit_w,

@@ -14,6 +14,7 @@ from typing import Any
 from transitions.extensions import HierarchicalMachine
 
 from controller.config.model import Config
+from controller.faults import UNTRUSTED_INVERTER
 from controller.modes.checks import Isolation, dc_isolation, insulation_ok
 from controller.modes.context import TickContext
 from controller.modes.plan import OutputPlan
@@ -28,6 +29,9 @@ _STATE_BY_NAME: dict[str, State] = {state.value: state for state in State}
 TICK = "tick"
 POWER_AT_ZERO_W = 50.0
 SELFTEST_MIN_S = 0.5
+# stopping_isolate: after K_AC's own confirmation time, the DC current has this long to fall
+# below sequence.open_below_current_a before K_DC opens anyway (the last resort, recorded).
+ISOLATE_SETTLE_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,19 +458,49 @@ class ModeLogic:
     def power_at_zero(self, _e: Any) -> bool:
         return abs(self._c().commanded_power_w) < POWER_AT_ZERO_W
 
-    def ramp_done(self, _e: Any) -> bool:
+    def dc_current_a(self) -> float | None:
         snap = self._c().snapshot
-        current = snap.analog_value("dc_current_a", self.config.protection.sensor_max_age_s)
-        settled = (current is not None
-                   and abs(current) < self.config.sequence.open_below_current_a
-                   and self.power_at_zero(_e))
-        if settled:
+        return snap.analog_value("dc_current_a", self.config.protection.sensor_max_age_s)
+
+    def dc_current_low(self, _e: Any) -> bool:
+        current = self.dc_current_a()
+        return current is not None and abs(current) < self.config.sequence.open_below_current_a
+
+    def ramp_done(self, _e: Any) -> bool:
+        if self.dc_current_low(_e) and self.power_at_zero(_e):
             return True
         if self.time_in_state() > self.config.sequence.rampdown_timeout_s:
             self.hot_open = True
             self.reason = "ramp-down timeout: opening under load (hot open recorded)"
             return True
         return False
+
+    # ----- an inverter that cannot be trusted to take the power away (stopping_isolate) -----
+    def inverter_untrusted(self, _e: Any) -> bool:
+        """A fault this tick says the inverter does not follow its command or reports what
+        cannot be true (``controller/faults.py``, ``UNTRUSTED_INVERTER``)."""
+        codes = {t.code for t in self._c().protection.trips} & UNTRUSTED_INVERTER
+        if codes:
+            self.reason = (f"{', '.join(sorted(codes))}: inverter disabled, the AC side opens "
+                           "first, the DC side once its current is low")
+        return bool(codes)
+
+    def isolation_expired(self, _e: Any) -> bool:
+        limit = self.config.sequence.contactor_timeout_s + ISOLATE_SETTLE_S
+        return self.time_in_state() > limit
+
+    def record_last_resort(self, _e: Any) -> None:
+        """The last resort is an emergency (DC_NOT_ISOLATED): the one case K_DC may open under
+        load; the supervisor records the hot open."""
+        self.hot_open = True
+        limit = self.config.sequence.contactor_timeout_s + ISOLATE_SETTLE_S
+        current = self.dc_current_a()
+        shown = "unknown" if current is None else f"{current:.1f} A"
+        self.reason = "DC_NOT_ISOLATED"
+        self._on_fault("DC_NOT_ISOLATED", f"DC current {shown}, not below "
+                       f"{self.config.sequence.open_below_current_a} A {limit} s after the AC "
+                       "side opened with the inverter disabled: K_DC opens under load as the "
+                       "last resort")
 
     def all_open_confirmed(self, _e: Any) -> bool:
         return not any(self._closed(n) for n in ("dc", "ac", "precharge", "v2l"))
@@ -560,10 +594,19 @@ class ModeLogic:
 
     def on_enter_stopping_ramp(self, _e: Any) -> None:
         self.hot_open = False
-        if self.last_energised is State.ENERGISED_V2L:
-            # A grid-forming source has no power setpoint to ramp: the outlet's load sets it.
-            # Ceasing is its ramp to zero; the contacts then open without current.
+        if self.plan.inverter_mode is InverterMode.GRID_FORMING:
+            # A grid-forming source (v2l, backup) has no power setpoint to ramp: the load sets
+            # it. Ceasing is its ramp to zero; the contacts then open without current.
             self.plan.inverter_mode = InverterMode.OFF
+            self.plan.sync_to_grid = False
+
+    def on_enter_stopping_isolate(self, _e: Any) -> None:
+        # The AC side breaks the current (an AC contact interrupts at the zero crossing); the
+        # DC contactor waits for its current to fall (``dc_current_low``).
+        self.hot_open = False
+        self.plan.inverter_mode = InverterMode.OFF
+        self.plan.sync_to_grid = False
+        self.plan.set(ac=False, v2l=False, precharge=False)
 
     def on_enter_stopping_open(self, _e: Any) -> None:
         self.plan.inverter_mode = InverterMode.OFF

@@ -30,6 +30,7 @@ class State(StrEnum):
     STOPPING_RAMP = "stopping_ramp"
     STOPPING_OPEN = "stopping_open"
     STOPPING_WELD_CHECK = "stopping_weldcheck"
+    STOPPING_ISOLATE = "stopping_isolate"  # an untrusted inverter: AC side first, then DC
     SERVICE_TEST = "service_test"
     FAULT = "fault"
     ESTOP = "estop"
@@ -44,7 +45,8 @@ CHILDREN: dict[State, tuple[State, ...]] = {
                       State.ENERGISED_V2L),
     State.BACKUP: (State.BACKUP_ISOLATE, State.BACKUP_ISLAND, State.BACKUP_WAIT_FOR_GRID,
                    State.BACKUP_RESYNC, State.BACKUP_RECONNECT),
-    State.STOPPING: (State.STOPPING_RAMP, State.STOPPING_OPEN, State.STOPPING_WELD_CHECK),
+    State.STOPPING: (State.STOPPING_RAMP, State.STOPPING_OPEN, State.STOPPING_WELD_CHECK,
+                     State.STOPPING_ISOLATE),
 }
 TOP_LEVEL: tuple[State, ...] = (State.SELFTEST, State.IDLE, State.EV_CONNECTED, State.STARTING,
                                 State.ENERGISED, State.BACKUP, State.STOPPING,

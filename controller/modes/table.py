@@ -67,7 +67,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     # reclose K_GRID -> back to v2h, grid-following, without the home going dark.
     T("tick", S.ENERGISED_V2H, S.BACKUP_ISOLATE, ("grid_lost", "backup_allowed"),
       before="record_outage"),
-    T("tick", S.BACKUP, S.STOPPING_OPEN, ("backup_reserve_reached",),
+    # A stop from backup ceases the forming inverter first (stopping_ramp), then opens at low
+    # DC current: never ceasing and opening in the same tick.
+    T("tick", S.BACKUP, S.STOPPING_RAMP, ("backup_reserve_reached",),
       before="record_backup_reserve"),
     # A cold start for backup (from ev_connected): K_GRID confirmed open, then the DC side
     # through its checks and precharge, then K_AC, then forming.
@@ -79,9 +81,18 @@ TRANSITIONS: tuple[Transition, ...] = (
     T("tick", S.BACKUP_WAIT_FOR_GRID, S.BACKUP_RESYNC, ("return_delay_passed",)),
     T("tick", S.BACKUP_RESYNC, S.BACKUP_ISLAND, unless=("grid_normal",)),
     T("tick", S.BACKUP_RESYNC, S.BACKUP_RECONNECT, ("inverter_synced",)),
-    T("tick", S.BACKUP_RESYNC, S.STOPPING_OPEN, ("sync_expired",),
+    T("tick", S.BACKUP_RESYNC, S.STOPPING_RAMP, ("sync_expired",),
       before="record_sync_timeout"),
     T("tick", S.BACKUP_RECONNECT, S.ENERGISED_V2H, ("grid_closed_confirmed",)),
+    # An inverter that cannot be trusted to take the power away (controller/faults.py,
+    # UNTRUSTED_INVERTER): disable it and open the AC side first; K_DC opens once its current
+    # is low, or as the last resort (recorded as a hot open). Before any other stop.
+    T("tick", S.ENERGISED, S.STOPPING_ISOLATE, ("inverter_untrusted",)),
+    T("tick", S.BACKUP, S.STOPPING_ISOLATE, ("inverter_untrusted",)),
+    T("tick", S.STOPPING_RAMP, S.STOPPING_ISOLATE, ("inverter_untrusted",)),
+    T("tick", S.STOPPING_ISOLATE, S.STOPPING_OPEN, ("dc_current_low",)),
+    T("tick", S.STOPPING_ISOLATE, S.STOPPING_OPEN, ("isolation_expired",),
+      before="record_last_resort"),
     T("tick", S.ENERGISED, S.STOPPING, ("stop_needed",)),
     T("tick", S.ENERGISED_CHARGE, S.ENERGISED_V2H, ("wants_v2h", "power_at_zero")),
     T("tick", S.ENERGISED_CHARGE, S.ENERGISED_V2G, ("wants_v2g", "power_at_zero")),

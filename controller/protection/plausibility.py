@@ -2,7 +2,10 @@
 
 - POWER_IMPLAUSIBLE: grid-following with the output contactor confirmed, the inverter's AC power
   differs from the command by more than ``power_tolerance_w`` for ``power_delay_s`` (it ignores
-  the command, or something limits it that the controller does not know about).
+  the command, or something limits it that the controller does not know about). Also in every
+  mode and state: told OFF, a fresh status still reports it running or exchanging more than
+  ``power_tolerance_w`` after ``CEASE_GRACE_S`` (it does not cease: grid-forming included, where
+  there is no power command to compare).
 - MEASUREMENT_DISAGREE: the controller's own DC link voltage and DC current (ADS1115) against the
   inverter's report, and the PCC meter's voltage against the inverter's AC voltage, each for
   ``disagree_delay_s``. One of two sensors is wrong; which one is for a technician to find.
@@ -12,8 +15,11 @@ from __future__ import annotations
 
 from controller.config.model import Config
 from controller.protection.debounce import HeldFor
+from controller.protection.inverter_faults import RUNNING
 from controller.protection.trip import Trip
 from controller.supervisor.snapshot import Snapshot
+
+CEASE_GRACE_S = 0.5  # an inverter told OFF has ceased by then (it stops switching at once)
 
 
 class PlausibilityMonitor:
@@ -21,10 +27,12 @@ class PlausibilityMonitor:
         self._s = config.safety.plausibility
         self._max_age = config.protection.sensor_max_age_s
         self._power = HeldFor()
+        self._not_ceased = HeldFor()
+        self._status_max_age_s = config.protection.inverter_status_timeout_s
         self._pairs = {name: HeldFor() for name in ("dc_voltage", "dc_current", "ac_voltage")}
 
     def update(self, snap: Snapshot, commanded_w: float, following: bool,
-               energised: bool) -> list[Trip]:
+               energised: bool, told_off: bool = False) -> list[Trip]:
         trips: list[Trip] = []
         inv = snap.inverter
         ac = snap.contactors.get("ac")
@@ -39,6 +47,14 @@ class PlausibilityMonitor:
         if held >= s.power_delay_s:
             trips.append(Trip("POWER_IMPLAUSIBLE", f"inverter AC power differs from the command "
                               f"by {error:.0f} W for {held:.1f} s", error, s.power_tolerance_w))
+        fresh = inv is not None and snap.inverter_age_s <= self._status_max_age_s
+        running = inv is not None and (inv.state in RUNNING
+                                       or abs(inv.ac_power_w) > s.power_tolerance_w)
+        held = self._not_ceased.held(snap.t, told_off and fresh and running)
+        if inv is not None and held >= CEASE_GRACE_S:
+            trips.append(Trip("POWER_IMPLAUSIBLE", f"inverter told OFF still reports "
+                              f"{inv.state.name} at {inv.ac_power_w:.0f} W after {held:.1f} s",
+                              held, CEASE_GRACE_S))
         if inv is None or not energised or not dc_closed:
             for p in self._pairs.values():
                 p.since = None

@@ -18,7 +18,7 @@ from controller.protection.estop import EstopMonitor
 from controller.protection.grid_window import GridVerdict, GridWindow
 from controller.protection.ground_fault import GroundFaultMonitor
 from controller.protection.insulation import InsulationMonitor
-from controller.protection.inverter_faults import check_inverter_faults
+from controller.protection.inverter_faults import InverterStatusCheck, check_inverter_faults
 from controller.protection.inverter_settings_check import InverterSettingsCheck
 from controller.protection.isolation import IsolationMonitor
 from controller.protection.meter_plausibility import MeterPlausibilityMonitor
@@ -60,6 +60,9 @@ class Protection:
         self._precharge = PrechargeMonitor(config)
         self._meter = MeterPlausibilityMonitor(safety.meter)
         self._isolation = IsolationMonitor(config.grid.nominal_voltage_v)
+        self._inverter_status = InverterStatusCheck(
+            config.grid.nominal_voltage_v, config.grid.nominal_frequency_hz,
+            config.protection.inverter_status_timeout_s)
 
     def set_permit_service(self, permit: bool) -> None:
         """IEEE 1547 permit service (input or command): False ceases and keeps out of service."""
@@ -67,9 +70,11 @@ class Protection:
 
     def evaluate(self, snap: Snapshot, estimate: GridEstimate | None,
                  energised: bool, energy_wanted: bool = False, commanded_w: float = 0.0,
-                 following: bool = False, export_wanted: bool = False) -> ProtectionResult:
+                 following: bool = False, export_wanted: bool = False,
+                 told_off: bool = False) -> ProtectionResult:
         """``energised``: the mode machine is outside its safe states; ``commanded_w``: the
-        previous tick's power command; ``following``: the inverter was told grid-following."""
+        previous tick's power command; ``following``: the inverter was told grid-following;
+        ``told_off``: it was told OFF."""
         trips: list[Trip] = []
         for single in (self._estop.update(snap), self._door.update(snap, energised),
                        self._ground.update(snap), self._insulation.update(snap),
@@ -80,9 +85,13 @@ class Protection:
         trips += check_sensors(snap, self._settings, energised, self._started_at)
         trips += self._feedback.update(snap)
         trips += check_inverter_faults(snap)
+        status = self._inverter_status.update(snap)  # a report that cannot be true
+        if status is not None:
+            trips.append(status)
         grid = self.grid_window.update(snap.t, estimate, snap, export_wanted)
         # The inverter ceases by itself on an abnormal grid or a fault of its own: not implausible.
-        trips += self._plausibility.update(snap, commanded_w, following and grid.ok, energised)
+        trips += self._plausibility.update(snap, commanded_w, following and grid.ok, energised,
+                                           told_off)
         # The response check judges only a command that does not follow the meter (charging,
         # v2g): the v2h follower holds the grid power still on purpose (docs/safety.md).
         meter = self._meter.update(snap, following and grid.ok

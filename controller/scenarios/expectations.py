@@ -8,7 +8,7 @@ from typing import Any
 from controller.dispatch.arbitration import ArbitrationRecord, WinnerChange
 from controller.modes.machine import TransitionRecord
 from controller.scenarios.spec import Entry, Scenario
-from controller.supervisor.loop import TripRecord
+from controller.supervisor.loop import HotOpen, TripRecord
 from hal.sim.ground_truth import GroundTruth, TruthEvent
 
 
@@ -32,6 +32,12 @@ class RunRecord:
     end_t: float
     requests: list[ArbitrationRecord] = field(default_factory=list)  # Supervisor.request_log
     winners: list[WinnerChange] = field(default_factory=list)  # Supervisor.winner_log
+    hot_opens: list[HotOpen] = field(default_factory=list)  # Supervisor.hot_opens
+
+    def controller_hot_opens(self, emergencies: bool = True) -> list[HotOpen]:
+        """What the controller itself recorded as K_DC opened under load (``emergencies``:
+        include those during an emergency, the one case invariant 7 allows)."""
+        return [h for h in self.hot_opens if emergencies or not h.emergency]
 
 
 def _matches(state: str, wanted: str) -> bool:
@@ -121,7 +127,13 @@ def evaluate(entry: Entry, run: RunRecord) -> Outcome:
     if kind == "no_truth_event":
         truth_hits = [ev for ev in run.truth.events if _truth_matches(ev, p)]
         label = p["event"] + (f" ({p['name']})" if "name" in p else "")
-        if not truth_hits:
-            return Outcome(True, f"no {label}")
-        return Outcome(False, f"{label} at {truth_hits[0].t:.3f} s")
+        # A hot open is judged on both records: the plant's and the controller's own.
+        recorded = run.controller_hot_opens() if p["event"] == "hot_open" else []
+        if truth_hits:
+            return Outcome(False, f"{label} at {truth_hits[0].t:.3f} s")
+        if recorded:
+            return Outcome(False, f"the controller recorded a hot open at {recorded[0].t:.3f} s "
+                                  f"(the plant did not): {recorded[0].text}")
+        return Outcome(True, f"no {label}" + (" (plant and controller record)" if p["event"]
+                                                == "hot_open" else ""))
     raise ValueError(f"unknown expectation kind {kind!r}")  # pragma: no cover

@@ -29,7 +29,10 @@ def _round(value: Any) -> Any:
 def build_report(run: RunRecord, outcomes: list[tuple[Entry, Outcome]], wall_s: float,
                  final: dict[str, Any]) -> dict[str, Any]:
     scenario = run.scenario
-    passed = all(o.passed for _, o in outcomes) and not run.violations
+    # Any hot open outside an emergency fails the run, whichever record shows it: the plant's
+    # (an invariant 7 violation) or the controller's own (also reported as a violation).
+    passed = (all(o.passed for _, o in outcomes) and not run.violations
+              and not run.controller_hot_opens(emergencies=False))
     report: dict[str, Any] = {
         "format": REPORT_FORMAT,
         "scenario": scenario.name,
@@ -54,6 +57,8 @@ def build_report(run: RunRecord, outcomes: list[tuple[Entry, Outcome]], wall_s: 
                       "reason": r.reason} for r in run.requests],
         "winners": [{"t": w.t, "field": w.field, "source": w.source, "value": w.value}
                     for w in run.winners],
+        "hot_opens": [{"t": h.t, "emergency": h.emergency, "current_a": h.current_a,
+                       "state": h.state, "text": h.text} for h in run.hot_opens],
         "plant_events": [{"t": ev.t, "kind": ev.kind, **ev.details}
                          for ev in run.truth.events],
         "energy_kwh": asdict(run.truth.energy),

@@ -1,7 +1,8 @@
 """Run a scenario: the production controller against the simulated charger, in virtual time.
 
 Events apply at the first control tick at or after their time; the invariant checker looks at
-plant truth after every tick; the run is deterministic for a given file and seed.
+plant truth and at the controller's own hot-open record after every tick; the run is
+deterministic for a given file and seed.
 """
 
 from __future__ import annotations
@@ -168,6 +169,7 @@ def _loop(scenario: Scenario, sup: Supervisor, world: SimWorld, checker: Invaria
             timing.controller_s += time.perf_counter() - t0
             timing.ticks += 1
             checker.check(now, sup.state in LATCHED, sup.modes.export_permitted)
+            checker.check_controller_record(sup.hot_opens)  # invariant 7, as it saw it
             if on_tick is not None:
                 on_tick(sup)
         if writer is not None and now >= next_sample - 1e-9:
@@ -183,7 +185,8 @@ def _loop(scenario: Scenario, sup: Supervisor, world: SimWorld, checker: Invaria
     progress.done()
     return RunRecord(scenario, initial_state, list(sup.transitions), list(sup.trip_log),
                      world.truth, list(checker.violations), event_times, end,
-                     requests=list(sup.request_log), winners=list(sup.winner_log))
+                     requests=list(sup.request_log), winners=list(sup.winner_log),
+                     hot_opens=list(sup.hot_opens))
 
 
 def run_file(path: str | Path, **kwargs: Any) -> dict[str, Any]:

@@ -7,9 +7,11 @@ A new fault is counted (``controller/store/fault_counters.py``) and written to
 them.
 
 Retries (``[safety.retry]``): a fault the catalogue marks ``retry`` is cleared automatically once
-its cause has been gone for ``backoff_s`` (doubling with each retry used in ``retry_window_s``),
-at most ``max_retries`` times; the next one stays latched for an operator. A fault within
-``latch_after_close_s`` of closing the contactors is never retried (OpenEVSE / UL practice).
+its cause has been observably gone (``controller/protection/retry_evidence.py`` says what must be
+seen, per fault: a quiet monitor is no evidence) for ``backoff_s`` (doubling with each retry used
+in ``retry_window_s``), at most ``max_retries`` times; the next one stays latched for an
+operator. A fault within ``latch_after_close_s`` of closing the contactors is never retried
+(OpenEVSE / UL practice).
 Clearing by hand: an operator reset clears only faults the catalogue lets an operator clear; a
 technician reset clears everything (``controller/faults.py``, ``ClearBy``).
 """
@@ -33,8 +35,10 @@ AUTO = "auto"  # the role of an automatic retry
 
 @dataclass
 class _Retry:
-    at: float | None  # loop time the retry is due (None: no automatic retry: latched)
+    at: float | None  # loop time the retry is due at the earliest (None: latched)
     why: str
+    delay_s: float = 0.0  # how long the cause must have been seen gone
+    gone_since: float | None = None  # since when the evidence has held without a break
 
 
 class FaultManager:
@@ -85,7 +89,8 @@ class FaultManager:
         used = self.counters.retries_used(f.code, wall, r.retry_window_s)
         if used >= r.max_retries:
             return _Retry(None, f"{used} automatic retries used in {r.retry_window_s:.0f} s")
-        return _Retry(now + r.backoff_s * 2 ** used, f"retry {used + 1} of {r.max_retries}")
+        delay = r.backoff_s * 2 ** used
+        return _Retry(now + delay, f"retry {used + 1} of {r.max_retries}", delay)
 
     def retry_note(self, code: str) -> str:
         plan = self._retries.get(code)
@@ -93,7 +98,8 @@ class FaultManager:
             return ""
         if plan.at is None:
             return f"latched ({plan.why})"
-        return f"automatic {plan.why} at t = {plan.at:.1f} s once the cause is gone"
+        return (f"automatic {plan.why} at t = {plan.at:.1f} s at the earliest, once the cause "
+                f"has been seen gone for {plan.delay_s:g} s")
 
     # ----- warnings --------------------------------------------------------------------------
     def new_warnings(self, warnings: list[Trip]) -> list[Trip]:
@@ -104,11 +110,25 @@ class FaultManager:
         return list(reversed(fresh.values()))
 
     # ----- clearing --------------------------------------------------------------------------
-    def retry_due(self, now: float, present: set[str]) -> bool:
-        """Every active fault is transient, its back-off has passed, and no cause is present."""
-        if not self.codes or present:
+    def retry_due(self, now: float, present: set[str],
+                  gone: Callable[[str], bool] = lambda code: False) -> bool:
+        """Every active fault is transient, no cause is present, and each cause has been seen
+        gone (``gone(code)``: the evidence of ``retry_evidence.py`` this tick) for its back-off;
+        without evidence there is no retry."""
+        if not self.codes:
+            return False
+        for code in self.codes:
+            plan = self._retries.get(code)
+            if plan is None or plan.at is None:
+                continue
+            if code in present or not gone(code):
+                plan.gone_since = None
+            elif plan.gone_since is None:
+                plan.gone_since = now
+        if present:
             return False
         return all((p := self._retries.get(c)) is not None and p.at is not None and now >= p.at
+                   and p.gone_since is not None and now - p.gone_since >= p.delay_s
                    for c in self.codes)
 
     def refusal(self, role: str) -> str | None:

@@ -25,7 +25,7 @@ from controller.dispatch.arbitration import (
     WinnerChange,
 )
 from controller.dispatch.dispatcher import Dispatcher, DispatchResult
-from controller.faults import CATALOGUE, ROLES, Fault, Origin, Severity
+from controller.faults import CATALOGUE, ROLES, UNTRUSTED_INVERTER, Fault, Origin, Severity
 from controller.links.ev_link import EvLink
 from controller.links.inverter_link import InverterLink
 from controller.links.inverter_settings import SettingsSync, inverter_settings_from_config
@@ -38,6 +38,7 @@ from controller.modes.requests import Request
 from controller.modes.service import refusal, what_happens
 from controller.modes.states import DE_ENERGISED, LATCHED, State
 from controller.protection.protection import Protection, ProtectionResult
+from controller.protection.retry_evidence import Observed, cause_gone
 from controller.store.calibration_store import CalibrationStore
 from controller.store.state_store import StateStore
 from controller.supervisor.event_levels import event_level
@@ -67,6 +68,17 @@ class TripRecord:
     detail: str
     measured: float | None = None
     setting: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HotOpen:
+    """K_DC commanded open under load, as the controller itself saw it."""
+
+    t: float
+    emergency: bool  # an EMERGENCY fault was latched (the one case invariant 7 allows)
+    current_a: float | None  # the DC current measured (None: unknown, stale)
+    state: str
+    text: str
 
 
 SAFE_STATES = DE_ENERGISED  # nothing energised in these (controller/modes/states.py)
@@ -107,6 +119,7 @@ class Supervisor:
         self.plan = OutputPlan(normally_closed)
         self.modes = ModeLogic(config, self.plan, self._on_transition, self._latch_code,
                                self._end_mode)
+        self.hot_opens: list[HotOpen] = []  # the controller's own record (_note_hot_open)
         self.arbiter = Arbiter(listener=self._on_arbitration)
         self.request_log: list[ArbitrationRecord] = []  # every claim, refusal, release, expiry
         self.winner_log: list[WinnerChange] = []  # every change of a field's winner or value
@@ -292,6 +305,7 @@ class Supervisor:
         result = self.protection.evaluate(
             snap, estimate, energised, wanted, commanded_w=commanded,
             following=self.plan.inverter_mode is InverterMode.GRID_FOLLOWING,
+            told_off=self.plan.inverter_mode is InverterMode.OFF,
             export_wanted=self.request.mode == "v2g" or self.modes.export_permitted)
         self._latch(snap, result)
         test, self._contactor_test = self._contactor_test, None  # consumed, never pending
@@ -301,6 +315,7 @@ class Supervisor:
         dispatch = self.dispatcher.update(self.modes.current, self.plan, self.request, snap,
                                           result.grid.ok, self.modes.export_permitted,
                                           estimate)
+        self._note_hot_open(snap)
         write_outputs(self.hw, self.plan, self.inverter, dispatch.command)
         self._note_blocked()
         if snap.inverter_bus != self._bus_state:
@@ -390,7 +405,7 @@ class Supervisor:
         if "ESTOP" in codes:
             self.modes.reason = "E-stop loop open"
             self.modes.fire("emergency_stop")
-        elif emergency or (codes and not self._can_ramp()):
+        elif emergency or (codes and not self._can_ramp() and not self._isolating(codes)):
             self.modes.reason = ", ".join(sorted(codes))
             self.modes.fire("trip")
         elif codes and self._stop_since is None:  # STOP: ramp down, open, then latch
@@ -399,11 +414,25 @@ class Supervisor:
         self._finish_stop(codes)
         if reset:
             self._reset(codes, self._reset_role)
-        elif self.modes.current is State.FAULT and self.faults.retry_due(self.clock.now(), codes):
+        elif self.modes.current is State.FAULT and self.faults.retry_due(
+                self.clock.now(), codes, self._retry_evidence(result)):
             self._reset(codes, AUTO)
         if self.modes.ctx is not None:
             self._update_safety_claim(self.modes.ctx.protection)
         self.modes.fire("tick")
+
+    def _isolating(self, codes: set[str]) -> bool:
+        """An untrusted inverter while energised: the mode machine's ``stopping_isolate`` opens
+        the AC side first and K_DC at low current (not everything at once)."""
+        return bool(codes & UNTRUSTED_INVERTER) and self.modes.current not in SAFE_STATES
+
+    def _retry_evidence(self, result: ProtectionResult) -> Callable[[str], bool]:
+        """Per code: does this tick show its cause gone (protection/retry_evidence.py)."""
+        ctx = self.modes.ctx
+        if ctx is None:
+            return lambda code: False
+        observed = Observed(ctx.snapshot, result, self.config, not self._tick_overran)
+        return lambda code: cause_gone(code, observed)
 
     def _can_ramp(self) -> bool:
         """A graceful stop needs a power command to ramp: grid-following and energised. A
@@ -460,7 +489,8 @@ class Supervisor:
         self._event("reset", f"latched faults cleared ({cleared})")
 
     def _trim_history(self, keep: int) -> None:
-        for records in (self.transitions, self.trip_log, self.request_log, self.winner_log):
+        for records in (self.transitions, self.trip_log, self.request_log, self.winner_log,
+                        self.hot_opens):
             if len(records) > 2 * keep:  # amortised: one cut per ``keep`` new records
                 del records[:-keep]
 
@@ -545,6 +575,35 @@ class Supervisor:
                 text = f"stop for {self._shutdown_cause}: " + text.replace(
                     "safety claims idle", "idle claimed above every other claim")
             self._event("request", text, t=record.t)
+
+    def _note_hot_open(self, snap: Snapshot) -> None:
+        """The controller's own hot-open record: K_DC was commanded closed and this tick
+        commands it open while the DC current it knows (its own sensor, and a trusted fresh
+        inverter status) is at or above ``sequence.open_below_current_a`` (or unknown).
+        Stored (event kind ``hot_open``) and kept in ``hot_opens``; outside an emergency it is a
+        defect the scenario verdicts and the invariant checker report (invariant 7)."""
+        if not snap.contactors["dc"].commanded_closed or self.plan.contactors.get("dc", False):
+            return
+        limit = self.config.sequence.open_below_current_a
+        current = snap.analog_value("dc_current_a", self.config.protection.sensor_max_age_s)
+        # The ADC converts one channel per tick: a trusted, fresh inverter status that shows
+        # its DC current gone (it ceased on its own trip) is the newer word.
+        inv = snap.inverter
+        trusted = (inv is not None and not self._active_codes & UNTRUSTED_INVERTER
+                   and snap.inverter_age_s <= self.config.protection.inverter_status_timeout_s)
+        readings = [abs(a) for a in (current, inv.dc_current_a if trusted and inv else None)
+                    if a is not None]
+        if readings and min(readings) < limit:
+            return
+        emergency = any(CATALOGUE[c].severity is Severity.EMERGENCY for c in self._active_codes)
+        why = self.transitions[-1].reason if self.transitions else ""
+        shown = "unknown" if current is None else f"{current:.1f} A"
+        record = HotOpen(snap.t, emergency, current, self.modes.state,
+                         f"K_DC commanded open at {shown} (limit {limit} A) in "
+                         f"{self.modes.state}, {'an emergency' if emergency else 'no emergency'}"
+                         + (f": {why}" if why else ""))
+        self.hot_opens.append(record)
+        self._event("hot_open", record.text, t=snap.t)
 
     def _on_transition(self, record: TransitionRecord) -> None:
         self.transitions.append(record)

@@ -55,6 +55,11 @@ def _welded_closed(w: Any, p: dict[str, Any]) -> None:
         w.dc_link_v = w.battery.terminal_v()
 
 
+def _fails_to_cease(w: Any, p: dict[str, Any]) -> None:
+    w.inverter.ignoring = True
+    w.interlocks.inverter_fails_to_cease = True
+
+
 def _set_sensor(w: Any, p: dict[str, Any], **values: Any) -> None:
     state = w.interlocks.thermal.sensors[p["sensor"]]
     for key, value in values.items():
@@ -72,10 +77,9 @@ INJECTABLE: dict[str, Injectable] = {
         "the aux contact wire of `contactor` breaks: it reads open whatever the contacts do",
         ("contactor",), lambda w, p: w.interlocks.aux_cut.add(p["contactor"])),
     "inverter_fails_to_cease": Injectable(
-        "the inverter's firmware stops ceasing: it keeps delivering its last running setpoint "
-        "whatever it is commanded and runs none of its own trips (the controller must open the "
-        "contactors itself: GRID_CEASE_FAILED)", (),
-        lambda w, p: setattr(w.interlocks, "inverter_fails_to_cease", True)),
+        "the inverter's firmware stops ceasing: it ignores its commands (as "
+        "`inverter_ignores_commands`) and runs none of its own trips (the controller must open "
+        "the contactors itself: GRID_CEASE_FAILED)", (), _fails_to_cease),
     "precharge_resistor_open": Injectable(
         "the precharge resistor is open circuit: the DC link never charges (precharge timeout)",
         (), lambda w, p: setattr(w.interlocks, "precharge_open", True)),
@@ -119,6 +123,23 @@ INJECTABLE: dict[str, Injectable] = {
         "the ADE7953's DSP stops while its I2C interface keeps answering: every measurement "
         "register returns its last value, the energy accumulators and PERIOD stop", (),
         lambda w, p: w.meter_chip.freeze_registers()),
+    "inverter_ignores_commands": Injectable(
+        "the inverter's firmware stops following commands: it holds the power it had through "
+        "setpoint changes, OFF and its command timeout (only losing K_AC or the DC link stops "
+        "it), no fault reported", (), lambda w, p: setattr(w.inverter, "ignoring", True)),
+    "inverter_reports_off": Injectable(
+        "the inverter reports state OFF while its power stage runs", (),
+        lambda w, p: w.inverter_port.inject("reports_off_while_running")),
+    "inverter_reports_zero_hz": Injectable(
+        "the inverter reports 0 Hz on its AC side while running", (),
+        lambda w, p: w.inverter_port.inject("reports_zero_frequency")),
+    "inverter_reports_overheated": Injectable(
+        "the inverter reports a heatsink temperature of 215 degC", (),
+        lambda w, p: w.inverter_port.inject("reports_overheated")),
+    "inverter_reports_frozen": Injectable(
+        "the inverter's status content freezes as it is now (valid frames, advancing counter): "
+        "it keeps reporting its present state and power whatever it does", (),
+        lambda w, p: w.inverter_port.inject("reports_frozen")),
     "loop_overrun": Injectable(
         "the I2C bus stalls for `duration_s` on the next meter read: that control tick overruns",
         ("duration_s",), _stall_meter),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hal.protocols.inverter_messages import InverterCommand, InverterMode
 from hal.sim.ground_truth import GroundTruth
 from hal.sim.temperatures import ThermalModel
 from hal.sim.watchdog import HardwareWatchdog
@@ -28,10 +27,9 @@ class SimInterlocks:
     inverter_dc_voltage_bias_v: float = 0.0  # the inverter reports a wrong DC voltage
     coil_open: set[str] = field(default_factory=set)  # coil circuit open: never closes
     aux_cut: set[str] = field(default_factory=set)  # aux contact wire cut: always reads open
-    # The inverter's firmware no longer ceases: it keeps its last running command whatever it is
-    # told and runs none of its own trips (exercises GRID_CEASE_FAILED).
+    # The inverter's firmware runs none of its own trips (with the inverter ignoring its
+    # commands: it fails to cease, which exercises GRID_CEASE_FAILED).
     inverter_fails_to_cease: bool = False
-    _running_command: InverterCommand | None = None
     _ceased: bool = False
 
     @property
@@ -49,14 +47,3 @@ class SimInterlocks:
         if ceased and not self._ceased and inverter_running:
             truth.record(now, "inverter_command_timeout")
         self._ceased = ceased
-
-    def command_obeyed(self, command: InverterCommand | None) -> InverterCommand | None:
-        """The command the inverter acts on: its own, unless it fails to cease, when a stop,
-        a zero setpoint or a missing command leaves it running on its last running command."""
-        running = (command is not None and command.enable
-                   and command.mode is not InverterMode.OFF and command.p_set_w != 0)
-        if running:
-            self._running_command = command
-        if self.inverter_fails_to_cease and not running and self._running_command is not None:
-            return self._running_command
-        return command

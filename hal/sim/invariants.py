@@ -96,8 +96,9 @@ The checks, with the invariant's text:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from hal.protocols.inverter_messages import InverterMode
 from hal.sim.world import EXPORT_THRESHOLD_FRACTION, HOT_OPEN_CURRENT_A, SimWorld
@@ -106,6 +107,19 @@ GRID_FORMING = "grid-forming"
 _EPS_S = 1e-9
 # Contactors that invariant 4 and 7 watch for closing (open -> closed).
 _WATCHED_CLOSES = ("grid", "dc", "precharge")
+
+
+class ControllerHotOpen(Protocol):
+    """The controller's own record of commanding K_DC open under load (``HotOpen`` in
+    ``controller/supervisor/loop.py``); the plant may not show it when the inverter ceased in
+    the same step, so invariant 7 also reads this record."""
+
+    @property
+    def t(self) -> float: ...
+    @property
+    def emergency(self) -> bool: ...
+    @property
+    def text(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +221,7 @@ class InvariantChecker:
         self._latched_since: float | None = None
         self._latched_at_last_check = False
         self._last_check_t: float | None = None
+        self._controller_hot_opens_seen = 0
         # Since when export has been forbidden without a break (None: allowed now). An export
         # that began while it was allowed is timed from the moment it stopped being allowed.
         self._forbidden_since: float | None = None if settings.export_allowed else -math.inf
@@ -254,6 +269,17 @@ class InvariantChecker:
             self._insulated_since = now
         self._latched_at_last_check = self._latched_since is not None
         self._last_check_t = now
+        self.violations.extend(found)
+        return found
+
+    def check_controller_record(self, hot_opens: Sequence[ControllerHotOpen]) -> list[Violation]:
+        """Invariant 7 from the controller's own record (call after every tick with the whole
+        list; each record is judged once): K_DC commanded open under load outside an emergency
+        is a violation even when the plant recorded nothing."""
+        found = [Violation(h.t, 7, f"the controller recorded a hot open outside an emergency: "
+                           f"{h.text}")
+                 for h in hot_opens[self._controller_hot_opens_seen:] if not h.emergency]
+        self._controller_hot_opens_seen = len(hot_opens)
         self.violations.extend(found)
         return found
 

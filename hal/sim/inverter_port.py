@@ -35,16 +35,31 @@ from hal.protocols.inverter_codec import (
     InverterCodec,
     SettingsFrame,
 )
-from hal.protocols.inverter_messages import InverterCommand, InverterSettings, InverterStatus
+from hal.protocols.inverter_messages import (
+    InverterCommand,
+    InverterSettings,
+    InverterState,
+    InverterStatus,
+)
 
 FAULT_SILENCE: Final = "silence"
 FAULT_BAD_CRC: Final = "bad_crc"
 FAULT_FROZEN_COUNTER: Final = "frozen_counter"
 FAULT_SETTINGS_READBACK_CORRUPT: Final = "settings_readback_corrupt"
 FAULT_SETTINGS_IGNORED: Final = "settings_ignored"
+# Status that lies (firmware or sensing faults; the frames themselves are valid): state OFF
+# while the power stage runs; 0 Hz; a heatsink at 215 degC; everything frozen as it was when
+# injected (a stuck status: "running at 5 kW" long after it ceased).
+FAULT_REPORTS_OFF: Final = "reports_off_while_running"
+FAULT_REPORTS_ZERO_HZ: Final = "reports_zero_frequency"
+FAULT_REPORTS_OVERHEATED: Final = "reports_overheated"
+FAULT_REPORTS_FROZEN: Final = "reports_frozen"
+STATUS_LIES: Final = (FAULT_REPORTS_OFF, FAULT_REPORTS_ZERO_HZ, FAULT_REPORTS_OVERHEATED,
+                      FAULT_REPORTS_FROZEN)
+OVERHEATED_C: Final = 215.0
 INJECTABLE_FAULTS: Final = frozenset({
     FAULT_SILENCE, FAULT_BAD_CRC, FAULT_FROZEN_COUNTER, FAULT_SETTINGS_READBACK_CORRUPT,
-    FAULT_SETTINGS_IGNORED,
+    FAULT_SETTINGS_IGNORED, *STATUS_LIES,
 })
 # The setting a "settings_readback_corrupt" inverter misreports (by 1 s; its range is 1-13 s).
 CORRUPTED_SETTING: Final = "ov1_clearing_time_s"
@@ -93,6 +108,8 @@ class SimInverterPort:
         self._status_frames: dict[int, bytes] = {}
         self._readback_of: InverterSettings | None = None
         self._readback_frames: list[bytes] = []
+        self._frozen_status: InverterStatus | None = None
+        self._last_actual: InverterStatus | None = None  # the truth behind the last status sent
 
     @property
     def rejected(self) -> Mapping[str, int]:
@@ -186,9 +203,24 @@ class SimInverterPort:
         due = [frame_id for frame_id in STATUS_FRAME_IDS
                if now >= self._next_due.get(frame_id, now) - _SCHEDULE_SLACK_S]
         if due:
-            self._publish_status(now, status if isinstance(status, InverterStatus) else status(),
-                                 due)
+            actual = status if isinstance(status, InverterStatus) else status()
+            self._last_actual = actual
+            self._publish_status(now, self._as_reported(actual), due)
         self._publish_readback(now)
+
+    def _as_reported(self, status: InverterStatus) -> InverterStatus:
+        """The status after any injected lie (the frames stay valid: CRC, counter, cycle)."""
+        if FAULT_REPORTS_FROZEN in self._faults:
+            if self._frozen_status is None:
+                self._frozen_status = status
+            status = self._frozen_status
+        if FAULT_REPORTS_OFF in self._faults:
+            status = dataclasses.replace(status, state=InverterState.OFF)
+        if FAULT_REPORTS_ZERO_HZ in self._faults:
+            status = dataclasses.replace(status, ac_frequency_hz=0.0)
+        if FAULT_REPORTS_OVERHEATED in self._faults:
+            status = dataclasses.replace(status, temperature_c=OVERHEATED_C)
+        return status
 
     def _publish_status(self, now: float, status: InverterStatus, due: list[int]) -> None:
         reported = self._last_reported
@@ -260,12 +292,15 @@ class SimInverterPort:
         ``silence``, ``bad_crc`` and ``frozen_counter`` apply to every frame the inverter sends
         (status and read-back); ``settings_readback_corrupt`` reads back a wrong
         :data:`CORRUPTED_SETTING` while running the right one; ``settings_ignored`` drops every
-        settings write unseen (so nothing is applied or read back).
+        settings write unseen (so nothing is applied or read back); the ``reports_*`` faults
+        (:data:`STATUS_LIES`) send valid frames whose content lies.
         """
         if fault not in INJECTABLE_FAULTS:
             raise ValueError(
                 f"unknown inverter fault {fault!r}; known: {sorted(INJECTABLE_FAULTS)}"
             )
+        if fault == FAULT_REPORTS_FROZEN and self._frozen_status is None:
+            self._frozen_status = self._last_actual  # as it is now (None: the next one)
         self._faults.add(fault)
 
     def clear(self, fault: str | None = None) -> None:
@@ -274,3 +309,5 @@ class SimInverterPort:
             self._faults.clear()
         else:
             self._faults.discard(fault)
+        if FAULT_REPORTS_FROZEN not in self._faults:
+            self._frozen_status = None

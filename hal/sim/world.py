@@ -335,8 +335,7 @@ class SimWorld:
         held_externally = (external or islanded) and k["ac"]
         self.inverter.grid_side = ((self.grid.phase_deg, self.grid.frequency_hz,
                                     self.grid.voltage_pu) if self.grid.live else None)
-        self.inverter.step(now, dt, self.interlocks.command_obeyed(command), inverter_ac_v,
-                           held_externally, dc_v, formed_load)
+        self.inverter.step(now, dt, command, inverter_ac_v, held_externally, dc_v, formed_load)
         if not self.interlocks.inverter_fails_to_cease:
             self._run_inverter_trips(now, inverter_ac_v)
         if islanded:

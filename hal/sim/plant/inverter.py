@@ -1,8 +1,17 @@
 """The bidirectional inverter's power stage and firmware behaviour (not its CAN side).
 
-It follows the commanded mode and power with its own ramp limit and losses, and it ceases by
-itself (output to zero, state OFF) whenever its CAN port reports no valid, advancing command
-within the command timeout: the second safety layer of ARCHITECTURE.md section 2.
+It follows the commanded mode and power with its own ramp limit on rises and losses. A reduction
+of |P| toward zero (an export cut, curtailment, a stop, an OFF command) follows within one
+command cycle, as the protocol requires (docs/inverter-protocol.md, RampRate): the power slews
+down at the rated power per ``CUT_TIME_S``, like a real power stage, not in one plant step, so
+contacts that part in the same cycle as an OFF command still break current and the plant records
+it. It ceases by itself at once (output to zero, state OFF) on its own faults, when its CAN port
+reports no valid, advancing command within the command timeout (the second safety layer of
+ARCHITECTURE.md section 2), and when its AC or DC side is gone.
+
+``ignoring`` models firmware or a power stage that no longer follows its commands (item 4 of
+issue 15): it holds the power it had, through setpoint changes, OFF commands and the command
+timeout alike; only losing its AC bus (K_AC open) or its DC supply stops it.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ SYNC_MAX_SLIP_HZ = 0.5
 # Active anti-islanding (Sandia frequency shift): chopping fraction cf = cf0 + K (f - f_nom),
 # the current leads the voltage by pi / 2 * cf. K comes from the settings (AntiIslandingGain).
 SFS_CF0 = 0.01
+CUT_TIME_S = 0.015  # a reduction of |P| follows within one command cycle (INV_CMD, 20 ms)
 
 
 @dataclass
@@ -67,6 +77,10 @@ class InverterModel:
         self._ready_since: float | None = None
         self._cmd_present = False
         self.settings: InverterSettings | None = None
+        self.ignoring = False  # stuck firmware: holds its power whatever it is told
+        # The heatsink is sized for the rating built in (a failing stage that can deliver less,
+        # e.g. the "inverter_power_stuck" fault, does not make the heatsink smaller).
+        self._thermal_rating_w = params.rated_power_w
 
     @property
     def mode_name(self) -> str:
@@ -126,6 +140,11 @@ class InverterModel:
         up; ``formed_load_w`` is the load on the bus when this inverter forms it.
         """
         self._thermal(dt)
+        if self.ignoring and self.state in (InverterState.GRID_FOLLOWING,
+                                            InverterState.GRID_FORMING):
+            if not self._powered(ac_bus_v, dc_link_v):
+                self._cease()  # no bus to deliver into: the power stops whatever it wants
+            return
         if command is None:
             if self._cmd_present and self.state not in (InverterState.OFF, InverterState.FAULT):
                 self.ceased_for_timeout += 1
@@ -143,6 +162,12 @@ class InverterModel:
             self.state = InverterState.FAULT
             return
         if off:
+            running = self.state in (InverterState.GRID_FOLLOWING, InverterState.GRID_FORMING)
+            if running and self._powered(ac_bus_v, dc_link_v):
+                self.ac_power_w = self._ramped(0.0, dt)  # stopping: within one cycle
+                self.reactive_power_var = 0.0
+                if self.ac_power_w != 0.0:
+                    return
             self._cease()
             return
         ready = dc_link_v >= self.params.min_dc_voltage_v
@@ -169,6 +194,11 @@ class InverterModel:
             self.ac_power_w = -self._limit(formed_load_w, command, dc_link_v, forming=True)
             self._form(dt, command.sync_to_grid)
 
+    def _powered(self, ac_bus_v: float, dc_link_v: float) -> bool:
+        """Both sides of the power stage are there to carry power."""
+        return (dc_link_v >= self.params.min_dc_voltage_v
+                and ac_bus_v >= self.params.min_ac_voltage_pu * self.nominal_voltage_v)
+
     def _form(self, dt: float, sync: bool) -> None:
         """Formed voltage phase and frequency; with ``sync`` it phase-locks to the grid side."""
         nominal_hz = self.params.nominal_frequency_hz
@@ -185,13 +215,15 @@ class InverterModel:
         self.phase_deg = (self.phase_deg + 360.0 * (self.frequency_hz - nominal_hz) * dt) % 360.0
 
     def _ramped(self, target: float, dt: float) -> float:
-        """The ramp limit applies to increases in |P| only: a reduction toward zero (an export
-        cut, curtailment, a stop) follows the command at once, as the protocol requires."""
+        """Rises are limited to the ramp rate; a reduction toward zero (through zero first
+        when the sign changes) slews at the rated power per ``CUT_TIME_S``."""
         current = self.ac_power_w
-        if current * target < 0.0 or abs(target) <= abs(current):
-            current = 0.0 if current * target < 0.0 else target
-            if current == target:
-                return target
+        if current * target < 0.0 or abs(target) < abs(current):
+            goal = 0.0 if current * target < 0.0 else target
+            cut = max(self.ramp_w_per_s, self.params.rated_power_w / CUT_TIME_S) * dt
+            current += max(-cut, min(cut, goal - current))
+            if current != goal or goal == target:
+                return current
         step = self.ramp_w_per_s * dt
         return current + max(-step, min(step, target - current))
 
@@ -208,5 +240,6 @@ class InverterModel:
 
     def _thermal(self, dt: float) -> None:
         p = self.params
-        target = p.ambient_c + p.temp_rise_c_at_rated * abs(self.ac_power_w) / p.rated_power_w
+        target = p.ambient_c + p.temp_rise_c_at_rated * abs(self.ac_power_w) / (
+            self._thermal_rating_w)
         self.temperature_c += (target - self.temperature_c) * min(1.0, dt / p.thermal_tau_s)
