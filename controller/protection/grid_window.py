@@ -75,6 +75,14 @@ class GridWindow:
     def set_permit_service(self, permit: bool) -> None:
         self.enter_service.set_permit(permit)
 
+    def leave_service(self, why: str) -> None:
+        """A trip seen elsewhere (the inverter's own elements): out of service, as after the
+        controller's own trip. Called every tick the trip is reported, so the enter-service
+        delay counts from when it has cleared."""
+        self.enter_service.leave()
+        self._trips.reset()
+        self.last_trip = why
+
     def cease_check(self, snap: Snapshot) -> Trip | None:
         return self._cease.update(snap)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from controller.config.model import Config
+from controller.faults import GRID_CONDITION_CODES
 from controller.measurement.grid_estimator import GridEstimate
 from controller.protection.contactor_feedback import ContactorFeedbackMonitor
 from controller.protection.dc_limits import DcCurrentMonitor, check_dc_limits
@@ -84,7 +85,13 @@ class Protection:
                 trips.append(single)
         trips += check_sensors(snap, self._settings, energised, self._started_at)
         trips += self._feedback.update(snap)
-        trips += check_inverter_faults(snap)
+        inverter_trips = check_inverter_faults(snap)
+        trips += inverter_trips
+        # A grid trip only the inverter saw takes the charger out of service as the controller's
+        # own would: the return needs the enter-service delay and ramp (IEEE 1547 4.10).
+        for trip in inverter_trips:
+            if trip.code in GRID_CONDITION_CODES:
+                self.grid_window.leave_service(f"{trip.code}: the inverter's own trip")
         status = self._inverter_status.update(snap)  # a report that cannot be true
         if status is not None:
             trips.append(status)
