@@ -6,9 +6,9 @@ releases itself ``lease_s`` after it was made. Each field is won separately by t
 highest-priority source that states it, so a grid operator can cap the power of a charge the
 user asked for without taking over the mode. One exception: the ``safety`` source's power limit
 (thermal derating, the IEEE 1547 enter-service ramp) is a ceiling, never a wish: when the next
-source's limit is lower, that one stands (a derated charger does not charge harder than asked). With no claim stating a field, the mode is
-``idle`` and the power limit is ``None`` (as much as the limits allow), both won by
-``"default"``.
+source's limit is lower, that one stands (a derated charger does not charge harder than asked).
+With no claim stating a field, the mode is ``idle`` and the power limit is ``None`` (as much as
+the limits allow), both won by ``"default"``.
 
 Priority, highest first, and why:
 
