@@ -171,6 +171,9 @@ CATALOGUE: dict[str, FaultKind] = {k.code: k for k in (
 # valid OFF command (docs/inverter-protocol.md, section 8).
 GRID_CONDITION_CODES = frozenset({"INV_AC_OVERVOLTAGE", "INV_AC_UNDERVOLTAGE",
                                   "INV_AC_FREQUENCY", "INV_ISLANDING"})
+# An island the inverter detected is handed to the grid window as an island (the intentional
+# island where backup is allowed), never latched: the code stays for the event log.
+INVERTER_ISLAND_CODE = "INV_ISLANDING"
 
 # INV_FAULT FaultWord bit -> fault code (bits 12..15 are reserved).
 INVERTER_FAULT_BITS: tuple[str, ...] = (

@@ -78,9 +78,14 @@ class GridWindow:
         self._export_stopped = False
         self.last_trip: str = ""
         self._island_suspected = False  # until the charger is in service again
+        self._reported_island = ""  # the inverter's own island report, this tick only
 
     def set_permit_service(self, permit: bool) -> None:
         self.enter_service.set_permit(permit)
+
+    def island_reported(self, why: str) -> None:
+        """The inverter reports an island this tick (its active anti-islanding tripped)."""
+        self._reported_island = why
 
     def leave_service(self, why: str) -> None:
         """A trip seen elsewhere (the inverter's own elements): out of service, as after the
@@ -98,12 +103,15 @@ class GridWindow:
         es = self.enter_service
         if est is None or not est.voltage_present:
             es.leave(trip=False)
+            self._reported_island = ""
             self._island_suspected = False
             self._trips.reset()
             self._island.reset()
             self._cease.disarm()
             return GridVerdict(False, "no grid voltage")
         island = self._island.update(t, est, snap, export_wanted) if snap is not None else ""
+        island = island or self._reported_island
+        self._reported_island = ""
         if island:
             es.leave()
             self._island.reset()
