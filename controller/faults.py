@@ -166,6 +166,15 @@ CATALOGUE: dict[str, FaultKind] = {k.code: k for k in (
        "as the last resort", CTL, TECH),
 )}
 
+# The inverter's reports of the grid rather than of itself: each takes the charger out of
+# service (IEEE 1547 enter service applies to the return), and the inverter clears the bit on a
+# valid OFF command (docs/inverter-protocol.md, section 8).
+GRID_CONDITION_CODES = frozenset({"INV_AC_OVERVOLTAGE", "INV_AC_UNDERVOLTAGE",
+                                  "INV_AC_FREQUENCY", "INV_ISLANDING"})
+# An island the inverter detected is handed to the grid window as an island (the intentional
+# island where backup is allowed), never latched: the code stays for the event log.
+INVERTER_ISLAND_CODE = "INV_ISLANDING"
+
 # INV_FAULT FaultWord bit -> fault code (bits 12..15 are reserved).
 INVERTER_FAULT_BITS: tuple[str, ...] = (
     "INV_DC_OVERVOLTAGE", "INV_DC_UNDERVOLTAGE", "INV_DC_OVERCURRENT", "INV_AC_OVERVOLTAGE",

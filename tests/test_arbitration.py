@@ -72,6 +72,18 @@ def test_lower_power_from_a_lower_source_does_not_win() -> None:
     assert arb.resolve(0.0).power_w == 5000.0  # priority decides, not the smaller value
 
 
+def test_the_controllers_own_power_limit_only_ever_lowers() -> None:
+    """Thermal derating or the enter-service ramp (safety) caps; it must not raise an operator's
+    5 kW export to 8.8 kW (it did: 8 kW exported 6 s into a 10 s ramp)."""
+    arb = Arbiter()
+    claim(arb, USER, "v2g")
+    claim(arb, GRID, power_w=5000.0)
+    claim(arb, SAFETY, power_w=8800.0)
+    assert arb.resolve(0.0) == Resolution("v2g", "user", 5000.0, "grid_operator")
+    claim(arb, SAFETY, power_w=1100.0)
+    assert arb.resolve(1.0) == Resolution("v2g", "user", 1100.0, "safety")
+
+
 def test_a_new_claim_replaces_the_sources_previous_claim_whole() -> None:
     arb = Arbiter()
     claim(arb, USER, "charge", 4000.0)
@@ -201,7 +213,11 @@ def test_resolution_is_the_best_live_accepted_claim_per_field(
         got = arb.resolve(now)
         ranked = sorted(live.values(), key=lambda c: c.source.rank)
         mode_claim = next((c for c in ranked if c.mode is not None), None)
-        power_claim = next((c for c in ranked if c.power_w is not None), None)
+        limits = [c for c in ranked if c.power_w is not None]
+        power_claim = limits[0] if limits else None
+        if (power_claim is not None and power_claim.source is SAFETY and len(limits) > 1
+                and (limits[1].power_w or 0.0) < (power_claim.power_w or 0.0)):
+            power_claim = limits[1]  # the safety source's limit is only ever a ceiling
         assert got.mode == (mode_claim.mode if mode_claim else "idle")
         assert got.mode_source == (mode_claim.source.value if mode_claim else "default")
         assert got.power_w == (power_claim.power_w if power_claim else None)

@@ -270,6 +270,8 @@ def test_every_grid_scenario_file_is_valid() -> None:
 CI_SUBSET = ("trip-ov2", "trip-uf2", "trip-of2-50hz", "ride-through-voltage-cat2",
              "ride-through-rocof", "ride-through-phase-jump", "ride-through-phase-jump-50hz",
              "ride-through-v2g-export", "cease-failed-ov2",
+             "return-to-service-after-inverter-trip", "export-enters-service",
+             "island-v2h-backup",
              "islanding-backstop-v2h")
 
 

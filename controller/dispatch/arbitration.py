@@ -4,9 +4,11 @@ Every requester (a :class:`Source`) holds at most one :class:`Claim`. A claim st
 power limit, or both (``None`` = no opinion on that field), and optionally a lease: it then
 releases itself ``lease_s`` after it was made. Each field is won separately by the
 highest-priority source that states it, so a grid operator can cap the power of a charge the
-user asked for without taking over the mode. With no claim stating a field, the mode is
-``idle`` and the power limit is ``None`` (as much as the limits allow), both won by
-``"default"``.
+user asked for without taking over the mode. One exception: the ``safety`` source's power limit
+(thermal derating, the IEEE 1547 enter-service ramp) is a ceiling, never a wish: when the next
+source's limit is lower, that one stands (a derated charger does not charge harder than asked).
+With no claim stating a field, the mode is ``idle`` and the power limit is ``None`` (as much as
+the limits allow), both won by ``"default"``.
 
 Priority, highest first, and why:
 
@@ -230,7 +232,11 @@ class Arbiter:
         self._expire(now)
         by_rank = sorted(self._claims.values(), key=lambda c: c.source.rank)
         mode = next((c for c in by_rank if c.mode is not None), None)
-        power = next((c for c in by_rank if c.power_w is not None), None)
+        limits = [c for c in by_rank if c.power_w is not None]
+        power = limits[0] if limits else None
+        if (power is not None and power.source is Source.SAFETY and len(limits) > 1
+                and (limits[1].power_w or 0.0) < (power.power_w or 0.0)):
+            power = limits[1]  # the controller's own ceiling only ever lowers a power limit
         result = Resolution(
             mode=DEFAULT_MODE if mode is None or mode.mode is None else mode.mode,
             mode_source=DEFAULT_SOURCE if mode is None else mode.source.value,

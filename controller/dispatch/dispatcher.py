@@ -128,7 +128,8 @@ class Dispatcher:
     def update(self, state: State, plan: OutputPlan, request: Request,
                snap: Snapshot, grid_ok: bool = True,
                export_permitted: bool = False,
-               grid: GridEstimate | None = None) -> DispatchResult:
+               grid: GridEstimate | None = None,
+               export_fraction: float = 1.0) -> DispatchResult:
         dt = self._dt(snap.t)
         dc_v = snap.analog_value("dc_link_v", self._config.protection.sensor_max_age_s)
         limits = power_limits(self._config, snap.ev, dc_v)
@@ -144,7 +145,8 @@ class Dispatcher:
         elif state is State.ENERGISED_V2G and request.mode == "v2g":
             wanted = (self._config.v2g.default_export_w if request.power_w is None
                       else request.power_w)
-            target = -min(wanted, limits.discharge_w)
+            # Starting to export is entering service: held at zero, then ramped (grid window).
+            target = -min(wanted, limits.discharge_w) * export_fraction
             note = f"v2g export, limited by {limits.reason_discharge}"
             if self._reserve_reached(snap):
                 target, note = 0.0, "v2g: at reserve SoC"

@@ -26,7 +26,7 @@ from controller.config.rules import trip_overrides
 from controller.measurement.grid_estimator import GridEstimate
 from controller.protection.enter_service import EnterService
 from controller.protection.grid_trip import CeaseWatch, GridTripElements
-from controller.protection.islanding import IslandingBackstop
+from controller.protection.islanding import DISCHARGING_FRACTION, IslandingBackstop
 from controller.protection.ride_through import assess
 from controller.protection.trip import Trip
 from controller.supervisor.snapshot import Snapshot
@@ -46,6 +46,11 @@ class GridVerdict:
     island: bool = False
     power_fraction: float = 1.0
     tripped: str | None = None  # the element that tripped this tick ("OV1"), if any
+    # Starting to export is entering service (IEEE 1547-2018 4.10): the share of the v2g export
+    # allowed now (0 while the grid has not been in the enter-service window for the delay
+    # since its last excursion while the charger was not discharging; then the ramp).
+    export_fraction: float = 1.0
+    export_reason: str = ""
 
 
 class GridWindow:
@@ -60,6 +65,8 @@ class GridWindow:
         self._trips = GridTripElements(self.elements)
         gp = config.grid_protection
         self.enter_service = EnterService(gp, self._nominal_hz, config.backup.return_delay_s)
+        self._export_service = EnterService(gp, self._nominal_hz, config.backup.return_delay_s)
+        self._discharging_w = DISCHARGING_FRACTION * inv.rated_power_w
         self._island = IslandingBackstop(gp, self._category, self._nominal_hz,
                                          inv.rated_power_w)
         self._cease = CeaseWatch(gp.cease_grace_s, inv.rated_power_w)
@@ -71,9 +78,22 @@ class GridWindow:
         self._export_stopped = False
         self.last_trip: str = ""
         self._island_suspected = False  # until the charger is in service again
+        self._reported_island = ""  # the inverter's own island report, this tick only
 
     def set_permit_service(self, permit: bool) -> None:
         self.enter_service.set_permit(permit)
+
+    def island_reported(self, why: str) -> None:
+        """The inverter reports an island this tick (its active anti-islanding tripped)."""
+        self._reported_island = why
+
+    def leave_service(self, why: str) -> None:
+        """A trip seen elsewhere (the inverter's own elements): out of service, as after the
+        controller's own trip. Called every tick the trip is reported, so the enter-service
+        delay counts from when it has cleared."""
+        self.enter_service.leave()
+        self._trips.reset()
+        self.last_trip = why
 
     def cease_check(self, snap: Snapshot) -> Trip | None:
         return self._cease.update(snap)
@@ -83,12 +103,15 @@ class GridWindow:
         es = self.enter_service
         if est is None or not est.voltage_present:
             es.leave(trip=False)
+            self._reported_island = ""
             self._island_suspected = False
             self._trips.reset()
             self._island.reset()
             self._cease.disarm()
             return GridVerdict(False, "no grid voltage")
         island = self._island.update(t, est, snap, export_wanted) if snap is not None else ""
+        island = island or self._reported_island
+        self._reported_island = ""
         if island:
             es.leave()
             self._island.reset()
@@ -118,6 +141,7 @@ class GridWindow:
                                island=self._island_suspected)
         self._cease.disarm()
         self._island_suspected = False
+        export_fraction, export_reason = self._export_entry(t, est, snap)
         export = self._export_window(t, est) if export_wanted else ""
         if export:
             return GridVerdict(False, export, in_window=in_window)
@@ -125,8 +149,28 @@ class GridWindow:
         pending = self._trips.pending(t)
         reason = "grid normal" if ride.describe == "continuous operation" else (
             f"riding through: {ride.describe}" + (f" ({pending})" if pending else ""))
+        if export_wanted and export_reason:
+            reason = f"{reason}; {export_reason}"
         return GridVerdict(True, reason, in_window=in_window,
-                           power_fraction=es.power_fraction(t))
+                           power_fraction=es.power_fraction(t),
+                           export_fraction=export_fraction if export_wanted else 1.0,
+                           export_reason=export_reason if export_wanted else "")
+
+    def _export_entry(self, t: float, est: GridEstimate,
+                      snap: Snapshot | None) -> tuple[float, str]:
+        """Export may start only as entering service does: the grid inside the enter-service
+        window, for the whole delay since any excursion seen while the charger was not
+        discharging (start-up, before any excursion: at once), then the ramp. Once the charger
+        discharges it is in service: ride-through, not this window, applies."""
+        xs = self._export_service
+        inverter = snap.inverter if snap is not None else None
+        discharging = inverter is not None and inverter.ac_power_w < -self._discharging_w
+        if not discharging and xs.in_service and xs.window_excursion(est):
+            xs.leave(trip=False)
+        waiting = "" if discharging and xs.in_service else xs.update(t, est)
+        if waiting:
+            return 0.0, f"export waits: {waiting}"
+        return xs.power_fraction(t), ""
 
     def _export_window(self, t: float, est: GridEstimate) -> str:
         """The v2g export window (``[protection]``): a stop after its delay, no service loss.

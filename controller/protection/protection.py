@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from controller.config.model import Config
+from controller.faults import GRID_CONDITION_CODES, INVERTER_ISLAND_CODE
 from controller.measurement.grid_estimator import GridEstimate
 from controller.protection.contactor_feedback import ContactorFeedbackMonitor
 from controller.protection.dc_limits import DcCurrentMonitor, check_dc_limits
@@ -84,7 +85,17 @@ class Protection:
                 trips.append(single)
         trips += check_sensors(snap, self._settings, energised, self._started_at)
         trips += self._feedback.update(snap)
-        trips += check_inverter_faults(snap)
+        inverter_trips = check_inverter_faults(snap)
+        # A grid trip only the inverter saw takes the charger out of service as the controller's
+        # own would: the return needs the enter-service delay and ramp (IEEE 1547 4.10). An
+        # island the inverter detected is the grid window's island (backup where allowed, else
+        # out of service), not a latched fault: the inverter has ceased, the utility is gone.
+        for trip in inverter_trips:
+            if trip.code in GRID_CONDITION_CODES:
+                self.grid_window.leave_service(f"{trip.code}: the inverter's own trip")
+            if trip.code == INVERTER_ISLAND_CODE:
+                self.grid_window.island_reported(f"the inverter's anti-islanding ({trip.detail})")
+        trips += [trip for trip in inverter_trips if trip.code != INVERTER_ISLAND_CODE]
         status = self._inverter_status.update(snap)  # a report that cannot be true
         if status is not None:
             trips.append(status)

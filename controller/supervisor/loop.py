@@ -314,7 +314,7 @@ class Supervisor:
         self._step_modes(result)
         dispatch = self.dispatcher.update(self.modes.current, self.plan, self.request, snap,
                                           result.grid.ok, self.modes.export_permitted,
-                                          estimate)
+                                          estimate, result.grid.export_fraction)
         self._note_hot_open(snap)
         write_outputs(self.hw, self.plan, self.inverter, dispatch.command)
         self._note_blocked()

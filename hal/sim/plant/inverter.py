@@ -27,6 +27,9 @@ from hal.protocols.inverter_messages import (
 )
 
 FAULT_COMMAND_TIMEOUT = 1 << 8  # FaultWord b8
+# FaultWord bits 3 (AC over-voltage), 4 (AC under-voltage), 5 (AC frequency), 7 (islanding) and
+# 8 (command timeout): conditions of the grid or the link, cleared by a valid OFF command.
+ACKNOWLEDGED_BY_OFF = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 7) | FAULT_COMMAND_TIMEOUT
 # Synchronisation (grid forming, SyncToGrid): IEEE 1547-2018 Table 5 limits for a small DER
 # (0.3 Hz, 10 % voltage, 20 degrees), held with margin; the phase loop slips at most 0.5 Hz.
 SYNC_PHASE_DEG = 10.0
@@ -155,8 +158,11 @@ class InverterModel:
             return
         self._cmd_present = True
         off = not command.enable or command.mode is InverterMode.OFF
-        if off and self.fault_word & ~FAULT_COMMAND_TIMEOUT == 0:
-            self.fault_word = 0  # a command timeout is acknowledged by a valid OFF command
+        if off and self.fault_word & ACKNOWLEDGED_BY_OFF:
+            # Grid conditions and a command timeout are not equipment faults: a valid OFF
+            # command acknowledges them (docs/inverter-protocol.md, section 8); the controller
+            # decides when the grid is fit to return to (IEEE 1547 enter service).
+            self.fault_word &= ~ACKNOWLEDGED_BY_OFF
         if self.fault_word:
             self._cease()
             self.state = InverterState.FAULT
