@@ -54,8 +54,7 @@ def test_settings_readback_problem_keeps_the_charger_de_energised(
     assert record and detail in record[0].detail, charger.sup.trip_log
 
 
-@pytest.mark.parametrize(("bit", "code"), [(7, "INV_ISLANDING"), (6, "INV_OVERTEMPERATURE"),
-                                           (11, "INV_HARDWARE")])
+@pytest.mark.parametrize(("bit", "code"), [(6, "INV_OVERTEMPERATURE"), (11, "INV_HARDWARE")])
 def test_inverter_fault_code_latches_the_matching_fault(
         make_charger: Callable[..., Charger], bit: int, code: str) -> None:
     charger = charging(make_charger)
@@ -63,6 +62,23 @@ def test_inverter_fault_code_latches_the_matching_fault(
     charger.run(0.2)
     assert code in charger.sup.status().faults
     assert_safe(charger)
+
+
+def test_an_island_the_inverter_reports_is_the_grid_windows_island_not_a_latched_fault(
+        make_charger: Callable[..., Charger]) -> None:
+    """FaultWord bit 7: the utility is gone, not the equipment broken (issue 16 item 9). The
+    charger stops as for its own island suspicion, latches nothing, and the inverter clears the
+    bit on the OFF command; the return follows enter service."""
+    charger = charging(make_charger)
+    charger.world.inverter.fault(1 << 7)
+    charger.run(2.0)
+    assert "INV_ISLANDING" not in charger.sup.status().faults
+    assert charger.state not in (State.FAULT, State.ENERGISED_CHARGE)
+    assert any(t.function == "GRID_WINDOW" and "anti-islanding" in t.detail
+               for t in charger.sup.trip_log), charger.sup.trip_log
+    assert charger.world.inverter.fault_word == 0
+    assert charger.world.inverter.ac_power_w == 0.0
+    assert not any(charger.world.contactor_closed(n) for n in ("dc", "ac"))
 
 
 def test_bad_crc_from_the_inverter_is_dropped_counted_and_ends_in_comm_lost(
