@@ -103,12 +103,15 @@ class GridWindow:
         es = self.enter_service
         if est is None or not est.voltage_present:
             es.leave(trip=False)
+            self._export_service.leave(trip=False)
             self._reported_island = ""
             self._island_suspected = False
             self._trips.reset()
             self._island.reset()
             self._cease.disarm()
             return GridVerdict(False, "no grid voltage")
+        # Tracked every tick with voltage, so the delay counts while out of service too.
+        export_fraction, export_reason = self._export_entry(t, est, snap)
         island = self._island.update(t, est, snap, export_wanted) if snap is not None else ""
         island = island or self._reported_island
         self._reported_island = ""
@@ -141,7 +144,6 @@ class GridWindow:
                                island=self._island_suspected)
         self._cease.disarm()
         self._island_suspected = False
-        export_fraction, export_reason = self._export_entry(t, est, snap)
         export = self._export_window(t, est) if export_wanted else ""
         if export:
             return GridVerdict(False, export, in_window=in_window)
