@@ -16,9 +16,14 @@ from typing import cast
 import pytest
 from opender import DER, DER_BESS
 
+from controller.config.loader import load_config
+from controller.protection.plausibility import PlausibilityMonitor
 from controller.scenarios.runner import run_file
 from controller.scenarios.spec import load_scenario
 from controller.supervisor.loop import Supervisor
+from controller.supervisor.snapshot import ContactorView, Snapshot
+from hal.interfaces.meter import AcMeterReading
+from hal.protocols.inverter_messages import InverterState, InverterStatus
 from hal.sim.world import SimWorld
 
 GRID = Path(__file__).resolve().parent.parent / "scenarios" / "grid"
@@ -112,3 +117,44 @@ def test_opender_ceases_and_restores_on_the_same_profile() -> None:
         # Both cease for the whole disturbance and are back to the same output after it.
         assert ours[round(end + 1.0, 2)] == pytest.approx(theirs[round(end + 1.0, 2)],
                                                           abs=0.01 * RATED_W)
+
+
+def plausibility_snapshot(t: float, meter_pu: float, inverter_w: float) -> Snapshot:
+    """Grid-following V2G with K_AC and K_DC closed; the PCC meter at ``meter_pu``."""
+    closed = ContactorView.of(True, True)
+    meter = AcMeterReading(t, 240.0 * meter_pu, 60.0, 0.0, 0.0, 0.0, 0.0, 0.0, False)
+    status = InverterStatus(InverterState.GRID_FOLLOWING, 380.0, 0.0, inverter_w,
+                            240.0 * meter_pu, 60.0, 0.0, 40.0, 0, 0)
+    return Snapshot(t=t, meter=meter, meter_error=None, analog={}, adc_error=None,
+                    contactors={"ac": closed, "dc": closed, "grid": closed}, inputs={},
+                    ev=None, inverter_age_s=0.0, inverter=status)
+
+
+def power_trips(category: str, meter_pu: float, inverter_w: float) -> list[str]:
+    """Commanded 10 kW export for 3 s (longer than power_delay_s) against ``inverter_w``."""
+    config = load_config(f'[hal]\nbackend = "sim"\n[inverter]\n'
+                         f'ride_through_category = "{category}"\n')
+    monitor = PlausibilityMonitor(config)
+    codes: list[str] = []
+    for i in range(151):
+        snap = plausibility_snapshot(i * STEP_S, meter_pu, inverter_w)
+        codes += [trip.code for trip in monitor.update(snap, -EXPORT_W, True, True)]
+    return codes
+
+
+@pytest.mark.parametrize("meter_pu", [1.15, 0.48, 1.095, 0.505])
+def test_a_ceased_inverter_in_or_at_a_cessation_region_is_not_implausible(
+        meter_pu: float) -> None:
+    """Category III: ceased while the command of the moment is still 10 kW (the controller's
+    meter may read just inside the continuous range while the inverter reads just outside)."""
+    assert power_trips("III", meter_pu, 0.0) == []
+
+
+@pytest.mark.parametrize(("category", "meter_pu", "inverter_w"), [
+    ("III", 1.0, 0.0),  # no cessation region: a silent inverter is implausible
+    ("III", 1.15, -3000.0),  # in the region, but it neither ceases nor follows
+    ("II", 1.15, 0.0),  # Category II has no required cessation: the command stands
+])
+def test_outside_momentary_cessation_power_is_still_checked(category: str, meter_pu: float,
+                                                            inverter_w: float) -> None:
+    assert "POWER_IMPLAUSIBLE" in power_trips(category, meter_pu, inverter_w)
