@@ -81,3 +81,48 @@ def test_without_consent_charging_stops_and_waits() -> None:
     report = run_scenario(parse_scenario(data), progress=None)
     assert report["passed"], [e["explanation"] for e in report["expectations"]
                               if not e["passed"]]
+
+
+def test_the_insulation_credit_needs_the_whole_test_time_with_the_dc_side_open() -> None:
+    """The cold start credits only the monitor's unbroken history with K_DC and K_PRE open:
+    an outage 1.1 s after the end of a charge opened K_DC, with a 3 s insulation test, still
+    waits until the monitor has been healthy with the DC side open for the full 3 s (not 3 s
+    more, not less)."""
+    test_s = 3.0
+    data = outage_while("charge")
+    data["config"]["sequence"] = {"insulation_test_s": test_s, "insulation_test_timeout_s": 10.0}
+    data["events"] = [{"at_s": 0.0, "kind": "request", "mode": "charge", "power_w": 7000},
+                      {"at_s": 20.0, "kind": "release", "source": "user"},
+                      {"at_s": 21.0, "id": "outage", "kind": "grid_outage"}]
+    data["expect"] = [{"kind": "never_state", "state": "fault"},
+                      {"kind": "state_at", "at_s": 39.0, "state": "backup_island"},
+                      {"kind": "no_invariant_violation"}]
+    report = run_scenario(parse_scenario(data), progress=None)
+    assert report["passed"], [e["explanation"] for e in report["expectations"]
+                              if not e["passed"]]
+    dc_open = max(e["t"] for e in report["plant_events"] if e["kind"] == "contactor"
+                  and e["name"] == "dc" and not e["closed"] and e["t"] < 21.0)
+    tested = [tr for tr in report["transitions"] if tr["t"] > 21.0
+              and tr["from"] == "starting_insulation_test"]
+    entered = next(tr["t"] for tr in report["transitions"] if tr["t"] > 21.0
+                   and tr["to"] == "starting_insulation_test")
+    passed_at = tested[0]["t"]
+    assert tested[0]["to"] == "starting_precharge"
+    assert passed_at - dc_open >= test_s  # the whole test time, with the DC side open
+    assert passed_at - entered < test_s - 0.5  # and the history before the start counted
+
+
+def test_an_explicit_stop_request_blocks_the_cold_start_without_chatter() -> None:
+    """An explicit idle request is the owner's "do not use the EV": with backup.from_idle an
+    outage must not start the DC side (it used to loop backup_isolate -> starting_* ->
+    stopping_open every 0.16 s, operating K_GRID and K_PRE each time)."""
+    data = outage_while("idle")
+    data["events"].insert(0, {"at_s": 0.0, "kind": "request", "mode": "idle"})
+    data["expect"] = [{"kind": "never_state", "state": "backup_isolate"},
+                      {"kind": "state_at", "at_s": OUTAGE_S + 9.0, "state": "ev_connected"},
+                      {"kind": "no_invariant_violation"}]
+    report = run_scenario(parse_scenario(data), progress=None)
+    assert report["passed"], [e["explanation"] for e in report["expectations"]
+                              if not e["passed"]]
+    moves = [e for e in report["plant_events"] if e["kind"] == "contactor"]
+    assert moves == [], moves

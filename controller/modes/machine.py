@@ -362,8 +362,11 @@ class ModeLogic:
         return self.backup_start
 
     def backup_from_idle_allowed(self, e: Any) -> bool:
+        """The owner's consent to discharge an EV that is not discharging (from ev_connected or
+        charge); an explicit stop request withholds it (else the cold start is abandoned at
+        once and retried every few ticks)."""
         return self.config.backup.from_idle and self.backup_allowed(e) and (
-            self._c().snapshot.inputs.get("door", False))
+            self._c().snapshot.inputs.get("door", False)) and not self._stop_requested()
 
     def _stop_requested(self) -> bool:
         """An explicit idle request; with ``backup.from_idle`` no request at all is not a stop."""
