@@ -17,7 +17,8 @@ form slips through (thresholds in ``[safety.meter]``, justified in docs/safety.m
   that (over ``STATUS_LAG_S`` longer: the inverter's status arrives later than the meter's): the
   meter does not see the inverter, whose power passes through it. Judged only while the command
   does not follow the meter (charging, v2g; ``Protection`` decides): the v2h follower holds the
-  grid power still on purpose, so a home-load ramp it tracks looks exactly like a blind meter. In v2h the first two checks carry the hazard.
+  grid power still on purpose, so a home-load ramp it tracks looks exactly like a blind meter.
+  In v2h the first two checks carry the hazard.
 """
 
 from __future__ import annotations
