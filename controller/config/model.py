@@ -245,8 +245,10 @@ class BackupSettings:
                             "(K_GRID opens first, then the inverter forms the home grid)")
     from_idle: bool = setting(
         False, "also carry the home when the utility fails while an EV is connected but nothing "
-        "runs: K_GRID opens first, then the DC side starts through its checks (the home is dark "
-        "for that start, about 1-2 s); with it, backup continues until a stop is requested")
+        "runs, or while it charges: K_GRID opens first, then (from idle) the DC side starts "
+        "through its checks (the home is dark for that start, about 0.6 s; from charge about "
+        "0.2 s); with it, backup continues until a stop is requested, and an explicit stop "
+        "request withholds it")
     reserve_soc_pct: float = setting(
         30.0, "backup stops (the home goes dark) at this EV state of charge; below the "
         "discretionary reserve (v2h.reserve_soc_pct) so an outage may use more", unit="%",

@@ -9,7 +9,11 @@ reactive power priority and volt-watt, limit the active power. Rises are limited
 ``limits.ramp_rate_w_per_s``; reductions toward zero (a stop, a lower target) follow at the
 inverter's own ramp rate (``inverter.ramp_rate_w_per_s``, if faster), so a stop from full power
 reaches zero long before ``sequence.rampdown_timeout_s`` (``controller/config/rules.py`` checks
-that it can); cuts that prevent export or obey a lowered limit are immediate.
+that it can); cuts that prevent export or obey a lowered limit are immediate. In a momentary-
+cessation region (IEEE 1547 Category III, the controller's own PCC voltage) the command is zero
+in every grid-following state, as the second layer behind the inverter's own cessation; the
+setpoint is held meanwhile (it may fall, never rise) and is commanded again at once when the
+region ends, not at the rise ramp (docs/grid-protection.md).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from controller.measurement.grid_estimator import GridEstimate
 from controller.modes.plan import OutputPlan
 from controller.modes.requests import Request
 from controller.modes.states import State
+from controller.protection.ride_through import momentary_cessation
 from controller.supervisor.snapshot import Snapshot
 from hal.protocols.inverter_messages import InverterCommand, InverterMode
 
@@ -114,6 +119,12 @@ class Dispatcher:
             return self._reactive.update(t, None, 0.0)
         return self._reactive.update(t, voltage_pu, -self.power_w)
 
+    def _ceasing(self, state: State, grid: GridEstimate | None) -> bool:
+        """Grid-following in a momentary-cessation region of the configured category."""
+        return (state in GRID_FOLLOWING_STATES and grid is not None and grid.voltage_present
+                and momentary_cessation(self._config.inverter.ride_through_category,
+                                        grid.voltage_pu))
+
     def _ramped(self, target: float, dt: float) -> float:
         """One ramp step toward ``target``: slowly up, at the inverter's own rate toward zero."""
         current = self.power_w
@@ -178,7 +189,13 @@ class Dispatcher:
             ramped = min(0.0, ramped - snap.meter.grid_power_w)
         if plan.inverter_mode is InverterMode.OFF:
             ramped = 0.0
+        ceasing = self._ceasing(state, grid)
+        if ceasing:
+            if abs(ramped) > abs(self.power_w):
+                ramped = self.power_w  # held through the cessation: it may fall, not rise
+            note = f"{note}; momentary cessation: zero until the voltage is back"
         self.power_w = ramped
+        sent_w = 0.0 if ceasing else ramped
         enable = plan.inverter_mode is not InverterMode.OFF
         charge_a, discharge_a = limits.dc_charge_a, limits.dc_discharge_a
         if plan.inverter_mode is InverterMode.GRID_FORMING:
@@ -195,8 +212,9 @@ class Dispatcher:
                 discharge_a = 0.0  # the outage reserve is spent: the mode machine stops
             note = note or "grid forming: the load sets the power"
         command = InverterCommand(
-            mode=plan.inverter_mode, enable=enable, p_set_w=round(ramped),
-            q_set_var=float(round(-reactive.q_var)) if enable else 0.0,  # + absorbs (DBC)
+            mode=plan.inverter_mode, enable=enable, p_set_w=round(sent_w),
+            q_set_var=(float(round(-reactive.q_var))  # + absorbs (DBC)
+                       if enable and not ceasing else 0.0),
             sync_to_grid=plan.sync_to_grid and enable,
             dc_charge_limit_a=math.floor(charge_a) if enable else 0.0,
             dc_discharge_limit_a=math.floor(discharge_a) if enable else 0.0,

@@ -85,6 +85,9 @@ class ModeLogic:
         self.last_energised: State | None = None
         self._overload = HeldFor()  # the V2L outlet above its rating
         self._imd_ok = HeldFor()  # the insulation monitor reporting OK
+        # ...and reporting OK without a break while the DC side is open (every tick, any state):
+        # the insulation test's own conditions, credited to a cold start for backup.
+        self._imd_history = HeldFor()
         self.backup_start = False  # a cold start for backup is under way (from ev_connected)
         self.test_contactor: str | None = None  # the contactor under a service test
         self._test_response_s: float | None = None
@@ -115,6 +118,8 @@ class ModeLogic:
         triggers = self._triggers.get(self.state)
         if triggers is None:  # the table never changes: look each state up once
             triggers = self._triggers[self.state] = frozenset(self.machine.get_triggers(self.state))
+        if trigger == TICK and self.ctx is not None:
+            self._observe()
         if trigger not in triggers:
             return False
         if trigger == TICK and not self._any_tick_guard_holds():
@@ -206,9 +211,25 @@ class ModeLogic:
         return (self.time_in_state() > self.config.sequence.weld_check_timeout_s
                 and not self.dc_proven_open(e))
 
+    def _imd_history_ok(self) -> bool:
+        """The insulation monitor reports OK and K_DC and K_PRE are confirmed open."""
+        snap = self._c().snapshot
+        dc_open = all(snap.contactors[n].feedback_closed is False if n in snap.contactors
+                      else False for n in ("dc", "precharge"))
+        return dc_open and insulation_ok(snap)
+
+    def _observe(self) -> None:
+        """Once per tick, whatever the state: the insulation monitor's unbroken history."""
+        self._imd_history.held(self._now(), self._imd_history_ok())
+
     def insulation_proven(self, _e: Any) -> bool:
-        """The insulation monitor has reported OK for ``insulation_test_s`` in a row."""
-        held = self._imd_ok.held(self._now(), insulation_ok(self._c().snapshot))
+        """The insulation monitor has reported OK for ``insulation_test_s`` in a row. A cold
+        start for backup credits the monitor's unbroken healthy history with the DC side open
+        before the test (the same conditions, read every tick; docs/safety.md)."""
+        now = self._now()
+        held = self._imd_ok.held(now, insulation_ok(self._c().snapshot))
+        if self.backup_start:
+            held = max(held, self._imd_history.held(now, self._imd_history_ok()))
         return held >= self.config.sequence.insulation_test_s  # (a positive setting)
 
     def insulation_ok_now(self, _e: Any) -> bool:
@@ -341,8 +362,11 @@ class ModeLogic:
         return self.backup_start
 
     def backup_from_idle_allowed(self, e: Any) -> bool:
+        """The owner's consent to discharge an EV that is not discharging (from ev_connected or
+        charge); an explicit stop request withholds it (else the cold start is abandoned at
+        once and retried every few ticks)."""
         return self.config.backup.from_idle and self.backup_allowed(e) and (
-            self._c().snapshot.inputs.get("door", False))
+            self._c().snapshot.inputs.get("door", False)) and not self._stop_requested()
 
     def _stop_requested(self) -> bool:
         """An explicit idle request; with ``backup.from_idle`` no request at all is not a stop."""
@@ -413,7 +437,8 @@ class ModeLogic:
         return self._c().snapshot.contactors["grid"].feedback_closed is True
 
     def record_outage(self, _e: Any) -> None:
-        self.reason = "utility lost during v2h: isolating the home for backup"
+        mode = self.state.removeprefix("energised_")
+        self.reason = f"utility lost during {mode}: isolating the home for backup"
 
     def record_outage_while_idle(self, _e: Any) -> None:
         self.reason = ("utility lost with an EV connected (backup.from_idle): isolating the home, "

@@ -67,6 +67,13 @@ TRANSITIONS: tuple[Transition, ...] = (
     # reclose K_GRID -> back to v2h, grid-following, without the home going dark.
     T("tick", S.ENERGISED_V2H, S.BACKUP_ISOLATE, ("grid_lost", "backup_allowed"),
       before="record_outage"),
+    # From v2g the EV is already discharging (backup allowed, as from v2h); from charge the
+    # owner's consent to discharge an EV that was not discharging is backup.from_idle, as from
+    # ev_connected. Both cease at once (the grid is dead: no ramp) and form as from v2h.
+    T("tick", S.ENERGISED_V2G, S.BACKUP_ISOLATE, ("grid_lost", "backup_allowed"),
+      before="record_outage"),
+    T("tick", S.ENERGISED_CHARGE, S.BACKUP_ISOLATE, ("grid_lost", "backup_from_idle_allowed"),
+      before="record_outage"),
     # A stop from backup ceases the forming inverter first (stopping_ramp), then opens at low
     # DC current: never ceasing and opening in the same tick.
     T("tick", S.BACKUP, S.STOPPING_RAMP, ("backup_reserve_reached",),

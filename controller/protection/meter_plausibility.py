@@ -14,10 +14,11 @@ form slips through (thresholds in ``[safety.meter]``, justified in docs/safety.m
 - no response: grid-following with K_AC and K_GRID confirmed closed and a healthy grid, the
   inverter's own AC power (reported over CAN) moved by ``response_min_change_w`` inside
   ``response_window_s`` and the meter's grid power moved by less than ``response_fraction`` of
-  that: the meter does not see the inverter, whose power passes through it. Judged only while
-  the command does not follow the meter (charging, v2g; ``Protection`` decides): the v2h
-  follower holds the grid power still on purpose, so a home-load ramp it tracks looks exactly
-  like a blind meter. In v2h the first two checks carry the hazard.
+  that (over ``STATUS_LAG_S`` longer: the inverter's status arrives later than the meter's): the
+  meter does not see the inverter, whose power passes through it. Judged only while the command
+  does not follow the meter (charging, v2g; ``Protection`` decides): the v2h follower holds the
+  grid power still on purpose, so a home-load ramp it tracks looks exactly like a blind meter.
+  In v2h the first two checks carry the hazard.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ MIN_LIVE_VOLTAGE_V = 20.0  # below this there is no waveform whose noise could b
 # Two rounds of the driver's seven slow slots (hal/drivers/ade7953.py SLOW_SLOTS): the energy
 # accumulators are read once per round, so a slower tick never looks like a stall.
 MIN_ENERGY_READINGS = 14
+# The inverter's status reaches the controller up to a few ticks after the meter sees the same
+# power: the meter's window reaches back this much further, so that a step held for the whole
+# window (a momentary cessation) never leaves only the inverter's late sample of it in view.
+STATUS_LAG_S = 0.1
 
 
 class RunningRange:
@@ -72,7 +77,7 @@ class MeterPlausibilityMonitor:
         self._energy_since = 0.0
         self._energy_readings = 0
         self._inverter = RunningRange(settings.response_window_s)
-        self._grid = RunningRange(settings.response_window_s)
+        self._grid = RunningRange(settings.response_window_s + STATUS_LAG_S)
 
     def update(self, snap: Snapshot, open_loop: bool) -> Trip | None:
         """``open_loop``: the inverter runs grid-following on a healthy grid with a command

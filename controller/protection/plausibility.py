@@ -2,7 +2,10 @@
 
 - POWER_IMPLAUSIBLE: grid-following with the output contactor confirmed, the inverter's AC power
   differs from the command by more than ``power_tolerance_w`` for ``power_delay_s`` (it ignores
-  the command, or something limits it that the controller does not know about). Also in every
+  the command, or something limits it that the controller does not know about). An inverter
+  that has ceased (|P| within the tolerance of zero) while the controller's own PCC voltage is in
+  or near a momentary-cessation region (IEEE 1547 Category III) does what the standard asks:
+  that is never implausible, whatever the command of the moment. Also in every
   mode and state: told OFF, a fresh status still reports it running or exchanging more than
   ``power_tolerance_w`` after ``CEASE_GRACE_S`` (it does not cease: grid-forming included, where
   there is no power command to compare).
@@ -16,6 +19,7 @@ from __future__ import annotations
 from controller.config.model import Config
 from controller.protection.debounce import HeldFor
 from controller.protection.inverter_faults import RUNNING
+from controller.protection.ride_through import near_momentary_cessation
 from controller.protection.trip import Trip
 from controller.supervisor.snapshot import Snapshot
 
@@ -30,6 +34,15 @@ class PlausibilityMonitor:
         self._not_ceased = HeldFor()
         self._status_max_age_s = config.protection.inverter_status_timeout_s
         self._pairs = {name: HeldFor() for name in ("dc_voltage", "dc_current", "ac_voltage")}
+        self._category = config.inverter.ride_through_category
+        self._nominal_v = config.grid.nominal_voltage_v
+
+    def _momentary_cessation(self, snap: Snapshot) -> bool:
+        """The inverter has ceased where the standard makes it cease (Category III)."""
+        inv, meter = snap.inverter, snap.meter
+        if inv is None or meter is None or abs(inv.ac_power_w) > self._s.power_tolerance_w:
+            return False
+        return near_momentary_cessation(self._category, meter.voltage_rms_v / self._nominal_v)
 
     def update(self, snap: Snapshot, commanded_w: float, following: bool,
                energised: bool, told_off: bool = False) -> list[Trip]:
@@ -42,7 +55,7 @@ class PlausibilityMonitor:
         s = self._s
         error = abs(inv.ac_power_w - commanded_w) if inv is not None else 0.0
         check_power = (energised and following and ac_closed and inv is not None
-                       and inv.fault_word == 0)
+                       and inv.fault_word == 0 and not self._momentary_cessation(snap))
         held = self._power.held(snap.t, check_power and error > s.power_tolerance_w)
         if held >= s.power_delay_s:
             trips.append(Trip("POWER_IMPLAUSIBLE", f"inverter AC power differs from the command "

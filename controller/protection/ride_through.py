@@ -8,6 +8,7 @@ consistent with the regions (``tests/test_grid_protection.py`` checks it element
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from controller.config.grid_codes import (
@@ -18,6 +19,11 @@ from controller.config.grid_codes import (
     ride_through_time_s,
     voltage_region,
 )
+
+MOMENTARY_CESSATION = "momentary_cessation"
+# Two measurements of one voltage (the controller's meter, the inverter's terminals) may sit on
+# either side of a cessation threshold: within this of the region the inverter may have ceased.
+CESSATION_MARGIN_PU = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +62,16 @@ def beyond_frequency_ride_through(nominal_hz: float, frequency_hz: float) -> boo
     """Outside 57.0-61.8 Hz (at 60 Hz): no ride-through requirement any more."""
     dev = frequency_hz - nominal_hz
     return dev < FREQ_MANDATORY_HZ[0] or dev > FREQ_MANDATORY_HZ[1]
+
+
+def momentary_cessation(category: str, voltage_pu: float) -> bool:
+    """The voltage is in a region where the DER ceases momentarily (Category III: above
+    1.10 p.u. up to the OV2 trip, below 0.50 p.u.); Categories I and II have none."""
+    return (math.isfinite(voltage_pu)
+            and voltage_region(category, voltage_pu).mode == MOMENTARY_CESSATION)
+
+
+def near_momentary_cessation(category: str, voltage_pu: float) -> bool:
+    """In a momentary-cessation region or within ``CESSATION_MARGIN_PU`` of one."""
+    return any(momentary_cessation(category, voltage_pu + d)
+               for d in (-CESSATION_MARGIN_PU, 0.0, CESSATION_MARGIN_PU))

@@ -23,7 +23,8 @@ TRUTH_KINDS = ("contactor", "hot_open", "utility_breaker", "pcc_energized", "pcc
                "home_energized", "home_deenergized", "export_started", "export_stopped",
                "inverter_mode", "estop", "inverter_trip", "can_bus_off", "fault_injected",
                "synchronised_closure", "out_of_phase_closure", "watchdog_drop",
-               "watchdog_restore", "inverter_command_timeout", "island_formed")
+               "watchdog_restore", "inverter_command_timeout", "island_formed",
+               "momentary_cessation")
 ENERGY_FIELDS = ("grid_import_kwh", "grid_export_kwh", "ev_charged_kwh", "ev_discharged_kwh",
                  "home_from_ev_kwh", "pv_kwh")
 FUNCTIONS = (*sorted(CATALOGUE), "GRID_WINDOW")

@@ -353,6 +353,9 @@ class SimWorld:
                          mode=self.inverter.mode_name)
         self.truth.track(now, "breaker", self.grid.breaker_closed, "utility_breaker",
                          closed=self.grid.breaker_closed)
+        ceased = self.inverter.cessation.active
+        self.truth.track(now, "momentary_cessation", ceased, "momentary_cessation",
+                         ceased=ceased)
 
     def _run_inverter_trips(self, now: float, ac_v: float) -> None:
         """The inverter's own trip elements, at its terminals, while it runs grid-following."""

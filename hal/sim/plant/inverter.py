@@ -7,7 +7,10 @@ down at the rated power per ``CUT_TIME_S``, like a real power stage, not in one 
 contacts that part in the same cycle as an OFF command still break current and the plant records
 it. It ceases by itself at once (output to zero, state OFF) on its own faults, when its CAN port
 reports no valid, advancing command within the command timeout (the second safety layer of
-ARCHITECTURE.md section 2), and when its AC or DC side is gone.
+ARCHITECTURE.md section 2), and when its AC or DC side is gone. Running grid-following with
+Category III settings it ceases momentarily (output zero, still GRID_FOLLOWING, no trip) while
+its terminal voltage is in a momentary-cessation region, and restores fast when it is back
+(``hal/sim/plant/inverter_cessation.py``).
 
 ``ignoring`` models firmware or a power stage that no longer follows its commands (item 4 of
 issue 15): it holds the power it had, through setpoint changes, OFF commands and the command
@@ -25,6 +28,7 @@ from hal.protocols.inverter_messages import (
     InverterSettings,
     InverterState,
 )
+from hal.sim.plant.inverter_cessation import RESTORE_SLEW_S, MomentaryCessation
 
 FAULT_COMMAND_TIMEOUT = 1 << 8  # FaultWord b8
 # FaultWord bits 3 (AC over-voltage), 4 (AC under-voltage), 5 (AC frequency), 7 (islanding) and
@@ -81,6 +85,7 @@ class InverterModel:
         self._cmd_present = False
         self.settings: InverterSettings | None = None
         self.ignoring = False  # stuck firmware: holds its power whatever it is told
+        self.cessation = MomentaryCessation()
         # The heatsink is sized for the rating built in (a failing stage that can deliver less,
         # e.g. the "inverter_power_stuck" fault, does not make the heatsink smaller).
         self._thermal_rating_w = params.rated_power_w
@@ -128,6 +133,7 @@ class InverterModel:
         self.state = InverterState.FAULT
 
     def _cease(self) -> None:
+        self.cessation.reset()
         self.synced = False
         self.state = InverterState.OFF
         self.ac_power_w = 0.0
@@ -193,7 +199,13 @@ class InverterModel:
         if command.mode is InverterMode.GRID_FOLLOWING:
             self.state = InverterState.GRID_FOLLOWING
             target = self._limit(command.p_set_w, command, dc_link_v)
-            self.ac_power_w = self._ramped(target, dt)
+            if self.cessation.update(now, self.settings, ac_bus_v / self.nominal_voltage_v):
+                self.ac_power_w = self._ramped(0.0, dt)  # momentary cessation: no current
+                self.reactive_power_var = 0.0
+                return
+            rise = (self.params.rated_power_w / RESTORE_SLEW_S
+                    if self.cessation.restoring(now) else None)
+            self.ac_power_w = self._ramped(target, dt, rise)
             self.reactive_power_var = command.q_set_var
         else:
             self.state = InverterState.GRID_FORMING
@@ -220,9 +232,10 @@ class InverterModel:
             self.synced = False
         self.phase_deg = (self.phase_deg + 360.0 * (self.frequency_hz - nominal_hz) * dt) % 360.0
 
-    def _ramped(self, target: float, dt: float) -> float:
-        """Rises are limited to the ramp rate; a reduction toward zero (through zero first
-        when the sign changes) slews at the rated power per ``CUT_TIME_S``."""
+    def _ramped(self, target: float, dt: float, rise_w_per_s: float | None = None) -> float:
+        """Rises are limited to the ramp rate (``rise_w_per_s`` when restoring after a
+        momentary cessation); a reduction toward zero (through zero first when the sign
+        changes) slews at the rated power per ``CUT_TIME_S``."""
         current = self.ac_power_w
         if current * target < 0.0 or abs(target) < abs(current):
             goal = 0.0 if current * target < 0.0 else target
@@ -230,7 +243,7 @@ class InverterModel:
             current += max(-cut, min(cut, goal - current))
             if current != goal or goal == target:
                 return current
-        step = self.ramp_w_per_s * dt
+        step = max(self.ramp_w_per_s, rise_w_per_s or 0.0) * dt
         return current + max(-step, min(step, target - current))
 
     def _limit(self, p_w: float, command: InverterCommand, dc_link_v: float,
