@@ -162,11 +162,6 @@ def test_outside_momentary_cessation_power_is_still_checked(category: str, meter
     assert "POWER_IMPLAUSIBLE" in power_trips(category, meter_pu, inverter_w)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the v2g export window (controller/protection/grid_window.py, the lead's file) stops V2G "
-    "2 s into a momentary-cessation region; fix: OPERATION_REQUIRED there includes "
-    "'momentary_cessation' (Category III must ride through it: 12 s above 1.10 p.u., 1 s below "
-    "0.50 p.u.); then remove this mark"))
 def test_a_long_cessation_inside_its_ride_through_time_keeps_v2g() -> None:
     """1.15 p.u. for 6 s (the region's minimum is 12 s, OV1 13 s): still V2G, restored fast."""
     scenario = load_scenario(SCENARIO)

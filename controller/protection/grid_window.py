@@ -30,8 +30,10 @@ from controller.protection.islanding import DISCHARGING_FRACTION, IslandingBacks
 from controller.protection.ride_through import assess
 from controller.protection.trip import Trip
 from controller.supervisor.snapshot import Snapshot
+from hal.protocols.inverter_messages import InverterState
 
-OPERATION_REQUIRED = frozenset({"continuous", "mandatory"})  # ride-through modes
+# Ride-through modes: operate (or, in momentary cessation, cease without tripping and restore).
+OPERATION_REQUIRED = frozenset({"continuous", "mandatory", "momentary_cessation"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,13 +165,17 @@ class GridWindow:
         """Export may start only as entering service does: the grid inside the enter-service
         window, for the whole delay since any excursion seen while the charger was not
         discharging (start-up, before any excursion: at once), then the ramp. Once the charger
-        discharges it is in service: ride-through, not this window, applies."""
+        discharges it is in service: ride-through, not this window, applies (also while it
+        ceases for a moment in a momentary-cessation region)."""
         xs = self._export_service
         inverter = snap.inverter if snap is not None else None
-        discharging = inverter is not None and inverter.ac_power_w < -self._discharging_w
-        if not discharging and xs.in_service and xs.window_excursion(est):
+        # In service as a DER: running grid-following and not importing (discharging, or
+        # ceased for a moment in a momentary-cessation region, or held at zero).
+        serving = (inverter is not None and inverter.state is InverterState.GRID_FOLLOWING
+                   and inverter.ac_power_w < self._discharging_w)
+        if not serving and xs.in_service and xs.window_excursion(est):
             xs.leave(trip=False)
-        waiting = "" if discharging and xs.in_service else xs.update(t, est)
+        waiting = "" if serving and xs.in_service else xs.update(t, est)
         if waiting:
             return 0.0, f"export waits: {waiting}"
         return xs.power_fraction(t), ""
@@ -181,7 +187,8 @@ class GridWindow:
         the standard requires operation (the continuous and mandatory regions of voltage and
         frequency) the window does not act; it may stop export only where the standard lets a
         DER cease (permissive or momentary-cessation regions, beyond the frequency
-        ride-through band), and there the trip elements still decide about a trip."""
+        ride-through band), and there the trip elements still decide about a trip. Momentary
+        cessation counts as required operation: the DER ceases and restores, it does not stop."""
         v, f = est.voltage_pu, est.frequency_hz
         inside = (self._export_v[0] <= v <= self._export_v[1]
                   and self._export_f[0] <= f <= self._export_f[1])
