@@ -47,6 +47,7 @@ def latched(tmp_path: Path) -> Iterator[tuple[Charger, Path]]:
     charger.run_until(lambda: charger.state is State.ESTOP, 2.0)
     AuditStore(charger.store.connection).record(charger.now, 1_000.0, "/dev/ttyGS0",
                                                 "technician", "reset", "refused: loop open")
+    charger.store.flush()  # the latch is on disk (the writer thread commits after the tick)
     yield charger, db
     charger.close()
 

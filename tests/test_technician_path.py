@@ -121,6 +121,7 @@ def test_a_technician_clears_a_latched_estop_on_a_fresh_install(bench: Installed
     bench.run_until(lambda: bench.charger.state is State.EV_CONNECTED, 10.0)
     bench.charger.world.press_estop()
     bench.run_until(lambda: bench.charger.state is State.ESTOP, 1.0)
+    bench.charger.store.flush()  # committed by the writer thread (as the daemon does in ms)
 
     shown = v2xctl("faults", "--config", config)  # its own process; the controller runs on
     assert shown.returncode == 0, shown.stderr
@@ -138,6 +139,7 @@ def test_a_technician_clears_a_latched_estop_on_a_fresh_install(bench: Installed
     assert "reset requested" in bench.type("reset")
     bench.run_until(lambda: bench.charger.state is not State.ESTOP, 1.0)
     assert "no latched faults" in bench.type("faults")
+    bench.charger.store.flush()
 
     assert v2xctl("faults", "--config", config).stdout.strip() == "no latched faults"
     audit = json.loads(v2xctl("log", "--config", config, "--only", "audit", "--json").stdout)
