@@ -12,10 +12,9 @@ The dispatcher passes the range the present mode may use (``low_w`` .. ``high_w`
 turns charging into export or export into charging, never exports outside v2g, and never
 exceeds a limit. A claimed power is a ceiling, so the dispatcher gives no headroom above it:
 in practice droop reduces v2g export at over-frequency and charging at under-frequency. The
-change follows a first-order response that reaches 90 % of a step within
-``response_time_s`` (the standard's open-loop response time: the filter takes 80 % of it, the
-measurement and the ramps the rest). The reference is the mode's own
-target of this tick (its pre-disturbance setpoint): the droop is an offset on it.
+change follows the first-order response of ``controller/dispatch/response.py``: 90 % of a
+step within ``response_time_s`` (the standard's open-loop response time). The reference is the
+mode's own target of this tick (its pre-disturbance setpoint): the droop is an offset on it.
 """
 
 from __future__ import annotations
@@ -24,11 +23,7 @@ import math
 from dataclasses import dataclass
 
 from controller.config.der_settings import FrequencyDroopSettings
-
-NINETY_PERCENT_TIME_CONSTANTS = math.log(10.0)  # 1 - exp(-T / tau) = 0.9 -> T = tau ln 10
-# The filter reaches 90 % at this share of the response time, leaving the rest for the 10-cycle
-# frequency window, the dispatcher's ramp and the inverter's own ramp.
-RESPONSE_SHARE = 0.8
+from controller.dispatch.response import FirstOrderResponse
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +41,10 @@ class FrequencyDroop:
         self._s = settings
         self._nominal = nominal_hz
         self._rated = rated_power_w
-        self._tau = RESPONSE_SHARE * settings.response_time_s / NINETY_PERCENT_TIME_CONSTANTS
-        self._offset_w = 0.0
-        self._last_t: float | None = None
+        self._offset = FirstOrderResponse(settings.response_time_s)
 
     def reset(self) -> None:
-        self._offset_w = 0.0
-        self._last_t = None
+        self._offset.reset()
 
     def wanted_offset_w(self, frequency_hz: float) -> float:
         """The steady-state offset (+ into the EV) the droop asks for at this frequency."""
@@ -71,15 +63,12 @@ class FrequencyDroop:
         if not self._s.enabled or frequency_hz is None or not math.isfinite(frequency_hz):
             self.reset()
             return DroopResult(target_w, 0.0, "")
-        dt = 0.0 if self._last_t is None else max(0.0, t - self._last_t)
-        self._last_t = t
-        wanted = self.wanted_offset_w(frequency_hz)
-        self._offset_w += (wanted - self._offset_w) * (1.0 - math.exp(-dt / self._tau))
-        adjusted = min(max(target_w + self._offset_w, low_w), high_w)
+        filtered = self._offset.step(t, self.wanted_offset_w(frequency_hz))
+        adjusted = min(max(target_w + filtered, low_w), high_w)
         offset = adjusted - target_w
         if abs(offset) < 1.0:
             return DroopResult(target_w, 0.0, "")
-        side = "over" if self._offset_w > 0.0 else "under"
+        side = "over" if filtered > 0.0 else "under"
         return DroopResult(adjusted, offset,
                            f"frequency droop: {frequency_hz:.3f} Hz ({side}-frequency), "
                            f"{offset:+.0f} W")

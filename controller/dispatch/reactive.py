@@ -12,7 +12,7 @@ One reactive mode at a time (``[reactive_power] mode``):
 Volt-watt, when enabled, caps the *export* between V1 (full) and V2 (``p2``). Curves are per unit
 of the inverter's rating, which is taken as its apparent-power rating: with reactive power
 priority the active power is limited to sqrt(S^2 - Q^2). The voltage- and power-driven modes
-follow a first-order response reaching 90 % within the response time (as frequency droop does).
+follow the first-order response of ``controller/dispatch/response.py`` (as frequency droop does).
 
 Signs: Q here is the 1547 convention, + = injection (over-excited). The inverter protocol's
 ``Q_Set`` is the consumer convention (+ = the inverter absorbs), so the command is ``-Q``.
@@ -32,9 +32,7 @@ from controller.config.der_settings import (
     ReactivePowerSettings,
     volt_var_curve,
 )
-
-NINETY_PERCENT_TIME_CONSTANTS = math.log(10.0)
-RESPONSE_SHARE = 0.8  # 90 % at this share of the response time: the rest is measurement
+from controller.dispatch.response import FirstOrderResponse
 
 
 def interpolate(x: float, xs: tuple[float, ...], ys: tuple[float, ...]) -> float:
@@ -64,16 +62,13 @@ class ReactivePower:
         self._q_max = REACTIVE_CAPABILITY_PU[settings.category] * rated_power_w
         response = (settings.response_time_s if settings.response_time_s is not None
                     else VOLT_VAR_DEFAULTS[settings.category].response_time_s)
-        self._tau = RESPONSE_SHARE * response / NINETY_PERCENT_TIME_CONSTANTS
+        self._q = FirstOrderResponse(response)
         self._vv = volt_var_curve(settings)
         wv = WATT_VAR_DEFAULTS[settings.category]
         self._wv = (wv.x, wv.y)
-        self._q = 0.0
-        self._last_t: float | None = None
 
     def reset(self) -> None:
-        self._q = 0.0
-        self._last_t = None
+        self._q.reset()
 
     def wanted_q_var(self, voltage_pu: float, p_out_w: float) -> float:
         """The steady-state reactive power (+ injection) of the configured mode."""
@@ -94,15 +89,10 @@ class ReactivePower:
         if voltage_pu is None or not math.isfinite(voltage_pu):
             self.reset()
             return ReactiveResult(0.0, self._rated, self._rated, "")
-        dt = 0.0 if self._last_t is None else max(0.0, t - self._last_t)
-        self._last_t = t
-        wanted = self.wanted_q_var(voltage_pu, p_out_w)
-        if self._s.mode in ("volt_var", "watt_var"):
-            self._q += (wanted - self._q) * (1.0 - math.exp(-dt / self._tau))
-        else:
-            self._q = wanted
-        p_limit = math.sqrt(max(self._rated ** 2 - self._q ** 2, 0.0))
-        notes = [f"{self._s.mode} {self._q:+.0f} var"] if abs(self._q) >= 1.0 else []
+        q = self._q.step(t, self.wanted_q_var(voltage_pu, p_out_w),
+                         follow=self._s.mode in ("volt_var", "watt_var"))
+        p_limit = math.sqrt(max(self._rated ** 2 - q ** 2, 0.0))
+        notes = [f"{self._s.mode} {q:+.0f} var"] if abs(q) >= 1.0 else []
         output_limit = self._rated
         if self._s.volt_watt:
             share = interpolate(voltage_pu, (self._s.volt_watt_v1_pu, self._s.volt_watt_v2_pu),
@@ -110,4 +100,4 @@ class ReactivePower:
             output_limit = share * self._rated
             if share < 1.0:
                 notes.append(f"volt-watt {share * 100:.0f} %")
-        return ReactiveResult(self._q, p_limit, output_limit, "; ".join(notes))
+        return ReactiveResult(q, p_limit, output_limit, "; ".join(notes))

@@ -19,6 +19,7 @@ none can act inside a ride-through region, so ride-through never causes a nuisan
 from __future__ import annotations
 
 from controller.config.model import GridProtectionSettings
+from controller.measurement.estimators import wrap_deg
 from controller.measurement.grid_estimator import GridEstimate
 from controller.protection.debounce import HeldFor
 from controller.protection.ride_through import (
@@ -57,7 +58,7 @@ class IslandingBackstop:
                     f"{self.rocof_trip - ROCOF_MARGIN_HZ_PER_S:g} Hz/s)")
         jump = getattr(est, "phase_jump_deg", None)
         if isinstance(jump, float):
-            jump = (jump + 180.0) % 360.0 - 180.0  # an angle: -340 degrees is +20
+            jump = wrap_deg(jump)  # an angle: -340 degrees is +20
         if isinstance(jump, float) and abs(jump) > s.vector_shift_trip_deg:
             return f"vector shift {jump:+.0f} deg beyond {s.vector_shift_trip_deg:g} deg"
         dev = est.frequency_hz - self._nominal

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from controller.store.audit_store import AuditEntry
+from controller.store.state_store import StoredEvent
 from hal.errors import V2xError
 
 BUSY_TIMEOUT_S = 2.0  # a checkpoint may hold the database briefly; never wait longer
@@ -34,24 +36,6 @@ class FaultRow:
     wall_time: float
     active: bool
     cleared_wall_time: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class EventRow:
-    t: float
-    wall_time: float
-    kind: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRow:
-    t: float
-    wall_time: float
-    port: str
-    role: str
-    command: str
-    outcome: str
 
 
 class StateReader:
@@ -100,19 +84,19 @@ class StateReader:
         return [FaultRow(str(c), str(d), float(w), bool(a), None if cl is None else float(cl))
                 for c, d, w, a, cl in reversed(rows)]
 
-    def events(self, since: float | None = None, limit: int = NO_LIMIT) -> list[EventRow]:
+    def events(self, since: float | None = None, limit: int = NO_LIMIT) -> list[StoredEvent]:
         """Event log rows, oldest first (the latest ``limit``)."""
         rows = self._rows("events", "SELECT t, wall_time, kind, text FROM events WHERE "
                           "wall_time >= ? ORDER BY id DESC LIMIT ?", (_floor(since), limit))
-        return [EventRow(float(t), float(w), str(k), str(x))
+        return [StoredEvent(float(t), float(w), str(k), str(x))
                 for t, w, k, x in reversed(rows)]
 
-    def audit(self, since: float | None = None, limit: int = NO_LIMIT) -> list[AuditRow]:
+    def audit(self, since: float | None = None, limit: int = NO_LIMIT) -> list[AuditEntry]:
         """Console audit rows (logins, lock-outs, privileged commands), oldest first."""
         rows = self._rows("console_audit", "SELECT t, wall_time, port, role, command, outcome "
                           "FROM console_audit WHERE wall_time >= ? ORDER BY id DESC LIMIT ?",
                           (_floor(since), limit))
-        return [AuditRow(float(t), float(w), str(p), str(r), str(c), str(o))
+        return [AuditEntry(float(t), float(w), str(p), str(r), str(c), str(o))
                 for t, w, p, r, c, o in reversed(rows)]
 
     def close(self) -> None:
