@@ -164,6 +164,9 @@ CATALOGUE: dict[str, FaultKind] = {k.code: k for k in (
        "K_AC (welded with no aux contact fitted) and the DC current sensor: with the inverter "
        "disabled and the AC side open the DC current did not fall, and K_DC opened under load "
        "as the last resort", CTL, TECH),
+    _k("STORE_WRITE_FAILED", S, "the state store's disk (full, read-only, failing SD card) and "
+       "the journal for the error: events and latched faults could not be written, so a "
+       "restart would not show them; the charger stops until they can", CTL),
 )}
 
 # The inverter's reports of the grid rather than of itself: each takes the charger out of

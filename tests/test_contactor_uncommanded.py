@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from controller.modes.states import LATCHED, State
 from controller.protection.contactor_feedback import ContactorFeedbackMonitor
-from controller.supervisor.snapshot import ContactorView, Snapshot
+from controller.values.snapshot import ContactorView, Snapshot
 from hal.sim.fault_injection import inject
 from hal.sim.invariants import InvariantChecker, InvariantSettings
 from harness import Charger

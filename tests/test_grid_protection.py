@@ -31,7 +31,7 @@ from controller.protection.grid_trip import CeaseWatch, GridTripElements
 from controller.protection.grid_window import GridWindow
 from controller.scenarios.runner import run_file
 from controller.scenarios.spec import load_scenario
-from controller.supervisor.snapshot import ContactorView, Snapshot
+from controller.values.snapshot import ContactorView, Snapshot
 from hal.errors import ConfigError
 from hal.interfaces.meter import AcMeterReading
 from hal.protocols.inverter_messages import InverterState, InverterStatus

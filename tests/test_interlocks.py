@@ -20,7 +20,7 @@ from controller.protection.temperature import TemperatureMonitor
 from controller.scenarios.runner import run_file
 from controller.store.state_store import StateStore
 from controller.supervisor.fault_manager import FaultManager
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 from hal.errors import ConfigError
 from hal.sim.fault_injection import inject
 from harness import Charger

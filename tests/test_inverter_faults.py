@@ -6,7 +6,7 @@ import dataclasses
 
 from controller.faults import CATALOGUE, INVERTER_FAULT_BITS, Severity
 from controller.protection.inverter_faults import check_inverter_faults
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 from hal.protocols.inverter_messages import InverterState, InverterStatus
 
 STATUS = InverterStatus(InverterState.FAULT, 380.0, 0.0, 0.0, 240.0, 60.0, 0.0, 40.0, 0, 0)

@@ -23,7 +23,7 @@ from controller.protection.plausibility import PlausibilityMonitor
 from controller.scenarios.runner import run_file, run_scenario
 from controller.scenarios.spec import load_scenario
 from controller.supervisor.loop import Supervisor
-from controller.supervisor.snapshot import ContactorView, Snapshot
+from controller.values.snapshot import ContactorView, Snapshot
 from hal.interfaces.meter import AcMeterReading
 from hal.protocols.inverter_messages import InverterState, InverterStatus
 from hal.sim.world import SimWorld

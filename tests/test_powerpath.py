@@ -204,7 +204,8 @@ def test_a_hot_open_only_the_controller_recorded_fails_the_scenario() -> None:
     record of opening K_DC under load outside an emergency still fails the verdict."""
     from controller.scenarios.runner import run_scenario
     from controller.scenarios.spec import parse_scenario
-    from controller.supervisor.loop import HotOpen, Supervisor
+    from controller.supervisor.hot_open import HotOpen
+    from controller.supervisor.loop import Supervisor
 
     def record_one(sup: Supervisor) -> None:
         if sup.clock.now() >= 9.0 and not sup.hot_opens:

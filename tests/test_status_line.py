@@ -9,7 +9,7 @@ import pytest
 
 from controller.cli.run_output import OutputStream, StatusPrinter
 from controller.modes.states import State
-from controller.supervisor.status import Status
+from controller.values.status import Status
 from harness import Charger
 
 STATES = [s.value for s in State]

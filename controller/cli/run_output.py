@@ -26,7 +26,7 @@ import stat
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
-from controller.supervisor.status import Status
+from controller.values.status import Status
 
 JOURNAL_STREAM = "JOURNAL_STREAM"
 INVOCATION_ID = "INVOCATION_ID"

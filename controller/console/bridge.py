@@ -21,7 +21,7 @@ from controller.modes.states import LATCHED, State
 from controller.store.calibration_store import CalibrationStore
 from controller.store.state_store import StoredEvent
 from controller.supervisor.loop import SAFE_STATES, Supervisor
-from controller.supervisor.status import Status
+from controller.values.status import Status
 
 
 class SupervisorBridge:

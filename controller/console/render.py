@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from controller.store.state_store import StoredEvent
-from controller.supervisor.status import Status
+from controller.values.status import Status
 
 
 def _kw(value: float | None) -> str:

@@ -31,7 +31,7 @@ from controller.modes.plan import OutputPlan
 from controller.modes.requests import Request
 from controller.modes.states import State
 from controller.protection.ride_through import momentary_cessation
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 from hal.protocols.inverter_messages import InverterCommand, InverterMode
 
 # The inverter may carry a short overload beyond the outlet rating, so that the controller (not

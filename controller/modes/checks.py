@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from controller.config.model import SequenceSettings
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 
 DC_SIDE = ("dc", "precharge")
 IMD_INPUT = "imd_ok"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from controller.config.model import SequenceSettings
 from controller.modes.states import State
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 
 TEST_HOLD_S = 1.0
 DC_SIDE = ("dc", "precharge")

@@ -1,9 +1,12 @@
 """The transition table: every way the machine can move, as data.
 
-Triggers: ``tick`` (evaluated once per control tick; the first transition whose guards hold wins,
-children before parents), ``trip`` and ``emergency_stop`` (from protection, any state), and
-``reset`` (explicit, from a technician). Guards name methods of
-:class:`controller.modes.machine.ModeLogic`; ``before`` names the callback that records why.
+Triggers: ``tick`` (fired once per control tick; the first transition whose guards hold wins,
+children before parents), ``trip`` and ``emergency_stop`` (fired only by the supervisor's one
+trip path, any state), and ``reset`` (a reset the supervisor granted: an operator, a technician
+or the automatic retry). Guards name pure methods of :class:`controller.modes.machine.ModeLogic`
+(``guards.py``, ``guards_stop.py``); ``before`` names the callback that records why
+(``callbacks.py``). ``tests/test_state_table.py`` checks that every name exists and that the
+machine as built is this table.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     T("tick", S.STARTING, S.STOPPING_OPEN, ("start_abandoned",)),
     # Before anything closes: K_DC and the precharge relay proven open (not welded), then the
     # insulation monitor healthy for the test time, then precharge.
-    T("tick", S.STARTING_WELD_CHECK, S.STARTING_INSULATION_TEST, ("dc_proven_open",)),
+    T("tick", S.STARTING_WELD_CHECK, S.STARTING_INSULATION_TEST, ("dc_proven_open",),
+      before="record_dc_isolation"),
     T("tick", S.STARTING_WELD_CHECK, S.FAULT, ("weld_check_expired",),
       before="record_weld_before_closing"),
     T("tick", S.STARTING_INSULATION_TEST, S.STARTING_PRECHARGE, ("insulation_proven",)),
@@ -94,9 +98,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     # An inverter that cannot be trusted to take the power away (controller/faults.py,
     # UNTRUSTED_INVERTER): disable it and open the AC side first; K_DC opens once its current
     # is low, or as the last resort (recorded as a hot open). Before any other stop.
-    T("tick", S.ENERGISED, S.STOPPING_ISOLATE, ("inverter_untrusted",)),
-    T("tick", S.BACKUP, S.STOPPING_ISOLATE, ("inverter_untrusted",)),
-    T("tick", S.STOPPING_RAMP, S.STOPPING_ISOLATE, ("inverter_untrusted",)),
+    T("tick", S.ENERGISED, S.STOPPING_ISOLATE, ("inverter_untrusted",), before="record_untrusted"),
+    T("tick", S.BACKUP, S.STOPPING_ISOLATE, ("inverter_untrusted",), before="record_untrusted"),
+    T("tick", S.STOPPING_RAMP, S.STOPPING_ISOLATE, ("inverter_untrusted",),
+      before="record_untrusted"),
     T("tick", S.STOPPING_ISOLATE, S.STOPPING_OPEN, ("dc_current_low",)),
     T("tick", S.STOPPING_ISOLATE, S.STOPPING_OPEN, ("isolation_expired",),
       before="record_last_resort"),
@@ -107,13 +112,13 @@ TRANSITIONS: tuple[Transition, ...] = (
     T("tick", S.ENERGISED_V2H, S.ENERGISED_V2G, ("wants_v2g", "power_at_zero")),
     T("tick", S.ENERGISED_V2G, S.ENERGISED_CHARGE, ("wants_charge", "power_at_zero")),
     T("tick", S.ENERGISED_V2G, S.ENERGISED_V2H, ("wants_v2h", "power_at_zero")),
-    T("tick", S.STOPPING_RAMP, S.STOPPING_OPEN, ("ramp_done",)),
+    T("tick", S.STOPPING_RAMP, S.STOPPING_OPEN, ("ramp_done",), before="record_ramp_done"),
     T("tick", S.STOPPING_OPEN, S.STOPPING_WELD_CHECK, ("all_open_confirmed",)),
-    T("tick", S.STOPPING_WELD_CHECK, S.IDLE, ("dc_proven_open",)),
+    T("tick", S.STOPPING_WELD_CHECK, S.IDLE, ("dc_proven_open",), before="record_dc_isolation"),
     T("tick", S.STOPPING_WELD_CHECK, S.FAULT, ("weld_check_expired",),
       before="record_weld_after_opening"),
     T("trip", ANY, S.FAULT, unless=("in_latched_state",)),
     T("emergency_stop", ANY, S.ESTOP, unless=("in_estop",)),
-    T("reset", S.FAULT, S.SELFTEST, ("reset_allowed",)),
-    T("reset", S.ESTOP, S.SELFTEST, ("reset_allowed",)),
+    T("reset", S.FAULT, S.SELFTEST, ("reset_allowed",), before="record_reset"),
+    T("reset", S.ESTOP, S.SELFTEST, ("reset_allowed",), before="record_reset"),
 )

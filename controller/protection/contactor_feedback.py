@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Final
 
 from controller.protection.trip import Trip
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 
 CONFIRM_READS: Final = 2  # consecutive agreeing reads (one tick apart) that confirm a contact
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from controller.config.model import Config, ProtectionSettings
 from controller.protection.trip import Trip
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 
 
 def check_dc_limits(snap: Snapshot, settings: ProtectionSettings) -> Trip | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from controller.protection.debounce import Debounce
 from controller.protection.trip import Trip
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 
 
 def check_estop(snap: Snapshot) -> Trip | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from controller.config.grid_codes import TripElement
 from controller.protection.trip import Trip
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 
 CEASED_FRACTION = 0.05  # IEEE 1547.1 cease to energise: current below 5 % of rating
 

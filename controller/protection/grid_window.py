@@ -29,7 +29,7 @@ from controller.protection.grid_trip import CeaseWatch, GridTripElements
 from controller.protection.islanding import DISCHARGING_FRACTION, IslandingBackstop
 from controller.protection.ride_through import assess
 from controller.protection.trip import Trip
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 from hal.protocols.inverter_messages import InverterState
 
 # Ride-through modes: operate (or, in momentary cessation, cease without tripping and restore).

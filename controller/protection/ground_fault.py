@@ -9,7 +9,7 @@ from __future__ import annotations
 from controller.config.safety_settings import GroundFaultSettings
 from controller.protection.debounce import Debounce
 from controller.protection.trip import Trip
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 
 
 class GroundFaultMonitor:

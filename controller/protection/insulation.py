@@ -11,7 +11,7 @@ from __future__ import annotations
 from controller.config.safety_settings import InsulationSettings
 from controller.protection.debounce import Debounce
 from controller.protection.trip import Trip
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 
 
 class InsulationMonitor:

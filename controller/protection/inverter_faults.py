@@ -20,7 +20,7 @@ import math
 from controller.faults import INVERTER_FAULT_BITS
 from controller.protection.debounce import HeldFor
 from controller.protection.trip import Trip
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 from hal.protocols.inverter_messages import InverterState, InverterStatus
 
 WORD_BITS = 16

@@ -9,7 +9,7 @@ refuses to energise in the meantime (``ModeLogic.may_energise``).
 from __future__ import annotations
 
 from controller.protection.trip import Trip
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 
 GRACE_S = 3.0  # about three settings write / read-back rounds (SettingsSync retries every 1 s)
 

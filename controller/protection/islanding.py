@@ -26,7 +26,7 @@ from controller.protection.ride_through import (
     beyond_frequency_ride_through,
     rocof_limit_hz_per_s,
 )
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 from hal.protocols.inverter_messages import InverterState
 
 ROCOF_MARGIN_HZ_PER_S = 1.0

@@ -18,7 +18,7 @@ indistinguishable and trips too: that is the safe side (a technician looks at K_
 from __future__ import annotations
 
 from controller.protection.trip import Trip
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 from hal.protocols.inverter_messages import InverterState
 
 PROBE_S = 0.3  # the utility side must stay dead this long after forming starts

@@ -27,7 +27,7 @@ from collections import deque
 
 from controller.config.safety_settings import MeterPlausibilitySettings
 from controller.protection.trip import Trip
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 from hal.interfaces.meter import AcMeterReading
 
 CODE = "METER_IMPLAUSIBLE"

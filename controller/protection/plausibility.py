@@ -21,7 +21,7 @@ from controller.protection.debounce import HeldFor
 from controller.protection.inverter_faults import RUNNING
 from controller.protection.ride_through import near_momentary_cessation
 from controller.protection.trip import Trip
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 
 CEASE_GRACE_S = 0.5  # an inverter told OFF has ceased by then (it stops switching at once)
 

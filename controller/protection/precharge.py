@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from controller.config.model import Config
 from controller.protection.trip import Trip
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 
 BACKSTOP_MARGIN_S = 0.5  # the mode machine's own timeout acts first; this is the backstop
 

@@ -28,7 +28,7 @@ from controller.protection.precharge import PrechargeMonitor
 from controller.protection.sensors import check_sensors
 from controller.protection.temperature import TemperatureMonitor
 from controller.protection.trip import Trip
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from controller.config.model import Config
 from controller.protection.protection import ProtectionResult
 from controller.protection.sensors import ADC_CHANNELS_REQUIRED
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 
 ERROR_ACTIVE = "error-active"
 

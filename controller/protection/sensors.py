@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from controller.config.model import ProtectionSettings
 from controller.protection.trip import Trip
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 
 ADC_CHANNELS_REQUIRED = ("dc_link_v", "ev_inlet_v", "dc_current_a")
 

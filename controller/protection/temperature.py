@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from controller.config.safety_settings import TemperatureSettings
 from controller.protection.ntc import ntc_celsius
 from controller.protection.trip import Trip
-from controller.supervisor.snapshot import Snapshot
+from controller.values.snapshot import Snapshot
 
 LADDER = (1.0, 0.75, 0.5, 0.25)  # allowed power fraction per derating level
 STOP_LEVEL = len(LADDER)

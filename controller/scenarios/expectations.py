@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.dispatch.arbitration import ArbitrationRecord, WinnerChange
-from controller.modes.machine import TransitionRecord
+from controller.modes.intents import TransitionRecord
 from controller.scenarios.spec import Entry, Scenario
-from controller.supervisor.loop import HotOpen, TripRecord
+from controller.supervisor.hot_open import HotOpen
+from controller.supervisor.trip_path import TripRecord
 from hal.sim.ground_truth import GroundTruth, TruthEvent
 
 

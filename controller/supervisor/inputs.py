@@ -8,7 +8,7 @@ from controller.links.ev_link import EvLink
 from controller.links.inverter_link import InverterLink
 from controller.links.inverter_settings import SettingsSync
 from controller.measurement.calibration import CalibrationSet
-from controller.supervisor.snapshot import ContactorView, Snapshot
+from controller.values.snapshot import ContactorView, Snapshot
 from hal.errors import V2xError
 from hal.interfaces.hardware import Hardware
 from hal.interfaces.meter import AcMeterReading
