@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.modes.states import LATCHED, State
-from harness import Charger
 from hal.interfaces.contactor import Contactor
+from harness import Charger
 
 
 @dataclass
