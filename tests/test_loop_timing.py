@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import pytest
+
 from controller.modes.states import State
 from controller.store.state_store import StateStore
 from controller.supervisor.loop import Supervisor
@@ -43,8 +45,14 @@ def test_a_tick_whose_work_takes_too_long_in_real_time_latches_loop_overrun(
 
 
 def test_the_daemon_times_ticks_on_the_monotonic_clock(
-        make_charger: Callable[..., Charger]) -> None:
-    """``v2xctl run`` builds its supervisor without a work clock: the real one is the default."""
+        make_charger: Callable[..., Charger], monkeypatch: pytest.MonkeyPatch) -> None:
+    """``v2xctl run`` builds its supervisor without a work clock: ``time.monotonic`` times its
+    ticks. Here that clock runs a second per reading: the first tick overruns."""
     c = make_charger()
+    readings = iter(range(1_000_000))
+    monkeypatch.setattr(time, "monotonic", lambda: float(next(readings)))
     sup = Supervisor(c.config, c.hw, StateStore(":memory:"))
-    assert sup.work_clock is time.monotonic
+    sup.tick()
+    monkeypatch.undo()
+    assert sup.last_tick_s >= 1.0
+    assert "LOOP_OVERRUN" in sup.status().faults
