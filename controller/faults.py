@@ -189,7 +189,7 @@ INVERTER_FAULT_BITS: tuple[str, ...] = (
 # Faults that mean the inverter cannot be trusted to take the power away (it does not follow its
 # command, or its report cannot be true): the stop does not wait for a ramp; the inverter is
 # disabled and the AC side opens first, the DC side once its current is low, or as the last
-# resort (recorded as a hot open): ``stopping_isolate`` in ``controller/modes/machine.py``.
+# resort (recorded as a hot open): ``stopping_isolate`` in ``controller/modes/table.py``.
 UNTRUSTED_INVERTER: frozenset[str] = frozenset({"POWER_IMPLAUSIBLE",
                                                 "INVERTER_STATUS_IMPLAUSIBLE"})
 

@@ -1,4 +1,5 @@
-"""What the mode machine wants the outputs to be. Only enter callbacks change it.
+"""What the mode machine wants the outputs to be. Enter callbacks change it; the one trip path
+makes it safe (``controller/supervisor/trip_path.py``).
 
 The supervisor's output stage writes the plan to the contactors and the inverter every tick, so a
 plan change made by a callback reaches the hardware in the same tick.

@@ -1,7 +1,8 @@
 """The fault model at run time: one idempotent trip path, severities, clearing rules, retries.
 
-``trip`` is the only way a fault becomes latched. It is idempotent (a code already active does
-nothing) and runs every shutdown handler in its own guard (``controller/protection/trip.py``).
+``trip`` is the only way a fault becomes latched, and only the supervisor's one trip path
+(``controller/supervisor/trip_path.py``) calls it. It is idempotent (a code already active does
+nothing) and runs every store handler in its own guard (``controller/protection/trip.py``).
 A new fault is counted (``controller/store/fault_counters.py``) and written to
 ``latched_faults``; both survive a restart, and the controller starts in the safe state showing
 them.
