@@ -169,10 +169,8 @@ class ModeLogic:
 
     def _after_change(self, event: Any) -> None:
         self.entered_at = self._now() if self.ctx is not None else 0.0
-        if self._leaving == State.EV_CONNECTED.value and self.state == State.BACKUP_ISOLATE.value:
-            self.backup_start = True
-        elif not (self.state.startswith("starting") or self.state == State.BACKUP_ISOLATE.value):
-            self.backup_start = False
+        if not self.state.startswith("starting"):
+            self.backup_start = False  # set by record_outage_while_idle, kept while starting
         if self.state.startswith("energised_"):
             self.last_energised = _STATE_BY_NAME[self.state]
         self._on_transition(TransitionRecord(
@@ -441,8 +439,9 @@ class ModeLogic:
         self.reason = f"utility lost during {mode}: isolating the home for backup"
 
     def record_outage_while_idle(self, _e: Any) -> None:
-        self.reason = ("utility lost with an EV connected (backup.from_idle): isolating the home, "
-                       "then starting the DC side for backup")
+        self.backup_start = True
+        self.reason = ("utility lost with an EV connected (backup.from_idle): isolating the home "
+                       "while the DC side starts for backup")
 
     def record_backup_reserve(self, _e: Any) -> None:
         self.reason = ("backup stopped: the outage reserve "
