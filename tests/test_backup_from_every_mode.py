@@ -18,11 +18,14 @@ from controller.scenarios.spec import parse_scenario
 
 OUTAGE_S = 30.0
 DARK_GOAL_S = 0.5
-# From idle the DC side starts cold: K_GRID confirmed open, welding check, the insulation test
-# (credited with the monitor's healthy history), then the precharge (0.34 s of RC physics) and
-# the inverter's start delay (0.1 s). Measured 0.625 s: the goal needs a faster precharge or a
-# DC link kept charged while idle (hardware and design, docs/grid-protection.md).
+# From idle the DC side starts cold while K_GRID opens (the two overlap): welding check, the
+# insulation test (credited with the monitor's healthy history), then the precharge and the
+# inverter's start delay (0.1 s). About 0.3 s of that is fixed (detection, one tick per check,
+# three contactor closings, the inverter's start); the rest is the precharge's RC time to within
+# sequence.precharge_tolerance_v. The simulator's reference link (40 ohm, 2 mF, tau 80 ms):
+# 0.625 s. A backup-grade precharge resistor (20 ohm: tau 40 ms) meets the goal: 0.445 s.
 IDLE_DARK_S = 0.65
+BACKUP_GRADE_PRECHARGE_OHM = 20.0
 HOME_LOAD_W = 1800.0
 REQUESTS: dict[str, dict[str, Any] | None] = {
     "charge": {"mode": "charge", "power_w": 7000},
@@ -32,7 +35,8 @@ REQUESTS: dict[str, dict[str, Any] | None] = {
 }
 
 
-def outage_while(mode: str, from_idle: bool = True) -> dict[str, Any]:
+def outage_while(mode: str, from_idle: bool = True,
+                 precharge_ohm: float | None = None) -> dict[str, Any]:
     events: list[dict[str, Any]] = [{"at_s": OUTAGE_S, "id": "outage", "kind": "grid_outage"}]
     request = REQUESTS[mode]
     if request is not None:
@@ -40,7 +44,9 @@ def outage_while(mode: str, from_idle: bool = True) -> dict[str, Any]:
     return {
         "scenario": {"name": f"outage-while-{mode}", "duration_s": OUTAGE_S + 10.0,
                      "seed": 116},
-        "plant": {"ev_soc_pct": 60, "home_load_w": HOME_LOAD_W},
+        "plant": {"ev_soc_pct": 60, "home_load_w": HOME_LOAD_W,
+                  **({} if precharge_ohm is None
+                     else {"precharge_resistance_ohm": precharge_ohm})},
         "config": {"backup": {"from_idle": from_idle}, "limits": {"max_charge_power_w": 7000}},
         "events": events,
         "expect": [{"kind": "never_state", "state": "fault"},
@@ -58,17 +64,31 @@ def dark_time(report: dict[str, Any]) -> float:
     return float(lit - dark)
 
 
-@pytest.mark.parametrize(("mode", "limit_s"), [("charge", DARK_GOAL_S), ("v2g", DARK_GOAL_S),
-                                               ("v2h", DARK_GOAL_S), ("idle", IDLE_DARK_S)])
-def test_the_home_is_dark_at_most_half_a_second(mode: str, limit_s: float) -> None:
-    """Measured: charge, v2g and v2h 0.165 s; idle 0.625 s (was: 2.54, 2.18, 0.165, 1.165 s)."""
-    report = run_scenario(parse_scenario(outage_while(mode)), progress=None)
+@pytest.mark.parametrize(("mode", "limit_s", "precharge_ohm"), [
+    ("charge", DARK_GOAL_S, None), ("v2g", DARK_GOAL_S, None), ("v2h", DARK_GOAL_S, None),
+    ("idle", IDLE_DARK_S, None), ("idle", DARK_GOAL_S, BACKUP_GRADE_PRECHARGE_OHM)])
+def test_the_home_is_dark_at_most_half_a_second(mode: str, limit_s: float,
+                                                precharge_ohm: float | None) -> None:
+    """Measured: charge, v2g and v2h 0.165 s; idle 0.625 s, 0.445 s with a 20 ohm precharge
+    resistor (was: 2.54, 2.18, 0.165, 1.165 s)."""
+    report = run_scenario(parse_scenario(outage_while(mode, precharge_ohm=precharge_ohm)),
+                          progress=None)
     assert report["passed"], [e["explanation"] for e in report["expectations"]
                               if not e["passed"]]
     assert dark_time(report) <= limit_s, mode
-    went = [(tr["from"], tr["to"]) for tr in report["transitions"] if tr["t"] >= OUTAGE_S]
-    assert ("backup_isolate" in {to for _, to in went}
-            and "backup_island" in {to for _, to in went}), went
+    went = [tr["to"] for tr in report["transitions"] if tr["t"] >= OUTAGE_S]
+    assert "backup_island" in went, went
+    # The controller formed only once K_GRID was open (its record and the plant's agree).
+    plant = report["plant_events"]
+    opened = next(e["t"] for e in plant if e["t"] >= OUTAGE_S and e["kind"] == "contactor"
+                  and e["name"] == "grid" and not e["closed"])
+    formed = next(e["t"] for e in plant if e["t"] >= OUTAGE_S
+                  and e["kind"] == "inverter_mode" and e["mode"] == "grid-forming")
+    assert opened < formed
+    if mode == "idle":  # a cold start: the DC side starts while K_GRID opens
+        assert went[0] == "starting_weldcheck", went
+    else:
+        assert went[0] == "backup_isolate", went
     assert not report.get("hot_opens"), report.get("hot_opens")
 
 

@@ -18,7 +18,7 @@ from controller.config.loader import load_config
 from controller.scenarios.runner import run_scenario
 from controller.scenarios.spec import parse_scenario
 from hal.errors import ConfigError
-from hal.sim.plant.island import Island, RlcLoad
+from hal.sim.plant.island import Island, IslandDynamics, RlcLoad
 
 ROOT = Path(__file__).resolve().parent.parent
 F0, V, P = 60.0, 240.0, 5500.0
@@ -26,12 +26,18 @@ RATED_A = 11000.0 / V
 CF0 = 0.01
 
 
-def run_island(load: RlcLoad, gain: float, seconds: float, cf0: float = CF0) -> Island:
-    island = Island(V, F0)
+BARE = IslandDynamics(filter_capacitance_f=0.0)  # the load alone on the bus (theory checks)
+
+
+def run_island(load: RlcLoad, gain: float, seconds: float, cf0: float = CF0,
+               dynamics: IslandDynamics = BARE) -> Island:
+    island = Island(V, F0, dynamics)
     island.form(load, V, F0)
     t = 0.0
+    def lead(pll_hz: float) -> float:
+        return math.pi / 2.0 * (cf0 + gain * (pll_hz - F0))
+
     while t < seconds and abs(island.frequency_hz - F0) < 5.0:
-        lead = math.pi / 2.0 * (cf0 + gain * (island.frequency_hz - F0)) if gain or cf0 else 0.0
         island.step(0.005, P, lead, RATED_A)
         t += 0.005
     return island
@@ -128,3 +134,68 @@ def test_a_gain_below_the_non_detection_bound_is_refused(nominal_hz: float, gain
             load_config(text)
     else:
         assert load_config(text).inverter.anti_islanding_gain == gain
+
+
+def _time_to_leave(load: RlcLoad, dynamics: IslandDynamics, band_hz: float = 1.0,
+                   power_w: float = P) -> float:
+    """How long a detectable island (gain 1.5 x the bound) takes to move ``band_hz`` away."""
+    gain = 1.5 * 4.0 * 2.5 / (math.pi * F0)
+    island = Island(V, F0, dynamics)
+    island.form(load, V, F0)
+    t = 0.0
+    while abs(island.frequency_hz - F0) < band_hz:
+        island.step(0.001, power_w, lambda f: math.pi / 2.0 * (CF0 + gain * (f - F0)), RATED_A)
+        t += 0.001
+        assert t < 5.0, "the island never left the band"
+    return t
+
+
+def test_the_load_s_envelope_settles_with_2_qf_over_w0() -> None:
+    assert RlcLoad.from_power(P, 2.5, F0, V).envelope_tau_s == pytest.approx(
+        2.0 * 2.5 / (2.0 * math.pi * F0))
+
+
+def test_clearing_depends_on_the_load_s_quality_factor() -> None:
+    """A high-Q load holds its frequency: the same detector takes longer to move it."""
+    fast = _time_to_leave(RlcLoad.from_power(P, 1.0, F0, V), BARE)
+    slow = _time_to_leave(RlcLoad.from_power(P, 2.5, F0, V), BARE)
+    assert slow > 1.5 * fast
+
+
+def test_clearing_depends_on_the_inverter_s_pll() -> None:
+    """The frequency shift acts on the PLL's frequency: a slower PLL delays the runaway."""
+    load = RlcLoad.from_power(P, 2.5, F0, V)
+    quick = _time_to_leave(load, IslandDynamics(pll_natural_hz=30.0, filter_capacitance_f=0.0))
+    sluggish = _time_to_leave(load, IslandDynamics(pll_natural_hz=3.0, filter_capacitance_f=0.0))
+    assert sluggish > 1.3 * quick
+
+
+def test_the_island_s_pll_tracks_a_frequency_offset_without_phase_error() -> None:
+    """Type 2: at 95 % C the island settles off nominal; the PLL reads the bus frequency."""
+    load = RlcLoad.from_power(P, 1.0, F0, V).scaled_reactive(95.0)
+    island = run_island(load, gain=0.0, seconds=1.0, cf0=0.0)
+    assert island.pll_frequency_hz == pytest.approx(island.frequency_hz, abs=1e-6)
+
+
+def test_the_tuned_load_compensates_the_inverter_s_filter() -> None:
+    """IEEE 1547.1 tunes the load with the inverter connected: with its filter capacitor the
+    island is resonant at nominal (it holds 60 Hz), and it is not without the compensation."""
+    with_filter = IslandDynamics()
+    load = RlcLoad.from_power(P, 2.5, F0, V)
+    tuned = run_island(load.compensating(with_filter.filter_capacitance_f), gain=0.0,
+                       seconds=1.0, cf0=0.0, dynamics=with_filter)
+    assert tuned.frequency_hz == pytest.approx(F0, abs=1e-6)
+    untuned = run_island(load, gain=0.0, seconds=1.0, cf0=0.0, dynamics=with_filter)
+    assert untuned.frequency_hz < F0 - 0.01
+
+
+def test_partial_output_raises_the_island_s_effective_quality_factor() -> None:
+    """The filter's fixed capacitance is a larger share of a smaller balanced load: the same
+    detector moves a 33 % island more slowly than a 100 % one."""
+    dyn = IslandDynamics()
+    times = {}
+    for p_pct in (100.0, 33.0):
+        p_w = P * p_pct / 100.0
+        load = RlcLoad.from_power(p_w, 2.5, F0, V).compensating(dyn.filter_capacitance_f)
+        times[p_pct] = _time_to_leave(load, dyn, power_w=p_w)
+    assert times[33.0] > times[100.0]

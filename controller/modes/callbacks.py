@@ -70,8 +70,9 @@ class Callbacks(StopGuards):
         self.reason = f"utility lost during {mode}: isolating the home for backup"
 
     def record_outage_while_idle(self, _e: Any) -> None:
-        self.reason = ("utility lost with an EV connected (backup.from_idle): isolating the home, "
-                       "then starting the DC side for backup")
+        self.backup_start = True
+        self.reason = ("utility lost with an EV connected (backup.from_idle): isolating the home "
+                       "while the DC side starts for backup")
 
     def record_backup_reserve(self, _e: Any) -> None:
         self.reason = ("backup stopped: the outage reserve "

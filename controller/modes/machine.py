@@ -144,10 +144,8 @@ class ModeLogic(Callbacks):
 
     def _after_change(self, event: Any) -> None:
         self.entered_at = self.t
-        if self._leaving == State.EV_CONNECTED.value and self.state == State.BACKUP_ISOLATE.value:
-            self.backup_start = True
-        elif not (self.state.startswith("starting") or self.state == State.BACKUP_ISOLATE.value):
-            self.backup_start = False
+        if not self.state.startswith("starting"):
+            self.backup_start = False  # set by record_outage_while_idle, kept while starting
         if self.state.startswith("energised_"):
             self.last_energised = STATE_BY_NAME[self.state]
         self._records.append(TransitionRecord(

@@ -35,7 +35,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     T("tick", S.SELFTEST, S.IDLE, ("selftest_passed",)),
     T("tick", S.IDLE, S.EV_CONNECTED, ("ev_connected",)),
     T("tick", S.EV_CONNECTED, S.IDLE, unless=("ev_connected",)),
-    T("tick", S.EV_CONNECTED, S.BACKUP_ISOLATE, ("grid_lost", "backup_from_idle_allowed"),
+    # A cold start for backup: K_GRID opens while the DC side goes through its checks and its
+    # precharge (they touch only the DC side, the inverter stays off), so the two overlap;
+    # forming waits for K_GRID confirmed open (issue 16 item 10: the home dark <= 0.5 s).
+    T("tick", S.EV_CONNECTED, S.STARTING_WELD_CHECK, ("grid_lost", "backup_from_idle_allowed"),
       before="record_outage_while_idle"),
     T("tick", S.EV_CONNECTED, S.STARTING, ("energy_wanted", "may_energise")),
     # A technician's contactor test (controller/modes/service.py): one coil, for a moment.
@@ -60,11 +63,16 @@ TRANSITIONS: tuple[Transition, ...] = (
     T("tick", S.STARTING_PRECHARGE, S.FAULT, ("precharge_expired",),
       before="record_precharge_timeout"),
     T("tick", S.STARTING_CLOSE_DC, S.STARTING_CLOSE_AC, ("dc_closed_confirmed",)),
-    T("tick", S.STARTING_CLOSE_AC, S.BACKUP_ISLAND, ("output_confirmed", "starting_for_backup")),
-    T("tick", S.STARTING_CLOSE_AC, S.ENERGISED_CHARGE, ("output_confirmed", "wants_charge")),
-    T("tick", S.STARTING_CLOSE_AC, S.ENERGISED_V2H, ("output_confirmed", "wants_v2h")),
-    T("tick", S.STARTING_CLOSE_AC, S.ENERGISED_V2G, ("output_confirmed", "wants_v2g")),
-    T("tick", S.STARTING_CLOSE_AC, S.ENERGISED_V2L, ("output_confirmed", "wants_v2l")),
+    T("tick", S.STARTING_CLOSE_AC, S.BACKUP_ISLAND, ("output_confirmed", "starting_for_backup",
+                                                     "grid_open_confirmed")),
+    T("tick", S.STARTING_CLOSE_AC, S.ENERGISED_CHARGE, ("output_confirmed", "wants_charge"),
+      unless=("starting_for_backup",)),
+    T("tick", S.STARTING_CLOSE_AC, S.ENERGISED_V2H, ("output_confirmed", "wants_v2h"),
+      unless=("starting_for_backup",)),
+    T("tick", S.STARTING_CLOSE_AC, S.ENERGISED_V2G, ("output_confirmed", "wants_v2g"),
+      unless=("starting_for_backup",)),
+    T("tick", S.STARTING_CLOSE_AC, S.ENERGISED_V2L, ("output_confirmed", "wants_v2l"),
+      unless=("starting_for_backup",)),
     T("tick", S.ENERGISED_V2L, S.STOPPING, ("v2l_overloaded",), before="record_v2l_overload"),
     # Backup: the utility fails during v2h -> isolate (K_GRID open, confirmed) -> form the home
     # grid -> wait for the utility to stay normal for the return delay -> synchronise ->
@@ -82,10 +90,6 @@ TRANSITIONS: tuple[Transition, ...] = (
     # DC current: never ceasing and opening in the same tick.
     T("tick", S.BACKUP, S.STOPPING_RAMP, ("backup_reserve_reached",),
       before="record_backup_reserve"),
-    # A cold start for backup (from ev_connected): K_GRID confirmed open, then the DC side
-    # through its checks and precharge, then K_AC, then forming.
-    T("tick", S.BACKUP_ISOLATE, S.STARTING_WELD_CHECK, ("grid_open_confirmed",
-                                                        "starting_for_backup")),
     T("tick", S.BACKUP_ISOLATE, S.BACKUP_ISLAND, ("grid_open_confirmed",)),
     T("tick", S.BACKUP_ISLAND, S.BACKUP_WAIT_FOR_GRID, ("grid_normal",)),
     T("tick", S.BACKUP_WAIT_FOR_GRID, S.BACKUP_ISLAND, unless=("grid_normal",)),

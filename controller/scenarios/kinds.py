@@ -71,6 +71,9 @@ PLANT: dict[str, Param] = {
                                     min=0.02, max=10.0),
     "contactor_close_delay_s": p(float, "coil-on to contacts closed", min=0.001, max=0.5),
     "contactor_open_delay_s": p(float, "coil-off to contacts open", min=0.001, max=0.5),
+    "precharge_resistance_ohm": p(float, "the precharge resistor (with the DC link capacitor: "
+                                  "the precharge's RC time constant)", min=1.0, max=10000.0),
+    "dc_link_capacitance_f": p(float, "the DC link capacitor", min=1e-5, max=0.1),
     "plant_step_s": p(float, "plant integration step", min=0.0005, max=1.0),
     "meter_noise": p(bool, "add measurement noise in the chip models"),
 }

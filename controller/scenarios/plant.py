@@ -30,6 +30,8 @@ _PATHS: dict[str, tuple[str, ...]] = {
     "inverter_command_timeout_s": ("inverter_command_timeout_s",),
     "contactor_close_delay_s": ("contactor", "close_delay_s"),
     "contactor_open_delay_s": ("contactor", "open_delay_s"),
+    "precharge_resistance_ohm": ("precharge_resistance_ohm",),
+    "dc_link_capacitance_f": ("dc_link_capacitance_f",),
     "plant_step_s": ("plant_step_s",),
     "meter_noise": ("meter_noise",),
 }

@@ -164,7 +164,8 @@ class SimWorld:
         nominal), its capacitive branch at ``c_pct`` % (IEEE 1547.1: 95..105 % steps)."""
         p_w = max(-self.inverter.ac_power_w, 1.0) * p_pct / 100.0
         return RlcLoad.from_power(p_w, qf, self.params.nominal_frequency_hz,
-                                  self.params.nominal_voltage_v).scaled_reactive(c_pct)
+                                  self.params.nominal_voltage_v).compensating(
+            self.island.dynamics.filter_capacitance_f).scaled_reactive(c_pct)
 
     def islanded(self) -> bool:
         """The island's bus is up: breaker open, K_GRID closed, the island not collapsed."""
@@ -380,8 +381,7 @@ class SimWorld:
             self.island.collapse()
             return
         rated_a = inv.params.rated_power_w / self.params.nominal_voltage_v
-        self.island.step(dt, -inv.ac_power_w, inv.current_lead_rad(self.island.frequency_hz),
-                         rated_a)
+        self.island.step(dt, -inv.ac_power_w, inv.current_lead_rad, rated_a)
 
     def _step_contactors(self, now: float) -> None:
         supply_ok = not self.estop_pressed and self.interlocks.coil_supply_ok
