@@ -27,7 +27,7 @@ from controller.dispatch.droop import FrequencyDroop
 from controller.dispatch.limits import PowerLimits, power_limits
 from controller.dispatch.reactive import ReactivePower, ReactiveResult
 from controller.measurement.grid_estimator import GridEstimate
-from controller.modes.plan import OutputPlan
+from controller.modes.plan import PlannedOutputs
 from controller.modes.requests import Request
 from controller.modes.states import State
 from controller.protection.ride_through import momentary_cessation
@@ -136,7 +136,7 @@ class Dispatcher:
             return current + max(-fall, min(fall, target - current))
         return current + max(-rise, min(rise, target - current))
 
-    def update(self, state: State, plan: OutputPlan, request: Request,
+    def update(self, state: State, plan: PlannedOutputs, request: Request,
                snap: Snapshot, grid_ok: bool = True,
                export_permitted: bool = False,
                grid: GridEstimate | None = None,

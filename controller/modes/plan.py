@@ -8,8 +8,19 @@ plan change made by a callback reaches the hardware in the same tick.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
 from hal.protocols.inverter_messages import InverterMode
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedOutputs:
+    """The plan as the modes stage hands it on to dispatch and the outputs (frozen)."""
+
+    contactors: Mapping[str, bool]
+    inverter_mode: InverterMode
+    sync_to_grid: bool
 
 
 class OutputPlan:
@@ -39,3 +50,8 @@ class OutputPlan:
             if name not in self.contactors:
                 raise KeyError(f"unknown contactor {name!r}")
             self.contactors[name] = value
+
+    def frozen(self) -> PlannedOutputs:
+        """This plan as a value that no later change touches."""
+        return PlannedOutputs(MappingProxyType(dict(self.contactors)), self.inverter_mode,
+                              self.sync_to_grid)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from controller.config.model import Config
 from controller.faults import CATALOGUE, UNTRUSTED_INVERTER, Severity
-from controller.modes.plan import OutputPlan
+from controller.modes.plan import PlannedOutputs
 from controller.values.snapshot import Snapshot
 
 
@@ -22,7 +22,7 @@ class HotOpen:
     text: str
 
 
-def hot_open(snap: Snapshot, plan: OutputPlan, config: Config, latched: Set[str], state: str,
+def hot_open(snap: Snapshot, plan: PlannedOutputs, config: Config, latched: Set[str], state: str,
              why: str) -> HotOpen | None:
     """K_DC was commanded closed and this tick's plan commands it open while the DC current the
     controller knows (its own sensor, and a trusted fresh inverter status) is at or above

@@ -13,12 +13,12 @@ import contextlib
 
 from controller.links.inverter_link import InverterLink
 from controller.links.inverter_settings import SettingsSync
-from controller.modes.plan import OutputPlan
+from controller.modes.plan import PlannedOutputs
 from hal.interfaces.hardware import Hardware
 from hal.protocols.inverter_messages import InverterCommand
 
 
-def write_outputs(hw: Hardware, plan: OutputPlan, inverter: InverterLink,
+def write_outputs(hw: Hardware, plan: PlannedOutputs, inverter: InverterLink,
                   command: InverterCommand) -> bool:
     """Inverter first when opening (it ceases before contacts move), contactors after.
 
@@ -67,7 +67,7 @@ class OutputStage:
         else:
             force_safe(self._hw, self._inverter)
 
-    def write(self, plan: OutputPlan, command: InverterCommand, now: float) -> bool:
+    def write(self, plan: PlannedOutputs, command: InverterCommand, now: float) -> bool:
         """This tick's writes; returns whether the power command went out."""
         self._deferred = False
         self._settings.update(now)  # settings writes (re)sent from the loop only, here

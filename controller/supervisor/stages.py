@@ -3,8 +3,8 @@
 Each stage takes the values the stages before it produced and hands its own on as arguments:
 
     inputs -> Snapshot -> estimate -> GridEstimate -> protect(LastTick) -> ProtectionResult
-    -> TickContext (built once) -> modes (fault stage, machine step) -> Intents -> dispatch
-    -> DispatchResult -> outputs (the only hardware writes) -> record -> watchdog
+    -> TickContext (built once) -> modes (fault stage, machine step) -> PlannedOutputs
+    -> dispatch -> DispatchResult -> outputs (the only hardware writes) -> record -> watchdog
 
 ``self.stage`` names the stage running (tests record hardware writes per stage with it).
 """
@@ -165,17 +165,18 @@ class TickStages:
             self._claim_for_safety(self.fault_stage.safety_claim(result))
         self.modes.step()
         self._apply_pending()
+        plan = self.plan.frozen()  # what the modes stage decided, handed on as a value
         self.stage = "dispatch"
-        dispatch = self.dispatcher.update(self.modes.current, self.plan, request, snap,
+        dispatch = self.dispatcher.update(self.modes.current, plan, request, snap,
                                           result.grid.ok, self.modes.export_permitted,
                                           estimate, result.grid.export_fraction)
-        opened = hot_open(snap, self.plan, self.config, self.faults.codes, self.modes.state,
+        opened = hot_open(snap, plan, self.config, self.faults.codes, self.modes.state,
                           self.transitions[-1].reason if self.transitions else "")
         if opened is not None:
             self.hot_opens.append(opened)
             self.recorder.event("hot_open", opened.text, t=snap.t)
         self.stage = "outputs"
-        self.outputs.write(self.plan, dispatch.command, now)
+        self.outputs.write(plan, dispatch.command, now)
         self.stage = "record"
         self._note_blocked()
         if snap.inverter_bus != self._bus_state:
