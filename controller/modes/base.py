@@ -48,6 +48,7 @@ class ModeBase:
         self._records: list[TransitionRecord] = []
         self._faults: list[FaultIntent] = []
         self._refusals: list[Refusal] = []
+        self.pending = False  # something above is waiting for ``ModeLogic.take``
 
     @property
     def current(self) -> State:

@@ -20,6 +20,7 @@ class Callbacks(StopGuards):
     def _fault(self, code: str, detail: str) -> None:
         self.reason = code
         self._faults.append(FaultIntent(code, detail))
+        self.pending = True
 
     # ----- before callbacks (why) ------------------------------------------------------------
     def record_selftest_failure(self, _e: Any) -> None:
@@ -89,6 +90,7 @@ class Callbacks(StopGuards):
                        f"{self.config.v2l.rated_power_w:.0f} W for "
                        f"{self.config.v2l.overload_time_s} s; unplug a load and ask again")
         self._refusals.append(Refusal("v2l", self.reason))
+        self.pending = True
 
     def record_ramp_done(self, e: Any) -> None:
         if not (self.dc_current_low(e) and self.power_at_zero(e)):

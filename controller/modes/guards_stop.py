@@ -89,7 +89,7 @@ class StopGuards(Guards):
         return {t.code for t in self._c().protection.trips} & UNTRUSTED_INVERTER
 
     def inverter_untrusted(self, _e: Any) -> bool:
-        return bool(self.untrusted_codes())
+        return any(t.code in UNTRUSTED_INVERTER for t in self._c().protection.trips)
 
     def isolation_expired(self, _e: Any) -> bool:
         limit = self.config.sequence.contactor_timeout_s + ISOLATE_SETTLE_S

@@ -27,6 +27,8 @@ from controller.values.context import TickContext
 
 TICK = "tick"
 Guard = tuple[tuple[str, ...], tuple[str, ...]]  # (conditions, unless) of one transition
+Check = Callable[[Any], bool]
+BoundGuard = tuple[tuple[Check, ...], tuple[Check, ...]]  # the same, as this model's methods
 
 
 def tick_guards(state: str) -> tuple[Guard, ...]:
@@ -60,7 +62,7 @@ class ModeLogic(Callbacks):
         super().__init__(config, plan)
         self._leaving = ""
         self._triggers: dict[str, frozenset[str]] = {}
-        self._tick_guards: dict[str, tuple[Guard, ...]] = {}
+        self._tick_guards: dict[str, tuple[BoundGuard, ...]] = {}
         self.machine = HierarchicalMachine(
             model=self, states=machine_states(), initial=State.SELFTEST.value,
             auto_transitions=False, queued=True, send_event=True,
@@ -85,12 +87,13 @@ class ModeLogic(Callbacks):
 
     def take(self) -> Intents:
         """What the triggers fired since the last call ask of the supervisor (then forgotten)."""
-        if not (self._records or self._faults or self._refusals):
+        if not self.pending:
             return NO_INTENTS
         intents = Intents(tuple(self._records), tuple(self._faults), tuple(self._refusals))
         self._records.clear()
         self._faults.clear()
         self._refusals.clear()
+        self.pending = False
         return intents
 
     def fire(self, trigger: str, reason: str = "", now: float | None = None) -> bool:
@@ -121,11 +124,14 @@ class ModeLogic(Callbacks):
 
     def _any_tick_guard_holds(self) -> bool:
         guards = self._tick_guards.get(self.state)
-        if guards is None:
-            guards = self._tick_guards[self.state] = tick_guards(self.state)
+        if guards is None:  # each state's guards looked up once, as bound methods
+            guards = self._tick_guards[self.state] = tuple(
+                (tuple(getattr(self, n) for n in conditions),
+                 tuple(getattr(self, n) for n in unless))
+                for conditions, unless in tick_guards(self.state))
         for conditions, unless in guards:
-            if all(getattr(self, name)(None) for name in conditions) and not any(
-                    getattr(self, name)(None) for name in unless):
+            if all(check(None) for check in conditions) and not any(
+                    check(None) for check in unless):
                 return True
         return False
 
@@ -150,8 +156,10 @@ class ModeLogic(Callbacks):
             self.last_energised = STATE_BY_NAME[self.state]
         self._records.append(TransitionRecord(
             self.entered_at, self._leaving, self.state, event.event.name, self.reason))
+        self.pending = True
         self.reason = ""
 
     def _on_exception(self, event: Any) -> None:
         self._faults.append(FaultIntent(
             "INTERNAL_ERROR", f"{type(event.error).__name__} in mode machine: {event.error}"))
+        self.pending = True

@@ -8,15 +8,14 @@ plan change made by a callback reaches the hardware in the same tick.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from types import MappingProxyType
+from typing import NamedTuple
 
 from hal.protocols.inverter_messages import InverterMode
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedOutputs:
-    """The plan as the modes stage hands it on to dispatch and the outputs (frozen)."""
+class PlannedOutputs(NamedTuple):
+    """The plan as the modes stage hands it on to dispatch and the outputs (immutable: the
+    plan never changes a contactor map it has handed on, it replaces it)."""
 
     contactors: Mapping[str, bool]
     inverter_mode: InverterMode
@@ -46,12 +45,13 @@ class OutputPlan:
         return self._normally_closed[name]
 
     def set(self, **closed: bool) -> None:
+        contactors = dict(self.contactors)  # a new map: one handed on stays as it was
         for name, value in closed.items():
-            if name not in self.contactors:
+            if name not in contactors:
                 raise KeyError(f"unknown contactor {name!r}")
-            self.contactors[name] = value
+            contactors[name] = value
+        self.contactors = contactors
 
     def frozen(self) -> PlannedOutputs:
         """This plan as a value that no later change touches."""
-        return PlannedOutputs(MappingProxyType(dict(self.contactors)), self.inverter_mode,
-                              self.sync_to_grid)
+        return PlannedOutputs(self.contactors, self.inverter_mode, self.sync_to_grid)

@@ -43,7 +43,8 @@ class Recorder:
         self.failure: str | None = None  # why the last flush failed (None: it did not)
         self.dropped = 0  # events lost because the store failed for too long
         self._noted: str | None = None  # another store write of the tick failed (a latch)
-        self._writer_failures = store.writer.failures  # records the writer thread lost
+        self._writer = store.writer
+        self._writer_failures = self._writer.failures  # records the writer thread lost
 
     def hold(self) -> None:
         """A tick starts: buffer until :meth:`flush`."""
@@ -70,7 +71,7 @@ class Recorder:
         events waiting, another write of the tick, or a record the writer thread could not
         commit (``controller/store/writer.py``)."""
         why, self._noted = self.failure or self._noted, None
-        writer = self._store.writer
+        writer = self._writer
         if writer.failures > self._writer_failures:
             self._writer_failures = writer.failures
             why = why or f"a record was not committed: {writer.last_error}"

@@ -162,9 +162,12 @@ class TickStages:
         self.fault_stage.latch(ctx, trips)
         self.fault_stage.react(ctx, codes, loop_ok=not self._tick_overran)
         if not self._shutting_down:
-            self._claim_for_safety(self.fault_stage.safety_claim(result))
+            wanted = self.fault_stage.safety_claim(result)
+            if wanted != self._safety_claim:
+                self._claim_for_safety(wanted)
         self.modes.step()
-        self._apply_pending()
+        if self.modes.pending:
+            self._apply_pending()
         plan = self.plan.frozen()  # what the modes stage decided, handed on as a value
         self.stage = "dispatch"
         dispatch = self.dispatcher.update(self.modes.current, plan, request, snap,
@@ -224,9 +227,7 @@ class TickStages:
             self.arbiter.release(Source.parse(source), self.clock.now())
 
     def _claim_for_safety(self, wanted: tuple[str | None, float | None]) -> None:
-        """The controller's own claim (``FaultStage.safety_claim``), claimed when it changes."""
-        if wanted == self._safety_claim:
-            return
+        """The controller's own claim (``FaultStage.safety_claim``), when it has changed."""
         self._safety_claim = wanted
         mode, power = wanted
         now = self.clock.now()

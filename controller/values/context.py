@@ -10,7 +10,7 @@ machine's guards may read; nothing changes it afterwards.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from hal.protocols.inverter_messages import InverterMode
 
@@ -21,8 +21,7 @@ if TYPE_CHECKING:  # the stage results it carries; named for the type checker on
     from controller.values.snapshot import Snapshot
 
 
-@dataclass(frozen=True, slots=True)
-class LastTick:
+class LastTick(NamedTuple):
     """What the previous tick decided (the first tick sees :data:`FIRST_TICK`)."""
 
     commanded_power_w: float  # the power command it sent (0 before the first)
