@@ -109,12 +109,14 @@ def fingerprint(logic: ModeLogic) -> dict[str, Any]:
 
 
 def check_guards_before_each_step(c: Charger, seen: set[str], impure: list[str]) -> None:
-    """Before each step: every guard twice; a difference is noted (an assert here would only
-    end in the tick's own error path)."""
+    """Before each ``tick`` trigger: every guard twice; a difference is noted (an assert here
+    would only end in the tick's own error path)."""
     logic = c.sup.modes
-    step = logic.step
+    fire = logic.fire
 
-    def checked_step() -> bool:
+    def checked_fire(trigger: str, reason: str = "", now: float | None = None) -> bool:
+        if trigger != "tick":
+            return fire(trigger, reason, now)
         before = fingerprint(logic)
         first = {name: getattr(logic, name)(None) for name in GUARDS}
         again = {name: getattr(logic, name)(None) for name in GUARDS}
@@ -123,9 +125,9 @@ def check_guards_before_each_step(c: Charger, seen: set[str], impure: list[str])
             changed = sorted(k for k in before if before[k] != after.get(k))
             impure.append(f"{logic.state}: answers {first != again}, changed {changed}")
         seen.add(logic.state)
-        return step()
+        return fire(trigger, reason, now)
 
-    logic.step = checked_step  # type: ignore[method-assign]
+    logic.fire = checked_fire  # type: ignore[method-assign]
 
 
 def test_guards_are_pure_reads(make_charger: Callable[..., Charger]) -> None:

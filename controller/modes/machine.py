@@ -1,6 +1,7 @@
 """The mode machine: a ``transitions`` HierarchicalMachine over :class:`ModeLogic`.
 
-One step per tick (:meth:`ModeLogic.begin`, then the triggers, then :meth:`ModeLogic.take`):
+One step per tick (:meth:`ModeLogic.observe` on the tick's context, then the triggers: the
+supervisor's ``trip`` / ``reset`` if any, then ``tick``; then :meth:`ModeLogic.take`):
 the machine takes the tick's context as an argument and hands back :class:`Intents` (the
 transitions to record, faults to latch, claims to release) instead of calling the supervisor.
 Guards are pure reads (``guards.py``, ``guards_stop.py``); hardware side effects happen only in
@@ -23,7 +24,6 @@ from controller.modes.intents import NO_INTENTS, FaultIntent, Intents, Transitio
 from controller.modes.plan import OutputPlan
 from controller.modes.states import CHILDREN, TOP_LEVEL, State
 from controller.modes.table import ANY, TRANSITIONS
-from controller.values.context import TickContext
 
 TICK = "tick"
 Guard = tuple[tuple[str, ...], tuple[str, ...]]  # (conditions, unless) of one transition
@@ -77,14 +77,6 @@ class ModeLogic(Callbacks):
             )
 
     # ----- one step --------------------------------------------------------------------------
-    def begin(self, ctx: TickContext) -> None:
-        """Start this tick's step on ``ctx``: the condition timers advance once, here."""
-        self.observe(ctx)
-
-    def step(self) -> bool:
-        """Fire ``tick`` (the table's sequence) on this tick's context; whether it moved."""
-        return self.fire(TICK)
-
     def take(self) -> Intents:
         """What the triggers fired since the last call ask of the supervisor (then forgotten)."""
         if not self.pending:

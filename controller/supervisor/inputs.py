@@ -8,7 +8,7 @@ from controller.links.ev_link import EvLink
 from controller.links.inverter_link import InverterLink
 from controller.links.inverter_settings import SettingsSync
 from controller.measurement.calibration import CalibrationSet
-from controller.values.snapshot import ContactorView, Snapshot
+from controller.values.snapshot import CONTACTOR_VIEWS, Snapshot
 from hal.errors import V2xError
 from hal.interfaces.hardware import Hardware
 from hal.interfaces.meter import AcMeterReading
@@ -53,7 +53,7 @@ def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, settings: Se
         meter_error=meter_error,
         analog=analog,
         adc_error=adc_error,
-        contactors={name: ContactorView.of(c.commanded_closed, c.feedback_closed)
+        contactors={name: CONTACTOR_VIEWS[(c.commanded_closed, c.feedback_closed)]
                     for name, c in hw.contactors.items()},
         inputs={name: i.read() for name, i in hw.inputs.items()},
         inverter=inverter.status,

@@ -30,7 +30,7 @@ from controller.links.inverter_settings import SettingsSync
 from controller.measurement.calibration import CalibrationSet
 from controller.measurement.grid_estimator import GridEstimate, GridEstimator
 from controller.modes.intents import TransitionRecord
-from controller.modes.machine import ModeLogic
+from controller.modes.machine import TICK, ModeLogic
 from controller.modes.plan import OutputPlan
 from controller.modes.requests import Request
 from controller.modes.states import DE_ENERGISED, State
@@ -158,14 +158,14 @@ class TickStages:
         test, self._contactor_test = self._contactor_test, None  # consumed, never pending
         ctx = TickContext(snap, estimate, result, request, last.commanded_power_w,
                           len(self.faults.codes | codes), test)
-        self.modes.begin(ctx)
+        self.modes.observe(ctx)  # the machine's step begins: its timers advance once
         self.fault_stage.latch(ctx, trips)
         self.fault_stage.react(ctx, codes, loop_ok=not self._tick_overran)
         if not self._shutting_down:
             wanted = self.fault_stage.safety_claim(result)
             if wanted != self._safety_claim:
                 self._claim_for_safety(wanted)
-        self.modes.step()
+        self.modes.fire(TICK)  # the table's sequence, on this tick's context
         if self.modes.pending:
             self._apply_pending()
         plan = self.plan.frozen()  # what the modes stage decided, handed on as a value

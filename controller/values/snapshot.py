@@ -19,11 +19,12 @@ class ContactorView:
     @staticmethod
     def of(commanded_closed: bool, feedback_closed: bool | None) -> ContactorView:
         """The view for these two values (one shared instance each: there are six)."""
-        return _VIEWS[(commanded_closed, feedback_closed)]
+        return CONTACTOR_VIEWS[(commanded_closed, feedback_closed)]
 
 
-_VIEWS = {(commanded, feedback): ContactorView(commanded, feedback)
-          for commanded in (False, True) for feedback in (False, True, None)}
+# The six views, by (commanded, feedback): the input stage looks them up once per contactor.
+CONTACTOR_VIEWS = {(commanded, feedback): ContactorView(commanded, feedback)
+                   for commanded in (False, True) for feedback in (False, True, None)}
 
 
 @dataclass(frozen=True, slots=True)
