@@ -156,8 +156,8 @@ class TickStages:
             *result.trips, Trip(STORE_FAULT, f"the state store failed: {store_failure}")]
         codes = {t.code for t in trips}
         test, self._contactor_test = self._contactor_test, None  # consumed, never pending
-        ctx = TickContext(snap, estimate, result, request, last.commanded_power_w,
-                          len(self.faults.codes | codes), test)
+        latched = len(self.faults.codes | codes) if codes else len(self.faults.codes)
+        ctx = TickContext(snap, estimate, result, request, last.commanded_power_w, latched, test)
         self.modes.observe(ctx)  # the machine's step begins: its timers advance once
         self.fault_stage.latch(ctx, trips)
         self.fault_stage.react(ctx, codes, loop_ok=not self._tick_overran)
