@@ -26,9 +26,9 @@ from controller.config.loader import load_config
 from controller.config.model import Config, GridProtectionSettings
 from controller.links.inverter_settings import inverter_settings_from_config
 from controller.measurement.grid_estimator import GridEstimate
-from controller.protection.enter_service import EnterService
-from controller.protection.grid_trip import CeaseWatch, GridTripElements
-from controller.protection.grid_window import GridWindow
+from controller.protection.grid.enter_service import EnterService
+from controller.protection.grid.grid_trip import CeaseWatch, GridTripElements
+from controller.protection.grid.grid_window import GridWindow
 from controller.scenarios.runner import run_file
 from controller.scenarios.spec import load_scenario
 from controller.supervisor.snapshot import ContactorView, Snapshot

@@ -15,8 +15,8 @@ from controller.config.safety_settings import RetrySettings, TemperatureSettings
 from controller.faults import CATALOGUE, ClearBy, Severity
 from controller.modes.states import LATCHED, State
 from controller.protection.debounce import Debounce
-from controller.protection.ntc import ntc_celsius
-from controller.protection.temperature import TemperatureMonitor
+from controller.protection.interlocks.ntc import ntc_celsius
+from controller.protection.interlocks.temperature import TemperatureMonitor
 from controller.scenarios.runner import run_file
 from controller.store.state_store import StateStore
 from controller.supervisor.fault_manager import FaultManager

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from controller.config.model import Config
 from controller.protection.debounce import HeldFor
+from controller.protection.grid.ride_through import near_momentary_cessation
 from controller.protection.inverter_faults import RUNNING
-from controller.protection.ride_through import near_momentary_cessation
 from controller.protection.trip import Trip
 from controller.supervisor.snapshot import Snapshot
 

@@ -14,19 +14,19 @@ from controller.faults import GRID_CONDITION_CODES, INVERTER_ISLAND_CODE
 from controller.measurement.grid_estimator import GridEstimate
 from controller.protection.contactor_feedback import ContactorFeedbackMonitor
 from controller.protection.dc_limits import DcCurrentMonitor, check_dc_limits
-from controller.protection.door import DoorMonitor
-from controller.protection.estop import EstopMonitor
-from controller.protection.grid_window import GridVerdict, GridWindow
-from controller.protection.ground_fault import GroundFaultMonitor
-from controller.protection.insulation import InsulationMonitor
+from controller.protection.grid.grid_window import GridVerdict, GridWindow
+from controller.protection.grid.isolation import IsolationMonitor
+from controller.protection.interlocks.door import DoorMonitor
+from controller.protection.interlocks.estop import EstopMonitor
+from controller.protection.interlocks.ground_fault import GroundFaultMonitor
+from controller.protection.interlocks.insulation import InsulationMonitor
+from controller.protection.interlocks.temperature import TemperatureMonitor
 from controller.protection.inverter_faults import InverterStatusCheck, check_inverter_faults
 from controller.protection.inverter_settings_check import InverterSettingsCheck
-from controller.protection.isolation import IsolationMonitor
 from controller.protection.meter_plausibility import MeterPlausibilityMonitor
 from controller.protection.plausibility import PlausibilityMonitor
 from controller.protection.precharge import PrechargeMonitor
 from controller.protection.sensors import check_sensors
-from controller.protection.temperature import TemperatureMonitor
 from controller.protection.trip import Trip
 from controller.supervisor.snapshot import Snapshot
 

@@ -2,8 +2,8 @@
 
 Every input has an age limit: meter readings and ADC channels ``protection.sensor_max_age_s``,
 the inverter's status ``protection.inverter_status_timeout_s`` while energised, temperatures in
-``controller/protection/temperature.py``; the EV's report goes stale by itself (``EvLink``) and
-the mode machine stops on it. Stale is unsafe.
+``controller/protection/interlocks/temperature.py``; the EV's report goes stale by itself
+(``EvLink``) and the mode machine stops on it. Stale is unsafe.
 """
 
 from __future__ import annotations

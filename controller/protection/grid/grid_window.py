@@ -3,10 +3,10 @@
 IEEE 1547-2018 behaviour on the controller's own meter (docs/grid-protection.md), in order:
 
 1. no utility voltage: out of service at once (``island`` stays False: the meter sees the loss);
-2. the islanding backstop (:mod:`controller.protection.islanding`): out of service, ``island``;
-3. the eight trip elements (:mod:`controller.protection.grid_trip`): out of service, and the
+2. the islanding backstop (:mod:`controller.protection.grid.islanding`): out of service, ``island``;
+3. the eight trip elements (:mod:`controller.protection.grid.grid_trip`): out of service, and the
    inverter must have ceased within ``cease_grace_s`` (else ``GRID_CEASE_FAILED``);
-4. out of service: enter service (:mod:`controller.protection.enter_service`) - the window for
+4. out of service: enter service (:mod:`controller.protection.grid.enter_service`) - the window for
    the whole delay, permit service;
 5. v2g export only: the ``[protection]`` export window with its delay (a discretionary service
    for the grid operator; it stops export, it does not take the charger out of service). It
@@ -24,10 +24,10 @@ from controller.config.grid_codes import TripElement, resolve_trips
 from controller.config.model import Config
 from controller.config.rules import trip_overrides
 from controller.measurement.grid_estimator import GridEstimate
-from controller.protection.enter_service import EnterService
-from controller.protection.grid_trip import CeaseWatch, GridTripElements
-from controller.protection.islanding import DISCHARGING_FRACTION, IslandingBackstop
-from controller.protection.ride_through import assess
+from controller.protection.grid.enter_service import EnterService
+from controller.protection.grid.grid_trip import CeaseWatch, GridTripElements
+from controller.protection.grid.islanding import DISCHARGING_FRACTION, IslandingBackstop
+from controller.protection.grid.ride_through import assess
 from controller.protection.trip import Trip
 from controller.supervisor.snapshot import Snapshot
 from hal.protocols.inverter_messages import InverterState

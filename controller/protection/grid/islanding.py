@@ -22,7 +22,7 @@ from controller.config.model import GridProtectionSettings
 from controller.measurement.estimators import wrap_deg
 from controller.measurement.grid_estimator import GridEstimate
 from controller.protection.debounce import HeldFor
-from controller.protection.ride_through import (
+from controller.protection.grid.ride_through import (
     beyond_frequency_ride_through,
     rocof_limit_hz_per_s,
 )

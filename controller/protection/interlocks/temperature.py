@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from controller.config.safety_settings import TemperatureSettings
-from controller.protection.ntc import ntc_celsius
+from controller.protection.interlocks.ntc import ntc_celsius
 from controller.protection.trip import Trip
 from controller.supervisor.snapshot import Snapshot
 
