@@ -397,7 +397,7 @@ class Supervisor:
                         f"{CATALOGUE[warning.code].check}", t=snap.t)
 
     def _step_modes(self, result: ProtectionResult) -> None:
-        codes = {t.code for t in result.trips}
+        codes: set[str] = {t.code for t in result.trips}
         reset, self._reset_requested = self._reset_requested, False  # consumed, never pending
         # A STOP the inverter reported needs no ramp: it has ceased already.
         emergency = any(CATALOGUE[c].severity is Severity.EMERGENCY

@@ -27,6 +27,7 @@ from controller.protection.grid.ride_through import (
     rocof_limit_hz_per_s,
 )
 from controller.supervisor.snapshot import Snapshot
+from controller.vocabulary import Contactor
 from hal.protocols.inverter_messages import InverterState
 
 ROCOF_MARGIN_HZ_PER_S = 1.0
@@ -75,7 +76,7 @@ class IslandingBackstop:
 
     def _min_import_applies(self, snap: Snapshot, export_wanted: bool) -> bool:
         status = snap.inverter
-        grid = snap.contactors.get("grid")
+        grid = snap.contactors.get(Contactor.GRID)
         return (not export_wanted and status is not None and snap.meter is not None
                 and status.state is InverterState.GRID_FOLLOWING
                 and status.ac_power_w < -self._discharging_w
