@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 
 from controller.config.der_settings import FrequencyDroopSettings, ReactivePowerSettings
 from controller.config.safety_settings import SafetySettings
+from controller.vocabulary import RequestMode
 from hal.config_fields import section, setting
 from hal.settings import HalSettings
 
@@ -306,7 +307,7 @@ class SequenceSettings:
         "insulation_test_s within this", unit="s", min=0.5, max=60.0)
     startup_request: str = setting(
         "idle", "mode requested at start-up (the technician or EMS may change it)",
-        choices=("idle", "charge", "v2h", "v2g", "v2l"))
+        choices=tuple(mode.value for mode in RequestMode))
 
 
 @dataclass(frozen=True)
