@@ -9,6 +9,10 @@ plain strings keeps working while new code names the member and lets mypy check 
 ``hal/`` may not import the controller (tests/test_layering.py), so the wiring keeps its own
 tuple of contactor names (``hal.settings.CONTACTOR_NAMES``); tests/test_vocabulary.py holds the
 two equal.
+
+Per-tick code binds the names it looks up once, at import, as plain strings
+(``_GRID = Contactor.GRID.value``): an enum attribute costs about 0.2 us to read, and a dict
+keyed by plain strings (the snapshot's) finds an enum key at half the speed of a string.
 """
 
 from __future__ import annotations

@@ -28,10 +28,11 @@ FREQUENCY_SPAN_HZ = 10.0  # running on a live bus: within nominal +/- this
 TEMPERATURE_MIN_C = -40.0  # outside this range the heatsink reading is not a temperature
 TEMPERATURE_MAX_C = 150.0
 RUNNING = (InverterState.GRID_FOLLOWING, InverterState.GRID_FORMING)
-AC_OUTPUTS = (Contactor.AC, Contactor.V2L)  # the inverter's AC side reaches the world only here
+AC_OUTPUTS = (Contactor.AC.value, Contactor.V2L.value)  # the inverter's AC side's only ways out
+_DC = Contactor.DC.value  # bound once (controller/vocabulary.py)
 
 
-def _confirmed_open(snap: Snapshot, name: Contactor) -> bool:
+def _confirmed_open(snap: Snapshot, name: str) -> bool:
     """Commanded open and its aux contact agrees (a contact whose aux disagrees with its
     command is the contactor monitor's case, not a claim against the inverter)."""
     view = snap.contactors.get(name)
@@ -58,7 +59,7 @@ def status_contradiction(snap: Snapshot, status: InverterStatus, nominal_v: floa
                 f"{TEMPERATURE_MIN_C:.0f} to {TEMPERATURE_MAX_C:.0f} degC)")
     if power > IDLE_POWER_W and all(_confirmed_open(snap, n) for n in AC_OUTPUTS):
         return f"{status.ac_power_w:.0f} W AC with K_AC and K_V2L confirmed open"
-    if current > IDLE_DC_CURRENT_A and _confirmed_open(snap, Contactor.DC):
+    if current > IDLE_DC_CURRENT_A and _confirmed_open(snap, _DC):
         return f"{status.dc_current_a:.1f} A DC with K_DC confirmed open"
     return None
 

@@ -34,6 +34,7 @@ from controller.vocabulary import Contactor, FaultCode
 from hal.interfaces.meter import AcMeterReading
 
 CODE = FaultCode.METER_IMPLAUSIBLE
+_AC, _GRID = Contactor.AC.value, Contactor.GRID.value  # bound once (controller/vocabulary.py)
 MIN_LIVE_VOLTAGE_V = 20.0  # below this there is no waveform whose noise could be judged
 # Two rounds of the driver's seven slow slots (hal/drivers/ade7953.py SLOW_SLOTS): the energy
 # accumulators are read once per round, so a slower tick never looks like a stall.
@@ -134,7 +135,7 @@ class MeterPlausibilityMonitor:
                   judged: bool) -> Trip | None:
         s = self._s
         inv = snap.inverter
-        ac, grid = snap.contactors.get(Contactor.AC), snap.contactors.get(Contactor.GRID)
+        ac, grid = snap.contactors.get(_AC), snap.contactors.get(_GRID)
         if not (judged and inv is not None and inv.fault_word == 0 and ac is not None
                 and ac.feedback_closed and grid is not None and grid.feedback_closed):
             self._inverter.clear()

@@ -55,10 +55,9 @@ class Finding:
 QUIET = Finding()  # nothing to say: shared, so a quiet tick allocates nothing
 
 
-def finding(*trips: Trip | None) -> Finding:
-    """The finding of the trips given (``None`` entries are skipped); ``QUIET`` if none."""
-    found = tuple(trip for trip in trips if trip is not None)
-    return Finding(found) if found else QUIET
+def finding(trip: Trip | None) -> Finding:
+    """The finding of one trip, or ``QUIET`` for ``None``."""
+    return QUIET if trip is None else Finding((trip,))
 
 
 class Monitor(Protocol):

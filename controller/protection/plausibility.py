@@ -25,6 +25,8 @@ from controller.protection.trip import Trip
 from controller.supervisor.snapshot import Snapshot
 from controller.vocabulary import Contactor, FaultCode
 
+# Bound once (controller/vocabulary.py).
+_AC, _DC, _GRID = Contactor.AC.value, Contactor.DC.value, Contactor.GRID.value
 CEASE_GRACE_S = 0.5  # an inverter told OFF has ceased by then (it stops switching at once)
 
 
@@ -54,8 +56,8 @@ class PlausibilityMonitor:
         following = seen.following and seen.grid.ok
         trips: list[Trip] = []
         inv = snap.inverter
-        ac = snap.contactors.get(Contactor.AC)
-        dc = snap.contactors.get(Contactor.DC)
+        ac = snap.contactors.get(_AC)
+        dc = snap.contactors.get(_DC)
         ac_closed = ac is not None and bool(ac.feedback_closed)
         dc_closed = dc is not None and bool(dc.feedback_closed)
         s = self._s
@@ -85,7 +87,7 @@ class PlausibilityMonitor:
             ("dc_current", snap.analog_value("dc_current_a", self._max_age), inv.dc_current_a,
              s.dc_current_tolerance_a, "A"),
         ]
-        grid = snap.contactors.get(Contactor.GRID)
+        grid = snap.contactors.get(_GRID)
         if snap.meter is not None and ac_closed and grid is not None and grid.feedback_closed:
             tol = s.ac_voltage_tolerance_pct / 100.0 * max(snap.meter.voltage_rms_v, 1.0)
             pairs.append(("ac_voltage", snap.meter.voltage_rms_v, inv.ac_voltage_v, tol, "V"))

@@ -13,6 +13,7 @@ from controller.protection.monitor import QUIET, Finding, ProtectionInput, findi
 from controller.protection.trip import Trip
 from controller.vocabulary import Contactor, FaultCode
 
+_PRECHARGE, _DC = Contactor.PRECHARGE.value, Contactor.DC.value  # bound once: vocabulary.py
 BACKSTOP_MARGIN_S = 0.5  # the mode machine's own timeout acts first; this is the backstop
 
 
@@ -25,8 +26,7 @@ class PrechargeMonitor:
 
     def update(self, seen: ProtectionInput) -> Finding:
         snap = seen.snap
-        pre = snap.contactors.get(Contactor.PRECHARGE)
-        dc = snap.contactors.get(Contactor.DC)
+        pre, dc = snap.contactors.get(_PRECHARGE), snap.contactors.get(_DC)
         active = (pre is not None and pre.commanded_closed
                   and (dc is None or not dc.commanded_closed))
         if not active:

@@ -91,7 +91,7 @@ class GridWindow:
     def update(self, t: float, est: GridEstimate | None, snap: Snapshot | None = None,
                export_wanted: bool = False) -> GridVerdict:
         es = self.enter_service
-        if snap is not None:
+        if snap is not None and snap.inverter is not None and snap.inverter.fault_word:
             self._inverter_reports(snap)
         if est is None or not est.voltage_present:
             es.leave(trip=False)

@@ -23,6 +23,7 @@ from controller.supervisor.snapshot import Snapshot
 from controller.vocabulary import Contactor, FaultCode
 from hal.protocols.inverter_messages import InverterState
 
+_GRID = Contactor.GRID.value  # bound once (controller/vocabulary.py)
 PROBE_S = 0.3  # the utility side must stay dead this long after forming starts
 LIVE_FRACTION = 0.3  # of the nominal voltage: more than the meter's noise, less than any grid
 
@@ -37,7 +38,7 @@ class IsolationMonitor:
 
     def update(self, seen: ProtectionInput) -> Finding:
         snap = seen.snap
-        grid = snap.contactors.get(Contactor.GRID)
+        grid = snap.contactors.get(_GRID)
         inverter = snap.inverter
         live = self._utility_side_live(snap)
         if grid is None or grid.commanded_closed or inverter is None:
