@@ -12,6 +12,10 @@ Who may clear a latched fault (``ClearBy``): ``OPERATOR`` (an ordinary reset, on
 gone), ``TECHNICIAN`` (a technician reset only: welded contacts, insulation, hardware), and
 ``retry=True`` marks a transient fault the controller itself may clear after a back-off, a limited
 number of times (``[safety.retry]``). Every latched fault survives a restart (``controller.store``).
+
+The codes are the ``FaultCode`` members of ``controller/vocabulary.py``, equal to their strings,
+so a lookup by string (``CATALOGUE["ESTOP"]``, a stored record) finds them. Which monitor raises
+which code is ``controller/protection/table.py``.
 """
 
 from __future__ import annotations
