@@ -48,6 +48,7 @@ from controller.supervisor.outputs import force_safe, write_outputs
 from controller.supervisor.shutdown_report import Position, ShutdownReport
 from controller.supervisor.snapshot import Snapshot
 from controller.supervisor.status import Status
+from controller.vocabulary import POWER_CONTACTORS
 from hal.interfaces.hardware import Hardware
 from hal.protocols.inverter_codec import InverterCodec
 from hal.protocols.inverter_messages import InverterMode
@@ -56,7 +57,6 @@ log = logging.getLogger("v2x.supervisor")
 
 MAX_CONSECUTIVE_ERRORS = 10
 ENTER_SERVICE_STEP = 0.05  # IEEE 1547-2018 4.10.3 allows steps; 5 % of the rating each
-POWER_CONTACTORS = ("dc", "ac", "v2l")  # closing these starts the latch-after-close window
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,7 +397,7 @@ class Supervisor:
                         f"{CATALOGUE[warning.code].check}", t=snap.t)
 
     def _step_modes(self, result: ProtectionResult) -> None:
-        codes = {t.code for t in result.trips}
+        codes: set[str] = {t.code for t in result.trips}
         reset, self._reset_requested = self._reset_requested, False  # consumed, never pending
         # A STOP the inverter reported needs no ramp: it has ceased already.
         emergency = any(CATALOGUE[c].severity is Severity.EMERGENCY
