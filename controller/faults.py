@@ -12,12 +12,18 @@ Who may clear a latched fault (``ClearBy``): ``OPERATOR`` (an ordinary reset, on
 gone), ``TECHNICIAN`` (a technician reset only: welded contacts, insulation, hardware), and
 ``retry=True`` marks a transient fault the controller itself may clear after a back-off, a limited
 number of times (``[safety.retry]``). Every latched fault survives a restart (``controller.store``).
+
+The codes are the ``FaultCode`` members of ``controller/vocabulary.py``, equal to their strings,
+so a lookup by string (``CATALOGUE["ESTOP"]``, a stored record) finds them. Which monitor raises
+which code is ``controller/protection/table.py``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+
+from controller.vocabulary import FaultCode
 
 
 class Severity(Enum):
@@ -46,7 +52,7 @@ ROLES = tuple(c.value for c in ClearBy)
 
 @dataclass(frozen=True, slots=True)
 class FaultKind:
-    code: str
+    code: FaultCode
     severity: Severity
     check: str
     origin: Origin = Origin.MONITOR
@@ -68,7 +74,7 @@ class Fault:
     detail: str
 
     @property
-    def code(self) -> str:
+    def code(self) -> FaultCode:
         return self.kind.code
 
     def describe(self) -> str:
@@ -78,93 +84,96 @@ class Fault:
 E, S, W = Severity.EMERGENCY, Severity.STOP, Severity.WARNING
 MON, INV, HW, CTL = Origin.MONITOR, Origin.INVERTER, Origin.HARDWARE, Origin.CONTROLLER
 OP, TECH = ClearBy.OPERATOR, ClearBy.TECHNICIAN
+C = FaultCode
 
 
-def _k(code: str, severity: Severity, check: str, origin: Origin = MON,
+def _k(code: FaultCode, severity: Severity, check: str, origin: Origin = MON,
        clear_by: ClearBy = OP, retry: bool = False) -> FaultKind:
-    return FaultKind(code, severity, check, origin, clear_by, retry)
+    """One catalogue entry; a code missing from ``FaultCode`` fails here, at import."""
+    return FaultKind(FaultCode(code), severity, check, origin, clear_by, retry)
 
 
+# Keyed by the FaultCode members, which equal their strings: ``CATALOGUE["ESTOP"]`` finds them.
 CATALOGUE: dict[str, FaultKind] = {k.code: k for k in (
-    _k("ESTOP", E, "the E-stop buttons and loop wiring; release the button, then reset", HW),
-    _k("DOOR_OPEN", E, "the enclosure door and its switch: close it, then reset", HW),
-    _k("GROUND_FAULT", E, "the residual current monitor and the AC/DC wiring for a leak to "
+    _k(C.ESTOP, E, "the E-stop buttons and loop wiring; release the button, then reset", HW),
+    _k(C.DOOR_OPEN, E, "the enclosure door and its switch: close it, then reset", HW),
+    _k(C.GROUND_FAULT, E, "the residual current monitor and the AC/DC wiring for a leak to "
        "earth (a technician must find the cause)", HW, TECH),
-    _k("INSULATION_FAULT", E, "DC insulation (cable, inlet, EV): the insulation monitor alarmed; "
+    _k(C.INSULATION_FAULT, E, "DC insulation (cable, inlet, EV): the insulation monitor alarmed; "
        "do not re-energise before a technician's insulation test", HW, TECH),
-    _k("METER_LOST", E, "the ADE7953 meter: I2C wiring, address, 3.3 V supply", retry=True),
-    _k("ADC_LOST", E, "the ADS1115: I2C wiring, address, supply", retry=True),
-    _k("SENSOR_STALE", E, "the I2C bus load and the sensor named in the detail", retry=True),
-    _k("INVERTER_COMM_LOST", E, "the inverter CAN cable, termination, inverter power",
+    _k(C.METER_LOST, E, "the ADE7953 meter: I2C wiring, address, 3.3 V supply", retry=True),
+    _k(C.ADC_LOST, E, "the ADS1115: I2C wiring, address, supply", retry=True),
+    _k(C.SENSOR_STALE, E, "the I2C bus load and the sensor named in the detail", retry=True),
+    _k(C.INVERTER_COMM_LOST, E, "the inverter CAN cable, termination, inverter power",
        retry=True),
-    _k("DC_OVERVOLTAGE", E, "the DC link voltage divider and the EV's voltage limits"),
-    _k("DC_OVERCURRENT", E, "the DC current sensor, the limits sent to the inverter and the EV's "
+    _k(C.DC_OVERVOLTAGE, E, "the DC link voltage divider and the EV's voltage limits"),
+    _k(C.DC_OVERCURRENT, E, "the DC current sensor, the limits sent to the inverter and the EV's "
        "current request"),
-    _k("CONTACTOR_FAIL_CLOSE", E, "the named contactor's coil, driver and aux contact wiring"),
-    _k("CONTACTOR_FAIL_OPEN", E, "the named contactor for welded contacts; do not re-energise "
+    _k(C.CONTACTOR_FAIL_CLOSE, E, "the named contactor's coil, driver and aux contact wiring"),
+    _k(C.CONTACTOR_FAIL_OPEN, E, "the named contactor for welded contacts; do not re-energise "
        "(a technician must replace or clear it)", clear_by=TECH),
-    _k("CONTACTOR_WELDED", E, "the named contactor: voltage across it while open means welded "
+    _k(C.CONTACTOR_WELDED, E, "the named contactor: voltage across it while open means welded "
        "contacts; replace it before a technician reset", clear_by=TECH),
-    _k("CONTACTOR_FEEDBACK", E, "the named contactor changed state with no command: its coil "
+    _k(C.CONTACTOR_FEEDBACK, E, "the named contactor changed state with no command: its coil "
        "supply, coil circuit and driver, its aux contact and that wiring"),
-    _k("PRECHARGE_TIMEOUT", S, "the precharge contactor and resistor, the DC link capacitors",
+    _k(C.PRECHARGE_TIMEOUT, S, "the precharge contactor and resistor, the DC link capacitors",
        retry=True),
-    _k("OVERTEMPERATURE", S, "the sensor named in the detail: cooling, fans, terminal torque "
+    _k(C.OVERTEMPERATURE, S, "the sensor named in the detail: cooling, fans, terminal torque "
        "(a loose terminal heats up); it may restart once cooled", retry=True),
-    _k("TEMP_SENSOR_FAULT", S, "the NTC named in the detail and its wiring: open or shorted "
+    _k(C.TEMP_SENSOR_FAULT, S, "the NTC named in the detail and its wiring: open or shorted "
        "(a broken sensor is not a cold reading)", clear_by=TECH),
-    _k("TEMP_DERATING", W, "the sensor named in the detail: power is limited until it cools"),
-    _k("POWER_IMPLAUSIBLE", S, "the inverter: it does not follow the power command (its own "
+    _k(C.TEMP_DERATING, W, "the sensor named in the detail: power is limited until it cools"),
+    _k(C.POWER_IMPLAUSIBLE, S, "the inverter: it does not follow the power command (its own "
        "limits, DC wiring, firmware)"),
-    _k("MEASUREMENT_DISAGREE", S, "the controller's sensor and the inverter's report named in the "
+    _k(C.MEASUREMENT_DISAGREE, S, "the controller's sensor and the inverter's report named in the "
        "detail: calibration, divider, hall sensor offset", clear_by=TECH),
-    _k("LOOP_OVERRUN", E, "the journal for what stalled the control loop (I2C bus, CPU load)",
+    _k(C.LOOP_OVERRUN, E, "the journal for what stalled the control loop (I2C bus, CPU load)",
        CTL, retry=True),
-    _k("SELFTEST", E, "the item named in the detail before resetting", CTL),
-    _k("INVERTER_SETTINGS", E, "the inverter's firmware and its protocol version: the settings "
+    _k(C.SELFTEST, E, "the item named in the detail before resetting", CTL),
+    _k(C.INVERTER_SETTINGS, E, "the inverter's firmware and its protocol version: the settings "
        "it reads back differ from what was written (docs/inverter-protocol.md)"),
-    _k("INTERNAL_ERROR", E, "the journal (journalctl -u v2x-controller) for the traceback", CTL),
-    _k("GRID_CEASE_FAILED", E, "the inverter: the controller's own IEEE 1547 trip element "
+    _k(C.INTERNAL_ERROR, E, "the journal (journalctl -u v2x-controller) for the traceback", CTL),
+    _k(C.GRID_CEASE_FAILED, E, "the inverter: the controller's own IEEE 1547 trip element "
        "cleared and the inverter was still delivering power after the grace time (its trip "
        "settings, firmware, CAN link); the controller opened the contactors itself"),
     # Faults the inverter reports in its FaultWord (hal/protocols/inverter.dbc, INV_FAULT).
-    _k("INV_DC_OVERVOLTAGE", E, "the EV's voltage limits and the inverter's DC voltage sensing",
+    _k(C.INV_DC_OVERVOLTAGE, E, "the EV's voltage limits and the inverter's DC voltage sensing",
        INV),
-    _k("INV_DC_UNDERVOLTAGE", S, "the DC contactors and fuses between the EV and the inverter",
+    _k(C.INV_DC_UNDERVOLTAGE, S, "the DC contactors and fuses between the EV and the inverter",
        INV),
-    _k("INV_DC_OVERCURRENT", E, "the DC current limits sent to the inverter and its DC wiring",
+    _k(C.INV_DC_OVERCURRENT, E, "the DC current limits sent to the inverter and its DC wiring",
        INV),
-    _k("INV_AC_OVERVOLTAGE", S, "the grid voltage at the inverter terminals (utility or wiring)",
+    _k(C.INV_AC_OVERVOLTAGE, S, "the grid voltage at the inverter terminals (utility or wiring)",
        INV, retry=True),
-    _k("INV_AC_UNDERVOLTAGE", S, "the grid voltage at the inverter terminals (utility or wiring)",
+    _k(C.INV_AC_UNDERVOLTAGE, S, "the grid voltage at the inverter terminals (utility or wiring)",
        INV, retry=True),
-    _k("INV_AC_FREQUENCY", S, "the grid frequency; the inverter's frequency trip settings", INV,
+    _k(C.INV_AC_FREQUENCY, S, "the grid frequency; the inverter's frequency trip settings", INV,
        retry=True),
-    _k("INV_OVERTEMPERATURE", S, "the inverter's fans, air filters and ambient temperature",
+    _k(C.INV_OVERTEMPERATURE, S, "the inverter's fans, air filters and ambient temperature",
        INV, retry=True),
-    _k("INV_ISLANDING", E, "the utility supply: the inverter detected an island", INV),
-    _k("INV_COMMAND_TIMEOUT", E, "the inverter CAN link and the controller's loop (journal)",
+    _k(C.INV_ISLANDING, E, "the utility supply: the inverter detected an island", INV),
+    _k(C.INV_COMMAND_TIMEOUT, E, "the inverter CAN link and the controller's loop (journal)",
        INV),
-    _k("INV_COMMAND_INVALID", E, "the inverter protocol version and the command values", INV),
-    _k("INV_INSULATION", E, "DC insulation: do not re-energise before an insulation test", INV,
+    _k(C.INV_COMMAND_INVALID, E, "the inverter protocol version and the command values", INV),
+    _k(C.INV_INSULATION, E, "DC insulation: do not re-energise before an insulation test", INV,
        TECH),
-    _k("INV_HARDWARE", E, "the inverter's power stage (gate driver, desaturation): service",
+    _k(C.INV_HARDWARE, E, "the inverter's power stage (gate driver, desaturation): service",
        INV, TECH),
-    _k("METER_IMPLAUSIBLE", E, "the ADE7953 meter: it answers on I2C but its values are frozen "
+    _k(C.METER_IMPLAUSIBLE, E, "the ADE7953 meter: it answers on I2C but its values are frozen "
        "or do not follow the inverter (chip supply and reset, the CT on the grid conductor, "
        "the voltage divider); the detail names the check"),
-    _k("GRID_ISOLATION_FAILED", E, "K_GRID: the utility side came alive when the inverter began "
+    _k(C.GRID_ISOLATION_FAILED, E, "K_GRID: the utility side came alive when the inverter began "
        "forming, so its contacts are closed although its aux contact reads open (welded "
        "contacts and a broken aux wire); replace it before a technician reset",
        clear_by=TECH),
-    _k("INVERTER_STATUS_IMPLAUSIBLE", S, "the inverter's firmware and its sensing: its status "
+    _k(C.INVERTER_STATUS_IMPLAUSIBLE, S, "the inverter's firmware and its sensing: its status "
        "cannot be true (the detail names the contradiction: state vs power, frequency, "
        "temperature, power with its contactors open); do not trust it to cease", clear_by=TECH),
-    _k("DC_NOT_ISOLATED", E, "the inverter's power stage (a DC-side short, a stuck bridge), "
+    _k(C.DC_NOT_ISOLATED, E, "the inverter's power stage (a DC-side short, a stuck bridge), "
        "K_AC (welded with no aux contact fitted) and the DC current sensor: with the inverter "
        "disabled and the AC side open the DC current did not fall, and K_DC opened under load "
        "as the last resort", CTL, TECH),
-    _k("STORE_WRITE_FAILED", S, "the state store's disk (full, read-only, failing SD card) and "
+    _k(C.STORE_WRITE_FAILED, S, "the state store's disk (full, read-only, failing SD card) and "
        "the journal for the error: events and latched faults could not be written, so a "
        "restart would not show them; the charger stops until they can", CTL),
 )}
@@ -172,17 +181,17 @@ CATALOGUE: dict[str, FaultKind] = {k.code: k for k in (
 # The inverter's reports of the grid rather than of itself: each takes the charger out of
 # service (IEEE 1547 enter service applies to the return), and the inverter clears the bit on a
 # valid OFF command (docs/inverter-protocol.md, section 8).
-GRID_CONDITION_CODES = frozenset({"INV_AC_OVERVOLTAGE", "INV_AC_UNDERVOLTAGE",
-                                  "INV_AC_FREQUENCY", "INV_ISLANDING"})
+GRID_CONDITION_CODES: frozenset[FaultCode] = frozenset({
+    C.INV_AC_OVERVOLTAGE, C.INV_AC_UNDERVOLTAGE, C.INV_AC_FREQUENCY, C.INV_ISLANDING})
 # An island the inverter detected is handed to the grid window as an island (the intentional
 # island where backup is allowed), never latched: the code stays for the event log.
-INVERTER_ISLAND_CODE = "INV_ISLANDING"
+INVERTER_ISLAND_CODE = C.INV_ISLANDING
 
 # INV_FAULT FaultWord bit -> fault code (bits 12..15 are reserved).
-INVERTER_FAULT_BITS: tuple[str, ...] = (
-    "INV_DC_OVERVOLTAGE", "INV_DC_UNDERVOLTAGE", "INV_DC_OVERCURRENT", "INV_AC_OVERVOLTAGE",
-    "INV_AC_UNDERVOLTAGE", "INV_AC_FREQUENCY", "INV_OVERTEMPERATURE", "INV_ISLANDING",
-    "INV_COMMAND_TIMEOUT", "INV_COMMAND_INVALID", "INV_INSULATION", "INV_HARDWARE",
+INVERTER_FAULT_BITS: tuple[FaultCode, ...] = (
+    C.INV_DC_OVERVOLTAGE, C.INV_DC_UNDERVOLTAGE, C.INV_DC_OVERCURRENT, C.INV_AC_OVERVOLTAGE,
+    C.INV_AC_UNDERVOLTAGE, C.INV_AC_FREQUENCY, C.INV_OVERTEMPERATURE, C.INV_ISLANDING,
+    C.INV_COMMAND_TIMEOUT, C.INV_COMMAND_INVALID, C.INV_INSULATION, C.INV_HARDWARE,
 )
 
 
@@ -190,8 +199,8 @@ INVERTER_FAULT_BITS: tuple[str, ...] = (
 # command, or its report cannot be true): the stop does not wait for a ramp; the inverter is
 # disabled and the AC side opens first, the DC side once its current is low, or as the last
 # resort (recorded as a hot open): ``stopping_isolate`` in ``controller/modes/table.py``.
-UNTRUSTED_INVERTER: frozenset[str] = frozenset({"POWER_IMPLAUSIBLE",
-                                                "INVERTER_STATUS_IMPLAUSIBLE"})
+UNTRUSTED_INVERTER: frozenset[FaultCode] = frozenset({C.POWER_IMPLAUSIBLE,
+                                                      C.INVERTER_STATUS_IMPLAUSIBLE})
 
 
 def fault(code: str, t: float, wall_time: float, detail: str) -> Fault:

@@ -5,8 +5,8 @@ Both backends build them here, so the simulator runs exactly what a Pi runs (its
 answer at the same addresses). All converters are polled as one ADC device every tick (each
 ADS1115 converts one channel per tick); each NTC becomes a divider-ratio sensor that the
 controller turns into degrees, recognising an open or shorted NTC
-(``controller/protection/ntc.py``, ``temperature.py``). The NTC converter is polled on its own
-(``Hardware.thermal``): when it stops answering, the temperatures go stale (SENSOR_STALE)
+(``controller/protection/interlocks/ntc.py``, ``temperature.py``). The NTC converter is polled
+on its own (``Hardware.thermal``): when it stops answering, the temperatures go stale (SENSOR_STALE)
 without taking the DC measurements with them. A chip that is missing at start-up raises, naming
 bus, address and chip.
 """

@@ -158,7 +158,7 @@ class AdcWiring:
 @dataclass(frozen=True)
 class NtcChannelsWiring:
     """Each NTC to GND with a pull-up to ``reference_v``; the channel reads the divider's volts
-    (the controller converts the ratio to degrees: ``controller/protection/ntc.py``)."""
+    (the controller converts the ratio to degrees: ``controller/protection/interlocks/ntc.py``)."""
 
     ntc_inverter: AdcChannelWiring = section(
         lambda: AdcChannelWiring(ain=0, fsr_v=4.096), "NTC on the inverter heatsink, in V")
@@ -168,7 +168,7 @@ class NtcChannelsWiring:
         lambda: AdcChannelWiring(ain=2, fsr_v=4.096), "NTC at the cable inlet terminals, in V")
 
 
-# Temperature sensor name (controller/protection/temperature.py) -> NTC ADC channel.
+# Temperature sensor name (controller/protection/interlocks/temperature.py) -> NTC ADC channel.
 NTC_SENSORS = {"inverter": "ntc_inverter", "contactors": "ntc_contactors", "inlet": "ntc_inlet"}
 
 

@@ -2,7 +2,7 @@
 
 The aux contact then reads "open" over closed contacts, and the inverter starts forming into the
 dead utility line. The PCC meter, on the utility side of K_GRID, sees the formed voltage come
-through: ``GRID_ISOLATION_FAILED`` stops the inverter (``controller/protection/isolation.py``).
+through: ``GRID_ISOLATION_FAILED`` stops the inverter (``controller/protection/grid/isolation.py``).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from controller.modes.states import LATCHED, State
 from controller.protection.contactor_feedback import ContactorFeedbackMonitor
+from controller.protection.monitor import ProtectionInput
 from controller.values.snapshot import ContactorView, Snapshot
 from hal.sim.fault_injection import inject
 from hal.sim.invariants import InvariantChecker, InvariantSettings
@@ -117,17 +118,17 @@ def test_a_confirmed_closed_contactor_that_drops_out_trips_in_the_next_tick(
 
 # ----- the monitor on its own (pure logic, snapshots built by hand) -----------------------------
 
-def _snap(t: float, commanded: bool, feedback: bool | None) -> Snapshot:
-    return Snapshot(t=t, meter=None, meter_error=None, analog={}, adc_error=None,
-                    contactors={"ac": ContactorView.of(commanded, feedback)}, inputs={},
-                    inverter=None, inverter_age_s=0.0, ev=None)
+def _snap(t: float, commanded: bool, feedback: bool | None) -> ProtectionInput:
+    return ProtectionInput(Snapshot(t=t, meter=None, meter_error=None, analog={}, adc_error=None,
+                                    contactors={"ac": ContactorView.of(commanded, feedback)},
+                                    inputs={}, inverter=None, inverter_age_s=0.0, ev=None))
 
 
 def test_monitor_trips_on_the_first_read_of_an_uncommanded_close() -> None:
     monitor = ContactorFeedbackMonitor(timeout_s=0.5)
-    assert monitor.update(_snap(0.00, False, False)) == []
-    assert monitor.update(_snap(0.02, False, False)) == []  # confirmed open (two reads)
-    trips = monitor.update(_snap(0.04, False, True))
+    assert monitor.update(_snap(0.00, False, False)).trips == ()
+    assert monitor.update(_snap(0.02, False, False)).trips == ()  # confirmed open (two reads)
+    trips = monitor.update(_snap(0.04, False, True)).trips
     assert [t.code for t in trips] == ["CONTACTOR_FEEDBACK"]
     assert "closed with no command" in trips[0].detail
 
@@ -138,19 +139,21 @@ def test_monitor_is_not_fooled_by_a_bounce_before_confirmation() -> None:
     monitor = ContactorFeedbackMonitor(timeout_s=0.5)
     monitor.update(_snap(0.00, False, False))
     monitor.update(_snap(0.02, False, False))
-    assert monitor.update(_snap(0.04, True, False)) == []  # commanded closed, coil delay
-    assert monitor.update(_snap(0.06, True, True)) == []  # first closed read
-    assert monitor.update(_snap(0.08, True, False)) == []  # bounce: not confirmed yet
-    assert monitor.update(_snap(0.10, True, True)) == []
-    assert monitor.update(_snap(0.12, True, True)) == []  # confirmed closed
-    assert [t.code for t in monitor.update(_snap(0.14, True, False))] == ["CONTACTOR_FEEDBACK"]
+    assert monitor.update(_snap(0.04, True, False)).trips == ()  # commanded closed, coil delay
+    assert monitor.update(_snap(0.06, True, True)).trips == ()  # first closed read
+    assert monitor.update(_snap(0.08, True, False)).trips == ()  # bounce: not confirmed yet
+    assert monitor.update(_snap(0.10, True, True)).trips == ()
+    assert monitor.update(_snap(0.12, True, True)).trips == ()  # confirmed closed
+    trips = monitor.update(_snap(0.14, True, False)).trips
+    assert [t.code for t in trips] == ["CONTACTOR_FEEDBACK"]
 
 
 def test_monitor_still_times_out_a_command_not_followed() -> None:
     monitor = ContactorFeedbackMonitor(timeout_s=0.5)
     monitor.update(_snap(0.0, False, False))
     monitor.update(_snap(0.02, False, False))
-    assert monitor.update(_snap(0.04, True, False)) == []
-    assert monitor.update(_snap(0.50, True, False)) == []
-    assert [t.code for t in monitor.update(_snap(0.56, True, False))] == ["CONTACTOR_FAIL_CLOSE"]
+    assert monitor.update(_snap(0.04, True, False)).trips == ()
+    assert monitor.update(_snap(0.50, True, False)).trips == ()
+    trips = monitor.update(_snap(0.56, True, False)).trips
+    assert [t.code for t in trips] == ["CONTACTOR_FAIL_CLOSE"]
 

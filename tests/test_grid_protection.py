@@ -26,9 +26,10 @@ from controller.config.loader import load_config
 from controller.config.model import Config, GridProtectionSettings
 from controller.links.inverter_settings import inverter_settings_from_config
 from controller.measurement.grid_estimator import GridEstimate
-from controller.protection.enter_service import EnterService
-from controller.protection.grid_trip import CeaseWatch, GridTripElements
-from controller.protection.grid_window import GridWindow
+from controller.protection.grid.enter_service import EnterService
+from controller.protection.grid.grid_trip import CeaseWatch, GridTripElements
+from controller.protection.grid.grid_window import GridWindow
+from controller.protection.monitor import ProtectionInput
 from controller.scenarios.runner import run_file
 from controller.scenarios.spec import load_scenario
 from controller.values.snapshot import ContactorView, Snapshot
@@ -180,11 +181,11 @@ def _snap(t: float, power_w: float, grid_w: float = 100.0,
 def test_the_controller_opens_the_contactors_when_the_inverter_does_not_cease() -> None:
     watch = CeaseWatch(0.25, 11000.0)
     watch.arm(10.0, "OV2 trip")
-    assert watch.update(_snap(10.2, -3000.0)) is None  # within the grace
-    trip = watch.update(_snap(10.3, -3000.0))
-    assert trip is not None and trip.code == "GRID_CEASE_FAILED" and "OV2" in trip.detail
+    assert watch.update(ProtectionInput(_snap(10.2, -3000.0))).trips == ()  # within the grace
+    trips = watch.update(ProtectionInput(_snap(10.3, -3000.0))).trips
+    assert [t.code for t in trips] == ["GRID_CEASE_FAILED"] and "OV2" in trips[0].detail
     watch.arm(20.0, "OF2 trip")
-    assert watch.update(_snap(20.5, 0.0)) is None  # ceased: nothing to do
+    assert watch.update(ProtectionInput(_snap(20.5, 0.0))).trips == ()  # ceased: nothing to do
 
 
 # --- enter service ---------------------------------------------------------------------------

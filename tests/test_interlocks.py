@@ -15,8 +15,9 @@ from controller.config.safety_settings import RetrySettings, TemperatureSettings
 from controller.faults import CATALOGUE, ClearBy, Severity
 from controller.modes.states import LATCHED, State
 from controller.protection.debounce import Debounce
-from controller.protection.ntc import ntc_celsius
-from controller.protection.temperature import TemperatureMonitor
+from controller.protection.interlocks.ntc import ntc_celsius
+from controller.protection.interlocks.temperature import TemperatureMonitor
+from controller.protection.monitor import ProtectionInput
 from controller.scenarios.runner import run_file
 from controller.store.state_store import StateStore
 from controller.supervisor.fault_manager import FaultManager
@@ -37,10 +38,10 @@ def _charging(make_charger: Callable[..., Charger], **overrides: object) -> Char
     return c
 
 
-def _snap(t: float, temperatures: dict[str, float | None]) -> Snapshot:
-    return Snapshot(t=t, meter=None, meter_error=None, analog={}, adc_error=None, contactors={},
-                    inputs={}, inverter=None, inverter_age_s=0.0, ev=None,
-                    temperatures=temperatures)
+def _snap(t: float, temperatures: dict[str, float | None]) -> ProtectionInput:
+    return ProtectionInput(Snapshot(t=t, meter=None, meter_error=None, analog={}, adc_error=None,
+                                    contactors={}, inputs={}, inverter=None, inverter_age_s=0.0,
+                                    ev=None, temperatures=temperatures))
 
 
 def _ratio(celsius: float, s: TemperatureSettings) -> float:

@@ -18,7 +18,9 @@ import pytest
 from opender import DER, DER_BESS
 
 from controller.config.loader import load_config
+from controller.protection.grid.verdict import GridVerdict
 from controller.protection.meter_plausibility import MeterPlausibilityMonitor
+from controller.protection.monitor import ProtectionInput
 from controller.protection.plausibility import PlausibilityMonitor
 from controller.scenarios.runner import run_file, run_scenario
 from controller.scenarios.spec import load_scenario
@@ -38,6 +40,7 @@ RESTORE_LIMIT_S = 0.4
 CEASED_W = 0.01 * RATED_W  # |P| below this: current ceased
 RESTORED_FRACTION = 0.9  # of the output before the disturbance
 COMMAND_RESTORE_S = 0.2  # the controller's command is back within a few ticks, not a ramp
+GRID_OK = GridVerdict(True, "grid normal")  # the monitors judge a healthy grid here
 
 
 def disturbances() -> list[tuple[float, float]]:
@@ -140,7 +143,9 @@ def power_trips(category: str, meter_pu: float, inverter_w: float) -> list[str]:
     codes: list[str] = []
     for i in range(151):
         snap = plausibility_snapshot(i * STEP_S, meter_pu, inverter_w)
-        codes += [trip.code for trip in monitor.update(snap, -EXPORT_W, True, True)]
+        seen = ProtectionInput(snap, grid=GRID_OK, commanded_w=-EXPORT_W, following=True,
+                               energised=True)
+        codes += [trip.code for trip in monitor.update(seen).trips]
     return codes
 
 
@@ -202,7 +207,6 @@ def test_a_held_cessation_is_not_a_blind_meter() -> None:
         snap = Snapshot(t=t, meter=meter, meter_error=None, analog={}, adc_error=None,
                         contactors={"ac": closed, "dc": closed, "grid": closed}, inputs={},
                         ev=None, inverter_age_s=0.0, inverter=status)
-        trip = monitor.update(snap, True)
-        if trip is not None:
-            trips.append(f"{t:.2f}: {trip.detail}")
+        seen = ProtectionInput(snap, grid=GRID_OK, following=True, export_wanted=True)
+        trips += [f"{t:.2f}: {trip.detail}" for trip in monitor.update(seen).trips]
     assert trips == []

@@ -136,10 +136,15 @@ def test_an_outage_while_only_connected_islands_the_home_only_when_configured(
         return
     assert charger.state is State.BACKUP_ISLAND
     order = states_entered(charger)
-    # K_GRID confirmed open before anything on the DC side moves, then the full start sequence.
-    assert order[order.index("backup_isolate"):] == [
-        "backup_isolate", "starting_weldcheck", "starting_insulation_test", "starting_precharge",
+    # The full start sequence while K_GRID opens (they overlap); forming only once it is open.
+    assert order[order.index("ev_connected") + 1:] == [
+        "starting_weldcheck", "starting_insulation_test", "starting_precharge",
         "starting_close_dc", "starting_close_ac", "backup_island"]
+    truth = charger.world.truth
+    grid_opened = next(e.t for e in truth.of_kind("contactor")
+                       if e.details["name"] == "grid" and not e.details["closed"])
+    formed = truth.of_kind("home_energized")[-1].t
+    assert grid_opened < formed
     assert not charger.world.contactor_closed("grid")
     assert charger.world.inverter.mode_name == "grid-forming"
     dark = charger.world.truth.of_kind("home_energized")[-1].t - charger.world.truth.of_kind(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 
 from controller.config.der_settings import FrequencyDroopSettings, ReactivePowerSettings
 from controller.config.safety_settings import SafetySettings
+from controller.vocabulary import RequestMode
 from hal.config_fields import section, setting
 from hal.settings import HalSettings
 
@@ -40,19 +41,21 @@ class GridSettings:
 
 @dataclass(frozen=True)
 class ProtectionSettings:
-    voltage_min_pu: float = setting(0.88, "below this the grid is abnormal: power stops",
-                                    unit="p.u.", min=0.45, max=0.95)
-    voltage_max_pu: float = setting(1.10, "above this the grid is abnormal: power stops",
-                                    unit="p.u.", min=1.05, max=1.20)
+    voltage_min_pu: float = setting(
+        0.88, "v2g export window: below this v2g export stops (never inside IEEE 1547 "
+        "ride-through)", unit="p.u.", min=0.45, max=0.95)
+    voltage_max_pu: float = setting(
+        1.10, "v2g export window: above this v2g export stops (never inside IEEE 1547 "
+        "ride-through)", unit="p.u.", min=1.05, max=1.20)
     frequency_min_hz: float | None = setting(
-        None, "below this the grid is abnormal (default: nominal - 1.5 Hz)", unit="Hz",
-        min=45.0, max=59.9)
+        None, "v2g export window: below this v2g export stops (default: nominal - 1.5 Hz)",
+        unit="Hz", min=45.0, max=59.9)
     frequency_max_hz: float | None = setting(
-        None, "above this the grid is abnormal (default: nominal + 1.2 Hz)", unit="Hz",
-        min=50.1, max=66.0)
+        None, "v2g export window: above this v2g export stops (default: nominal + 1.2 Hz)",
+        unit="Hz", min=50.1, max=66.0)
     abnormal_trip_delay_s: float = setting(
-        2.0, "how long the grid must stay abnormal before the grid-window trip", unit="s",
-        min=0.0, max=300.0)
+        2.0, "how long the grid must stay outside the v2g export window before export stops",
+        unit="s", min=0.0, max=300.0)
     inverter_status_timeout_s: float = setting(
         0.1, "inverter status older than this is stale: communication lost", unit="s",
         min=0.02, max=2.0)
@@ -306,7 +309,7 @@ class SequenceSettings:
         "insulation_test_s within this", unit="s", min=0.5, max=60.0)
     startup_request: str = setting(
         "idle", "mode requested at start-up (the technician or EMS may change it)",
-        choices=("idle", "charge", "v2h", "v2g", "v2l"))
+        choices=tuple(mode.value for mode in RequestMode))
 
 
 @dataclass(frozen=True)
@@ -364,7 +367,9 @@ class Config:
     hal: HalSettings = section(HalSettings, "hardware backend and wiring")
     control: ControlSettings = section(ControlSettings, "control loop timing")
     grid: GridSettings = section(GridSettings, "the utility connection")
-    protection: ProtectionSettings = section(ProtectionSettings, "protection thresholds")
+    protection: ProtectionSettings = section(
+        ProtectionSettings, "protection thresholds: sensor ages, DC over-voltage margin, the v2g "
+        "export window")
     grid_protection: GridProtectionSettings = section(
         GridProtectionSettings, "IEEE 1547-2018 enter service and the islanding backstop (the "
         "trip settings are in [inverter])")

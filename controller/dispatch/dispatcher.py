@@ -30,7 +30,7 @@ from controller.measurement.grid_estimator import GridEstimate
 from controller.modes.plan import PlannedOutputs
 from controller.modes.requests import Request
 from controller.modes.states import State
-from controller.protection.ride_through import momentary_cessation
+from controller.protection.grid.ride_through import momentary_cessation
 from controller.values.snapshot import Snapshot
 from hal.protocols.inverter_messages import InverterCommand, InverterMode
 

@@ -26,8 +26,8 @@ from enum import Enum
 
 from controller.config.model import SequenceSettings
 from controller.values.snapshot import Snapshot
+from controller.vocabulary import DC_SIDE
 
-DC_SIDE = ("dc", "precharge")
 IMD_INPUT = "imd_ok"
 
 

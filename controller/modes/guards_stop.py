@@ -86,7 +86,8 @@ class StopGuards(Guards):
     def untrusted_codes(self) -> set[str]:
         """This tick's faults that say the inverter does not follow its command or reports
         what cannot be true (``controller/faults.py``, ``UNTRUSTED_INVERTER``)."""
-        return {t.code for t in self._c().protection.trips} & UNTRUSTED_INVERTER
+        codes: set[str] = {t.code for t in self._c().protection.trips}
+        return codes & UNTRUSTED_INVERTER
 
     def inverter_untrusted(self, _e: Any) -> bool:
         return any(t.code in UNTRUSTED_INVERTER for t in self._c().protection.trips)

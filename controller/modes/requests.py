@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MODES = ("idle", "charge", "v2h", "v2g", "v2l")
+from controller.vocabulary import RequestMode
+
+MODES: tuple[str, ...] = tuple(mode.value for mode in RequestMode)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,9 +20,9 @@ from __future__ import annotations
 from controller.config.model import SequenceSettings
 from controller.modes.states import State
 from controller.values.snapshot import Snapshot
+from controller.vocabulary import DC_SIDE
 
 TEST_HOLD_S = 1.0
-DC_SIDE = ("dc", "precharge")
 TESTABLE_FROM = (State.IDLE, State.EV_CONNECTED)
 
 

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from typing import Final
 
+from controller.protection.monitor import QUIET, Finding, ProtectionInput
 from controller.protection.trip import Trip
-from controller.values.snapshot import Snapshot
+from controller.vocabulary import FaultCode
 
 CONFIRM_READS: Final = 2  # consecutive agreeing reads (one tick apart) that confirm a contact
 
@@ -40,7 +41,8 @@ class ContactorFeedbackMonitor:
         self._agreeing: dict[str, int] = {}  # name -> consecutive reads agreeing with the command
         self._command: dict[str, bool] = {}
 
-    def update(self, snap: Snapshot) -> list[Trip]:
+    def update(self, seen: ProtectionInput) -> Finding:
+        snap = seen.snap
         trips: list[Trip] = []
         for name, view in snap.contactors.items():
             if self._command.get(name) != view.commanded_closed:
@@ -60,10 +62,11 @@ class ContactorFeedbackMonitor:
             if lasted <= self._timeout:
                 continue
             state = "closed" if view.commanded_closed else "open"
-            code = "CONTACTOR_FAIL_CLOSE" if view.commanded_closed else "CONTACTOR_FAIL_OPEN"
+            code = (FaultCode.CONTACTOR_FAIL_CLOSE if view.commanded_closed
+                    else FaultCode.CONTACTOR_FAIL_OPEN)
             trips.append(Trip(code, f"{name}: commanded {state}, aux contact disagrees "
                               f"for more than {self._timeout} s", lasted, self._timeout))
-        return trips
+        return Finding(tuple(trips)) if trips else QUIET
 
     @staticmethod
     def _uncommanded(name: str, commanded_closed: bool) -> Trip:
@@ -74,4 +77,4 @@ class ContactorFeedbackMonitor:
             why = ("confirmed open, then the aux contact read closed with no command (coil "
                    "supply lost on a normally-closed contactor, a driver failed on, or the aux "
                    "wiring is shorted)")
-        return Trip("CONTACTOR_FEEDBACK", f"{name}: {why}")
+        return Trip(FaultCode.CONTACTOR_FEEDBACK, f"{name}: {why}")

@@ -1,21 +1,33 @@
 """DC over-voltage against the EV's maximum battery voltage; DC over-current against the
-smallest of the EV's, the inverter's and the cable's current limits."""
+smallest of the EV's, the inverter's and the cable's current limits: two monitors."""
 
 from __future__ import annotations
 
 from controller.config.model import Config, ProtectionSettings
+from controller.protection.monitor import QUIET, Finding, ProtectionInput, finding
 from controller.protection.trip import Trip
 from controller.values.snapshot import Snapshot
+from controller.vocabulary import FaultCode
 
 
-def check_dc_limits(snap: Snapshot, settings: ProtectionSettings) -> Trip | None:
-    if snap.ev is None:
-        return None
-    link = snap.analog_value("dc_link_v", settings.sensor_max_age_s)
-    limit = snap.ev.max_battery_voltage_v + settings.dc_overvoltage_margin_v
-    if link is not None and link > limit:
-        return Trip("DC_OVERVOLTAGE", f"DC link {link:.1f} V above {limit:.1f} V", link, limit)
-    return None
+class DcVoltageMonitor:
+    """DC_OVERVOLTAGE at once when the DC link is above the EV's maximum battery voltage plus
+    ``protection.dc_overvoltage_margin_v`` (no EV report: nothing to compare with)."""
+
+    def __init__(self, settings: ProtectionSettings) -> None:
+        self._margin = settings.dc_overvoltage_margin_v
+        self._max_age = settings.sensor_max_age_s
+
+    def update(self, seen: ProtectionInput) -> Finding:
+        snap = seen.snap
+        if snap.ev is None:
+            return QUIET
+        link = snap.analog_value("dc_link_v", self._max_age)
+        limit = snap.ev.max_battery_voltage_v + self._margin
+        if link is not None and link > limit:
+            return finding(Trip(FaultCode.DC_OVERVOLTAGE,
+                                f"DC link {link:.1f} V above {limit:.1f} V", link, limit))
+        return QUIET
 
 
 class DcCurrentMonitor:
@@ -38,18 +50,20 @@ class DcCurrentMonitor:
             limit = min(limit, ev)
         return limit + self._margin
 
-    def update(self, snap: Snapshot) -> Trip | None:
+    def update(self, seen: ProtectionInput) -> Finding:
+        snap = seen.snap
         current = snap.analog_value("dc_current_a", self._max_age)
         if current is None:
             self._since = None
-            return None
+            return QUIET
         limit = self.limit_a(snap, current)
         if abs(current) <= limit:
             self._since = None
-            return None
+            return QUIET
         if self._since is None:
             self._since = snap.t
         if snap.t - self._since < self._delay - 1e-9:
-            return None
-        return Trip("DC_OVERCURRENT", f"DC current {current:.1f} A beyond {limit:.1f} A "
-                    f"for {snap.t - self._since:.2f} s", abs(current), limit)
+            return QUIET
+        return finding(Trip(FaultCode.DC_OVERCURRENT, f"DC current {current:.1f} A beyond "
+                            f"{limit:.1f} A for {snap.t - self._since:.2f} s", abs(current),
+                            limit))

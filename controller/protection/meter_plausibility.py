@@ -1,9 +1,9 @@
 """A meter that answers but whose values stopped meaning anything: ``METER_IMPLAUSIBLE``.
 
-``check_sensors`` catches a meter that stops answering or whose reading is old; this monitor
-catches one that keeps answering with values that no longer follow the plant (issue 15: a
-frozen meter in V2H exported without limit). Three independent checks, so that neither frozen
-form slips through (thresholds in ``[safety.meter]``, justified in docs/safety.md):
+``SensorMonitor`` (``sensors.py``) catches a meter that stops answering or whose reading is
+old; this monitor catches one that keeps answering with values that no longer follow the plant
+(issue 15: a frozen meter in V2H exported without limit). Three independent checks, so that
+neither frozen form slips through (thresholds in ``[safety.meter]``, justified in docs/safety.md):
 
 - frozen readings: ``identical_readings`` readings in a row repeat the previous one bit for bit
   in both RMS voltage and grid power, with voltage present. A live ADE7953's noise moves its
@@ -16,8 +16,9 @@ form slips through (thresholds in ``[safety.meter]``, justified in docs/safety.m
   ``response_window_s`` and the meter's grid power moved by less than ``response_fraction`` of
   that (over ``STATUS_LAG_S`` longer: the inverter's status arrives later than the meter's): the
   meter does not see the inverter, whose power passes through it. Judged only while the command
-  does not follow the meter (charging, v2g; ``Protection`` decides): the v2h follower holds the
-  grid power still on purpose, so a home-load ramp it tracks looks exactly like a blind meter.
+  does not follow the meter (charging, v2g: a positive power command, or export wanted): the
+  v2h follower holds the grid power still on purpose, so a home-load ramp it tracks looks
+  exactly like a blind meter.
   In v2h the first two checks carry the hazard.
 """
 
@@ -26,11 +27,14 @@ from __future__ import annotations
 from collections import deque
 
 from controller.config.safety_settings import MeterPlausibilitySettings
+from controller.protection.monitor import QUIET, Finding, ProtectionInput, finding
 from controller.protection.trip import Trip
 from controller.values.snapshot import Snapshot
+from controller.vocabulary import Contactor, FaultCode
 from hal.interfaces.meter import AcMeterReading
 
-CODE = "METER_IMPLAUSIBLE"
+CODE = FaultCode.METER_IMPLAUSIBLE
+_AC, _GRID = Contactor.AC.value, Contactor.GRID.value  # bound once (controller/vocabulary.py)
 MIN_LIVE_VOLTAGE_V = 20.0  # below this there is no waveform whose noise could be judged
 # Two rounds of the driver's seven slow slots (hal/drivers/ade7953.py SLOW_SLOTS): the energy
 # accumulators are read once per round, so a slower tick never looks like a stall.
@@ -79,23 +83,27 @@ class MeterPlausibilityMonitor:
         self._inverter = RunningRange(settings.response_window_s)
         self._grid = RunningRange(settings.response_window_s + STATUS_LAG_S)
 
-    def update(self, snap: Snapshot, open_loop: bool) -> Trip | None:
-        """``open_loop``: the inverter runs grid-following on a healthy grid with a command
-        that does not follow the meter (its power passes through the meter when K_AC and
-        K_GRID are closed), so the response check may judge."""
+    def update(self, seen: ProtectionInput) -> Finding:
+        """The response check judges only while the inverter runs grid-following on a healthy
+        grid with a command that does not follow the meter (charging: a positive command;
+        v2g: export wanted); its power passes through the meter when K_AC and K_GRID are
+        closed."""
+        snap = seen.snap
+        open_loop = (seen.following and seen.grid.ok
+                     and (seen.commanded_w > 0.0 or seen.export_wanted))
         reading = snap.meter
         if reading is None or snap.meter_error is not None:
             self._last, self._repeats, self._energy_wh = None, 0, None
             self._inverter.clear()
             self._grid.clear()
-            return None  # a lost meter is check_sensors' job
+            return QUIET  # a lost meter is the sensor monitor's job
         if self._last is not None and reading.t == self._last.t:
-            return None  # no new reading this tick: nothing new to judge
+            return QUIET  # no new reading this tick: nothing new to judge
         live = not reading.voltage_lost and reading.voltage_rms_v >= MIN_LIVE_VOLTAGE_V
         trip = (self._frozen(reading, live) or self._energy(reading)
                 or self._response(snap, reading, open_loop and live))
         self._last = reading
-        return trip
+        return finding(trip)
 
     def _frozen(self, reading: AcMeterReading, live: bool) -> Trip | None:
         last = self._last
@@ -127,7 +135,7 @@ class MeterPlausibilityMonitor:
                   judged: bool) -> Trip | None:
         s = self._s
         inv = snap.inverter
-        ac, grid = snap.contactors.get("ac"), snap.contactors.get("grid")
+        ac, grid = snap.contactors.get(_AC), snap.contactors.get(_GRID)
         if not (judged and inv is not None and inv.fault_word == 0 and ac is not None
                 and ac.feedback_closed and grid is not None and grid.feedback_closed):
             self._inverter.clear()

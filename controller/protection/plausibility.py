@@ -18,11 +18,15 @@ from __future__ import annotations
 
 from controller.config.model import Config
 from controller.protection.debounce import HeldFor
-from controller.protection.inverter_faults import RUNNING
-from controller.protection.ride_through import near_momentary_cessation
+from controller.protection.grid.ride_through import near_momentary_cessation
+from controller.protection.inverter_status import RUNNING
+from controller.protection.monitor import QUIET, Finding, ProtectionInput
 from controller.protection.trip import Trip
 from controller.values.snapshot import Snapshot
+from controller.vocabulary import Contactor, FaultCode
 
+# Bound once (controller/vocabulary.py).
+_AC, _DC, _GRID = Contactor.AC.value, Contactor.DC.value, Contactor.GRID.value
 CEASE_GRACE_S = 0.5  # an inverter told OFF has ceased by then (it stops switching at once)
 
 
@@ -44,12 +48,16 @@ class PlausibilityMonitor:
             return False
         return near_momentary_cessation(self._category, meter.voltage_rms_v / self._nominal_v)
 
-    def update(self, snap: Snapshot, commanded_w: float, following: bool,
-               energised: bool, told_off: bool = False) -> list[Trip]:
+    def update(self, seen: ProtectionInput) -> Finding:
+        """The power check judges only a grid-following inverter on a healthy grid: on an
+        abnormal grid or a fault of its own the inverter ceases by itself, which is not
+        implausible."""
+        snap, commanded_w, energised = seen.snap, seen.commanded_w, seen.energised
+        following = seen.following and seen.grid.ok
         trips: list[Trip] = []
         inv = snap.inverter
-        ac = snap.contactors.get("ac")
-        dc = snap.contactors.get("dc")
+        ac = snap.contactors.get(_AC)
+        dc = snap.contactors.get(_DC)
         ac_closed = ac is not None and bool(ac.feedback_closed)
         dc_closed = dc is not None and bool(dc.feedback_closed)
         s = self._s
@@ -58,27 +66,28 @@ class PlausibilityMonitor:
                        and inv.fault_word == 0 and not self._momentary_cessation(snap))
         held = self._power.held(snap.t, check_power and error > s.power_tolerance_w)
         if held >= s.power_delay_s:
-            trips.append(Trip("POWER_IMPLAUSIBLE", f"inverter AC power differs from the command "
-                              f"by {error:.0f} W for {held:.1f} s", error, s.power_tolerance_w))
+            trips.append(Trip(FaultCode.POWER_IMPLAUSIBLE, f"inverter AC power differs from "
+                              f"the command by {error:.0f} W for {held:.1f} s", error,
+                              s.power_tolerance_w))
         fresh = inv is not None and snap.inverter_age_s <= self._status_max_age_s
         running = inv is not None and (inv.state in RUNNING
                                        or abs(inv.ac_power_w) > s.power_tolerance_w)
-        held = self._not_ceased.held(snap.t, told_off and fresh and running)
+        held = self._not_ceased.held(snap.t, seen.told_off and fresh and running)
         if inv is not None and held >= CEASE_GRACE_S:
-            trips.append(Trip("POWER_IMPLAUSIBLE", f"inverter told OFF still reports "
+            trips.append(Trip(FaultCode.POWER_IMPLAUSIBLE, f"inverter told OFF still reports "
                               f"{inv.state.name} at {inv.ac_power_w:.0f} W after {held:.1f} s",
                               held, CEASE_GRACE_S))
         if inv is None or not energised or not dc_closed:
             for p in self._pairs.values():
                 p.since = None
-            return trips
+            return Finding(tuple(trips)) if trips else QUIET
         pairs: list[tuple[str, float | None, float, float, str]] = [
             ("dc_voltage", snap.analog_value("dc_link_v", self._max_age), inv.dc_voltage_v,
              s.dc_voltage_tolerance_v, "V"),
             ("dc_current", snap.analog_value("dc_current_a", self._max_age), inv.dc_current_a,
              s.dc_current_tolerance_a, "A"),
         ]
-        grid = snap.contactors.get("grid")
+        grid = snap.contactors.get(_GRID)
         if snap.meter is not None and ac_closed and grid is not None and grid.feedback_closed:
             tol = s.ac_voltage_tolerance_pct / 100.0 * max(snap.meter.voltage_rms_v, 1.0)
             pairs.append(("ac_voltage", snap.meter.voltage_rms_v, inv.ac_voltage_v, tol, "V"))
@@ -88,7 +97,7 @@ class PlausibilityMonitor:
             diff = abs(ours - theirs) if ours is not None else 0.0
             held = self._pairs[name].held(snap.t, ours is not None and diff > tol)
             if held >= s.disagree_delay_s:
-                trips.append(Trip("MEASUREMENT_DISAGREE", f"{name.replace('_', ' ')}: controller "
-                                  f"{ours:.1f} {unit}, inverter {theirs:.1f} {unit} for "
-                                  f"{held:.1f} s", diff, tol))
-        return trips
+                trips.append(Trip(FaultCode.MEASUREMENT_DISAGREE,
+                                  f"{name.replace('_', ' ')}: controller {ours:.1f} {unit}, "
+                                  f"inverter {theirs:.1f} {unit} for {held:.1f} s", diff, tol))
+        return Finding(tuple(trips)) if trips else QUIET

@@ -32,6 +32,7 @@ from controller.config.model import Config
 from controller.protection.protection import ProtectionResult
 from controller.protection.sensors import ADC_CHANNELS_REQUIRED
 from controller.values.snapshot import Snapshot
+from controller.vocabulary import FaultCode
 
 ERROR_ACTIVE = "error-active"
 
@@ -89,17 +90,17 @@ def _inverter_cool(o: Observed) -> bool:
 
 
 EVIDENCE: dict[str, Callable[[Observed], bool]] = {
-    "METER_LOST": _meter_fresh,
-    "ADC_LOST": _adc_fresh,
-    "SENSOR_STALE": lambda o: _meter_fresh(o) and _adc_fresh(o) and _ntcs_read(o),
-    "INVERTER_COMM_LOST": _inverter_talking,
-    "PRECHARGE_TIMEOUT": _ev_source_present,
-    "OVERTEMPERATURE": lambda o: _ntcs_read(o) and o.result.power_fraction >= 1.0,
-    "LOOP_OVERRUN": lambda o: o.loop_healthy,
-    "INV_AC_OVERVOLTAGE": lambda o: _grid_normal(o) and _inverter_healthy(o),
-    "INV_AC_UNDERVOLTAGE": lambda o: _grid_normal(o) and _inverter_healthy(o),
-    "INV_AC_FREQUENCY": lambda o: _grid_normal(o) and _inverter_healthy(o),
-    "INV_OVERTEMPERATURE": _inverter_cool,
+    FaultCode.METER_LOST: _meter_fresh,
+    FaultCode.ADC_LOST: _adc_fresh,
+    FaultCode.SENSOR_STALE: lambda o: _meter_fresh(o) and _adc_fresh(o) and _ntcs_read(o),
+    FaultCode.INVERTER_COMM_LOST: _inverter_talking,
+    FaultCode.PRECHARGE_TIMEOUT: _ev_source_present,
+    FaultCode.OVERTEMPERATURE: lambda o: _ntcs_read(o) and o.result.power_fraction >= 1.0,
+    FaultCode.LOOP_OVERRUN: lambda o: o.loop_healthy,
+    FaultCode.INV_AC_OVERVOLTAGE: lambda o: _grid_normal(o) and _inverter_healthy(o),
+    FaultCode.INV_AC_UNDERVOLTAGE: lambda o: _grid_normal(o) and _inverter_healthy(o),
+    FaultCode.INV_AC_FREQUENCY: lambda o: _grid_normal(o) and _inverter_healthy(o),
+    FaultCode.INV_OVERTEMPERATURE: _inverter_cool,
 }
 
 

@@ -10,12 +10,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from controller.vocabulary import FaultCode
+
 
 @dataclass(frozen=True, slots=True)
 class Trip:
     """``measured`` and ``setting`` are the numbers compared, when the monitor has them."""
 
-    code: str
+    code: FaultCode
     detail: str
     measured: float | None = None
     setting: float | None = None

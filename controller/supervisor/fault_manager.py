@@ -105,7 +105,7 @@ class FaultManager:
     # ----- warnings --------------------------------------------------------------------------
     def new_warnings(self, warnings: list[Trip]) -> list[Trip]:
         """Warnings that started this tick (each logged once while it lasts)."""
-        present = {w.code for w in warnings}
+        present: set[str] = {w.code for w in warnings}
         fresh = {w.code: w for w in reversed(warnings) if w.code not in self._warned}
         self._warned = present
         return list(reversed(fresh.values()))

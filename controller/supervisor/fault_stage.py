@@ -25,11 +25,12 @@ from controller.supervisor.fault_manager import AUTO, FaultManager
 from controller.supervisor.recorder import Recorder
 from controller.supervisor.trip_path import TripPath, TripRecord
 from controller.values.context import TickContext
+from controller.vocabulary import POWER_CONTACTORS
 from hal.interfaces.clock import Clock
 from hal.protocols.inverter_messages import InverterMode
 
+POWER_NAMES = frozenset(c.value for c in POWER_CONTACTORS)  # plain strings: looked up per tick
 ENTER_SERVICE_STEP = 0.05  # IEEE 1547-2018 4.10.3 allows steps; 5 % of the rating each
-POWER_CONTACTORS = ("dc", "ac", "v2l")  # closing these starts the latch-after-close window
 SafetyClaim = tuple[str | None, float | None]  # (mode, power ceiling) the controller claims
 
 
@@ -69,7 +70,7 @@ class FaultStage:
 
     def _track_closing(self, ctx: TickContext) -> None:
         closed = any(v.commanded_closed for n, v in ctx.snapshot.contactors.items()
-                     if n in POWER_CONTACTORS)
+                     if n in POWER_NAMES)
         if not closed:
             self._trips.closed_since = None
         elif self._trips.closed_since is None:

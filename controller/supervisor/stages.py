@@ -45,13 +45,14 @@ from controller.supervisor.recorder import Recorder
 from controller.supervisor.trip_path import TripPath
 from controller.values.context import LastTick, TickContext
 from controller.values.snapshot import Snapshot
+from controller.vocabulary import FaultCode
 from hal.interfaces.clock import Clock
 from hal.interfaces.hardware import Hardware
 from hal.protocols.inverter_messages import InverterMode
 
 log = logging.getLogger("v2x.supervisor")
 
-STORE_FAULT = "STORE_WRITE_FAILED"
+STORE_FAULT = FaultCode.STORE_WRITE_FAILED
 MAX_INTENT_ROUNDS = 4  # a trip fired for an intent may note another (an error in a callback)
 
 
@@ -154,7 +155,7 @@ class TickStages:
         store_failure = self.recorder.take_failure()
         trips = result.trips if store_failure is None else [
             *result.trips, Trip(STORE_FAULT, f"the state store failed: {store_failure}")]
-        codes = {t.code for t in trips}
+        codes: set[str] = {t.code for t in trips}
         test, self._contactor_test = self._contactor_test, None  # consumed, never pending
         latched = len(self.faults.codes | codes) if codes else len(self.faults.codes)
         ctx = TickContext(snap, estimate, result, request, last.commanded_power_w, latched, test)

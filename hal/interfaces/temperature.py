@@ -1,8 +1,8 @@
 """An NTC temperature sensor read as the ratio of its divider (0 = shorted, 1 = open).
 
 The controller converts the ratio to degrees with the NTC's beta equation
-(``controller/protection/ntc.py``) so that an open or shorted sensor is recognised as a fault
-instead of being read as a very cold or very hot part.
+(``controller/protection/interlocks/ntc.py``) so that an open or shorted sensor is recognised as
+a fault instead of being read as a very cold or very hot part.
 """
 
 from __future__ import annotations

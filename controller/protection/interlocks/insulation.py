@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from controller.config.safety_settings import InsulationSettings
 from controller.protection.debounce import Debounce
+from controller.protection.monitor import QUIET, Finding, ProtectionInput, finding
 from controller.protection.trip import Trip
-from controller.values.snapshot import Snapshot
+from controller.vocabulary import FaultCode
 
 
 class InsulationMonitor:
     def __init__(self, settings: InsulationSettings) -> None:
         self._filter = Debounce(settings.debounce_s, 0.0)
 
-    def update(self, snap: Snapshot) -> Trip | None:
+    def update(self, seen: ProtectionInput) -> Finding:
+        snap = seen.snap
         if not self._filter.update(snap.t, not snap.inputs.get("imd_ok", False)):
-            return None
-        return Trip("INSULATION_FAULT", "the insulation monitor reports low DC insulation "
-                    "resistance")
+            return QUIET
+        return finding(Trip(FaultCode.INSULATION_FAULT, "the insulation monitor reports low DC "
+                            "insulation resistance"))

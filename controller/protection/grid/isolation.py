@@ -17,10 +17,13 @@ indistinguishable and trips too: that is the safe side (a technician looks at K_
 
 from __future__ import annotations
 
+from controller.protection.monitor import QUIET, Finding, ProtectionInput, finding
 from controller.protection.trip import Trip
 from controller.values.snapshot import Snapshot
+from controller.vocabulary import Contactor, FaultCode
 from hal.protocols.inverter_messages import InverterState
 
+_GRID = Contactor.GRID.value  # bound once (controller/vocabulary.py)
 PROBE_S = 0.3  # the utility side must stay dead this long after forming starts
 LIVE_FRACTION = 0.3  # of the nominal voltage: more than the meter's noise, less than any grid
 
@@ -33,28 +36,30 @@ class IsolationMonitor:
         self._utility_dead = False  # the utility side was dead while the inverter was off
         self._forming_since: float | None = None
 
-    def update(self, snap: Snapshot) -> Trip | None:
-        grid = snap.contactors.get("grid")
+    def update(self, seen: ProtectionInput) -> Finding:
+        snap = seen.snap
+        grid = snap.contactors.get(_GRID)
         inverter = snap.inverter
         live = self._utility_side_live(snap)
         if grid is None or grid.commanded_closed or inverter is None:
             self._utility_dead, self._forming_since = False, None
-            return None
+            return QUIET
         if inverter.state in (InverterState.OFF, InverterState.FAULT):
             # K_GRID commanded open, the inverter not yet forming: the utility side's state.
             self._utility_dead, self._forming_since = live is False, None
-            return None
+            return QUIET
         # The inverter is starting or forming (its status may lag its output by a frame).
         if self._forming_since is None:
             self._forming_since = snap.t
         since = snap.t - self._forming_since
         if self._utility_dead and live and snap.meter is not None and since <= PROBE_S:
-            return Trip("GRID_ISOLATION_FAILED",
-                        f"the utility side came alive ({snap.meter.voltage_rms_v:.0f} V) "
-                        f"{since:.3f} s after the inverter began forming with K_GRID "
-                        "commanded open: K_GRID is not isolating (welded, with its aux contact "
-                        "reading open)", snap.meter.voltage_rms_v, self._live_v)
-        return None
+            return finding(Trip(
+                FaultCode.GRID_ISOLATION_FAILED,
+                f"the utility side came alive ({snap.meter.voltage_rms_v:.0f} V) "
+                f"{since:.3f} s after the inverter began forming with K_GRID "
+                "commanded open: K_GRID is not isolating (welded, with its aux contact "
+                "reading open)", snap.meter.voltage_rms_v, self._live_v))
+        return QUIET
 
     def _utility_side_live(self, snap: Snapshot) -> bool | None:
         """Whether the PCC meter sees the utility side live (None: no reading this tick)."""

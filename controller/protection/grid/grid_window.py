@@ -3,14 +3,21 @@
 IEEE 1547-2018 behaviour on the controller's own meter (docs/grid-protection.md), in order:
 
 1. no utility voltage: out of service at once (``island`` stays False: the meter sees the loss);
-2. the islanding backstop (:mod:`controller.protection.islanding`): out of service, ``island``;
-3. the eight trip elements (:mod:`controller.protection.grid_trip`): out of service, and the
+2. the islanding backstop (:mod:`controller.protection.grid.islanding`): out of service, ``island``;
+3. the eight trip elements (:mod:`controller.protection.grid.grid_trip`): out of service, and the
    inverter must have ceased within ``cease_grace_s`` (else ``GRID_CEASE_FAILED``);
-4. out of service: enter service (:mod:`controller.protection.enter_service`) - the window for
+4. out of service: enter service (:mod:`controller.protection.grid.enter_service`) - the window for
    the whole delay, permit service;
-5. v2g export only: the ``[protection]`` export window with its delay (a discretionary service
+5. v2g export only: the export window with its delay
+   (:mod:`controller.protection.grid.export_window`, ``[protection]``: a discretionary service
    for the grid operator; it stops export, it does not take the charger out of service). It
    never acts where IEEE 1547 requires operation (continuous and mandatory ride-through).
+
+A grid trip only the inverter saw (its FaultWord's grid bits, ``GRID_CONDITION_CODES``) takes the
+charger out of service as the controller's own would: the return needs the enter-service delay
+and ramp (IEEE 1547 4.10). An island the inverter detected (``INV_ISLANDING``) is this window's
+island (backup where allowed, else out of service), not a latched fault: the inverter has
+ceased, the utility is gone. The window reads both from the snapshot at the start of ``update``.
 
 Inside the ride-through regions nothing here acts before the trip elements' clearing times, so
 ride-through holds. The verdict is not a latched fault: the utility is not broken equipment.
@@ -18,41 +25,22 @@ ride-through holds. The verdict is not a latched fault: the utility is not broke
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from controller.config.grid_codes import TripElement, resolve_trips
 from controller.config.model import Config
 from controller.config.rules import trip_overrides
+from controller.faults import GRID_CONDITION_CODES, INVERTER_ISLAND_CODE
 from controller.measurement.grid_estimator import GridEstimate
-from controller.protection.enter_service import EnterService
-from controller.protection.grid_trip import CeaseWatch, GridTripElements
-from controller.protection.islanding import DISCHARGING_FRACTION, IslandingBackstop
-from controller.protection.ride_through import assess
-from controller.protection.trip import Trip
+from controller.protection.grid.enter_service import EnterService
+from controller.protection.grid.export_window import ExportWindow
+from controller.protection.grid.grid_trip import CeaseWatch, GridTripElements
+from controller.protection.grid.islanding import DISCHARGING_FRACTION, IslandingBackstop
+from controller.protection.grid.ride_through import assess
+from controller.protection.grid.verdict import GridVerdict
+from controller.protection.inverter_faults import check_inverter_faults
 from controller.values.snapshot import Snapshot
 from hal.protocols.inverter_messages import InverterState
 
-# Ride-through modes: operate (or, in momentary cessation, cease without tripping and restore).
-OPERATION_REQUIRED = frozenset({"continuous", "mandatory", "momentary_cessation"})
-
-
-@dataclass(frozen=True, slots=True)
-class GridVerdict:
-    """``ok``: grid-parallel operation allowed. ``in_window``: the grid is inside the
-    enter-service window now (a backup island may start its return). ``island``: the
-    backstop suspects an unintentional island. ``power_fraction``: the enter-service ramp."""
-
-    ok: bool
-    reason: str
-    in_window: bool = False
-    island: bool = False
-    power_fraction: float = 1.0
-    tripped: str | None = None  # the element that tripped this tick ("OV1"), if any
-    # Starting to export is entering service (IEEE 1547-2018 4.10): the share of the v2g export
-    # allowed now (0 while the grid has not been in the enter-service window for the delay
-    # since its last excursion while the charger was not discharging; then the ramp).
-    export_fraction: float = 1.0
-    export_reason: str = ""
+__all__ = ["GridVerdict", "GridWindow"]
 
 
 class GridWindow:
@@ -71,13 +59,8 @@ class GridWindow:
         self._discharging_w = DISCHARGING_FRACTION * inv.rated_power_w
         self._island = IslandingBackstop(gp, self._category, self._nominal_hz,
                                          inv.rated_power_w)
-        self._cease = CeaseWatch(gp.cease_grace_s, inv.rated_power_w)
-        legacy = config.protection
-        self._export_v = (legacy.voltage_min_pu, legacy.voltage_max_pu)
-        self._export_f = legacy.frequency_window_hz(self._nominal_hz)
-        self._export_delay = legacy.abnormal_trip_delay_s
-        self._export_abnormal_since: float | None = None
-        self._export_stopped = False
+        self.cease_watch = CeaseWatch(gp.cease_grace_s, inv.rated_power_w)
+        self._export_window = ExportWindow(config.protection, self._category, self._nominal_hz)
         self.last_trip: str = ""
         self._island_suspected = False  # until the charger is in service again
         self._reported_island = ""  # the inverter's own island report, this tick only
@@ -97,12 +80,19 @@ class GridWindow:
         self._trips.reset()
         self.last_trip = why
 
-    def cease_check(self, snap: Snapshot) -> Trip | None:
-        return self._cease.update(snap)
+    def _inverter_reports(self, snap: Snapshot) -> None:
+        """The inverter's own grid trips and island report (its FaultWord) this tick."""
+        for trip in check_inverter_faults(snap):
+            if trip.code in GRID_CONDITION_CODES:
+                self.leave_service(f"{trip.code}: the inverter's own trip")
+            if trip.code == INVERTER_ISLAND_CODE:
+                self.island_reported(f"the inverter's anti-islanding ({trip.detail})")
 
     def update(self, t: float, est: GridEstimate | None, snap: Snapshot | None = None,
                export_wanted: bool = False) -> GridVerdict:
         es = self.enter_service
+        if snap is not None and snap.inverter is not None and snap.inverter.fault_word:
+            self._inverter_reports(snap)
         if est is None or not est.voltage_present:
             es.leave(trip=False)
             self._export_service.leave(trip=False)
@@ -110,7 +100,7 @@ class GridWindow:
             self._island_suspected = False
             self._trips.reset()
             self._island.reset()
-            self._cease.disarm()
+            self.cease_watch.disarm()
             return GridVerdict(False, "no grid voltage")
         # Tracked every tick with voltage, so the delay counts while out of service too.
         export_fraction, export_reason = self._export_entry(t, est, snap)
@@ -136,7 +126,7 @@ class GridWindow:
             unit = "p.u." if element.voltage else "Hz"
             self.last_trip = (f"{element.label} trip: {value} {side} {element.threshold:g} {unit} "
                               f"for {element.clearing_time_s:g} s")
-            self._cease.arm(t, self.last_trip)
+            self.cease_watch.arm(t, self.last_trip)
             return GridVerdict(False, self.last_trip, tripped=element.label)
         in_window = not es.window_excursion(est)
         waiting = es.update(t, est)
@@ -144,9 +134,9 @@ class GridWindow:
             reason = waiting if not self.last_trip else f"{waiting} (after {self.last_trip})"
             return GridVerdict(False, reason, in_window=in_window,
                                island=self._island_suspected)
-        self._cease.disarm()
+        self.cease_watch.disarm()
         self._island_suspected = False
-        export = self._export_window(t, est) if export_wanted else ""
+        export = self._export_window.update(t, est) if export_wanted else ""
         if export:
             return GridVerdict(False, export, in_window=in_window)
         ride = assess(self._category, self._nominal_hz, est.voltage_pu, est.frequency_hz)
@@ -179,35 +169,3 @@ class GridWindow:
         if waiting:
             return 0.0, f"export waits: {waiting}"
         return xs.power_fraction(t), ""
-
-    def _export_window(self, t: float, est: GridEstimate) -> str:
-        """The v2g export window (``[protection]``): a stop after its delay, no service loss.
-
-        It never overrides IEEE 1547 ride-through: an exporting charger is a DER, and where
-        the standard requires operation (the continuous and mandatory regions of voltage and
-        frequency) the window does not act; it may stop export only where the standard lets a
-        DER cease (permissive or momentary-cessation regions, beyond the frequency
-        ride-through band), and there the trip elements still decide about a trip. Momentary
-        cessation counts as required operation: the DER ceases and restores, it does not stop."""
-        v, f = est.voltage_pu, est.frequency_hz
-        inside = (self._export_v[0] <= v <= self._export_v[1]
-                  and self._export_f[0] <= f <= self._export_f[1])
-        if inside or self._operation_required(v, f):
-            self._export_abnormal_since = None
-            self._export_stopped = False
-            return ""
-        if self._export_abnormal_since is None:
-            self._export_abnormal_since = t
-        if t - self._export_abnormal_since >= self._export_delay:
-            self._export_stopped = True
-        if not self._export_stopped:
-            return ""
-        return (f"v2g export window: {v:.3f} p.u. / {f:.2f} Hz outside "
-                f"{self._export_v[0]:g}-{self._export_v[1]:g} p.u., "
-                f"{self._export_f[0]:.2f}-{self._export_f[1]:.2f} Hz")
-
-    def _operation_required(self, voltage_pu: float, frequency_hz: float) -> bool:
-        """IEEE 1547-2018 requires the DER to keep operating here (ride-through)."""
-        ride = assess(self._category, self._nominal_hz, voltage_pu, frequency_hz)
-        return (ride.voltage_mode in OPERATION_REQUIRED
-                and ride.frequency_mode in OPERATION_REQUIRED)

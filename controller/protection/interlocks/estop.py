@@ -7,24 +7,19 @@ loop has read closed for ``safety.door.release_debounce_s``, so a reset is refus
 from __future__ import annotations
 
 from controller.protection.debounce import Debounce
+from controller.protection.monitor import QUIET, Finding, ProtectionInput, finding
 from controller.protection.trip import Trip
-from controller.values.snapshot import Snapshot
-
-
-def check_estop(snap: Snapshot) -> Trip | None:
-    """The raw check (no filter): the loop is open."""
-    if snap.inputs.get("estop", False):
-        return None
-    return Trip("ESTOP", "E-stop loop open")
+from controller.vocabulary import FaultCode
 
 
 class EstopMonitor:
     def __init__(self, release_s: float) -> None:
         self._filter = Debounce(0.0, release_s)
 
-    def update(self, snap: Snapshot) -> Trip | None:
+    def update(self, seen: ProtectionInput) -> Finding:
+        snap = seen.snap
         raw_open = not snap.inputs.get("estop", False)
         if not self._filter.update(snap.t, raw_open):
-            return None
-        return Trip("ESTOP", "E-stop loop open" if raw_open
-                    else "E-stop loop closed again, not yet stable")
+            return QUIET
+        return finding(Trip(FaultCode.ESTOP, "E-stop loop open" if raw_open
+                            else "E-stop loop closed again, not yet stable"))

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from controller.config.safety_settings import DoorSettings
 from controller.protection.debounce import Debounce
+from controller.protection.monitor import QUIET, Finding, ProtectionInput, finding
 from controller.protection.trip import Trip
-from controller.values.snapshot import Snapshot
+from controller.vocabulary import FaultCode
 
 
 class DoorMonitor:
@@ -19,7 +20,8 @@ class DoorMonitor:
         self._tripped = False
         self._closed_since: float | None = None
 
-    def update(self, snap: Snapshot, energised: bool) -> Trip | None:
+    def update(self, seen: ProtectionInput) -> Finding:
+        snap, energised = seen.snap, seen.energised
         raw_open = not snap.inputs.get("door", False)
         is_open = self._open.update(snap.t, raw_open)
         if is_open and energised:
@@ -32,6 +34,6 @@ class DoorMonitor:
                 snap.t - self._closed_since >= self._release_s - 1e-9):
             self._tripped = False
         if not self._tripped:
-            return None
-        return Trip("DOOR_OPEN", "enclosure door opened while energised" if raw_open
-                    else "enclosure door closed again, not yet stable")
+            return QUIET
+        return finding(Trip(FaultCode.DOOR_OPEN, "enclosure door opened while energised"
+                            if raw_open else "enclosure door closed again, not yet stable"))

@@ -22,13 +22,15 @@ from controller.config.model import GridProtectionSettings
 from controller.measurement.estimators import wrap_deg
 from controller.measurement.grid_estimator import GridEstimate
 from controller.protection.debounce import HeldFor
-from controller.protection.ride_through import (
+from controller.protection.grid.ride_through import (
     beyond_frequency_ride_through,
     rocof_limit_hz_per_s,
 )
 from controller.values.snapshot import Snapshot
+from controller.vocabulary import Contactor
 from hal.protocols.inverter_messages import InverterState
 
+_GRID = Contactor.GRID.value  # bound once (controller/vocabulary.py)
 ROCOF_MARGIN_HZ_PER_S = 1.0
 DRIFT_MIN_RATE_HZ_PER_S = 0.1  # "still moving away"
 DISCHARGING_FRACTION = 0.01  # of the rating: below this the inverter is not feeding the bus
@@ -75,7 +77,7 @@ class IslandingBackstop:
 
     def _min_import_applies(self, snap: Snapshot, export_wanted: bool) -> bool:
         status = snap.inverter
-        grid = snap.contactors.get("grid")
+        grid = snap.contactors.get(_GRID)
         return (not export_wanted and status is not None and snap.meter is not None
                 and status.state is InverterState.GRID_FOLLOWING
                 and status.ac_power_w < -self._discharging_w

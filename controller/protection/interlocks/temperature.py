@@ -10,26 +10,20 @@ is TEMP_SENSOR_FAULT, and a sensor whose reads fail for longer than
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from controller.config.safety_settings import TemperatureSettings
-from controller.protection.ntc import ntc_celsius
+from controller.protection.interlocks.ntc import ntc_celsius
+from controller.protection.monitor import Finding, ProtectionInput
 from controller.protection.trip import Trip
-from controller.values.snapshot import Snapshot
+from controller.vocabulary import FaultCode
 
 LADDER = (1.0, 0.75, 0.5, 0.25)  # allowed power fraction per derating level
 STOP_LEVEL = len(LADDER)
 
 
-@dataclass(frozen=True, slots=True)
-class TemperatureVerdict:
-    trips: list[Trip]
-    warnings: list[Trip]
-    power_fraction: float
-    celsius: dict[str, float]
-
-
 class TemperatureMonitor:
+    """Trips, the derating warnings, the power fraction, and each NTC's reading in degC (the
+    sensors read this tick)."""
+
     def __init__(self, settings: TemperatureSettings, max_age_s: float, started_at: float) -> None:
         self._s = settings
         self._max_age = max_age_s
@@ -61,7 +55,8 @@ class TemperatureMonitor:
         self._level[name] = level
         return level
 
-    def update(self, snap: Snapshot) -> TemperatureVerdict:
+    def update(self, seen: ProtectionInput) -> Finding:
+        snap = seen.snap
         trips: list[Trip] = []
         warnings: list[Trip] = []
         fraction = 1.0
@@ -70,26 +65,28 @@ class TemperatureMonitor:
             if ratio is None:
                 last = self._good_at.get(name, self._started_at)
                 if snap.t - last > self._max_age:
-                    trips.append(Trip("SENSOR_STALE", f"temperature {name}: no reading for "
-                                      f"{snap.t - last:.2f} s", snap.t - last, self._max_age))
+                    trips.append(Trip(FaultCode.SENSOR_STALE, f"temperature {name}: no reading "
+                                      f"for {snap.t - last:.2f} s", snap.t - last,
+                                      self._max_age))
                 continue
             self._good_at[name] = snap.t
             reading = ntc_celsius(ratio, self._s)
             if reading.celsius is None:
-                trips.append(Trip("TEMP_SENSOR_FAULT", f"temperature {name}: NTC {reading.fault} "
-                                  f"(divider ratio {ratio:.3f})", ratio))
+                trips.append(Trip(FaultCode.TEMP_SENSOR_FAULT, f"temperature {name}: NTC "
+                                  f"{reading.fault} (divider ratio {ratio:.3f})", ratio))
                 continue
             celsius[name] = reading.celsius
             level = self._step_level(name, reading.celsius)
             _, stop = self._limits(name)
             if level >= STOP_LEVEL:
-                trips.append(Trip("OVERTEMPERATURE", f"temperature {name} {reading.celsius:.1f} "
-                                  f"degC at or above {stop:.0f} degC", reading.celsius, stop))
+                trips.append(Trip(FaultCode.OVERTEMPERATURE, f"temperature {name} "
+                                  f"{reading.celsius:.1f} degC at or above {stop:.0f} degC",
+                                  reading.celsius, stop))
                 fraction = 0.0
             elif level > 0:
                 fraction = min(fraction, LADDER[level])
-                warnings.append(Trip("TEMP_DERATING", f"temperature {name} "
+                warnings.append(Trip(FaultCode.TEMP_DERATING, f"temperature {name} "
                                      f"{reading.celsius:.1f} degC: power limited to "
                                      f"{LADDER[level]:.0%}", reading.celsius,
                                      self._threshold(name, level)))
-        return TemperatureVerdict(trips, warnings, fraction, celsius)
+        return Finding(tuple(trips), tuple(warnings), fraction, celsius)

@@ -12,8 +12,9 @@ a lost voltage is handled before (it needs no delay).
 from __future__ import annotations
 
 from controller.config.grid_codes import TripElement
+from controller.protection.monitor import QUIET, Finding, ProtectionInput, finding
 from controller.protection.trip import Trip
-from controller.values.snapshot import Snapshot
+from controller.vocabulary import FaultCode
 
 CEASED_FRACTION = 0.05  # IEEE 1547.1 cease to energise: current below 5 % of rating
 
@@ -49,7 +50,8 @@ class GridTripElements:
 
 
 class CeaseWatch:
-    """After a controller trip, the inverter must have ceased within ``grace_s``."""
+    """After a controller trip, the inverter must have ceased within ``grace_s``. The grid
+    window arms and disarms it; as a monitor it only watches the inverter's status."""
 
     def __init__(self, grace_s: float, rated_power_w: float) -> None:
         self._grace = grace_s
@@ -63,18 +65,19 @@ class CeaseWatch:
     def disarm(self) -> None:
         self._armed_at = None
 
-    def update(self, snap: Snapshot) -> Trip | None:
+    def update(self, seen: ProtectionInput) -> Finding:
         if self._armed_at is None:
-            return None
+            return QUIET
+        snap = seen.snap
         status = snap.inverter
         delivering = status is not None and abs(status.ac_power_w) > self._limit_w
         if not delivering:
-            return None
+            return QUIET
         late = snap.t - self._armed_at
         if late < self._grace:
-            return None
+            return QUIET
         self._armed_at = None
         power = status.ac_power_w if status is not None else 0.0
-        return Trip("GRID_CEASE_FAILED",
-                    f"{self._what}; the inverter still exchanged {power:.0f} W {late:.2f} s "
-                    "later", abs(power), self._limit_w)
+        return finding(Trip(FaultCode.GRID_CEASE_FAILED,
+                            f"{self._what}; the inverter still exchanged {power:.0f} W "
+                            f"{late:.2f} s later", abs(power), self._limit_w))
