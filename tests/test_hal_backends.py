@@ -11,6 +11,7 @@ from controller.config.loader import parse_config
 from hal.errors import BackendUnavailableError
 from hal.registry import BACKEND_MODULES, open_backend
 from hal.settings import HalSettings
+from hal.sim.backend import simulated
 from harness import Charger
 
 
@@ -27,7 +28,7 @@ def test_a_backend_module_that_cannot_be_imported_is_named(monkeypatch: pytest.M
 
 def test_sim_serves_console_ports_on_real_ptys(make_charger: Callable[..., Charger]) -> None:
     charger = make_charger({"hal": {"serial": {"ports": ["/dev/serial0"]}}})
-    pair = charger.hw.extras["ptys"]["/dev/serial0"]  # type: ignore[index]
+    pair = simulated(charger.hw).ptys["/dev/serial0"]
     port = charger.hw.serial["/dev/serial0"]
     assert pair.path.startswith("/dev/pts/")
     os.write(pair.master_fd, b"status\r\n")

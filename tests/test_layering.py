@@ -9,7 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 HARDWARE_LIBRARIES = ("gpiozero", "smbus2", "can", "serial", "cantools", "lgpio")
-SIMULATOR_USERS = ("controller/scenarios/",)  # the bench runs the production code on hal.sim
+# The bench runs the production code on hal.sim; the doctor plants training faults in it.
+SIMULATOR_USERS = ("controller/scenarios/", "controller/doctor/sim_faults.py")
 
 
 def imports(path: Path) -> set[str]:

@@ -26,7 +26,7 @@ from controller.supervisor.loop import Supervisor
 from controller.supervisor.snapshot import ContactorView, Snapshot
 from hal.interfaces.meter import AcMeterReading
 from hal.protocols.inverter_messages import InverterState, InverterStatus
-from hal.sim.world import SimWorld
+from hal.sim.backend import simulated
 
 GRID = Path(__file__).resolve().parent.parent / "scenarios" / "grid"
 SCENARIO = GRID / "momentary-cessation-cat3.toml"
@@ -65,7 +65,7 @@ def run_charger() -> tuple[dict[str, object], dict[float, float], dict[float, fl
     commanded: dict[float, float] = {}
 
     def tick(sup: Supervisor) -> None:
-        world = cast(SimWorld, sup.hw.extras["world"])
+        world = simulated(sup.hw).world
         t = round(world.clock.now(), 2)
         output[t] = -world.inverter.ac_power_w  # + exporting
         commanded[t] = -(sup.last_dispatch.command.p_set_w if sup.last_dispatch else 0.0)
@@ -170,7 +170,7 @@ def test_a_long_cessation_inside_its_ride_through_time_keeps_v2g() -> None:
     output: dict[float, float] = {}
 
     def tick(sup: Supervisor) -> None:
-        world = cast(SimWorld, sup.hw.extras["world"])
+        world = simulated(sup.hw).world
         output[round(world.clock.now(), 2)] = -world.inverter.ac_power_w
 
     report = run_scenario(dataclasses.replace(scenario, events=long_step), progress=None,

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 
 from controller.modes.states import LATCHED
 from controller.scenarios.events import Freeze, apply_event
@@ -24,6 +24,7 @@ from controller.scenarios.spec import Scenario
 from controller.store.state_store import StateStore
 from controller.supervisor.loop import Supervisor
 from hal.registry import open_backend
+from hal.sim.backend import simulated
 from hal.sim.invariants import InvariantChecker, InvariantSettings
 from hal.sim.world import SimWorld
 
@@ -106,7 +107,7 @@ def run_scenario(scenario: Scenario, *, speed: float | None = None,
     hardware = open_backend(config.hal, plant=plant_params(scenario.plant, scenario.seed, config),
                             speed=speed)
     try:
-        world = cast(SimWorld, hardware.extras["world"])
+        world = simulated(hardware).world
         # As fast as possible, ticks are timed on the loop clock only (a report must not depend
         # on the machine's load); paced against wall time, on the real clock as `v2xctl run`.
         work_clock = hardware.clock.now if speed is None else time.monotonic
