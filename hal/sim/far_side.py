@@ -94,9 +94,7 @@ def drive_inputs(world: SimWorld) -> None:
                            (inputs.imd_ok, not world.interlocks.insulation_fault),
                            (inputs.ev_present, world.ev_plugged)):
         high = active == wiring.active_high
-        pin = world.pin(wiring.pin)
-        if bool(pin.state) != high:
-            pin.drive_high() if high else pin.drive_low()
+        world.pin(wiring.pin).hold(high)
 
 
 def update_aux(world: SimWorld) -> None:
@@ -108,6 +106,4 @@ def update_aux(world: SimWorld) -> None:
             continue
         closed = model.closed and name not in world.interlocks.aux_cut
         high = closed == wiring.aux_closed_high
-        pin = world.pin(wiring.aux_pin)
-        if bool(pin.state) != high:
-            pin.drive_high() if high else pin.drive_low()
+        world.pin(wiring.aux_pin).hold(high)

@@ -14,7 +14,6 @@ from typing import Any
 
 import can
 import numpy as np
-from gpiozero.pins.mock import MockFactory
 
 from hal.protocols.ev_messages import EvReport
 from hal.protocols.inverter_codec import InverterCodec
@@ -47,6 +46,7 @@ from hal.sim.plant.home import Home
 from hal.sim.plant.inverter import InverterModel
 from hal.sim.plant.inverter_trips import InverterTrips
 from hal.sim.plant.island import Island, RlcLoad
+from hal.sim.plant_pins import plant_pin_factory
 from hal.sim.truth import MeterTruth
 
 CAN_ERR_BUSOFF = 0x040  # linux/can/error.h
@@ -64,7 +64,7 @@ class SimWorld:
         self.clock = clock
         self.rng = np.random.default_rng(params.seed)
         self.truth = GroundTruth()
-        self.factory = MockFactory()
+        self.factory = plant_pin_factory()
         self.grid = UtilityGrid(params.nominal_voltage_v, params.nominal_frequency_hz)
         self.home = Home(params.home_load_w, params.pv_w)
         self.battery = EvBattery(params.battery, params.ev_soc_pct)
