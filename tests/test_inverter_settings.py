@@ -35,7 +35,8 @@ from hal.errors import ConfigError, ProtocolError
 from hal.protocols import dbc_path
 from hal.protocols.dbc_frames import FrameError
 from hal.protocols.e2e import seal_frame
-from hal.protocols.inverter_codec import (
+from hal.protocols.inverter_codec import InverterCodec
+from hal.protocols.inverter_frames import (
     INV_RB_CTRL_ID,
     INV_RB_FREQ_ID,
     INV_RB_VOLT_ID,
@@ -46,7 +47,6 @@ from hal.protocols.inverter_codec import (
     SETTINGS_READBACK_IDS,
     SETTINGS_SLOTS,
     SETTINGS_WRITE_IDS,
-    InverterCodec,
 )
 from hal.protocols.inverter_messages import (
     InverterCommand,
