@@ -18,8 +18,10 @@ from controller.doctor import Outcome, Report, run_doctor
 from controller.doctor.can_checks import parse_ip_details
 from controller.doctor.environment import satisfies
 from controller.doctor.host_checks import parse_runtime_watchdog, serial_check, state_dir_check
+from hal.backend_io import BackendIo
 from hal.errors import HalSetupError
 from hal.interfaces.hardware import Hardware
+from hal.settings import HalSettings
 from hal.sim.backend import simulated
 from hal.sim.world import SimWorld
 
@@ -189,6 +191,32 @@ def test_unreadable_config_exits_2(tmp_path: Path) -> None:
     result = doctor("--config", str(tmp_path / "none.toml"))
     assert result.returncode == 2
     assert "no such file" in result.stdout
+
+
+def test_pi_devices_opened_one_by_one_use_the_backends_own_assembly(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Pi's primitives with gpiozero's mock pins put in by hand (no Pi here): the pins are
+    claimed one by one through the same assembly, the missing bus and CAN fail on their own."""
+    from gpiozero.pins.mock import MockFactory
+
+    import hal.pi.backend
+
+    def mock_pins(settings: HalSettings, **options: object) -> BackendIo:
+        io = hal.pi.backend.open_io(settings, environ={})
+        return dataclasses.replace(io, pin_factory=MockFactory)
+
+    monkeypatch.setattr("controller.doctor.pi_devices.open_io", mock_pins)
+    path = tmp_path / "pi.toml"
+    path.write_text('[hal]\nbackend = "pi"\n[hal.i2c]\nbus = 29\n'
+                    '[hal.can]\ninverter_channel = "v2xnone0"\nev_channel = "v2xnone1"\n'
+                    f'[store]\npath = "{tmp_path / "state.db"}"\n')
+    report = run_doctor(str(path))
+    assert report.get("backend").outcome is Outcome.FAIL
+    claim = report.get("gpio.claim")
+    assert claim.outcome is Outcome.PASS and "claimed one by one" in claim.detail
+    assert report.get("input.estop").outcome is not Outcome.SKIP
+    assert "/dev/i2c-29" in report.get("i2c.meter").detail
+    assert report.get("can.ev").outcome is Outcome.FAIL
 
 
 def test_pi_backend_that_does_not_build_is_checked_device_by_device(tmp_path: Path) -> None:
