@@ -10,10 +10,10 @@ import pytest
 from controller.config.der_settings import FrequencyDroopSettings
 from controller.config.loader import load_config
 from controller.dispatch.droop import FrequencyDroop
-from controller.scenarios.runner import run_file
 from controller.supervisor.loop import Supervisor
 from hal.errors import ConfigError
 from hal.sim.backend import simulated
+from simulation.scenarios.runner import run_file
 
 GRID = Path(__file__).resolve().parent.parent / "scenarios" / "grid"
 RATED_W = 11000.0

@@ -29,12 +29,12 @@ from controller.measurement.grid_estimator import GridEstimate
 from controller.protection.enter_service import EnterService
 from controller.protection.grid_trip import CeaseWatch, GridTripElements
 from controller.protection.grid_window import GridWindow
-from controller.scenarios.runner import run_file
-from controller.scenarios.spec import load_scenario
 from controller.supervisor.snapshot import ContactorView, Snapshot
 from hal.errors import ConfigError
 from hal.interfaces.meter import AcMeterReading
 from hal.protocols.inverter_messages import InverterState, InverterStatus
+from simulation.scenarios.runner import run_file
+from simulation.scenarios.spec import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 GRID = ROOT / "scenarios" / "grid"

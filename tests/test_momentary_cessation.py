@@ -20,13 +20,13 @@ from opender import DER, DER_BESS
 from controller.config.loader import load_config
 from controller.protection.meter_plausibility import MeterPlausibilityMonitor
 from controller.protection.plausibility import PlausibilityMonitor
-from controller.scenarios.runner import run_file, run_scenario
-from controller.scenarios.spec import load_scenario
 from controller.supervisor.loop import Supervisor
 from controller.supervisor.snapshot import ContactorView, Snapshot
 from hal.interfaces.meter import AcMeterReading
 from hal.protocols.inverter_messages import InverterState, InverterStatus
 from hal.sim.backend import simulated
+from simulation.scenarios.runner import run_file, run_scenario
+from simulation.scenarios.spec import load_scenario
 
 GRID = Path(__file__).resolve().parent.parent / "scenarios" / "grid"
 SCENARIO = GRID / "momentary-cessation-cat3.toml"

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from opender import DER, DER_BESS
 
-from controller.scenarios.runner import run_file
-from controller.scenarios.spec import load_scenario
 from controller.supervisor.loop import Supervisor
 from hal.sim.backend import simulated
+from simulation.scenarios.runner import run_file
+from simulation.scenarios.spec import load_scenario
 
 GRID = Path(__file__).resolve().parent.parent / "scenarios" / "grid"
 RATED_W = 11000.0

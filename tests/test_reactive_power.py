@@ -13,11 +13,11 @@ from opender import DER, DER_BESS
 from controller.config.der_settings import ReactivePowerSettings
 from controller.config.loader import load_config
 from controller.dispatch.reactive import ReactivePower, interpolate
-from controller.scenarios.runner import run_scenario
-from controller.scenarios.spec import parse_scenario
 from controller.supervisor.loop import Supervisor
 from hal.errors import ConfigError
 from hal.sim.backend import simulated
+from simulation.scenarios.runner import run_scenario
+from simulation.scenarios.spec import parse_scenario
 
 RATED_W = 11000.0
 TICK_S = 0.02

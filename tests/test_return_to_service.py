@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from controller.scenarios.runner import run_file
 from controller.supervisor.loop import Supervisor
 from hal.sim.backend import simulated
+from simulation.scenarios.runner import run_file
 
 GRID = Path(__file__).resolve().parent.parent / "scenarios" / "grid"
 EXPORT_W = 5000.0

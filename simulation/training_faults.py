@@ -9,9 +9,10 @@ handle (``hal.sim.backend.simulated``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Final
 
+from controller.doctor import Prepare
 from hal.errors import HalSetupError
 from hal.interfaces.hardware import Hardware
 from hal.sim.backend import simulated
@@ -28,7 +29,6 @@ SIM_FAULTS: Final = {
     "inverter_silent": "the inverter sends nothing on CAN",
 }
 
-Prepare = Callable[[Hardware], None]
 
 
 def _apply(world: SimWorld, fault: str) -> None:

@@ -16,17 +16,17 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from controller.modes.states import LATCHED
-from controller.scenarios.events import Freeze, apply_event
-from controller.scenarios.expectations import RunRecord, evaluate
-from controller.scenarios.plant import plant_params
-from controller.scenarios.report import TimeseriesWriter, build_report
-from controller.scenarios.spec import Scenario
 from controller.store.state_store import StateStore
 from controller.supervisor.loop import Supervisor
 from hal.registry import open_backend
 from hal.sim.backend import simulated
-from hal.sim.invariants import InvariantChecker, InvariantSettings
 from hal.sim.world import SimWorld
+from simulation.invariants import InvariantChecker, InvariantSettings
+from simulation.scenarios.events import Freeze, apply_event
+from simulation.scenarios.expectations import RunRecord, evaluate
+from simulation.scenarios.plant import plant_params
+from simulation.scenarios.report import TimeseriesWriter, build_report
+from simulation.scenarios.spec import Scenario
 
 PROGRESS_AFTER_WALL_S = 2.0
 PROGRESS_EVERY_WALL_S = 0.5
@@ -191,6 +191,6 @@ def _loop(scenario: Scenario, sup: Supervisor, world: SimWorld, checker: Invaria
 
 
 def run_file(path: str | Path, **kwargs: Any) -> dict[str, Any]:
-    from controller.scenarios.spec import load_scenario
+    from simulation.scenarios.spec import load_scenario
 
     return run_scenario(load_scenario(path), **kwargs)
