@@ -35,7 +35,10 @@ class PlantPin(MockPin):  # type: ignore[misc]  # gpiozero is untyped
             self.hold(self._held)
 
 
+MOCK_BOARD_REVISION = "a02082"  # gpiozero's default mock board: BCM 2..27 as on every 40-pin Pi
+
+
 def plant_pin_factory() -> MockFactory:
-    """A ``MockFactory`` of :class:`PlantPin`, named explicitly (never from the environment's
-    ``GPIOZERO_MOCK_PIN_CLASS``)."""
-    return MockFactory(pin_class=PlantPin)
+    """A ``MockFactory`` of :class:`PlantPin` on a named board, both given explicitly (never
+    from the environment's ``GPIOZERO_MOCK_PIN_CLASS`` or ``GPIOZERO_MOCK_REVISION``)."""
+    return MockFactory(revision=MOCK_BOARD_REVISION, pin_class=PlantPin)
