@@ -101,7 +101,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hal.protocols.inverter_messages import InverterMode
-from hal.sim.ac_side import EXPORT_THRESHOLD_FRACTION
+from hal.sim.power_flow import EXPORT_THRESHOLD_FRACTION
 from hal.sim.world import HOT_OPEN_CURRENT_A, SimWorld
 
 GRID_FORMING = "grid-forming"

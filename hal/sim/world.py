@@ -8,7 +8,6 @@ asked to wait; tests and scenarios drive it through the handles below.
 
 from __future__ import annotations
 
-import math
 import uuid
 from typing import Any
 
@@ -18,7 +17,6 @@ import numpy as np
 from hal.protocols.ev_messages import EvReport
 from hal.protocols.inverter_codec import InverterCodec
 from hal.settings import CONTACTOR_NAMES, HalSettings
-from hal.sim.ac_side import step_ac
 from hal.sim.can_bus import open_sim_bus, set_bus_off
 from hal.sim.chips.ade7953_model import Ade7953Model
 from hal.sim.chips.ads1115_model import Ads1115Model
@@ -47,6 +45,7 @@ from hal.sim.plant.inverter import InverterModel
 from hal.sim.plant.inverter_trips import InverterTrips
 from hal.sim.plant.island import Island, RlcLoad
 from hal.sim.plant_pins import plant_pin_factory
+from hal.sim.power_flow import step_ac, step_dc
 from hal.sim.truth import MeterTruth
 
 CAN_ERR_BUSOFF = 0x040  # linux/can/error.h
@@ -309,7 +308,7 @@ class SimWorld:
             self._run_inverter_trips(now, inverter_ac_v)
         if islanded:
             self._step_island(dt, k)
-        self._step_dc(dt, k)
+        step_dc(self, dt, k)
         step_ac(self, now, dt, k, external)
         self._advance_bus_cycles(dt)
         drive_inputs(self)
@@ -377,22 +376,3 @@ class SimWorld:
         kind = ("synchronised_closure" if angle <= OUT_OF_PHASE_DEG and inv.synced
                 else "out_of_phase_closure")
         self.truth.record(now, kind, angle_deg=round(angle, 1))
-
-    def _step_dc(self, dt: float, k: dict[str, bool]) -> None:
-        p = self.params
-        current = 0.0
-        if self.ev_plugged and k["dc"]:
-            current = self.battery.current_for_power(self.inverter.dc_power_w())
-            self.dc_link_v = self.battery.terminal_v(current) + self.interlocks.dc_link_excess_v
-        elif self.ev_plugged and k["precharge"] and not self.interlocks.precharge_open:
-            # The link capacitor charges from the battery through the precharge resistor (exact
-            # RC solution, so any plant step is stable); the average current over the step
-            # leaves the battery.
-            ocv = self.battery.ocv_v()
-            tau = p.precharge_resistance_ohm * p.dc_link_capacitance_f
-            v0 = self.dc_link_v
-            self.dc_link_v = ocv + (v0 - ocv) * math.exp(-dt / tau)
-            current = -(self.dc_link_v - v0) * p.dc_link_capacitance_f / dt
-        else:
-            self.dc_link_v *= math.exp(-dt / p.dc_link_bleed_tau_s)  # bleed resistor
-        self.battery.step(current if self.ev_plugged else 0.0, dt)

@@ -1,11 +1,13 @@
-"""The AC side of a plant step: power at the PCC, the home bus voltage, energy, what is tracked.
+"""The electrical sides of a plant step: the DC link and battery current (:func:`step_dc`), and
+the AC side (:func:`step_ac`): power at the PCC, the home bus voltage, energy, what is tracked.
 
-Split from ``hal/sim/world.py`` (the world's state and handles); the world calls
-:func:`step_ac` once per plant step after the inverter, the island and the DC side have moved.
+Split from ``hal/sim/world.py`` (the world's state and handles); the world calls both once per
+plant step after the inverter and the island have moved, DC first.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from hal.sim.plant.battery import SECONDS_PER_HOUR
@@ -66,3 +68,25 @@ def step_ac(world: SimWorld, now: float, dt: float, k: dict[str, bool], external
     world.truth.track(now, "export", exporting,
                      "export_started" if exporting else "export_stopped",
                      power_w=round(-world.grid_import_w, 1))
+
+
+def step_dc(world: SimWorld, dt: float, k: dict[str, bool]) -> None:
+    """One plant step of the DC side: the link follows the battery through K_DC, charges through
+    the precharge resistor through K_PRE, or bleeds; the battery moves by the current."""
+    p = world.params
+    current = 0.0
+    if world.ev_plugged and k["dc"]:
+        current = world.battery.current_for_power(world.inverter.dc_power_w())
+        world.dc_link_v = world.battery.terminal_v(current) + world.interlocks.dc_link_excess_v
+    elif world.ev_plugged and k["precharge"] and not world.interlocks.precharge_open:
+        # The link capacitor charges from the battery through the precharge resistor (exact
+        # RC solution, so any plant step is stable); the average current over the step
+        # leaves the battery.
+        ocv = world.battery.ocv_v()
+        tau = p.precharge_resistance_ohm * p.dc_link_capacitance_f
+        v0 = world.dc_link_v
+        world.dc_link_v = ocv + (v0 - ocv) * math.exp(-dt / tau)
+        current = -(world.dc_link_v - v0) * p.dc_link_capacitance_f / dt
+    else:
+        world.dc_link_v *= math.exp(-dt / p.dc_link_bleed_tau_s)  # bleed resistor
+    world.battery.step(current if world.ev_plugged else 0.0, dt)
