@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from controller.config.loader import parse_config
-from hal.errors import BackendUnavailableError
+from hal.backend_io import BackendIo
+from hal.errors import BackendUnavailableError, HalSetupError
 from hal.registry import BACKEND_MODULES, open_backend
 from hal.settings import HalSettings
+from hal.sim.backend import simulated
 from harness import Charger
 
 
@@ -31,6 +35,21 @@ def test_every_contactor_and_input_of_the_config_is_built() -> None:
         assert set(charger.hw.adc.channels) == {"dc_link_v", "ev_inlet_v", "dc_current_a"}
         assert charger.hw.contactors["grid"].normally_closed
         assert config.hal.backend == "sim"
+    finally:
+        charger.close()
+
+
+
+def test_the_simulated_world_is_reached_through_its_typed_handle_only_in_the_simulator() -> None:
+    charger = Charger()
+    try:
+        io = simulated(charger.hw)
+        assert io.world.contactor_closed("grid")  # K_GRID is normally closed
+        other = BackendIo(name="pi", description="a Raspberry Pi", clock=charger.hw.clock,
+                          i2c_name="/dev/i2c-1", pin_factory=object, open_smbus=io.open_smbus,
+                          open_can=io.open_can, serial_path=str)
+        with pytest.raises(HalSetupError, match="not the simulator: a Raspberry Pi"):
+            simulated(dataclasses.replace(charger.hw, io=other, description="a Raspberry Pi"))
     finally:
         charger.close()
 
