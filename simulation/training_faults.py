@@ -30,7 +30,6 @@ SIM_FAULTS: Final = {
 }
 
 
-
 def _apply(world: SimWorld, fault: str) -> None:
     i2c = world.hal.i2c
     if fault == "meter_absent":

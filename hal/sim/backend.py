@@ -87,7 +87,6 @@ def open_io(settings: HalSettings, *, plant: PlantParams | None = None,
     return io
 
 
-
 def simulated(hardware: Hardware) -> SimIo:
     """The simulated world behind ``hardware``; an error for any other backend."""
     if not isinstance(hardware.io, SimIo):
