@@ -7,9 +7,9 @@ from typing import Any
 
 from controller.dispatch.arbitration import ArbitrationRecord, WinnerChange
 from controller.modes.machine import TransitionRecord
-from controller.scenarios.spec import Entry, Scenario
 from controller.supervisor.loop import HotOpen, TripRecord
 from hal.sim.ground_truth import GroundTruth, TruthEvent
+from simulation.scenarios.spec import Entry, Scenario
 
 
 @dataclass(frozen=True)
