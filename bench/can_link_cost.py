@@ -11,7 +11,8 @@ import platform
 import time
 
 from hal.protocols.dbc_frames import load_database
-from hal.protocols.inverter_codec import INV_STATUS2_ID, INV_STATUS_ID, InverterCodec
+from hal.protocols.inverter_codec import InverterCodec
+from hal.protocols.inverter_frames import INV_STATUS2_ID, INV_STATUS_ID
 from hal.protocols.inverter_messages import (
     InverterCommand,
     InverterMode,

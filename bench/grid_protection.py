@@ -24,8 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from controller.scenarios.runner import run_scenario
-from controller.scenarios.spec import load_scenario, parse_scenario
+from simulation.scenarios.runner import run_scenario
+from simulation.scenarios.spec import load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 GRID = ROOT / "scenarios" / "grid"

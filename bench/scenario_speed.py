@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from controller.scenarios.runner import run_scenario
-from controller.scenarios.spec import parse_scenario
+from simulation.scenarios.runner import run_scenario
+from simulation.scenarios.spec import parse_scenario
 
 HOUR = 3600.0
 LOADS_W = (600, 450, 400, 400, 450, 900, 1800, 2200, 1500, 1200, 1100, 1300,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from controller.config.loader import parse_config
 from controller.config.model import Config
@@ -13,8 +13,8 @@ from controller.store.state_store import StateStore
 from controller.supervisor.loop import Supervisor
 from hal.interfaces.hardware import Hardware
 from hal.registry import open_backend
+from hal.sim.backend import simulated
 from hal.sim.params import PlantParams
-from hal.sim.world import SimWorld
 
 
 class FakeWorkClock:
@@ -42,7 +42,7 @@ class Charger:
         self.config: Config = parse_config(data)
         self.store = StateStore(self.config.store.path)
         self.hw: Hardware = open_backend(self.config.hal, plant=plant or PlantParams())
-        self.world = cast(SimWorld, self.hw.extras["world"])
+        self.world = simulated(self.hw).world
         self.work = FakeWorkClock()
         self.sup = Supervisor(self.config, self.hw, self.store, work_clock=self.work)
 

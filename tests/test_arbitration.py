@@ -20,13 +20,13 @@ from controller.dispatch.arbitration import (
 )
 from controller.modes import requests
 from controller.modes.states import State
-from controller.scenarios.expectations import RunRecord
-from controller.scenarios.report import build_report
-from controller.scenarios.runner import run_scenario
-from controller.scenarios.spec import load_scenario
 from controller.supervisor.loop import Supervisor
 from hal.sim.ground_truth import GroundTruth
 from harness import Charger
+from simulation.scenarios.expectations import RunRecord
+from simulation.scenarios.report import build_report
+from simulation.scenarios.runner import run_scenario
+from simulation.scenarios.spec import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 USER, SCHEDULE, GRID, TECH, SAFETY = (Source.USER, Source.SCHEDULE, Source.GRID_OPERATOR,

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from controller.scenarios.runner import run_scenario
-from controller.scenarios.spec import parse_scenario
+from simulation.scenarios.runner import run_scenario
+from simulation.scenarios.spec import parse_scenario
 
 OUTAGE_S = 30.0
 DARK_GOAL_S = 0.5

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.scenarios.runner import run_scenario
-from controller.scenarios.spec import parse_scenario
+from simulation.scenarios.runner import run_scenario
+from simulation.scenarios.spec import parse_scenario
 
 OUTAGE_S = 30.0
 AUX_BREAKS_S = 30.05

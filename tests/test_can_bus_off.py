@@ -15,7 +15,8 @@ import can
 
 from controller.modes.states import State
 from hal.can_link import PythonCanLink
-from hal.protocols.inverter_codec import INV_CMD_ID, InverterCodec
+from hal.protocols.inverter_codec import InverterCodec
+from hal.protocols.inverter_frames import INV_CMD_ID
 from hal.protocols.inverter_messages import InverterCommand, InverterMode
 from hal.sim.can_bus import open_sim_bus, set_bus_off
 from harness import Charger

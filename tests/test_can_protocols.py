@@ -45,14 +45,14 @@ from hal.protocols.e2e import (
     seal_frame,
 )
 from hal.protocols.ev_messages import EvReport
-from hal.protocols.inverter_codec import (
+from hal.protocols.inverter_codec import InverterCodec
+from hal.protocols.inverter_frames import (
     INV_CMD_ID,
     INV_FAULT_ID,
     INV_STATUS2_ID,
     INV_STATUS_ID,
     CommandFrame,
     FaultFrame,
-    InverterCodec,
     Status2Frame,
     StatusFrame,
 )

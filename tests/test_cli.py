@@ -84,14 +84,18 @@ def test_run_pi_backend_without_hardware_is_one_clear_line(tmp_path: Path) -> No
     assert "GPIO" in errors[0] or "I2C" in errors[0]
 
 
-def test_run_pi_backend_missing_i2c_bus_names_the_bus(tmp_path: Path) -> None:
-    """With GPIO available (gpiozero's mock factory), the next missing piece is the I2C bus."""
+def test_run_pi_backend_refuses_gpiozero_mock_pins(tmp_path: Path) -> None:
+    """``GPIOZERO_PIN_FACTORY=mock`` must not turn the real backend into one driving nothing
+    (the missing I2C bus after GPIO is named by tests/test_pin_factory.py)."""
     path = tmp_path / "pi.toml"
     path.write_text('[hal]\nbackend = "pi"\n[hal.i2c]\nbus = 29\n')
     result = v2xctl("run", "--config", str(path), "--duration", "1",
                     env={"GPIOZERO_PIN_FACTORY": "mock"})
     assert result.returncode == 2
-    assert "cannot start: cannot open I2C bus /dev/i2c-29" in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1, errors
+    assert errors[0].startswith("cannot start: GPIOZERO_PIN_FACTORY=mock is set, but "
+                                "hal.backend = \"pi\" drives the real pins through lgpio only")
 
 
 def test_run_with_duration_prints_status_and_shuts_down_safely() -> None:

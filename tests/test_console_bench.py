@@ -6,7 +6,7 @@ import json
 import select
 import time
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import serial
 
@@ -14,6 +14,7 @@ from controller.console.framing import frame
 from controller.console.pin_hash import hash_pin
 from controller.console.server import ConsoleServer
 from controller.store.audit_store import AuditStore
+from hal.sim.backend import simulated
 from tests.harness import Charger
 
 PORT = "/dev/ttyGS0"  # the USB gadget port (/dev/serial0 would claim GPIO 14/15)
@@ -43,7 +44,7 @@ class Bench:
         self.charger = Charger(console_overrides(console, **sections), store_path=store_path)
         self.audit = AuditStore(self.charger.store.connection)
         self.console = ConsoleServer(self.charger.sup, self.charger.hw.serial, self.audit)
-        self.pair = cast(Any, self.charger.hw.extras["ptys"])[PORT]
+        self.pair = simulated(self.charger.hw).ptys[PORT]
         self.path: str = self.pair.open_terminal()
         self.term = serial.Serial(self.path, 115200, timeout=0)
         self.seen = bytearray()
@@ -115,7 +116,7 @@ class Bench:
 
     def type_on(self, port: str, line: str, until: bytes = PROMPT) -> str:
         """Type ``line`` on a second terminal attached to ``port``; its answer up to ``until``."""
-        pair = cast(Any, self.charger.hw.extras["ptys"])[port]
+        pair = simulated(self.charger.hw).ptys[port]
         if port not in self._others:
             self._others[port] = serial.Serial(pair.open_terminal(), 115200, timeout=0)
         term, seen = self._others[port], bytearray()

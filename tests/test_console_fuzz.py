@@ -12,7 +12,7 @@ import contextlib
 import logging
 import os
 import random
-from typing import Any, cast
+from typing import Any
 
 import pytest
 import serial
@@ -20,6 +20,7 @@ import serial
 from controller.console.commands import REGISTRY
 from controller.console.framing import crc16
 from controller.modes.states import State
+from hal.sim.backend import simulated
 from tests.test_console_bench import PORT, Bench
 
 SEED = 9
@@ -78,7 +79,7 @@ def test_ten_thousand_hostile_inputs_leave_the_loop_and_other_terminals_unaffect
     charger = bench.charger
     charger.request("charge")
     bench.run_until(lambda: charger.state is State.ENERGISED_CHARGE, 60.0)
-    ptys = cast(dict[str, Any], charger.hw.extras["ptys"])
+    ptys = simulated(charger.hw).ptys
     fuzz_fd, deaf_fd = ptys[PORT].master_fd, ptys[DEAF].master_fd
     for fd in (fuzz_fd, deaf_fd):
         os.set_blocking(fd, False)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from typing import Any, cast
 
 import pytest
 
@@ -14,6 +13,7 @@ from controller.console.roles import Role
 from controller.dispatch.arbitration import Source
 from hal.errors import HalIOError
 from hal.interfaces.serial_port import SerialPort
+from hal.sim.backend import simulated
 from tests.test_console_bench import PORT, TECHNICIAN_PIN, Bench
 
 OTHER = "/dev/ttyUSB0"
@@ -73,7 +73,7 @@ def test_a_port_failure_ends_the_session_before_the_next_person_types(bench: Ben
 
 
 def test_a_hang_up_ends_the_session(bench: Bench) -> None:
-    pair = cast(Any, bench.charger.hw.extras["ptys"])[OTHER]
+    pair = simulated(bench.charger.hw).ptys[OTHER]
     master = pair.master_fd
     os.set_blocking(master, False)
     os.write(master, f"login {TECHNICIAN_PIN}\rservice on\r".encode())

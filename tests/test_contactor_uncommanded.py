@@ -15,9 +15,9 @@ from controller.modes.states import LATCHED, State
 from controller.protection.contactor_feedback import ContactorFeedbackMonitor
 from controller.protection.monitor import ProtectionInput
 from controller.values.snapshot import ContactorView, Snapshot
-from hal.sim.fault_injection import inject
-from hal.sim.invariants import InvariantChecker, InvariantSettings
 from harness import Charger
+from simulation.fault_injection import inject
+from simulation.invariants import InvariantChecker, InvariantSettings
 
 TICK_S = 0.02
 # From the contacts moving to the inverter off in the plant: the aux is read at the next tick

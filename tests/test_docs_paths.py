@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TOP_LEVEL = ("controller", "hal", "docs", "hw", "tests", "systemd", "scenarios", "bench")
+TOP_LEVEL = ("controller", "hal", "docs", "hw", "tests", "systemd", "scenarios", "bench",
+             "simulation")
 DOCUMENTS = ("docs/architecture.md", "hw/README.md")
 
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")

@@ -18,8 +18,11 @@ from controller.doctor import Outcome, Report, run_doctor
 from controller.doctor.can_checks import parse_ip_details
 from controller.doctor.environment import satisfies
 from controller.doctor.host_checks import parse_runtime_watchdog, serial_check, state_dir_check
+from hal.backend_io import BackendIo
 from hal.errors import HalSetupError
 from hal.interfaces.hardware import Hardware
+from hal.settings import HalSettings
+from hal.sim.backend import simulated
 from hal.sim.world import SimWorld
 
 V2XCTL = [sys.executable, "-m", "controller.cli.main"]
@@ -50,7 +53,7 @@ def check_lines(stdout: str) -> dict[str, tuple[str, str]]:
 
 
 def world_of(hardware: Hardware) -> SimWorld:
-    return cast(SimWorld, hardware.extras["world"])
+    return simulated(hardware).world
 
 
 def outcomes(report: Report) -> dict[str, Outcome]:
@@ -190,9 +193,35 @@ def test_unreadable_config_exits_2(tmp_path: Path) -> None:
     assert "no such file" in result.stdout
 
 
+def test_pi_devices_opened_one_by_one_use_the_backends_own_assembly(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Pi's primitives with gpiozero's mock pins put in by hand (no Pi here): the pins are
+    claimed one by one through the same assembly, the missing bus and CAN fail on their own."""
+    from gpiozero.pins.mock import MockFactory
+
+    import hal.pi.backend
+
+    def mock_pins(settings: HalSettings, **options: object) -> BackendIo:
+        io = hal.pi.backend.open_io(settings, environ={})
+        return dataclasses.replace(io, pin_factory=MockFactory)
+
+    monkeypatch.setattr("controller.doctor.pi_devices.open_io", mock_pins)
+    path = tmp_path / "pi.toml"
+    path.write_text('[hal]\nbackend = "pi"\n[hal.i2c]\nbus = 29\n'
+                    '[hal.can]\ninverter_channel = "v2xnone0"\nev_channel = "v2xnone1"\n'
+                    f'[store]\npath = "{tmp_path / "state.db"}"\n')
+    report = run_doctor(str(path))
+    assert report.get("backend").outcome is Outcome.FAIL
+    claim = report.get("gpio.claim")
+    assert claim.outcome is Outcome.PASS and "claimed one by one" in claim.detail
+    assert report.get("input.estop").outcome is not Outcome.SKIP
+    assert "/dev/i2c-29" in report.get("i2c.meter").detail
+    assert report.get("can.ev").outcome is Outcome.FAIL
+
+
 def test_pi_backend_that_does_not_build_is_checked_device_by_device(tmp_path: Path) -> None:
-    """No Pi here: gpiozero's mock pins stand in for GPIO; the I2C bus and CAN are missing.
-    Every device still gets its own line, not only the first failure."""
+    """No Pi here, and gpiozero's mock pins asked for by the variable (refused: no GPIO); the
+    I2C bus and CAN are missing. Every device still gets its own line, not only the first."""
     path = tmp_path / "pi.toml"
     path.write_text('[hal]\nbackend = "pi"\n[hal.i2c]\nbus = 29\n'
                     '[hal.can]\ninverter_channel = "v2xnone0"\nev_channel = "v2xnone1"\n'
@@ -202,8 +231,9 @@ def test_pi_backend_that_does_not_build_is_checked_device_by_device(tmp_path: Pa
     lines = check_lines(result.stdout)
     assert tuple(lines) == CHECKS
     assert lines["backend"][0] == "FAIL"
-    assert lines["gpio.claim"] == ("PASS", lines["gpio.claim"][1])
-    assert "claimed one by one" in lines["gpio.claim"][1]
+    assert lines["gpio.claim"][0] == "FAIL"
+    assert "- GPIOZERO_PIN_FACTORY=mock is set" in result.stdout
+    assert lines["input.estop"][0] == "SKIP" and lines["contactor.dc"][0] == "SKIP"
     for chip, address in (("i2c.meter", "0x38"), ("i2c.adc", "0x48")):
         assert lines[chip][0] == "FAIL" and address in lines[chip][1]
     assert "/dev/i2c-29" in lines["i2c.meter"][1]

@@ -20,10 +20,10 @@ import pytest
 
 from controller.faults import CATALOGUE, Severity
 from controller.modes.states import LATCHED, State
-from controller.scenarios.kinds import FAULTS
 from controller.vocabulary import POWER_CONTACTORS, Contactor
-from hal.sim.fault_injection import INJECTABLE, inject
 from harness import Charger
+from simulation.fault_injection import INJECTABLE, inject
+from simulation.scenarios.kinds import FAULTS
 
 MODES = ("charge", "v2h", "v2g", "v2l", "backup")
 ENERGISED = {"charge": State.ENERGISED_CHARGE, "v2h": State.ENERGISED_V2H,
@@ -93,7 +93,7 @@ def _loaded(c: Charger, mode: str) -> None:
         c.run(4.0)
 
 
-# Each case names the scenario fault (controller/scenarios/kinds.py FAULTS) it exercises.
+# Each case names the scenario fault (simulation/scenarios/kinds.py FAULTS) it exercises.
 CASES = (
     Case("estop", frozenset({"ESTOP"}), 0.05, lambda c, m: c.world.press_estop()),
     Case("door_open", frozenset({"DOOR_OPEN"}), 0.1, _inj("door_open")),

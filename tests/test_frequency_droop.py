@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import cast
 
 import pytest
 
 from controller.config.der_settings import FrequencyDroopSettings
 from controller.config.loader import load_config
 from controller.dispatch.droop import FrequencyDroop
-from controller.scenarios.runner import run_file
 from controller.supervisor.loop import Supervisor
 from hal.errors import ConfigError
-from hal.sim.world import SimWorld
+from hal.sim.backend import simulated
+from simulation.scenarios.runner import run_file
 
 GRID = Path(__file__).resolve().parent.parent / "scenarios" / "grid"
 RATED_W = 11000.0
@@ -82,7 +81,7 @@ def test_the_whole_charger_droops_export_and_charging() -> None:
     samples: dict[float, tuple[float, float]] = {}
 
     def tick(sup: Supervisor) -> None:
-        world = cast(SimWorld, sup.hw.extras["world"])
+        world = simulated(sup.hw).world
         t = round(world.clock.now(), 2)
         commanded = sup.last_dispatch.command.p_set_w if sup.last_dispatch else 0.0
         samples[t] = (world.inverter.ac_power_w, commanded)

@@ -30,12 +30,12 @@ from controller.protection.grid.enter_service import EnterService
 from controller.protection.grid.grid_trip import CeaseWatch, GridTripElements
 from controller.protection.grid.grid_window import GridWindow
 from controller.protection.monitor import ProtectionInput
-from controller.scenarios.runner import run_file
-from controller.scenarios.spec import load_scenario
 from controller.values.snapshot import ContactorView, Snapshot
 from hal.errors import ConfigError
 from hal.interfaces.meter import AcMeterReading
 from hal.protocols.inverter_messages import InverterState, InverterStatus
+from simulation.scenarios.runner import run_file
+from simulation.scenarios.spec import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 GRID = ROOT / "scenarios" / "grid"

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
+import dataclasses
 
 import pytest
 
 from controller.config.loader import parse_config
-from hal.errors import BackendUnavailableError
+from hal.backend_io import BackendIo
+from hal.errors import BackendUnavailableError, HalSetupError
 from hal.registry import BACKEND_MODULES, open_backend
 from hal.settings import HalSettings
+from hal.sim.backend import simulated
 from harness import Charger
 
 
@@ -23,18 +24,6 @@ def test_a_backend_module_that_cannot_be_imported_is_named(monkeypatch: pytest.M
     monkeypatch.setitem(BACKEND_MODULES, "sim", "hal.sim.no_such_module")
     with pytest.raises(BackendUnavailableError, match=r"cannot import hal\.sim\.no_such_module"):
         open_backend(HalSettings(backend="sim"))
-
-
-def test_sim_serves_console_ports_on_real_ptys(make_charger: Callable[..., Charger]) -> None:
-    charger = make_charger({"hal": {"serial": {"ports": ["/dev/serial0"]}}})
-    pair = charger.hw.extras["ptys"]["/dev/serial0"]  # type: ignore[index]
-    port = charger.hw.serial["/dev/serial0"]
-    assert pair.path.startswith("/dev/pts/")
-    os.write(pair.master_fd, b"status\r\n")
-    assert port.read(64) == b"status\r\n"
-    assert port.write(b"ok\r\n") == 4
-    assert os.read(pair.master_fd, 64) == b"ok\r\n"
-    assert port.read(64) == b""  # never blocks
 
 
 def test_every_contactor_and_input_of_the_config_is_built() -> None:
@@ -50,15 +39,19 @@ def test_every_contactor_and_input_of_the_config_is_built() -> None:
         charger.close()
 
 
-@pytest.mark.pi
-@pytest.mark.skipif(os.environ.get("V2X_TEST_PI") != "1",
-                    reason="needs Raspberry Pi hardware; run with V2X_TEST_PI=1 on the Pi")
-def test_pi_backend_opens_the_reference_build() -> None:  # pragma: no cover - hardware only
-    hardware = open_backend(parse_config({"hal": {"backend": "pi"}}).hal)
+
+def test_the_simulated_world_is_reached_through_its_typed_handle_only_in_the_simulator() -> None:
+    charger = Charger()
     try:
-        assert all(not c.commanded_closed or c.normally_closed
-                   for c in hardware.contactors.values())
-        reading = hardware.meter.read()
-        assert reading.voltage_rms_v >= 0.0
+        io = simulated(charger.hw)
+        assert io.world.contactor_closed("grid")  # K_GRID is normally closed
+        other = BackendIo(name="pi", description="a Raspberry Pi", clock=charger.hw.clock,
+                          i2c_name="/dev/i2c-1", pin_factory=object, open_smbus=io.open_smbus,
+                          open_can=io.open_can, serial_path=str)
+        with pytest.raises(HalSetupError, match="not the simulator: a Raspberry Pi"):
+            simulated(dataclasses.replace(charger.hw, io=other, description="a Raspberry Pi"))
     finally:
-        hardware.close()
+        charger.close()
+
+
+# The contract of each device over both backends (and the Pi's own run): tests/test_hal_contract.py

@@ -19,14 +19,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import controller.scenarios.runner as runner
+import simulation.scenarios.runner as runner
 from controller.cli.main import main
 from controller.config import load_config, load_config_file, parse_config
 from controller.config.model import Config
-from controller.scenarios import kinds
-from controller.scenarios.spec import ScenarioError, load_scenario, parse_scenario
 from hal.config_fields import META_KEY
 from hal.errors import ConfigError
+from simulation.scenarios import kinds
+from simulation.scenarios.spec import ScenarioError, load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 V2XCTL = [sys.executable, "-m", "controller.cli.main"]

@@ -22,11 +22,11 @@ import pytest
 from controller.cli.main import build_parser
 from controller.config import load_config
 from controller.config.model import Config
-from controller.scenarios import kinds
-from controller.scenarios.params import Param
-from controller.scenarios.spec import ScenarioError, parse_scenario
 from hal.config_fields import META_KEY, describe_range, number_problem
 from hal.errors import ConfigError
+from simulation.scenarios import kinds
+from simulation.scenarios.params import Param
+from simulation.scenarios.spec import ScenarioError, parse_scenario
 
 V2XCTL = [sys.executable, "-m", "controller.cli.main"]
 NON_FINITE = ("nan", "inf", "-inf")

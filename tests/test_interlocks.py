@@ -18,13 +18,13 @@ from controller.protection.debounce import Debounce
 from controller.protection.interlocks.ntc import ntc_celsius
 from controller.protection.interlocks.temperature import TemperatureMonitor
 from controller.protection.monitor import ProtectionInput
-from controller.scenarios.runner import run_file
 from controller.store.state_store import StateStore
 from controller.supervisor.fault_manager import FaultManager
 from controller.values.snapshot import Snapshot
 from hal.errors import ConfigError
-from hal.sim.fault_injection import inject
 from harness import Charger
+from simulation.fault_injection import inject
+from simulation.scenarios.runner import run_file
 
 ROOT = Path(__file__).resolve().parent.parent
 WELDED = ROOT / "scenarios" / "safety" / "welded-dc-contactor.toml"

@@ -3,7 +3,7 @@
 A hypothesis state machine drives a fresh simulated charger through random sequences of requests
 (charge, v2h, v2g, v2l, idle), plug events, E-stop presses, resets, home-load steps, grid outages
 and excursions and injected sensor and link faults, running the loop for 0.05-5 s of virtual time
-after each, and calls :class:`hal.sim.invariants.InvariantChecker` after every control tick. The
+after each, and calls :class:`simulation.invariants.InvariantChecker` after every control tick. The
 deterministic tests after it prove that the checker can fail: a checker that cannot fail is
 worthless. The last ones are regressions for violations the property test found.
 
@@ -26,9 +26,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 from controller.modes.states import LATCHED, State
 from controller.supervisor.loop import Supervisor
 from hal.protocols.inverter_messages import InverterState
-from hal.sim.invariants import InvariantChecker, InvariantSettings, Violation
 from hal.sim.params import PlantParams
 from harness import Charger
+from simulation.invariants import InvariantChecker, InvariantSettings, Violation
 
 LONG = os.environ.get("V2X_HYPOTHESIS_PROFILE") == "long"
 # The CI profile runs 200 sequences: short ones keep this module well under a minute; the long

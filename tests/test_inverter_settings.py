@@ -35,7 +35,8 @@ from hal.errors import ConfigError, ProtocolError
 from hal.protocols import dbc_path
 from hal.protocols.dbc_frames import FrameError
 from hal.protocols.e2e import seal_frame
-from hal.protocols.inverter_codec import (
+from hal.protocols.inverter_codec import InverterCodec
+from hal.protocols.inverter_frames import (
     INV_RB_CTRL_ID,
     INV_RB_FREQ_ID,
     INV_RB_VOLT_ID,
@@ -46,7 +47,6 @@ from hal.protocols.inverter_codec import (
     SETTINGS_READBACK_IDS,
     SETTINGS_SLOTS,
     SETTINGS_WRITE_IDS,
-    InverterCodec,
 )
 from hal.protocols.inverter_messages import (
     InverterCommand,
@@ -58,6 +58,7 @@ from hal.protocols.inverter_messages import (
 )
 from hal.registry import open_backend
 from hal.settings import HalSettings
+from hal.sim.backend import simulated
 from hal.sim.inverter_port import (
     CORRUPTED_SETTING,
     FAULT_SETTINGS_IGNORED,
@@ -68,7 +69,6 @@ from hal.sim.inverter_port import (
 )
 from hal.sim.params import PlantParams
 from hal.sim.plant.inverter import InverterModel, InverterParams
-from hal.sim.world import SimWorld
 
 ROOT_EXAMPLE = Path(__file__).resolve().parent.parent / "hw" / "config.example.toml"
 CODEC = InverterCodec()
@@ -613,7 +613,7 @@ def test_the_power_stage_ramps_at_the_applied_rate() -> None:
 def test_the_simulated_world_runs_the_settings_it_was_given() -> None:
     hw = open_backend(HalSettings(), plant=PlantParams())
     try:
-        world = cast(SimWorld, hw.extras["world"])
+        world = simulated(hw).world
         desired = dataclasses.replace(CAT_II, ramp_rate_w_per_s=1500.0, command_timeout_s=0.25)
         sync = SettingsSync(hw.can["inverter"], CODEC, desired)
         link = InverterLink(hw.can["inverter"], CODEC, readback_sink=sync.readback)

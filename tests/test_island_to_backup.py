@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.scenarios.runner import run_scenario
-from controller.scenarios.spec import parse_scenario
+from simulation.scenarios.runner import run_scenario
+from simulation.scenarios.spec import parse_scenario
 
 GRID = Path(__file__).resolve().parent.parent / "scenarios" / "grid"
 DARK_LIMIT_S = 0.5

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from controller.config.loader import load_config
-from controller.scenarios.runner import run_scenario
-from controller.scenarios.spec import parse_scenario
 from hal.errors import ConfigError
 from hal.sim.plant.island import Island, IslandDynamics, RlcLoad
+from simulation.scenarios.runner import run_scenario
+from simulation.scenarios.spec import parse_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 F0, V, P = 60.0, 240.0, 5500.0

@@ -19,13 +19,13 @@ import pytest
 
 from controller.config.loader import parse_config
 from controller.modes.states import LATCHED, State
-from controller.scenarios.runner import run_file
 from hal.errors import ConfigError
 from hal.sim.chips.meter_rig import MeterRig, NoiseModel, ScriptedGrid
-from hal.sim.fault_injection import inject
-from hal.sim.invariants import InvariantChecker, InvariantSettings
 from hal.sim.params import PlantParams
 from harness import Charger
+from simulation.fault_injection import inject
+from simulation.invariants import InvariantChecker, InvariantSettings
+from simulation.scenarios.runner import run_file
 
 FROZEN = ("meter_frozen_signal", "meter_frozen_registers")
 CODE = "METER_IMPLAUSIBLE"
@@ -201,7 +201,7 @@ def test_the_driver_sees_each_frozen_form_as_the_issue_describes() -> None:
 
 def test_the_controller_trips_before_the_plant_invariant_would_fire(
         make_charger: Callable[..., Charger]) -> None:
-    """Invariant 6 (hal/sim/invariants.py) is the plant's judge of export. With the noise check
+    """Invariant 6 (simulation/invariants.py) is the plant's judge of export. With the noise check
     out of reach, a frozen signal in v2h escapes the controller (its energy counts, and the
     response check does not judge v2h) and the invariant fires 0.25 s after the load drop; with
     the default settings the controller's trip comes well before that instant."""

@@ -22,13 +22,13 @@ from controller.protection.grid.verdict import GridVerdict
 from controller.protection.meter_plausibility import MeterPlausibilityMonitor
 from controller.protection.monitor import ProtectionInput
 from controller.protection.plausibility import PlausibilityMonitor
-from controller.scenarios.runner import run_file, run_scenario
-from controller.scenarios.spec import load_scenario
 from controller.supervisor.loop import Supervisor
 from controller.values.snapshot import ContactorView, Snapshot
 from hal.interfaces.meter import AcMeterReading
 from hal.protocols.inverter_messages import InverterState, InverterStatus
-from hal.sim.world import SimWorld
+from hal.sim.backend import simulated
+from simulation.scenarios.runner import run_file, run_scenario
+from simulation.scenarios.spec import load_scenario
 
 GRID = Path(__file__).resolve().parent.parent / "scenarios" / "grid"
 SCENARIO = GRID / "momentary-cessation-cat3.toml"
@@ -68,7 +68,7 @@ def run_charger() -> tuple[dict[str, object], dict[float, float], dict[float, fl
     commanded: dict[float, float] = {}
 
     def tick(sup: Supervisor) -> None:
-        world = cast(SimWorld, sup.hw.extras["world"])
+        world = simulated(sup.hw).world
         t = round(world.clock.now(), 2)
         output[t] = -world.inverter.ac_power_w  # + exporting
         commanded[t] = -(sup.last_dispatch.command.p_set_w if sup.last_dispatch else 0.0)
@@ -175,7 +175,7 @@ def test_a_long_cessation_inside_its_ride_through_time_keeps_v2g() -> None:
     output: dict[float, float] = {}
 
     def tick(sup: Supervisor) -> None:
-        world = cast(SimWorld, sup.hw.extras["world"])
+        world = simulated(sup.hw).world
         output[round(world.clock.now(), 2)] = -world.inverter.ac_power_w
 
     report = run_scenario(dataclasses.replace(scenario, events=long_step), progress=None,

@@ -9,15 +9,14 @@ frequency profile and must agree.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import cast
 
 import pytest
 from opender import DER, DER_BESS
 
-from controller.scenarios.runner import run_file
-from controller.scenarios.spec import load_scenario
 from controller.supervisor.loop import Supervisor
-from hal.sim.world import SimWorld
+from hal.sim.backend import simulated
+from simulation.scenarios.runner import run_file
+from simulation.scenarios.spec import load_scenario
 
 GRID = Path(__file__).resolve().parent.parent / "scenarios" / "grid"
 RATED_W = 11000.0
@@ -44,7 +43,7 @@ def test_frequency_droop_agrees_with_opender_through_a_v2g_export_profile() -> N
     ours: dict[float, float] = {}
 
     def tick(sup: Supervisor) -> None:
-        world = cast(SimWorld, sup.hw.extras["world"])
+        world = simulated(sup.hw).world
         ours[round(world.clock.now(), 2)] = -world.inverter.ac_power_w  # output, + exporting
 
     run_file(GRID / "frequency-droop-v2g.toml", progress=None, on_tick=tick)

@@ -13,8 +13,8 @@ import pytest
 
 from controller.config.loader import ConfigError, parse_config
 from controller.modes.states import LATCHED, State
-from hal.sim.fault_injection import inject
 from harness import Charger
+from simulation.fault_injection import inject
 
 
 def _charging(make_charger: Callable[..., Charger], **overrides: object) -> Charger:
@@ -202,10 +202,10 @@ def test_comm_lost_is_not_retried_while_the_inverter_is_still_silent(
 def test_a_hot_open_only_the_controller_recorded_fails_the_scenario() -> None:
     """The plant may show nothing (the inverter ceased in the same step); the controller's own
     record of opening K_DC under load outside an emergency still fails the verdict."""
-    from controller.scenarios.runner import run_scenario
-    from controller.scenarios.spec import parse_scenario
     from controller.supervisor.hot_open import HotOpen
     from controller.supervisor.loop import Supervisor
+    from simulation.scenarios.runner import run_scenario
+    from simulation.scenarios.spec import parse_scenario
 
     def record_one(sup: Supervisor) -> None:
         if sup.clock.now() >= 9.0 and not sup.hot_opens:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from opender import DER, DER_BESS
@@ -13,11 +13,11 @@ from opender import DER, DER_BESS
 from controller.config.der_settings import ReactivePowerSettings
 from controller.config.loader import load_config
 from controller.dispatch.reactive import ReactivePower, interpolate
-from controller.scenarios.runner import run_scenario
-from controller.scenarios.spec import parse_scenario
 from controller.supervisor.loop import Supervisor
 from hal.errors import ConfigError
-from hal.sim.world import SimWorld
+from hal.sim.backend import simulated
+from simulation.scenarios.runner import run_scenario
+from simulation.scenarios.spec import parse_scenario
 
 RATED_W = 11000.0
 TICK_S = 0.02
@@ -120,7 +120,7 @@ def test_the_whole_charger_absorbs_reactive_power_at_high_voltage() -> None:
     seen: dict[float, tuple[float, float, float, float]] = {}
 
     def tick(sup: Supervisor) -> None:
-        world = cast(SimWorld, sup.hw.extras["world"])
+        world = simulated(sup.hw).world
         snap, dispatch = sup.last_snapshot, sup.last_dispatch
         meter_q = snap.meter.grid_reactive_var if snap is not None and snap.meter else math.nan
         command_q = dispatch.command.q_set_var if dispatch is not None else math.nan

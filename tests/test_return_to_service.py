@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import cast
 
 import pytest
 
-from controller.scenarios.runner import run_file
 from controller.supervisor.loop import Supervisor
-from hal.sim.world import SimWorld
+from hal.sim.backend import simulated
+from simulation.scenarios.runner import run_file
 
 GRID = Path(__file__).resolve().parent.parent / "scenarios" / "grid"
 EXPORT_W = 5000.0
@@ -25,7 +24,7 @@ def test_an_inverter_only_trip_returns_after_the_delay_with_a_ramp() -> None:
     words: dict[float, int] = {}
 
     def tick(sup: Supervisor) -> None:
-        world = cast(SimWorld, sup.hw.extras["world"])
+        world = simulated(sup.hw).world
         t = round(world.clock.now(), 2)
         export[t] = -world.inverter.ac_power_w
         words[t] = world.inverter.fault_word

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from controller.scenarios.reference import BEGIN, END, scenario_reference
-from controller.scenarios.report import WALL_CLOCK_FIELDS
-from controller.scenarios.runner import run_file, run_scenario
-from controller.scenarios.spec import ScenarioError, load_scenario, parse_scenario
+from simulation.scenarios.reference import BEGIN, END, scenario_reference
+from simulation.scenarios.report import WALL_CLOCK_FIELDS
+from simulation.scenarios.runner import run_file, run_scenario
+from simulation.scenarios.spec import ScenarioError, load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))

@@ -17,7 +17,7 @@ import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 import serial
@@ -25,6 +25,7 @@ import serial
 from controller.console.server import ConsoleServer
 from controller.modes.states import State
 from controller.store.audit_store import AuditStore
+from hal.sim.backend import simulated
 from tests.harness import Charger
 from tests.test_console_bench import PORT, Bench
 from tests.test_install import CONFIG, copy_checkout, make_root, run_installer
@@ -60,7 +61,7 @@ class InstalledBench(Bench):
         self.charger = Charger(data)
         self.audit = AuditStore(self.charger.store.connection)
         self.console = ConsoleServer(self.charger.sup, self.charger.hw.serial, self.audit)
-        self.pair = cast(Any, self.charger.hw.extras["ptys"])[PORT]
+        self.pair = simulated(self.charger.hw).ptys[PORT]
         self.path = self.pair.open_terminal()
         self.term = serial.Serial(self.path, 115200, timeout=0)
         self.seen = bytearray()

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from controller.modes.states import State
-from controller.scenarios.runner import run_file
-from hal.sim.fault_injection import inject
 from hal.sim.watchdog import HardwareWatchdog
 from hal.systemd_notify import LoopWatchdog, SystemdNotifier
 from harness import Charger
+from simulation.fault_injection import inject
+from simulation.scenarios.runner import run_file
 
 ROOT = Path(__file__).resolve().parent.parent
 FREEZE = ROOT / "scenarios" / "safety" / "controller-freeze.toml"

@@ -7,9 +7,10 @@ import sys
 from typing import Any
 
 from controller.config.loader import load_config_file
-from controller.doctor import SIM_FAULTS, Check, prepare_faults, run_doctor
+from controller.doctor import Check, run_doctor
 from controller.doctor.report import EXIT_BAD_CONFIG
 from hal.errors import ConfigError
+from simulation.training_faults import SIM_FAULTS, prepare_faults
 
 
 def add_parser(verbs: Any) -> None:

@@ -24,13 +24,13 @@ from controller.config.loader import load_config_file, parse_config
 from controller.config.model import Config
 from controller.console.serve import built_in_console, start_console
 from controller.modes.requests import MODES, Request
-from controller.scenarios.runner import run_scenario
 from controller.store.state_store import StateStore
 from controller.supervisor.loop import Supervisor
 from hal.errors import ConfigError, V2xError
 from hal.interfaces.hardware import Hardware
 from hal.registry import open_backend
 from hal.systemd_notify import LoopWatchdog, SystemdNotifier
+from simulation.scenarios.runner import run_scenario
 
 BUILT_IN_SIM = {"sequence": {"startup_request": "charge"}}
 # The daemon runs for months: its in-memory logs keep the newest records only (the SQLite event

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from controller.scenarios.reference import scenario_reference
-from controller.scenarios.report import write_report
-from controller.scenarios.runner import run_scenario
-from controller.scenarios.spec import Scenario, ScenarioError, load_scenario
 from hal.errors import V2xError
+from simulation.scenarios.reference import scenario_reference
+from simulation.scenarios.report import write_report
+from simulation.scenarios.runner import run_scenario
+from simulation.scenarios.spec import Scenario, ScenarioError, load_scenario
 
 
 def add_parser(verbs: Any) -> None:

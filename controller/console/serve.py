@@ -16,17 +16,6 @@ from controller.supervisor.loop import Supervisor
 from hal.interfaces.hardware import Hardware
 
 
-def _terminal_path(hardware: Hardware, name: str) -> str | None:
-    """The simulator's terminal end for port ``name`` (None on real hardware)."""
-    ptys = hardware.extras.get("ptys")
-    pair = ptys.get(name) if isinstance(ptys, dict) else None
-    opener = getattr(pair, "open_terminal", None)
-    if opener is None:
-        return None
-    path = opener()
-    return path if isinstance(path, str) else None
-
-
 def start_console(supervisor: Supervisor, hardware: Hardware,
                   store: StateStore) -> tuple[ConsoleServer | None, list[str]]:
     """The server (None without ports) and one line per port saying how to reach it."""
@@ -35,7 +24,7 @@ def start_console(supervisor: Supervisor, hardware: Hardware,
     baud = supervisor.config.hal.serial.baudrate
     lines = []
     for name in hardware.serial:
-        path = _terminal_path(hardware, name)
+        path = hardware.io.open_terminal(name)  # the simulator's; None on a Pi
         if path is None:
             lines.append(f"console on {name} at {baud} bit/s (docs/console.md)")
         else:

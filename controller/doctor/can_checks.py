@@ -18,7 +18,8 @@ from typing import Any, Final
 from controller.doctor.devices import Devices
 from controller.doctor.report import Check, failed, passed, skipped
 from controller.links.inverter_link import ERROR_FRAMES, InverterLink
-from hal.protocols.inverter_codec import INV_STATUS_ID, InverterCodec
+from hal.protocols.inverter_codec import InverterCodec
+from hal.protocols.inverter_frames import INV_STATUS_ID
 
 EXPECTED_BITRATE: Final = 500_000  # docs/inverter-protocol.md and CHAdeMO: 500 kbit/s
 LISTEN_S: Final = 0.5

@@ -2,14 +2,15 @@
 
 ``v2xctl doctor`` first builds the configured backend exactly as ``v2xctl run`` does. When that
 works, every check looks at the built devices. When it fails, the doctor does not stop there: on
-the Pi it opens each device separately (:mod:`controller.doctor.pi_devices`) so that every
-problem is reported in one run, not one per attempt. The simulator lives inside the backend it
-builds, so when the sim backend fails to build there is nothing separate to open and the device
-checks are skipped with the reason.
+the Pi it opens each device separately (:mod:`controller.doctor.pi_devices`, with the same
+assembly, ``hal/assembly.py``) so that every problem is reported in one run, not one per
+attempt. The simulator lives inside the backend it builds, so when the sim backend fails to
+build there is nothing separate to open and the device checks are skipped with the reason.
 
-The I2C chips are always probed afresh through a bus handle from :attr:`Devices.i2c_bus`: on the
-Pi a second handle on ``/dev/i2c-N``, in the simulator the simulated world's bus, so a chip that
-went missing after start-up (or in a training fault) is found too.
+The I2C chips are always probed afresh through a bus handle from :attr:`Devices.i2c_bus`, opened
+by the backend's own SMBus opener (:class:`hal.backend_io.BackendIo`): on the Pi a second handle
+on ``/dev/i2c-N``, in the simulator the simulated world's bus, so a chip that went missing after
+start-up (or in a training fault) is found too.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import contextlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import cast
 
+from hal.backend_io import BackendIo
 from hal.clock import RealClock
-from hal.i2c import I2cBus, SMBusLike
+from hal.i2c import I2cBus
 from hal.interfaces.can_link import CanLink
 from hal.interfaces.clock import Clock
 from hal.interfaces.contactor import Contactor
@@ -83,12 +84,7 @@ def from_hardware(hardware: Hardware, settings: HalSettings) -> Devices:
     devices = Devices(settings=settings, clock=hardware.clock, hardware=hardware,
                       contactors=dict(hardware.contactors), inputs=dict(hardware.inputs),
                       can=dict(hardware.can), serial=dict(hardware.serial))
-    if devices.simulated:
-        devices.i2c_bus = _simulated_bus(hardware, settings)
-    else:
-        from controller.doctor.pi_devices import i2c_bus_opener
-
-        devices.i2c_bus = i2c_bus_opener(settings)
+    devices.i2c_bus = i2c_bus_opener(hardware.io, settings)
     return devices
 
 
@@ -97,17 +93,12 @@ def unreachable(settings: HalSettings, reason: str) -> Devices:
     return Devices(settings=settings, clock=RealClock(), unreachable=reason)
 
 
-def _simulated_bus(hardware: Hardware, settings: HalSettings) -> BusOpener | None:
-    """A second :class:`I2cBus` on the simulated world's SMBus (the world keeps owning it)."""
-    world = hardware.extras.get("world")
-    smbus = getattr(world, "smbus", None)
-    if smbus is None:
-        return None
+def i2c_bus_opener(io: BackendIo, settings: HalSettings) -> BusOpener:
+    """A fresh :class:`I2cBus` on the backend's SMBus opener, closed when the probes are done."""
     label = i2c_bus_label(settings)
     retries = settings.i2c.retries
 
     def opener() -> AbstractContextManager[I2cBus]:
-        return contextlib.nullcontext(I2cBus(cast(SMBusLike, smbus), name=label,
-                                             retries=retries))
+        return contextlib.closing(I2cBus(io.open_smbus(), name=label, retries=retries))
 
     return opener

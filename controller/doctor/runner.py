@@ -14,11 +14,11 @@ from controller.doctor import can_checks, config_check, gpio_checks, host_checks
 from controller.doctor.devices import Devices, from_hardware, unreachable
 from controller.doctor.environment import environment_checks
 from controller.doctor.report import Check, Emit, Report, failed, passed
-from controller.doctor.sim_faults import Prepare
 from hal.interfaces.hardware import Hardware
 from hal.registry import open_backend
 from hal.settings import HalSettings
 
+Prepare = Callable[[Hardware], None]  # runs on the built hardware before any check
 NAME_BACKEND = "backend"
 REPORT_HINT = "this is a defect of the doctor or the simulator: report it with this output"
 

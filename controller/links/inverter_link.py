@@ -22,11 +22,11 @@ from hal.errors import HalIOError
 from hal.interfaces import CanFrame, CanLink
 from hal.protocols.dbc_frames import BAD_COUNTER, REJECT_REASONS, FrameError
 from hal.protocols.e2e import AliveCounter, CounterMonitor
-from hal.protocols.inverter_codec import (
+from hal.protocols.inverter_codec import InverterCodec
+from hal.protocols.inverter_frames import (
     INV_STATUS_ID,
     SETTINGS_READBACK_IDS,
     FaultFrame,
-    InverterCodec,
     SettingsFrame,
     Status2Frame,
     StatusFrame,

@@ -27,12 +27,12 @@ from controller.config.rules import trip_overrides
 from hal.errors import HalIOError
 from hal.interfaces.can_link import CanLink
 from hal.protocols.e2e import AliveCounter
-from hal.protocols.inverter_codec import (
+from hal.protocols.inverter_codec import InverterCodec
+from hal.protocols.inverter_frames import (
     INV_RB_CTRL_ID,
     SETTINGS_FIELDS,
     SETTINGS_SLOTS,
     SETTINGS_WRITE_IDS,
-    InverterCodec,
     SettingsFrame,
 )
 from hal.protocols.inverter_messages import InverterSettings, RideThroughCategory

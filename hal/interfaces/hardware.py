@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from hal.interfaces.adc import AdcDevice
 from hal.interfaces.can_link import CanLink
@@ -16,6 +17,9 @@ from hal.interfaces.serial_port import SerialPort
 from hal.interfaces.temperature import TemperatureSensor
 from hal.interfaces.watchdog import WatchdogKick
 
+if TYPE_CHECKING:  # hal.backend_io imports the interfaces: a run-time import would be a cycle
+    from hal.backend_io import BackendIo
+
 
 @dataclass
 class Hardware:
@@ -23,8 +27,11 @@ class Hardware:
 
     ``description`` is one human line naming the backend (printed at start-up).
     ``serial`` maps each console port's configured device name to the opened port.
-    ``extras`` holds backend-specific handles (the simulator's world for tests and scenarios); the
-    controller never reads it.
+    ``io`` is the backend's primitives the devices were assembled from (``hal/assembly.py``):
+    the doctor opens a fresh I2C handle through it, the console asks it where a person attaches
+    a terminal, and tests reach the simulated world through it (``hal.sim.backend.simulated``).
+    ``on_close`` runs after every device is closed (the I2C bus, then the backend's own
+    resources).
     """
 
     description: str
@@ -34,11 +41,11 @@ class Hardware:
     meter: AcMeter
     adc: AdcDevice
     can: Mapping[str, CanLink]
+    io: BackendIo
     serial: Mapping[str, SerialPort] = field(default_factory=dict)
     thermal: AdcDevice | None = None  # the NTC converter (hal/analog_inputs.py), polled per tick
     temperatures: Mapping[str, TemperatureSensor] = field(default_factory=dict)
     watchdog: WatchdogKick | None = None  # the external hardware watchdog's kick output
-    extras: dict[str, object] = field(default_factory=dict)
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
     def de_energise_all(self) -> None:

@@ -25,14 +25,14 @@ import can
 
 from hal.protocols.dbc_frames import BAD_COUNTER, REJECT_REASONS, UNKNOWN_ID, FrameError
 from hal.protocols.e2e import CRC_BYTE, AliveCounter, CounterMonitor
-from hal.protocols.inverter_codec import (
+from hal.protocols.inverter_codec import InverterCodec
+from hal.protocols.inverter_frames import (
     INV_CMD_ID,
     INV_RB_CTRL_ID,
     SETTINGS_READBACK_IDS,
     SETTINGS_SLOTS,
     SETTINGS_WRITE_IDS,
     STATUS_FRAME_IDS,
-    InverterCodec,
     SettingsFrame,
 )
 from hal.protocols.inverter_messages import (

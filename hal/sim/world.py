@@ -8,46 +8,50 @@ asked to wait; tests and scenarios drive it through the handles below.
 
 from __future__ import annotations
 
-import math
 import uuid
 from typing import Any
 
 import can
 import numpy as np
-from gpiozero.pins.mock import MockFactory
 
 from hal.protocols.ev_messages import EvReport
 from hal.protocols.inverter_codec import InverterCodec
-from hal.protocols.inverter_messages import InverterStatus
-from hal.settings import CONTACTOR_NAMES, NTC_SENSORS, HalSettings
+from hal.settings import CONTACTOR_NAMES, HalSettings
 from hal.sim.can_bus import open_sim_bus, set_bus_off
 from hal.sim.chips.ade7953_model import Ade7953Model
 from hal.sim.chips.ads1115_model import Ads1115Model
 from hal.sim.chips.ina228_model import Ina228Model
 from hal.sim.clock import VirtualClock
 from hal.sim.ev_port import SimEvPort
+from hal.sim.far_side import (
+    adc_pin_volts,
+    drive_inputs,
+    ev_report,
+    inverter_status,
+    ntc_pin_volts,
+    update_aux,
+)
+from hal.sim.far_side import meter_truth as far_side_meter_truth
 from hal.sim.ground_truth import GroundTruth
 from hal.sim.i2c_bus import SimSMBus
 from hal.sim.interlocks import SimInterlocks
 from hal.sim.inverter_port import SimInverterPort
 from hal.sim.params import PlantParams
-from hal.sim.plant.battery import SECONDS_PER_HOUR, EvBattery
+from hal.sim.plant.battery import EvBattery
 from hal.sim.plant.contactor import ContactorModel
 from hal.sim.plant.grid import UtilityGrid
 from hal.sim.plant.home import Home
 from hal.sim.plant.inverter import InverterModel
 from hal.sim.plant.inverter_trips import InverterTrips
 from hal.sim.plant.island import Island, RlcLoad
+from hal.sim.plant_pins import plant_pin_factory
+from hal.sim.power_flow import step_ac, step_dc
 from hal.sim.truth import MeterTruth
 
-EXPORT_THRESHOLD_FRACTION = 0.01  # export counts above 1 % of the inverter rating
 CAN_ERR_BUSOFF = 0x040  # linux/can/error.h
 CAN_ERR_RESTARTED = 0x100
-HOME_ENERGISED_PU = 0.5
-PCC_DEAD_PU = 0.05
 OUT_OF_PHASE_DEG = 20.0  # IEEE 1547-2018 Table 5, DER rated up to 500 kVA
 HOT_OPEN_CURRENT_A = 2.0
-KWH_PER_WS = 1.0 / SECONDS_PER_HOUR / 1000.0
 
 
 class SimWorld:
@@ -59,7 +63,7 @@ class SimWorld:
         self.clock = clock
         self.rng = np.random.default_rng(params.seed)
         self.truth = GroundTruth()
-        self.factory = MockFactory()
+        self.factory = plant_pin_factory()
         self.grid = UtilityGrid(params.nominal_voltage_v, params.nominal_frequency_hz)
         self.home = Home(params.home_load_w, params.pv_w)
         self.battery = EvBattery(params.battery, params.ev_soc_pct)
@@ -112,11 +116,11 @@ class SimWorld:
         self._pins: dict[int, Any] = {}
         self._meter_truth: MeterTruth | None = None
         self._bus_off_until: float | None = None
-        self._drive_inputs()
-        self._update_aux()
+        drive_inputs(self)
+        update_aux(self)
         clock.attach(self.step_to)
 
-    def _pin(self, number: int) -> Any:
+    def pin(self, number: int) -> Any:
         """The MockPin for a BCM number (cached: the factory's lookup is slow)."""
         pin = self._pins.get(number)
         if pin is None:
@@ -127,12 +131,12 @@ class SimWorld:
     def press_estop(self) -> None:
         """Open the E-stop loop: the sense input and the coil supply drop at once."""
         self.estop_pressed = True
-        self._drive_inputs()
+        drive_inputs(self)
         self.truth.record(self.clock.now(), "estop", pressed=True)
 
     def release_estop(self) -> None:
         self.estop_pressed = False
-        self._drive_inputs()
+        drive_inputs(self)
         self.truth.record(self.clock.now(), "estop", pressed=False)
 
     def plug_ev(self, soc_pct: float | None = None) -> None:
@@ -223,53 +227,17 @@ class SimWorld:
     def meter_truth(self) -> MeterTruth:
         """What the PCC meter's sensors see now (computed once per plant step)."""
         if self._meter_truth is None:
-            self._meter_truth = self._compute_meter_truth()
+            self._meter_truth = far_side_meter_truth(self)
         return self._meter_truth
 
-    def _compute_meter_truth(self) -> MeterTruth:
-        islanded = self.islanded()
-        v = self.island.voltage_v if islanded else self.grid.voltage_v
-        if not islanded and self.formed_through_k_grid():
-            v = self.home_bus_v
-        f = self.bus_frequency_hz() if v > 0 else 0.0
-        pv = self.home.pv_w if self._pv_running() else 0.0
-        amps = abs(self.grid_import_w) / v if v > 0 else 0.0
-        pv_amps = pv / v if v > 0 else 0.0
-        return MeterTruth(v, f, amps, self.grid_import_w, self.grid_import_var, pv_amps, pv)
-
     def ntc_pin_volts(self, ain: int) -> float:
-        """The NTC divider on ``ain`` of the NTC converter (open NTC: the pull-up's supply)."""
-        ntc = self.hal.i2c.ntc_adc
-        for sensor, channel_name in NTC_SENSORS.items():
-            if getattr(ntc.channels, channel_name).ain == ain:
-                return self.interlocks.thermal.ratio(sensor) * ntc.reference_v
-        return 0.0
+        return ntc_pin_volts(self, ain)
 
     def adc_pin_volts(self, ain: int) -> float:
-        chans = self.hal.i2c.adc.channels
-        inlet = self.battery.terminal_v() if self.ev_plugged else 0.0
-        current = self.battery.current_a if self.ev_plugged else 0.0
-        current += self.interlocks.dc_current_offset_a
-        for name, value in (("dc_link_v", self.dc_link_v), ("ev_inlet_v", inlet),
-                            ("dc_current_a", current)):
-            wiring = getattr(chans, name)
-            if wiring.ain == ain:
-                return float(value / wiring.scale + wiring.offset_v)
-        return 0.0
+        return adc_pin_volts(self, ain)
 
     def ev_report(self) -> EvReport | None:
-        if not self.ev_plugged:
-            return None
-        b = self.battery.params
-        return EvReport(
-            soc_pct=round(self.battery.soc_pct), capacity_kwh=b.capacity_kwh,
-            min_battery_voltage_v=round(3.0 * b.cells_in_series),
-            max_battery_voltage_v=b.max_voltage_v, target_voltage_v=b.max_voltage_v,
-            charge_current_request_a=b.max_charge_current_a,
-            max_discharge_current_a=b.max_discharge_current_a,
-            min_discharge_voltage_v=round(3.3 * b.cells_in_series),
-            min_discharge_soc_pct=b.min_soc_pct, charging_enabled=True,
-            discharge_compatible=True, fault_flags=0, protocol_number=2)
+        return ev_report(self)
 
     # ----- physics ---------------------------------------------------------------------------
     def step_to(self, deadline: float) -> None:
@@ -295,7 +263,7 @@ class SimWorld:
         self.bus_cycles += f * dt + step
         self.bus_phase_steps += step
 
-    def _pv_running(self) -> bool:
+    def pv_running(self) -> bool:
         # Grid-tied PV (IEEE 1547) runs only on a live utility-connected bus.
         return self.grid.live and self.contactors["grid"].closed
 
@@ -310,7 +278,7 @@ class SimWorld:
             self.inverter_port.receive(now)
         command = self.inverter_port.command(now)
         self.interlocks.step(now, dt, self.truth,
-                             bool(self._pin(self.hal.gpio.watchdog.kick_pin).state),
+                             bool(self.pin(self.hal.gpio.watchdog.kick_pin).state),
                              self.battery.current_a, self.inverter.temperature_c,
                              command is not None, self.inverter.mode_name != "off")
         self.grid.step(dt)
@@ -341,13 +309,13 @@ class SimWorld:
             self._run_inverter_trips(now, inverter_ac_v)
         if islanded:
             self._step_island(dt, k)
-        self._step_dc(dt, k)
-        self._step_ac(now, dt, k, external)
+        step_dc(self, dt, k)
+        step_ac(self, now, dt, k, external)
         self._advance_bus_cycles(dt)
-        self._drive_inputs()
-        self._update_aux()
+        drive_inputs(self)
+        update_aux(self)
         if not bus_off:
-            self.inverter_port.publish(now, self._inverter_status)
+            self.inverter_port.publish(now, lambda: inverter_status(self))
         if not self.ev_plugged or self.ev_port.due(now):
             self.ev_port.publish(now, self.ev_report())
         self.truth.track(now, "inverter_mode", self.inverter.mode_name, "inverter_mode",
@@ -387,7 +355,7 @@ class SimWorld:
         supply_ok = not self.estop_pressed and self.interlocks.coil_supply_ok
         gpio = self.hal.gpio.contactors
         for name, model in self.contactors.items():
-            coil_on = bool(self._pin(getattr(gpio, name).coil_pin).state)
+            coil_on = bool(self.pin(getattr(gpio, name).coil_pin).state)
             coil_on = coil_on and name not in self.interlocks.coil_open
             if model.step(now, coil_on, supply_ok):
                 if name == "grid" and model.closed:
@@ -408,104 +376,3 @@ class SimWorld:
         kind = ("synchronised_closure" if angle <= OUT_OF_PHASE_DEG and inv.synced
                 else "out_of_phase_closure")
         self.truth.record(now, kind, angle_deg=round(angle, 1))
-
-    def _step_dc(self, dt: float, k: dict[str, bool]) -> None:
-        p = self.params
-        current = 0.0
-        if self.ev_plugged and k["dc"]:
-            current = self.battery.current_for_power(self.inverter.dc_power_w())
-            self.dc_link_v = self.battery.terminal_v(current) + self.interlocks.dc_link_excess_v
-        elif self.ev_plugged and k["precharge"] and not self.interlocks.precharge_open:
-            # The link capacitor charges from the battery through the precharge resistor (exact
-            # RC solution, so any plant step is stable); the average current over the step
-            # leaves the battery.
-            ocv = self.battery.ocv_v()
-            tau = p.precharge_resistance_ohm * p.dc_link_capacitance_f
-            v0 = self.dc_link_v
-            self.dc_link_v = ocv + (v0 - ocv) * math.exp(-dt / tau)
-            current = -(self.dc_link_v - v0) * p.dc_link_capacitance_f / dt
-        else:
-            self.dc_link_v *= math.exp(-dt / p.dc_link_bleed_tau_s)  # bleed resistor
-        self.battery.step(current if self.ev_plugged else 0.0, dt)
-
-    def _step_ac(self, now: float, dt: float, k: dict[str, bool], external: bool) -> None:
-        inv_w = self.inverter.ac_power_w if k["ac"] else 0.0
-        energy = self.truth.energy
-        pv = self.home.pv_w if self._pv_running() else 0.0
-        inv_var = self.inverter.reactive_power_var if k["ac"] else 0.0
-        self.grid_import_var = 0.0
-        if external:
-            self.grid_import_w = self.home.load_w - pv + inv_w
-            # Consumer convention, as the inverter's Q_Ac: + = absorbed from the utility.
-            self.grid_import_var = self.home.load_var + inv_var
-            self.home_bus_v = self.grid.voltage_v
-            from_ev = min(self.home.load_w, max(0.0, -inv_w))
-        elif self.islanded():
-            self.grid_import_w = 0.0  # the utility breaker is open
-            self.home_bus_v = self.island.voltage_v
-            from_ev = max(0.0, -inv_w)
-        else:
-            self.grid_import_w = 0.0
-            forming = self.inverter.mode_name == "grid-forming" and k["ac"]
-            self.home_bus_v = self.params.nominal_voltage_v if forming else 0.0
-            from_ev = self.home.load_w if forming else 0.0
-        energy.grid_import_kwh += max(self.grid_import_w, 0.0) * dt * KWH_PER_WS
-        energy.grid_export_kwh += max(-self.grid_import_w, 0.0) * dt * KWH_PER_WS
-        energy.home_from_ev_kwh += from_ev * dt * KWH_PER_WS
-        energy.pv_kwh += pv * dt * KWH_PER_WS
-        energy.ev_charged_kwh = self.battery.charged_kwh
-        energy.ev_discharged_kwh = self.battery.discharged_kwh
-        nominal = self.params.nominal_voltage_v
-        energised = self.home_bus_v > HOME_ENERGISED_PU * nominal
-        self.truth.track(now, "home", energised,
-                         "home_energized" if energised else "home_deenergized")
-        # IEEE 1547.1 clearing: PCC voltage and inverter current below 0.05 p.u. and staying.
-        pcc_v = self.home_bus_v if k["grid"] else self.grid.voltage_v
-        rated_a = self.params.inverter.rated_power_w / nominal
-        # The inverter feeds the PCC only through K_AC and a closed K_GRID.
-        feeds_pcc = k["grid"] and k["ac"]
-        inverter_a = abs(self.inverter.ac_power_w) / max(pcc_v, 1.0) if feeds_pcc else 0.0
-        dead = pcc_v < PCC_DEAD_PU * nominal and inverter_a < PCC_DEAD_PU * rated_a
-        self.truth.track(now, "pcc", dead, "pcc_deenergized" if dead else "pcc_energized",
-                         voltage_v=round(pcc_v, 1))
-        exporting = -self.grid_import_w > (EXPORT_THRESHOLD_FRACTION
-                                           * self.params.inverter.rated_power_w)
-        self.truth.track(now, "export", exporting,
-                         "export_started" if exporting else "export_stopped",
-                         power_w=round(-self.grid_import_w, 1))
-
-    def _drive_inputs(self) -> None:
-        inputs = self.hal.gpio.inputs
-        for wiring, active in ((inputs.estop, not self.estop_pressed),
-                               (inputs.door, self.door_closed),
-                               (inputs.rcm_ok, not self.interlocks.ground_fault),
-                               (inputs.imd_ok, not self.interlocks.insulation_fault),
-                               (inputs.ev_present, self.ev_plugged)):
-            high = active == wiring.active_high
-            pin = self._pin(wiring.pin)
-            if bool(pin.state) != high:
-                pin.drive_high() if high else pin.drive_low()
-
-    def _update_aux(self) -> None:
-        gpio = self.hal.gpio.contactors
-        for name, model in self.contactors.items():
-            wiring = getattr(gpio, name)
-            if wiring.aux_pin is None:
-                continue
-            closed = model.closed and name not in self.interlocks.aux_cut
-            high = closed == wiring.aux_closed_high
-            pin = self._pin(wiring.aux_pin)
-            if bool(pin.state) != high:
-                pin.drive_high() if high else pin.drive_low()
-
-    def _inverter_status(self) -> InverterStatus:
-        inv = self.inverter
-        ac_v = self.home_bus_v if self.contactors["ac"].closed else 0.0
-        return InverterStatus(
-            state=inv.state,
-            dc_voltage_v=self.dc_link_v + self.interlocks.inverter_dc_voltage_bias_v,
-            dc_current_a=self.battery.current_a if self.contactors["dc"].closed else 0.0,
-            ac_power_w=inv.ac_power_w, ac_voltage_v=ac_v,
-            ac_frequency_hz=self.bus_frequency_hz() if ac_v > 0 else 0.0,
-            reactive_power_var=inv.reactive_power_var, temperature_c=inv.temperature_c,
-            fault_word=inv.fault_word, warning_word=0, synced=inv.synced)

@@ -18,7 +18,7 @@ the voltage is gone). The gain registers (xIGAIN, AVGAIN, xWGAIN, AVARGAIN; 0x40
 scale the measurements as on the silicon. Simplifications: waveforms, peaks, PF, the offset
 registers and CRC read 0 or are stored without effect.
 
-Two failures of a chip that still answers on I2C (``hal/sim/fault_injection.py``):
+Two failures of a chip that still answers on I2C (``simulation/fault_injection.py``):
 :meth:`Ade7953Model.freeze_signal` (the input waveform freezes: constant, noise-free RMS and
 power, energy still accumulating at that constant rate) and
 :meth:`Ade7953Model.freeze_registers` (the DSP stops: every measurement register returns its

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from controller.scenarios.spec import Entry
 from controller.supervisor.loop import Supervisor
-from hal.sim.fault_injection import INJECTABLE, inject
 from hal.sim.plant.island import RlcLoad
 from hal.sim.world import SimWorld
+from simulation.fault_injection import INJECTABLE, inject
+from simulation.scenarios.spec import Entry
 
 
 @dataclass

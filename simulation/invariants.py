@@ -101,7 +101,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hal.protocols.inverter_messages import InverterMode
-from hal.sim.world import EXPORT_THRESHOLD_FRACTION, HOT_OPEN_CURRENT_A, SimWorld
+from hal.sim.power_flow import EXPORT_THRESHOLD_FRACTION
+from hal.sim.world import HOT_OPEN_CURRENT_A, SimWorld
 
 GRID_FORMING = "grid-forming"
 _EPS_S = 1e-9

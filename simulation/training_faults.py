@@ -3,16 +3,20 @@
 Technicians in training run the doctor on the simulated charger with a fault planted in the
 simulated plant and learn to read the FAIL line and its hint. Each fault is applied through the
 simulator's own handles right after the backend is built; then the plant runs for
-:data:`SETTLE_S` so inputs and aux contacts show it. The world is reached through
-``hardware.extras["world"]`` only (the controller never imports the simulator).
+:data:`SETTLE_S` so inputs and aux contacts show it. The world is reached through its typed
+handle (``hal.sim.backend.simulated``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import Final
 
+from controller.doctor import Prepare
+from hal.errors import HalSetupError
 from hal.interfaces.hardware import Hardware
+from hal.sim.backend import simulated
+from hal.sim.world import SimWorld
 
 SETTLE_S: Final = 0.1
 
@@ -25,10 +29,8 @@ SIM_FAULTS: Final = {
     "inverter_silent": "the inverter sends nothing on CAN",
 }
 
-Prepare = Callable[[Hardware], None]
 
-
-def _apply(world: Any, fault: str) -> None:
+def _apply(world: SimWorld, fault: str) -> None:
     i2c = world.hal.i2c
     if fault == "meter_absent":
         world.smbus.inject(i2c.meter.address, "absent")
@@ -55,9 +57,10 @@ def prepare_faults(faults: Sequence[str]) -> Prepare:
                          f"(known: {', '.join(SIM_FAULTS)})")
 
     def prepare(hardware: Hardware) -> None:
-        world = hardware.extras.get("world")
-        if world is None:
-            raise ValueError("simulator faults need the sim backend")
+        try:
+            world = simulated(hardware).world
+        except HalSetupError as err:
+            raise ValueError("simulator faults need the sim backend") from err
         for fault in faults:
             _apply(world, fault)
         clock = hardware.clock

@@ -8,8 +8,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
-from controller.scenarios.expectations import Outcome, RunRecord
-from controller.scenarios.spec import Entry
+from simulation.scenarios.expectations import Outcome, RunRecord
+from simulation.scenarios.spec import Entry
 
 REPORT_FORMAT = 1
 DECIMALS = 6

@@ -7,10 +7,10 @@ from typing import Any
 
 from controller.dispatch.arbitration import ArbitrationRecord, WinnerChange
 from controller.modes.intents import TransitionRecord
-from controller.scenarios.spec import Entry, Scenario
 from controller.supervisor.hot_open import HotOpen
 from controller.supervisor.trip_path import TripRecord
 from hal.sim.ground_truth import GroundTruth, TruthEvent
+from simulation.scenarios.spec import Entry, Scenario
 
 
 @dataclass(frozen=True)

@@ -13,19 +13,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 
 from controller.modes.states import LATCHED
-from controller.scenarios.events import Freeze, apply_event
-from controller.scenarios.expectations import RunRecord, evaluate
-from controller.scenarios.plant import plant_params
-from controller.scenarios.report import TimeseriesWriter, build_report
-from controller.scenarios.spec import Scenario
 from controller.store.state_store import StateStore
 from controller.supervisor.loop import Supervisor
 from hal.registry import open_backend
-from hal.sim.invariants import InvariantChecker, InvariantSettings
+from hal.sim.backend import simulated
 from hal.sim.world import SimWorld
+from simulation.invariants import InvariantChecker, InvariantSettings
+from simulation.scenarios.events import Freeze, apply_event
+from simulation.scenarios.expectations import RunRecord, evaluate
+from simulation.scenarios.plant import plant_params
+from simulation.scenarios.report import TimeseriesWriter, build_report
+from simulation.scenarios.spec import Scenario
 
 PROGRESS_AFTER_WALL_S = 2.0
 PROGRESS_EVERY_WALL_S = 0.5
@@ -106,7 +107,7 @@ def run_scenario(scenario: Scenario, *, speed: float | None = None,
     hardware = open_backend(config.hal, plant=plant_params(scenario.plant, scenario.seed, config),
                             speed=speed)
     try:
-        world = cast(SimWorld, hardware.extras["world"])
+        world = simulated(hardware).world
         # As fast as possible, ticks are timed on the loop clock only (a report must not depend
         # on the machine's load); paced against wall time, on the real clock as `v2xctl run`.
         work_clock = hardware.clock.now if speed is None else time.monotonic
@@ -190,6 +191,6 @@ def _loop(scenario: Scenario, sup: Supervisor, world: SimWorld, checker: Invaria
 
 
 def run_file(path: str | Path, **kwargs: Any) -> dict[str, Any]:
-    from controller.scenarios.spec import load_scenario
+    from simulation.scenarios.spec import load_scenario
 
     return run_scenario(load_scenario(path), **kwargs)

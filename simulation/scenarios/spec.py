@@ -9,7 +9,9 @@ from typing import Any
 
 from controller.config.loader import parse_config, read_toml_file
 from controller.config.model import Config
-from controller.scenarios.kinds import (
+from hal.config_fields import show_value
+from hal.errors import ConfigError, V2xError
+from simulation.scenarios.kinds import (
     COMMON_EVENT,
     COMMON_EXPECT,
     EVENTS,
@@ -17,9 +19,7 @@ from controller.scenarios.kinds import (
     PLANT,
     SCENARIO,
 )
-from controller.scenarios.params import check_table
-from hal.config_fields import show_value
-from hal.errors import ConfigError, V2xError
+from simulation.scenarios.params import check_table
 
 DEFAULT_INVERTER_TIMEOUT_S = 0.1  # hal.sim.params.PlantParams.inverter_command_timeout_s
 TOP_LEVEL = ("scenario", "plant", "config", "events", "expect")

@@ -1,5 +1,5 @@
 """Named plant faults for the interlock monitors: one per monitor, usable from tests and
-scenarios (``controller/scenarios/kinds.py`` lists them with the older link and I2C faults).
+scenarios (``simulation/scenarios/kinds.py`` lists them with the older link and I2C faults).
 
 Each fault changes the plant or a device the way the real failure would; the controller sees it
 only through its inputs. ``inject(world, name, **params)`` applies one and records it in the

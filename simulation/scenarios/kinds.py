@@ -12,8 +12,8 @@ from controller.dispatch.arbitration import Source
 from controller.faults import CATALOGUE, ROLES
 from controller.modes.requests import MODES
 from controller.modes.states import State
-from controller.scenarios.params import Param, p
-from hal.sim.fault_injection import INJECTABLE, SENSORS
+from simulation.fault_injection import INJECTABLE, SENSORS
+from simulation.scenarios.params import Param, p
 
 STATES = tuple(s.value for s in State)
 CONTACTORS = ("grid", "ac", "v2l", "dc", "precharge")
@@ -103,7 +103,8 @@ FAULTS: dict[str, str] = {
     "inverter_bus_off": "the inverter CAN bus goes bus-off for `duration_s`, then restarts",
     "contactor_weld": "the contacts of `contactor` weld closed (they stay closed)",
     "controller_freeze": "the control loop stops for `duration_s` (hung process); the plant runs",
-    **{name: spec.description for name, spec in INJECTABLE.items()},  # hal/sim/fault_injection.py
+    # the named plant faults of simulation/fault_injection.py
+    **{name: spec.description for name, spec in INJECTABLE.items()},
 }
 
 EVENTS: dict[str, dict[str, Param]] = {
