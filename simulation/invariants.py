@@ -112,7 +112,7 @@ _WATCHED_CLOSES = ("grid", "dc", "precharge")
 
 class ControllerHotOpen(Protocol):
     """The controller's own record of commanding K_DC open under load (``HotOpen`` in
-    ``controller/supervisor/loop.py``); the plant may not show it when the inverter ceased in
+    ``controller/supervisor/hot_open.py``); the plant may not show it when the inverter ceased in
     the same step, so invariant 7 also reads this record."""
 
     @property
