@@ -112,7 +112,8 @@ class ControlSocketServer:
         self._listener: socket.socket | None = bind_socket(self.settings)
         self.clients: list[Client] = []
         self._count = 0
-        self.requests = 0  # framed requests answered since start (tests, fuzz)
+        self.requests = 0  # request lines answered since start
+        self.busiest_tick = 0  # the most request lines answered in one tick (the work bound)
         self.refused_connections = 0
 
     # ----- the tick ----------------------------------------------------------------------
@@ -127,6 +128,7 @@ class ControlSocketServer:
         except Exception:
             log.exception("control socket: unexpected error (accept or event feed)")
             events = []
+        before = self.requests
         for client in self.clients:
             try:
                 self._serve(client, events)
@@ -134,6 +136,7 @@ class ControlSocketServer:
                 log.exception("control socket %s: unexpected error (disconnected)",
                               client.conn.name)
                 client.conn.close("internal error")
+        self.busiest_tick = max(self.busiest_tick, self.requests - before)
         for client in [c for c in self.clients if c.conn.closed is not None]:
             log.info("control socket %s disconnected: %s", client.conn.name, client.conn.closed)
             self.clients.remove(client)
