@@ -37,12 +37,13 @@ class StatusPage:
     name = "status_page"
 
     def __init__(self, settings: StatusPageSettings, prefs: Preferences,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, sample_s: float = SAMPLE_S) -> None:
         self.settings = settings
+        self.sample_s = sample_s
         self.prefs = prefs
         self._clock = clock
         self.samples: deque[tuple[float, dict[str, float | None]]] = deque(
-            maxlen=int(settings.history_s / SAMPLE_S) + 1)
+            maxlen=int(settings.history_s / sample_s) + 1)
         self.events: deque[ControllerEvent] = deque(maxlen=EVENTS_KEPT)
         self.port: int | None = None  # the port bound (settings.port 0: chosen by the system)
         self._api: ControllerApi | None = None
@@ -61,7 +62,7 @@ class StatusPage:
                     if st is not None:
                         self.samples.append((self._clock(), {k: getattr(st, k)
                                                              for k, _ in SERIES}))
-                    await asyncio.sleep(SAMPLE_S)
+                    await asyncio.sleep(self.sample_s)
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -106,7 +107,7 @@ class StatusPage:
         return {"connected": bool(api and api.connected),
                 "status": None if st is None else {k: getattr(st, k) for k in st.__slots__},
                 "preferences": self.prefs.as_dict(),
-                "events": [{"kind": e.kind, "t": e.t, **e.data} for e in self.events],
+                "events": [{**e.data, "event": e.kind, "t": e.t} for e in self.events],
                 "history": [{"age_s": round(self._clock() - t, 1), **v} for t, v in self.samples]}
 
     def page(self) -> str:
@@ -121,7 +122,7 @@ class StatusPage:
         rows = "".join(f"<tr><td>{esc(name)}</td><td>{esc(kw(key))}</td></tr>" for name, key in (
             ("grid", "grid_power_w"), ("home", "home_power_w"), ("EV", "ev_power_w"),
             ("PV", "pv_power_w")))
-        events = "".join(f"<li>t={e['t']:.1f} s {esc(e['kind'])}: "
+        events = "".join(f"<li>t={e['t']:.1f} s {esc(e['event'])}: "
                          f"{esc(str(e.get('text') or e.get('dest') or e.get('reason') or ''))}"
                          "</li>" for e in reversed(d["events"]))
         faults = ", ".join(st.get("faults") or ()) or "none"
