@@ -112,6 +112,7 @@ class MqttService:
         self._limit = RateLimit(settings.max_commands_per_minute, 60.0, clock)
         self.connects = 0
         self.published_states = 0
+        self._down = False  # the broker could not be reached (logged once until it returns)
 
     async def run(self, api: ControllerApi) -> None:
         commands = HomeAssistantCommands(api, self.prefs, self.settings.lease_s)
@@ -121,9 +122,12 @@ class MqttService:
                 async with self._client() as client:
                     backoff = 0.2
                     await self._session(client, api, commands)
-            except aiomqtt.MqttError as err:
-                log.warning("MQTT broker %s:%d: %s (retry in %.1f s)", self.settings.host,
-                            self.settings.port, err, backoff)
+            except aiomqtt.MqttError as err:  # said once per outage, not at every retry
+                level = logging.DEBUG if self._down else logging.WARNING
+                self._down = True
+                log.log(level, "MQTT broker %s:%d: %s (retrying, at most every %.0f s)",
+                        self.settings.host, self.settings.port, err,
+                        self.settings.reconnect_max_s)
             await asyncio.sleep(backoff)
             backoff = min(2 * backoff, self.settings.reconnect_max_s)
 
@@ -147,6 +151,7 @@ class MqttService:
             await client.publish(topic, payload, qos=1, retain=True)
         await client.subscribe(t["set"] + "+", qos=1)
         log.info("MQTT connected to %s:%d", self.settings.host, self.settings.port)
+        self._down = False
         publisher = asyncio.get_running_loop().create_task(self._publish_loop(client, api,
                                                                               commands))
         try:
