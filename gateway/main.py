@@ -21,6 +21,7 @@ from gateway.config import (
     load_gateway_config,
     parse_gateway_config,
 )
+from gateway.config_reference import markdown
 from gateway.controller_client import ControllerClient
 from gateway.host import host
 from gateway.preferences import Preferences
@@ -38,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="the gateway's TOML config (docs/gateway.md); none: defaults")
     parser.add_argument("--check", action="store_true",
                         help="check the config and exit (0 valid, 2 not)")
+    parser.add_argument("--config-doc", action="store_true",
+                        help="print the config reference (Markdown, as in docs/gateway.md)")
     return parser
 
 
@@ -58,6 +61,9 @@ async def serve(config: GatewayConfig) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.config_doc:
+        print(markdown(), end="")
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         config = (load_gateway_config(args.config) if args.config

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 
 from hal.config_fields import setting
 
-PI_SOCKET = "/run/v2x-controller/control.sock"
+PI_SOCKET = "/run/v2x-control/control.sock"
 
 
 def simulator_socket_path() -> str:

@@ -72,3 +72,10 @@ def test_a_file_is_loaded_and_a_broken_one_is_refused(tmp_path: Path,
 def test_sections_have_unique_names() -> None:
     names = [s.name for s in SECTIONS]
     assert len(names) == len(set(names))
+
+
+def test_the_reference_in_docs_gateway_md_is_generated_from_the_declarations() -> None:
+    from gateway.config_reference import markdown
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "gateway.md").read_text()
+    assert markdown() in doc, "regenerate: v2x-gateway --config-doc (docs/gateway.md, 7)"

@@ -5,8 +5,9 @@ each client within its byte budget, run at most ``LINES_PER_TICK`` framed reques
 stream events to clients that asked for them, and send what the sockets accept. Every request
 must be framed (``$BODY*CRC``, controller/console/framing.py); the reply is the console's JSON
 line. A client is an operator-level session (controller/control_socket/commands.py); access to
-the socket itself is by file permission (the file is 0660, in the controller's runtime
-directory). No exception leaves ``on_tick``; a failing client is disconnected, never the loop.
+the socket itself is by file permission (the file is 0660; on a Pi in /run/v2x-control, setgid
+group v2x-control, whose only other member is the gateway's user). No exception leaves
+``on_tick``; a failing client is disconnected, never the loop.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ class ControlSocketSettings:
     """The local control socket (docs/gateway.md); empty ``path``: no socket."""
 
     path: str = setting(
-        "", "Unix socket the gateway connects to (a Pi: /run/v2x-controller/control.sock; "
+        "", "Unix socket the gateway connects to (a Pi: /run/v2x-control/control.sock; "
         "empty = no control socket); created 0660, a stale socket file there is replaced")
     group: str = setting(
         "", "group the socket file is given (the gateway's users are its members; empty = the "
