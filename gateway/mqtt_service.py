@@ -179,14 +179,12 @@ class MqttService:
         if not outcome_ok:
             log.info("MQTT command %s refused: %s", name[:32], reason)
         await client.publish(self.topics["result"], json.dumps(result, sort_keys=True), qos=1)
-        self._dirty = True
 
     async def _publish_loop(self, client: aiomqtt.Client, api: ControllerApi,
                             commands: HomeAssistantCommands) -> None:
         last_payload: str | None = None
         last_at = -HEARTBEAT_S
         link: bool | None = None
-        self._dirty = True
         while True:
             if api.connected != link:
                 link = api.connected

@@ -69,9 +69,19 @@ class StatusPage:
                 await listener
 
     async def _listen(self, api: ControllerApi) -> None:
+        """Keep the last events, without state summaries and without renewals (an accepted
+        claim equal to the requester's previous one)."""
+        held: dict[object, tuple[object, ...]] = {}
         async for event in api.events():
-            if event.kind != "state":
-                self.events.append(event)
+            if event.kind == "state":
+                continue
+            if event.kind == "request" and event.data.get("kind") == "claim" \
+                    and event.data.get("accepted"):
+                what = tuple(event.data.get(k) for k in ("mode", "power_w", "lease_s"))
+                if held.get(event.data.get("requester")) == what:
+                    continue
+                held[event.data.get("requester")] = what
+            self.events.append(event)
 
     # ----- HTTP --------------------------------------------------------------------------
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -220,3 +220,29 @@ def test_requests_per_tick_are_bounded(served: Setup) -> None:
     assert len(client.lines()) == LINES_PER_TICK
     serve(charger, server, 10 * charger.config.control.tick_s)
     assert len(client.lines()) == 40 - LINES_PER_TICK
+
+
+def test_a_socket_another_controller_serves_is_never_taken_over(
+        served: Setup, make_charger: Callable[..., Charger]) -> None:
+    _, first, path = served
+    second = make_charger({"control_socket": {"path": path}})
+    with pytest.raises(HalSetupError, match="another process"):
+        ControlSocketServer(second.sup)
+    assert os.path.exists(path)  # the first one's socket is still there
+    assert first.clients == []
+
+
+def test_the_built_in_simulator_picks_a_free_socket_path(socket_dir: Path) -> None:
+    from controller.control_socket.serve import simulator_socket_path
+
+    first = simulator_socket_path(str(socket_dir))
+    assert first == str(socket_dir / "control.sock")
+    live = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    live.bind(first)
+    live.listen(1)  # another simulator serves it
+    try:
+        second = simulator_socket_path(str(socket_dir))
+        assert second == str(socket_dir / f"control-{os.getpid()}.sock")
+    finally:
+        live.close()
+    assert simulator_socket_path(str(socket_dir)) == first  # stale again: reused

@@ -5,18 +5,23 @@ from __future__ import annotations
 import os
 import tempfile
 
-from controller.control_socket.server import ControlSocketServer
+from controller.control_socket.server import ControlSocketServer, in_use
 from controller.supervisor.loop import Supervisor
 
 SOCKET_NAME = "control.sock"
 
 
-def simulator_socket_path() -> str:
-    """The built-in simulator's socket: a directory of this user's own under the temporary
-    directory (``./dev gateway`` looks in the same place), created 0700."""
-    base = os.path.join(tempfile.gettempdir(), f"v2x-controller-{os.getuid()}")
+def simulator_socket_path(base: str | None = None) -> str:
+    """The built-in simulator's socket: ``control.sock`` in a directory of this user's own
+    under the temporary directory (``./dev gateway`` looks there), created 0700; when another
+    simulator serves that one already, ``control-PID.sock`` beside it (printed at start-up)."""
+    if base is None:
+        base = os.path.join(tempfile.gettempdir(), f"v2x-controller-{os.getuid()}")
     os.makedirs(base, mode=0o700, exist_ok=True)
-    return os.path.join(base, SOCKET_NAME)
+    path = os.path.join(base, SOCKET_NAME)
+    if os.path.exists(path) and in_use(path):
+        return os.path.join(base, f"control-{os.getpid()}.sock")
+    return path
 
 
 def start_control_socket(supervisor: Supervisor) -> tuple[ControlSocketServer | None, list[str]]:

@@ -71,17 +71,36 @@ class _NoConsoleActions:
         return None
 
 
+def in_use(path: str) -> bool:
+    """A process accepts connections on the socket at ``path`` (a stale file: False)."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.setblocking(False)
+    try:
+        probe.connect(path)
+    except (BlockingIOError, InterruptedError):
+        return True  # its backlog is full: someone is listening
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
 def bind_socket(settings: ControlSocketSettings) -> socket.socket:
-    """A listening, non-blocking socket at ``settings.path`` (a stale socket file is replaced,
-    any other file there is an error); HalSetupError says what is wrong."""
+    """A listening, non-blocking socket at ``settings.path``: a stale socket file is replaced;
+    one a running process serves, or any other file there, is an error (HalSetupError)."""
     path = settings.path
     try:
-        if stat.S_ISSOCK(os.lstat(path).st_mode):
-            os.unlink(path)
-        else:
+        if not stat.S_ISSOCK(os.lstat(path).st_mode):
             raise HalSetupError(f"control_socket.path {path}: exists and is not a socket")
+        if in_use(path):
+            raise HalSetupError(f"control_socket.path {path}: another process (a running "
+                                "controller?) serves it")
+        os.unlink(path)
     except FileNotFoundError:
         pass
+    except HalSetupError:
+        raise
     except OSError as err:
         raise HalSetupError(f"control_socket.path {path}: {err}") from err
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -111,6 +130,7 @@ class ControlSocketServer:
         self.feed = EventFeed(supervisor)
         self._actions = _NoConsoleActions(supervisor.config.console)
         self._listener: socket.socket | None = bind_socket(self.settings)
+        self._inode = os.stat(self.settings.path).st_ino  # close() removes only our own file
         self.clients: list[Client] = []
         self._count = 0
         self.requests = 0  # request lines answered since start
@@ -224,4 +244,5 @@ class ControlSocketServer:
             self._listener.close()
             self._listener = None
             with contextlib.suppress(OSError):
-                os.unlink(self.settings.path)
+                if os.stat(self.settings.path).st_ino == self._inode:
+                    os.unlink(self.settings.path)
