@@ -177,6 +177,10 @@ class ControllerClient:
         except NotConnected as err:
             return ClaimReply(False, f"not connected to the controller ({err}): nothing was "
                               "claimed")
+        except TimeoutError:
+            return ClaimReply(False, f"no reply from the controller within "
+                              f"{self.reply_timeout_s:g} s (the claim may still apply; it is "
+                              "not renewed)")
         return reply
 
     async def release(self, requester: Requester) -> ClaimReply:
@@ -186,9 +190,9 @@ class ControllerClient:
         self._held.pop(requester, None)
         try:
             reply = await self.request(f"release {requester}")
-        except NotConnected as err:
-            return ClaimReply(False, f"not connected to the controller ({err}): the claim is "
-                              "no longer renewed and lapses with its lease")
+        except (NotConnected, TimeoutError) as err:
+            return ClaimReply(False, f"no answer from the controller ({err or 'timeout'}): "
+                              "the claim is no longer renewed and lapses with its lease")
         return ClaimReply(bool(reply.get("ok")), str(reply.get("text", "")),
                           dict(reply.get("data") or {}))
 
@@ -262,6 +266,8 @@ class ControllerClient:
                 backoff = self.backoff_min_s  # a session that worked restarts the back-off
             except (NotConnected, TimeoutError, ConnectionError, OSError) as err:
                 log.warning("controller connection lost: %s", err or type(err).__name__)
+            except Exception:  # a bug here must not end the reconnecting for good
+                log.exception("controller connection: unexpected error; reconnecting")
             finally:
                 self._lost()
                 writer.close()

@@ -172,8 +172,12 @@ class MqttService:
                                          f"{self.settings.max_commands_per_minute} commands a "
                                          "minute; nothing changed")
         else:
-            outcome = await commands.handle(name, raw)
-            outcome_ok, reason = outcome.ok, outcome.reason
+            try:
+                outcome = await commands.handle(name, raw)
+                outcome_ok, reason = outcome.ok, outcome.reason
+            except Exception as err:  # one bad command must not end the MQTT session
+                log.exception("MQTT command %s failed", name[:32])
+                outcome_ok, reason = False, f"internal error: {type(err).__name__}"
         result = {"command": name[:32], "payload": raw[:64].decode("utf-8", "replace"),
                   "ok": outcome_ok, "reason": reason}
         if not outcome_ok:

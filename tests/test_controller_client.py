@@ -121,3 +121,14 @@ def test_a_client_with_no_controller_keeps_trying() -> None:
             assert client.status is None
 
     run_async(scenario())
+
+
+def test_hostile_numbers_in_a_status_reply_become_none() -> None:
+    from gateway.controller_client import status_from
+
+    st = status_from({"t": float("inf"), "state": "idle", "grid_voltage_v": "240",
+                      "ev_soc_pct": True, "grid_power_w": float("nan"), "pv_power_w": 1e999,
+                      "faults": "GROUND_FAULT", "grid_ok": "yes", "power_limit_w": 3500})
+    assert st.t == 0.0 and st.grid_voltage_v is None and st.ev_soc_pct is None
+    assert st.grid_power_w is None and st.pv_power_w is None
+    assert st.faults == () and st.grid_ok is False and st.power_limit_w == 3500.0
