@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from controller.dispatch.arbitration import ArbitrationRecord
-from controller.modes.machine import TransitionRecord
+from controller.modes.intents import TransitionRecord
 from controller.supervisor.loop import Supervisor
 
 Event = tuple[str, dict[str, Any]]
