@@ -37,7 +37,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Coroutine, Iterator, Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import pytest
 
@@ -48,10 +48,11 @@ from controller.store.state_store import StateStore
 from controller.supervisor.loop import Supervisor
 from gateway.controller_client import ControllerClient
 from hal.registry import open_backend
-from hal.sim.invariants import InvariantChecker, InvariantSettings, Violation
+from hal.sim.backend import simulated
 from hal.sim.params import PlantParams
 from hal.sim.world import SimWorld
 from harness import FakeWorkClock
+from simulation.invariants import InvariantChecker, InvariantSettings, Violation
 
 T = TypeVar("T")
 Probe = Callable[[Supervisor, SimWorld], T]
@@ -82,7 +83,7 @@ class SimController:
             data.setdefault(key, {}).update(value)
         self.config = parse_config(data)
         self.hw = open_backend(self.config.hal, plant=plant or PlantParams(), speed=speed)
-        self.world = cast(SimWorld, self.hw.extras["world"])
+        self.world: SimWorld = simulated(self.hw).world
         cfg = self.config
         self.checker = InvariantChecker(self.world, InvariantSettings.for_world(
             self.world, tick_s=cfg.control.tick_s,

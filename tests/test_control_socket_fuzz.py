@@ -22,8 +22,8 @@ from socket_client import RawClient, ask
 from controller.console.framing import crc16, frame
 from controller.control_socket.server import ControlSocketServer
 from controller.modes.states import LATCHED
-from hal.sim.invariants import InvariantChecker, InvariantSettings
 from harness import Charger
+from simulation.invariants import InvariantChecker, InvariantSettings
 
 MESSAGES = 10_000
 CLIENTS = 3
