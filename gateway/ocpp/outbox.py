@@ -60,9 +60,11 @@ class StationStore:
         self._db.close()
 
     # ----- the queue -------------------------------------------------------------------
-    def put(self, action: str, payload: dict[str, Any], *, droppable: bool) -> int:
+    def put(self, action: str, payload: dict[str, Any], *, droppable: bool,
+            record: tuple[str, Any] | None = None) -> int:
         """Append a message; returns its queue number. Drops the oldest (see the module doc)
-        first when the queue is full."""
+        first when the queue is full. ``record`` (key, value; value None deletes the key) is
+        written in the same commit, so a record and its message never disagree."""
         text = json.dumps(payload, allow_nan=False, separators=(",", ":"))
         with self._transaction():
             if self.__len__() >= self._max:
@@ -70,6 +72,12 @@ class StationStore:
             cursor = self._db.execute(
                 "INSERT INTO outbox (action, payload, droppable) VALUES (?, ?, ?)",
                 (action, text, int(droppable)))
+            if record is not None:
+                key, value = record
+                if value is None:
+                    self.delete(key)
+                else:
+                    self._set(key, json.dumps(value, allow_nan=False))
         return int(cursor.lastrowid or 0)
 
     def _drop_one(self) -> None:
