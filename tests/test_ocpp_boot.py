@@ -20,7 +20,7 @@ def test_boot_heartbeat_and_connector_status(tmp_path: Path) -> None:
             assert (status["evse_id"], status["connector_id"]) == (1, 1)
             assert status["connector_status"] == "Occupied"  # the simulated EV is plugged in
             assert r.station.link.session is not None and r.station.link.session.version_21
-            await r.advance(301)
+            await r.advance_clock(296)
             await r.csms.wait_for(lambda: len(r.csms.of("Heartbeat")) == 1, "one heartbeat")
 
     asyncio.run(main())

@@ -171,8 +171,12 @@ def resolve(profiles: Sequence[Profile], t: float, tx: TxContext | None,
         mode, charge, discharge, requested = "charge", None, None, None
     else:
         mode, charge, discharge, requested = None, None, None, None
-    charge = _lowest(charge, *caps_c, limits.max_charge_w)
-    discharge = _lowest(discharge, *caps_d, limits.max_discharge_w)
+    charge = _lowest(charge, *caps_c)
+    discharge = _lowest(discharge, *caps_d)
+    # The station's ratings clamp what a profile asks; they are never a claim of their own
+    # (a ceiling nobody asked for would outrank the owner's lower limits).
+    charge = None if charge is None else min(charge, limits.max_charge_w)
+    discharge = None if discharge is None else min(discharge, limits.max_discharge_w)
     reasons = []
     if (limits.soc_pct is not None and limits.soc_pct <= limits.reserve_soc_pct
             and discharge is not None and discharge > 0):
