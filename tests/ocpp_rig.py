@@ -177,7 +177,8 @@ class Rig:
 @contextlib.asynccontextmanager
 async def rig(tmp_path: Any, *, plant: PlantParams | None = None,
               overrides: dict[str, Any] | None = None, versions: tuple[str, ...] = (
-                  "ocpp2.1", "ocpp2.0.1"), **changes: Any) -> AsyncIterator[Rig]:
+                  "ocpp2.1", "ocpp2.0.1"), online: bool = True,
+              **changes: Any) -> AsyncIterator[Rig]:
     csms = Csms(STATION_ID, versions=versions, password=PASSWORD)
     await csms.start()
     charger = Charger(overrides=overrides, plant=plant)
@@ -185,6 +186,8 @@ async def rig(tmp_path: Any, *, plant: PlantParams | None = None,
     test_rig = Rig(charger, csms, station_settings)
     try:
         test_rig.start()
+        if online:
+            await csms.wait_for(lambda: test_rig.station.link.online, "the station is online")
         yield test_rig
     finally:
         if test_rig.task is not None and not test_rig.task.done():

@@ -7,12 +7,10 @@ the library validates them against that version's schema before they leave.
 
 from __future__ import annotations
 
-import asyncio
-import math
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from ocpp.routing import on
+from ocpp.routing import after, on
 
 from gateway.ocpp.clock import stamp
 from gateway.ocpp.profiles import ProfileError
@@ -183,14 +181,19 @@ class Handlers:
             return self.results.Reset(status="Rejected", status_info=_info(
                 "UnsupportedRequest", "this station resets as a whole"))
         if type == "OnIdle" and st.transactions.current is not None:
+            st.reset_when_idle = True
             return self.results.Reset(status="Scheduled")
-        asyncio.get_running_loop().call_soon(asyncio.ensure_future, self._reset())
+        self._reset_accepted = True
         return self.results.Reset(status="Accepted")
 
-    async def _reset(self) -> None:
-        st = self.station
-        await st.end_transaction("ResetCommand", "ImmediateReset")
-        st.link.request_reset()
+    @after("Reset")
+    async def after_reset(self, **_: Any) -> None:
+        """After the answer has gone out: end the transaction and start again."""
+        if getattr(self, "_reset_accepted", False):
+            self._reset_accepted = False
+            st = self.station
+            await st.end_transaction("ResetCommand", "ImmediateReset")
+            st.link.request_reset()
 
     @on("TriggerMessage")
     async def on_trigger_message(self, requested_message: str, **_: Any) -> Any:
@@ -203,11 +206,14 @@ class Handlers:
         if requested_message == "BootNotification" and st.link.registration == "Accepted":
             return self.results.TriggerMessage(status="Rejected", status_info=_info(
                 "AlreadyAccepted", "the boot was accepted already"))
-        asyncio.get_running_loop().call_soon(asyncio.ensure_future,
-                                             self._triggered(requested_message))
+        self._triggered_message = requested_message
         return self.results.TriggerMessage(status="Accepted")
 
-    async def _triggered(self, message: str) -> None:
+    @after("TriggerMessage")
+    async def after_trigger_message(self, **_: Any) -> None:
+        """The triggered message goes out after the answer (OCPP F06)."""
+        message = getattr(self, "_triggered_message", "")
+        self._triggered_message = ""
         st = self.station
         if message == "StatusNotification":
             await st.report_connector(force=True)
@@ -230,6 +236,3 @@ class Handlers:
     def on_get_local_list_version(self, **_: Any) -> Any:
         return self.results.GetLocalListVersion(version_number=self.station.local_list.version)
 
-
-def finite(value: float) -> bool:
-    return math.isfinite(value)

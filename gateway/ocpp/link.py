@@ -179,12 +179,16 @@ class Link:
 
     # ----- calls the station makes while online ----------------------------------------
     async def status_notification(self, connector_status: str) -> None:
+        """Best effort: a lost connection reports the connector again on reconnect."""
         session = self.session
         if session is None:
             return
-        await session.call(session.calls.StatusNotification(
-            timestamp=stamp(self.station.clock.time()), connector_status=connector_status,
-            evse_id=1, connector_id=1), suppress=False)
+        try:
+            await session.call(session.calls.StatusNotification(
+                timestamp=stamp(self.station.clock.time()), connector_status=connector_status,
+                evse_id=1, connector_id=1), suppress=False)
+        except (*CONNECTION_ERRORS, OCPPError) as err:
+            LOG.info("StatusNotification %s not delivered: %s", connector_status, err)
 
     async def authorize(self, id_token: str, token_type: str) -> str | None:
         session = self.session

@@ -42,6 +42,7 @@ class Station:
         self.local_list = LocalList(self.store)
         self.operative = self.store.get_json(AVAILABILITY_KEY) != "Inoperative"
         self.pending_inoperative = False
+        self.reset_when_idle = False
         self.api: ControllerApi | None = None
         self.target: Target | None = None
         self.claimed: tuple[str | None, float | None] | None = None
@@ -49,6 +50,7 @@ class Station:
         self.connector_status = ""
         self._next_meter_t: float | None = None
         self._last_faults: tuple[str, ...] = ()
+        self._background: set[asyncio.Task[None]] = set()
         self.link = Link(self)
 
     # ----- the service -----------------------------------------------------------------
@@ -168,6 +170,9 @@ class Station:
         self.link.wake_sender()
         if self.pending_inoperative:
             self.set_operative(False)
+        if self.reset_when_idle:
+            self.reset_when_idle = False
+            self.link.request_reset()
         await self.report_connector()
         await self.apply()
 
@@ -202,10 +207,15 @@ class Station:
         return "Available"
 
     async def report_connector(self, force: bool = False) -> None:
+        """Send a StatusNotification when the connector's status changed (or ``force``). It
+        is sent from a task of its own: a handler that awaited its answer would block the
+        receive loop that must deliver it."""
         now_status = self.connector_now()
         if (now_status != self.connector_status or force) and self.online:
-            await self.link.status_notification(now_status)
             self.connector_status = now_status
+            task = asyncio.create_task(self.link.status_notification(now_status))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     def set_operative(self, operative: bool) -> None:
         self.operative = operative
