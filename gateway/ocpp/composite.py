@@ -197,7 +197,7 @@ def _applied(mode: str | None, charge: float | None, discharge: float | None) ->
     if mode == "charge":
         return charge
     if mode == "v2g":
-        return None if discharge is None else -discharge
+        return None if discharge is None else 0.0 - discharge  # 0.0 - 0.0 is +0 ("0 W")
     if mode == "idle":
         return 0.0
     return None
