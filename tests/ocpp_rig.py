@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from gateway.api import ClaimReply, ControllerEvent, ControllerStatus, Mode, Requester
@@ -101,12 +101,12 @@ class SimController:
 
 
 def settings(csms: Csms, database: str, **changes: Any) -> OcppSettings:
-    base = OcppSettings(csms_url=csms.url, station_id=STATION_ID, password=PASSWORD,
-                        database=database, response_timeout_s=10.0, reconnect_min_s=2.0,
-                        reconnect_max_s=30.0, evaluate_interval_s=1.0,
-                        tx_updated_interval_s=60.0, reserve_soc_pct=40.0,
-                        max_charge_w=11_000.0, max_discharge_w=11_000.0)
-    return replace(base, **changes)
+    values: dict[str, Any] = {
+        "csms_url": csms.url, "station_id": STATION_ID, "password": PASSWORD,
+        "database": database, "response_timeout_s": 10.0, "reconnect_min_s": 2.0,
+        "reconnect_max_s": 30.0, "evaluate_interval_s": 1.0, "tx_updated_interval_s": 60.0,
+        "reserve_soc_pct": 40.0, "max_charge_w": 11_000.0, "max_discharge_w": 11_000.0}
+    return OcppSettings(**{**values, **changes})
 
 
 class Rig:
@@ -178,8 +178,11 @@ class Rig:
 async def rig(tmp_path: Any, *, plant: PlantParams | None = None,
               overrides: dict[str, Any] | None = None, versions: tuple[str, ...] = (
                   "ocpp2.1", "ocpp2.0.1"), online: bool = True,
+              boots: tuple[str, ...] = (), boot_interval: int = 300,
               **changes: Any) -> AsyncIterator[Rig]:
     csms = Csms(STATION_ID, versions=versions, password=PASSWORD)
+    csms.boot_statuses[:] = boots
+    csms.boot_interval = boot_interval
     await csms.start()
     charger = Charger(overrides=overrides, plant=plant)
     station_settings = settings(csms, str(tmp_path / "ocpp.sqlite3"), **changes)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("gateway.ocpp")
 MAX_ATTEMPTS = 3  # OCPP's TransactionMessageAttempts default
 RETRY_S = 60.0  # TransactionMessageRetryInterval default
+HEARTBEAT_RECHECK_S = 5.0  # how soon a changed HeartbeatInterval takes effect
 CONNECTION_ERRORS = (OSError, WebSocketException, TimeoutError, ssl.SSLError)
 
 
@@ -149,10 +150,17 @@ class Link:
             await self.station.clock.sleep(interval if interval > 0 else s.boot_retry_s)
 
     async def _heartbeat(self, session: Session) -> None:
+        """A Heartbeat every HeartbeatInterval; a new interval (SetVariables, a boot answer)
+        counts from the last heartbeat at once, not after the old interval ran out."""
+        clock = self.station.clock
+        last = clock.time()
         while True:
-            await self.station.clock.sleep(
-                self.station.device_model.number("OCPPCommCtrlr.HeartbeatInterval"))
+            due = last + self.station.device_model.number("OCPPCommCtrlr.HeartbeatInterval")
+            if clock.time() < due - 1e-6:
+                await clock.sleep(min(due - clock.time(), HEARTBEAT_RECHECK_S))
+                continue
             await session.call(session.calls.Heartbeat(), suppress=False)
+            last = clock.time()
 
     async def _sender(self, session: Session) -> None:
         store = self.station.store

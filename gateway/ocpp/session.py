@@ -4,8 +4,9 @@ The library parses, routes and schema-validates every message in both directions
 whichever subprotocol the CSMS chose). This class adds what a station must answer that the
 library does not: a message that is not valid OCPP-J gets an RpcFrameworkError (or
 MessageTypeNotSupported) CallError with its message id, or "-1" when the id cannot be read,
-and an action without a handler gets NotImplemented (known to the version) or NotSupported,
-in 2.1 too (the library stays silent there). Nothing else changes on a bad message.
+an action without a handler gets NotImplemented (known to the version) or NotSupported, in
+2.1 too (the library stays silent there), and a payload that breaks its schema gets the code
+OCPP-J 2.0.1 section 4.3 names for the rule it broke. Nothing else changes on a bad message.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from ocpp.messages import Call, CallError, MessageType, unpack
+from ocpp.messages import Call, CallError, MessageType, get_validator, unpack
 from ocpp.v21 import ChargePoint as ChargePoint21
 from ocpp.v21.enums import Action as Action21
 from ocpp.v201 import ChargePoint as ChargePoint201
@@ -30,6 +31,30 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger("gateway.ocpp")
 UNREADABLE_ID = "-1"
+# OCPP-J 2.0.1 section 4.3: which schema rule a payload broke decides the error code (the
+# library reports a missing field as ProtocolError and a bad enum value as FormatViolation).
+ERROR_OF_RULE = {
+    "required": "OccurrenceConstraintViolation",
+    "minItems": "OccurrenceConstraintViolation",
+    "maxItems": "OccurrenceConstraintViolation",
+    "type": "TypeConstraintViolation",
+    "enum": "PropertyConstraintViolation",
+    "minimum": "PropertyConstraintViolation",
+    "maximum": "PropertyConstraintViolation",
+    "maxLength": "PropertyConstraintViolation",
+    "additionalProperties": "FormatViolation",
+}
+
+
+def schema_error(message: Call, version: str) -> tuple[str, str] | None:
+    """(error code, cause) when the request breaks its schema, None when it is valid."""
+    try:
+        validator = get_validator(message.message_type_id, message.action, version)
+    except (OSError, ValueError):
+        return None  # no schema: the library answers NotImplemented
+    for error in sorted(validator.iter_errors(message.payload), key=lambda e: e.path):
+        return ERROR_OF_RULE.get(str(error.validator), "FormatViolation"), error.message[:200]
+    return None
 
 
 def _message_id(raw: str) -> str:
@@ -74,6 +99,15 @@ class _Robust:
             await self._send(  # type: ignore[attr-defined]
                 CallError(msg.unique_id, code, text, {}).to_json())
             return
+        if msg.message_type_id == MessageType.Call:
+            assert isinstance(msg, Call)
+            broken = schema_error(msg, self._ocpp_version)
+            if broken is not None:
+                code, cause = broken
+                await self._send(  # type: ignore[attr-defined]
+                    CallError(msg.unique_id, code, f"{msg.action}: {cause}",
+                              {"cause": cause}).to_json())
+                return
         await super().route_message(raw_msg)  # type: ignore[misc]
 
 
