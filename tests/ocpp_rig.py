@@ -152,9 +152,11 @@ class Rig:
 
     def _busy(self) -> bool:
         session = self.station.link.session
-        if session is None or not self.station.link.online:
+        if session is None:
             return False
-        return session._call_lock.locked() or len(self.station.store) > 0
+        if session._call_lock.locked():
+            return True  # a request in flight (a boot too)
+        return self.station.link.online and len(self.station.store) > 0
 
     async def advance_clock(self, seconds: float, step_s: float = 10.0) -> None:
         """Only the station's clock on by ``seconds`` (the controller stands still): for tests
