@@ -130,7 +130,7 @@ class Csms:
         self.session = session
         try:
             await session.start()
-        except Exception:  # noqa: BLE001 - the connection closed: this session is over
+        except Exception:
             pass
         finally:
             if self.session is session:

@@ -52,7 +52,8 @@ def test_a_csms_speaking_only_2_0_1_gets_2_0_1(tmp_path: Path) -> None:
             assert not r.station.link.session.version_21
             await r.advance(3)
             reply = await r.csms.call("GetVariables", get_variable_data=[
-                {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}])
+                {"component": {"name": "OCPPCommCtrlr"},
+                 "variable": {"name": "HeartbeatInterval"}}])
             assert reply.get_variable_result[0]["attribute_value"] == "300"
 
     asyncio.run(main())

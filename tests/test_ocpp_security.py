@@ -10,8 +10,8 @@ from pathlib import Path
 from gateway.ocpp.clock import VirtualClock
 from gateway.ocpp.station import Station
 from tests.csms import Csms
-from tests.ocpp_rig import EPOCH, PASSWORD, STATION_ID, SimController, settings
 from tests.harness import Charger
+from tests.ocpp_rig import EPOCH, PASSWORD, STATION_ID, SimController, settings
 
 
 def make_ca(folder: Path, name: str) -> tuple[Path, Path, Path]:

@@ -10,6 +10,7 @@ store and survive a restart.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +48,10 @@ def _boolean(text: str) -> str:
     if text.lower() not in ("true", "false"):
         raise ValueError("must be true or false")
     return text.lower()
+
+
+def _constant(text: str) -> Callable[[], str]:
+    return lambda: text
 
 
 def _fmt(value: float) -> str:
@@ -87,13 +92,13 @@ class DeviceModel:
         }
         self._vars: dict[str, Variable] = {}
         for key, text in fixed.items():
-            self._vars[key] = Variable(value=lambda text=text: text)
+            self._vars[key] = Variable(value=_constant(text))
         for key, parse in (("OCPPCommCtrlr.HeartbeatInterval", _interval),
                            ("SampledDataCtrlr.TxUpdatedInterval", _interval),
                            ("AuthCtrlr.LocalAuthorizeOffline", _boolean),
                            ("AuthCtrlr.AuthorizeRemoteStart", _boolean),
                            ("LocalAuthListCtrlr.Enabled", _boolean)):
-            self._vars[key] = Variable(value=lambda key=key: self.text(key), parse=parse)
+            self._vars[key] = Variable(value=functools.partial(self.text, key), parse=parse)
         self._vars["SecurityCtrlr.SecurityProfile"] = Variable(
             value=lambda: str(s.security_profile), refused=STATION_ONLY)
         self._vars["SecurityCtrlr.BasicAuthPassword"] = Variable(

@@ -7,16 +7,31 @@ the library validates them against that version's schema before they leave.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from ocpp.routing import after, on
+from ocpp.routing import after as _after
+from ocpp.routing import on as _on
 
 from gateway.ocpp.clock import stamp
 from gateway.ocpp.profiles import ProfileError
 
 if TYPE_CHECKING:
     from gateway.ocpp.station import Station
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def on(action: str) -> Callable[[F], F]:
+    """The library's ``@on`` (a handler for ``action``), typed."""
+    return cast(Callable[[F], F], _on(action))
+
+
+def after(action: str) -> Callable[[F], F]:
+    """The library's ``@after`` (runs once the answer has been sent), typed."""
+    return cast(Callable[[F], F], _after(action))
+
 
 MAX_INFO = 500  # statusInfo.additionalInfo is at most 512 characters
 TRIGGERABLE = ("BootNotification", "Heartbeat", "StatusNotification", "MeterValues",
@@ -175,7 +190,7 @@ class Handlers:
         return self.results.ChangeAvailability(status="Accepted")
 
     @on("Reset")
-    async def on_reset(self, type: str, evse_id: int | None = None, **_: Any) -> Any:  # noqa: A002
+    async def on_reset(self, type: str, evse_id: int | None = None, **_: Any) -> Any:
         st = self.station
         if evse_id is not None:
             return self.results.Reset(status="Rejected", status_info=_info(

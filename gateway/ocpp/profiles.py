@@ -9,6 +9,7 @@ Limits are kept in watts: + charging the EV, - discharging it (OCPP's sign conve
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -146,7 +147,7 @@ def parse_profile(evse_id: int, raw: Mapping[str, Any], *, volts_per_amp_w: floa
     periods = tuple(_period(p, i, per_unit_w) for i, p in enumerate(raw_periods))
     if not periods or periods[0].start_s != 0:
         raise ProfileError("the first chargingSchedulePeriod must start at 0")
-    if any(b.start_s <= a.start_s for a, b in zip(periods, periods[1:], strict=False)):
+    if any(b.start_s <= a.start_s for a, b in itertools.pairwise(periods)):
         raise ProfileError("chargingSchedulePeriod startPeriods must increase")
     start = schedule.get("start_schedule")
     start_s = None if start is None else parse_time(start, "startSchedule")

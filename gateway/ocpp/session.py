@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ocpp.messages import Call, CallError, MessageType, get_validator, unpack
@@ -77,7 +76,7 @@ class _Robust:
     async def route_message(self, raw_msg: str) -> None:
         try:
             msg = unpack(raw_msg)
-        except Exception as err:  # noqa: BLE001 - any unreadable frame gets one answer
+        except Exception as err:
             code = "RpcFrameworkError"
             text = str(raw_msg)
             if "MessageTypeId" in str(getattr(err, "details", "")) and "isn't valid" in str(
@@ -94,7 +93,8 @@ class _Robust:
                 known(msg.action)
                 code, text = "NotImplemented", f"{msg.action} is not implemented by this station"
             except ValueError:
-                code, text = "NotSupported", f"{msg.action} is not an OCPP {self._ocpp_version} action"
+                version = self._ocpp_version
+                code, text = "NotSupported", f"{msg.action} is not an OCPP {version} action"
             assert isinstance(msg, Call)
             await self._send(  # type: ignore[attr-defined]
                 CallError(msg.unique_id, code, text, {}).to_json())
@@ -130,6 +130,3 @@ def make_session(subprotocol: str, station: Station, ws: ClientConnection) -> Se
     session.station = station
     return session
 
-
-def calls_of(session: Session) -> ModuleType:
-    return session._call  # type: ignore[no-any-return]

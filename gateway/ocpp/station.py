@@ -15,7 +15,7 @@ import asyncio
 import logging
 from typing import Any
 
-from gateway.api import ControllerApi, ControllerStatus
+from gateway.api import ControllerApi, ControllerStatus, Requester
 from gateway.ocpp.clock import RealClock, StationClock
 from gateway.ocpp.composite import StationLimits, Target, TxContext, claim_of
 from gateway.ocpp.device_model import DeviceModel
@@ -27,7 +27,7 @@ from gateway.ocpp.smart_charging import ProfileStack
 from gateway.ocpp.transaction import EVSE, Transactions
 
 LOG = logging.getLogger("gateway.ocpp")
-REQUESTER = "grid_operator"
+REQUESTER: Requester = "grid_operator"
 AVAILABILITY_KEY = "availability"
 
 
