@@ -32,6 +32,10 @@ AVAILABILITY_KEY = "availability"
 
 
 class Station:
+    """The OCPP integration as a gateway service (``gateway.host.Service``)."""
+
+    name = "ocpp"
+
     def __init__(self, settings: OcppSettings, clock: StationClock | None = None) -> None:
         self.settings = settings
         self.clock: StationClock = clock or RealClock()
