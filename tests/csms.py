@@ -63,6 +63,11 @@ class _Recording:
         self._keep("MeterValues", payload)
         return self._call_result.MeterValues()  # type: ignore[attr-defined]
 
+    @on("NotifyReport")
+    def on_notify_report(self, **payload: Any) -> Any:
+        self._keep("NotifyReport", payload)
+        return self._call_result.NotifyReport()  # type: ignore[attr-defined]
+
     @on("Authorize")
     def on_authorize(self, id_token: dict[str, Any], **payload: Any) -> Any:
         self._keep("Authorize", {"id_token": id_token, **payload})

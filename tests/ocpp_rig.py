@@ -47,6 +47,7 @@ class SimController:
         self.replies: list[tuple[str, ClaimReply]] = []
         self.import_wh = 0.0
         self.export_wh = 0.0
+        self.refusals: dict[str, str] = {}  # mode -> reason: a controller configured to refuse
 
     @property
     def connected(self) -> bool:
@@ -67,6 +68,8 @@ class SimController:
 
     async def claim(self, requester: Requester, *, mode: Mode | None = None,
                     power_limit_w: float | None = None, lease_s: float) -> ClaimReply:
+        if mode in self.refusals:
+            return ClaimReply(False, self.refusals[mode])
         decision = self.charger.sup.claim(requester, mode, power_limit_w, lease_s)
         reply = ClaimReply(decision.accepted, decision.reason)
         self.replies.append((requester, reply))

@@ -106,3 +106,40 @@ def test_change_availability_reset_and_trigger_message(tmp_path: Path) -> None:
             assert r.csms.of("BootNotification")[-1]["reason"] == "RemoteReset"
 
     asyncio.run(main())
+
+
+def test_unplugging_ends_the_transaction_and_releases_the_claim(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with rig(tmp_path) as r:
+            await r.advance(3)
+            await r.csms.call("RequestStartTransaction", remote_start_id=2,
+                              id_token={"id_token": "FLEET-1", "type": "Central"})
+            await r.advance(20)
+            assert "grid_operator" in {s.value for s in r.charger.sup.arbiter.claims}
+            r.world.unplug_ev()
+            await r.advance(10)
+            ended = r.csms.of("TransactionEvent")[-1]
+            assert ended["event_type"] == "Ended"
+            assert ended["trigger_reason"] == "EVCommunicationLost"
+            assert ended["transaction_info"]["stopped_reason"] == "EVDisconnected"
+            assert "grid_operator" not in {s.value for s in r.charger.sup.arbiter.claims}
+            assert r.csms.of("StatusNotification")[-1]["connector_status"] == "Available"
+
+    asyncio.run(main())
+
+
+def test_get_base_report_sends_the_device_model(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with rig(tmp_path) as r:
+            reply = await r.csms.call("GetBaseReport", request_id=4, report_base="FullInventory")
+            assert reply.status == "Accepted"
+            await r.csms.wait_for(lambda: r.csms.of("NotifyReport"), "a NotifyReport")
+            report = r.csms.of("NotifyReport")[0]
+            assert report["request_id"] == 4 and report["tbc"] is False
+            rows = {(d["component"]["name"], d["variable"]["name"]):
+                    d["variable_attribute"][0] for d in report["report_data"]}
+            assert rows[("OCPPCommCtrlr", "HeartbeatInterval")]["mutability"] == "ReadWrite"
+            assert rows[("V2XChargingCtrlr", "ReserveSoC")]["mutability"] == "ReadOnly"
+            assert "value" not in rows[("SecurityCtrlr", "BasicAuthPassword")]
+
+    asyncio.run(main())

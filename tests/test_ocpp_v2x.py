@@ -119,3 +119,20 @@ def test_a_grid_trip_during_a_discharge_profile_ceases_export(tmp_path: Path) ->
             assert "INV_AC_OVERVOLTAGE" in (r.api.status.faults if r.api.status else ())
 
     asyncio.run(main())
+
+
+def test_a_claim_the_controller_refuses_rejects_the_profile_with_its_reason(
+        tmp_path: Path) -> None:
+    async def main() -> None:
+        async with rig(tmp_path, plant=PlantParams(ev_soc_pct=80.0)) as r:
+            tx_id = await start(r)
+            r.api.refusals["v2g"] = "v2g is not allowed on this charger"
+            reply = await r.csms.call("SetChargingProfile", evse_id=1, charging_profile=(
+                tx_profile(tx_id, [{"start_period": 0, "limit": -4000.0}])))
+            assert reply.status == "Rejected"
+            assert reply.status_info["additional_info"] == "v2g is not allowed on this charger"
+            assert not r.station.profiles.profiles, "the refused profile is not kept"
+            await r.advance(20)
+            assert r.charger.sup.resolution.mode == "charge" and exporting_w(r) < 0.0
+
+    asyncio.run(main())

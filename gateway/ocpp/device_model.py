@@ -154,11 +154,18 @@ class DeviceModel:
         known = {k.split(".", 1)[0] for k in self._vars}
         return "UnknownVariable" if component in known else "UnknownComponent"
 
-    def report(self) -> list[tuple[str, str, str, bool]]:
-        """Every variable as (component, variable, value, writable), for NotifyReport."""
-        out = []
+    def report(self) -> list[dict[str, object]]:
+        """Every variable as NotifyReport's reportData (snake_case)."""
+        out: list[dict[str, object]] = []
         for key, entry in sorted(self._vars.items()):
             component, variable = key.split(".", 1)
-            value = "" if key in self._write_only else entry.value()
-            out.append((component, variable, value, entry.parse is not None))
+            if key in self._write_only:
+                attribute: dict[str, object] = {"type": ACTUAL, "mutability": "WriteOnly"}
+            else:
+                attribute = {"type": ACTUAL, "value": entry.value(),
+                             "mutability": "ReadWrite" if entry.parse else "ReadOnly"}
+            out.append({"component": {"name": component}, "variable": {"name": variable},
+                        "variable_attribute": [attribute],
+                        "variable_characteristics": {"data_type": "string",
+                                                     "supports_monitoring": False}})
         return out

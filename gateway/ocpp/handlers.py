@@ -33,6 +33,7 @@ def after(action: str) -> Callable[[F], F]:
     return cast(Callable[[F], F], _after(action))
 
 
+MAX_COMPOSITE_S = 7 * 86_400  # GetCompositeSchedule answers at most a week ahead
 MAX_INFO = 500  # statusInfo.additionalInfo is at most 512 characters
 TRIGGERABLE = ("BootNotification", "Heartbeat", "StatusNotification", "MeterValues",
                "TransactionEvent")
@@ -47,6 +48,10 @@ class Handlers:
     version_21: bool
     _call: ModuleType
     _call_result: ModuleType
+    # What an @on handler leaves for its @after hook (one request of each kind at a time).
+    _reset_accepted = False
+    _triggered_message = ""
+    _report_request: int | None = None
 
     @property
     def calls(self) -> ModuleType:
@@ -101,6 +106,12 @@ class Handlers:
             return self.results.SetChargingProfile(
                 status="Rejected", status_info=_info("InvalidProfile", str(err)))
         target = await st.apply()
+        if st.claim_refusal:
+            why = st.claim_refusal
+            st.profiles.clear(int(charging_profile["id"]), None, None, None)
+            await st.apply()
+            return self.results.SetChargingProfile(
+                status="Rejected", status_info=_info("ControllerRefused", why))
         if target is not None and target.clamp:
             applied = target.applied_w
             told = f"applied {applied:.0f} W" if applied is not None else "applied"
@@ -127,6 +138,7 @@ class Handlers:
             return self.results.GetCompositeSchedule(
                 status="Rejected", status_info=_info("UnknownEvse", f"evseId {evse_id}: "
                                                      "this station has EVSE 1 only"))
+        duration = min(duration, MAX_COMPOSITE_S)  # a shorter schedule, as OCPP allows
         unit = charging_rate_unit or "W"
         per_unit = 1.0 if unit == "W" else st.settings.nominal_voltage_v * st.settings.phases
         start = st.clock.time()
@@ -204,7 +216,7 @@ class Handlers:
     @after("Reset")
     async def after_reset(self, **_: Any) -> None:
         """After the answer has gone out: end the transaction and start again."""
-        if getattr(self, "_reset_accepted", False):
+        if self._reset_accepted:
             self._reset_accepted = False
             st = self.station
             await st.end_transaction("ResetCommand", "ImmediateReset")
@@ -227,7 +239,7 @@ class Handlers:
     @after("TriggerMessage")
     async def after_trigger_message(self, **_: Any) -> None:
         """The triggered message goes out after the answer (OCPP F06)."""
-        message = getattr(self, "_triggered_message", "")
+        message = self._triggered_message
         self._triggered_message = ""
         st = self.station
         if message == "StatusNotification":
@@ -238,6 +250,25 @@ class Handlers:
             await st.link.meter_values()
         elif message == "TransactionEvent":
             st.queue_update("Trigger")
+
+    @on("GetBaseReport")
+    def on_get_base_report(self, request_id: int, report_base: str, **_: Any) -> Any:
+        if report_base == "SummaryInventory":
+            return self.results.GetBaseReport(status="NotSupported")
+        self._report_request = request_id
+        return self.results.GetBaseReport(status="Accepted")
+
+    @after("GetBaseReport")
+    async def after_get_base_report(self, **_: Any) -> None:
+        """The whole device model in one NotifyReport (B07)."""
+        request_id = self._report_request
+        self._report_request = None
+        if request_id is None:
+            return
+        st = self.station
+        await self.call(self.calls.NotifyReport(  # type: ignore[attr-defined]
+            request_id=request_id, generated_at=stamp(st.clock.time()), seq_no=0,
+            report_data=st.device_model.report(), tbc=False), suppress=True)
 
     @on("SendLocalList")
     def on_send_local_list(self, version_number: int, update_type: str,

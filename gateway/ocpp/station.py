@@ -29,6 +29,7 @@ from gateway.ocpp.transaction import EVSE, Transactions
 LOG = logging.getLogger("gateway.ocpp")
 REQUESTER: Requester = "grid_operator"
 AVAILABILITY_KEY = "availability"
+NOTHING_REFUSED = object()  # (None is a claim too: "release")
 
 
 class Station:
@@ -51,6 +52,8 @@ class Station:
         self.target: Target | None = None
         self.claimed: tuple[str | None, float | None] | None = None
         self.claim_text = ""
+        self.claim_refusal = ""  # the controller's reason when it refused the last claim
+        self._refused: object = NOTHING_REFUSED
         self.connector_status = ""
         self._next_meter_t: float | None = None
         self._last_faults: tuple[str, ...] = ()
@@ -129,7 +132,10 @@ class Station:
         self.target = target
         wanted = claim_of(target, "idle" if status is None else status.mode)
         if wanted == self.claimed:
+            self.claim_refusal = ""
             return target
+        if wanted == self._refused:
+            return target  # refused already: asked again only once it changes
         if wanted is None:
             reply = await self.api.release(REQUESTER)
         else:
@@ -138,6 +144,8 @@ class Station:
                                          power_limit_w=power,
                                          lease_s=self.settings.claim_lease_s)
         self.claim_text = reply.text
+        self.claim_refusal = "" if reply.ok else reply.text
+        self._refused = NOTHING_REFUSED if reply.ok else wanted
         if reply.ok:
             self.claimed = wanted
         else:
