@@ -5,7 +5,6 @@ message whose answer a lost connection swallowed may arrive twice, identical, sa
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
