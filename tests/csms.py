@@ -40,6 +40,8 @@ class _Recording:
     def on_boot(self, **payload: Any) -> Any:
         self._keep("BootNotification", payload)
         status = self.csms.boot_statuses.pop(0) if self.csms.boot_statuses else "Accepted"
+        if status == "CallError":
+            raise ValueError("the CSMS failed")  # the library answers InternalError
         return self._call_result.BootNotification(  # type: ignore[attr-defined]
             current_time=_now(), interval=self.csms.boot_interval, status=status)
 
@@ -100,7 +102,8 @@ class Csms:
         self.port = 0
         self.received: list[tuple[str, dict[str, Any]]] = []
         self.frames: list[list[Any]] = []  # CallResults and CallErrors the station sent
-        self.boot_statuses: list[str] = []  # answers to the next boots (then Accepted)
+        self.boot_statuses: list[str] = []  # answers to the next boots (then Accepted);
+        # "CallError" answers with a CallError
         self.boot_interval = 300
         self.known_tokens: set[str] = set()
         self.refused_auth = 0

@@ -103,3 +103,15 @@ def test_device_model_get_and_set_only_what_is_safe_remotely(tmp_path: Path) -> 
             assert model.text("OCPPCommCtrlr.HeartbeatInterval") == "300"
 
     asyncio.run(main())
+
+
+def test_a_callerror_answer_to_the_boot_is_retried_after_a_back_off(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with rig(tmp_path, online=False, boots=("CallError",)) as r:
+            await r.csms.wait_for(lambda: len(r.csms.of("BootNotification")) == 1, "a boot")
+            await r.advance_clock(3, step_s=1)  # reconnect_min_s is 2 s
+            await r.csms.wait_for(lambda: r.station.online, "accepted on the second boot")
+            assert r.task is not None and not r.task.done(), "the station kept running"
+            assert r.station.link.connects == 2
+
+    asyncio.run(main())

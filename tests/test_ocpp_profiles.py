@@ -99,6 +99,14 @@ def test_a_profile_the_station_cannot_follow_is_rejected_with_the_reason(
         parse(raw("TxProfile", [period]))
 
 
+def test_too_many_periods_or_too_high_a_stack_are_rejected() -> None:
+    many = [{"start_period": i * 60, "limit": 1000.0} for i in range(25)]
+    with pytest.raises(ProfileError, match="at most 24"):
+        parse(raw("TxProfile", many))
+    with pytest.raises(ProfileError, match="stackLevel 9"):
+        parse(raw("TxProfile", [{"start_period": 0, "limit": 1.0}], stack=9))
+
+
 def test_profile_in_amps_is_converted_at_the_nominal_voltage() -> None:
     amps = parse(raw("TxProfile", [{"start_period": 0, "limit": 16}], unit="A"))
     assert resolve([amps], T0, TX, ROOMY).charge_w == pytest.approx(16 * 230.0)

@@ -16,14 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateway.ocpp.outbox import StationStore
-from gateway.ocpp.profiles import OPERATION_MODES
+from gateway.ocpp.profiles import MAX_PERIODS, MAX_STACK_LEVEL, OPERATION_MODES
 from gateway.ocpp.settings import OcppSettings
 
 STORE_KEY = "device_model"
 ACTUAL = "Actual"
 MAX_INTERVAL_S = 86_400
-MAX_STACK_LEVEL = 8
-MAX_PERIODS = 24
 CONTROLLER_ONLY = ("grid protection, the reserve state of charge and the power ratings are set "
                    "at the controller by a technician, never over OCPP")
 STATION_ONLY = "the security setup is changed at the station (it needs a new URL and certificate)"

@@ -30,6 +30,9 @@ MAX_ATTEMPTS = 3  # OCPP's TransactionMessageAttempts default
 RETRY_S = 60.0  # TransactionMessageRetryInterval default
 HEARTBEAT_RECHECK_S = 5.0  # how soon a changed HeartbeatInterval takes effect
 CONNECTION_ERRORS = (OSError, WebSocketException, TimeoutError, ssl.SSLError)
+# A CallError where the station needs an answer (boot, heartbeat) ends the session like a lost
+# connection: back off and connect again.
+SESSION_ERRORS = (*CONNECTION_ERRORS, OCPPError)
 
 
 class Link:
@@ -85,10 +88,11 @@ class Link:
                     self.connects += 1
                     self._logged_failure = ""
                     await self._serve(ws)
-            except CONNECTION_ERRORS as err:
+            except SESSION_ERRORS as err:
                 text = f"{type(err).__name__}: {err}"
                 if text != self._logged_failure:
-                    LOG.warning("CSMS %s unreachable: %s", self._url(), text)
+                    LOG.warning("CSMS %s: %s (connecting again after a back-off)",
+                                self._url(), text)
                     self._logged_failure = text
             finally:
                 self.online = False
@@ -111,8 +115,7 @@ class Link:
             for task in done:
                 if task is not reset and not task.cancelled() and task.exception() is not None:
                     error = task.exception()
-                    if not isinstance(error, CONNECTION_ERRORS):
-                        raise error  # type: ignore[misc]
+                    raise error  # type: ignore[misc]
         finally:
             for task in (receive, work, reset):
                 task.cancel()

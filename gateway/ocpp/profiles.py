@@ -33,6 +33,10 @@ NOT_BUILT_MODES = ("ExternalSetpoint", "CentralFrequency", "LocalFrequency",
                    "LocalLoadBalancing")
 
 
+MAX_PERIODS = 24  # SmartChargingCtrlr.PeriodsPerSchedule
+MAX_STACK_LEVEL = 8  # SmartChargingCtrlr.ProfileStackLevel
+
+
 class ProfileError(ValueError):
     """Why a profile is rejected (sent to the CSMS as the statusInfo's additionalInfo)."""
 
@@ -144,6 +148,12 @@ def parse_profile(evse_id: int, raw: Mapping[str, Any], *, volts_per_amp_w: floa
     unit = schedule.get("charging_rate_unit")
     per_unit_w = 1.0 if unit == "W" else volts_per_amp_w
     raw_periods = schedule.get("charging_schedule_period") or []
+    if len(raw_periods) > MAX_PERIODS:
+        raise ProfileError(f"{len(raw_periods)} periods: this station takes at most "
+                           f"{MAX_PERIODS} (SmartChargingCtrlr.PeriodsPerSchedule)")
+    if int(raw.get("stack_level", 0)) > MAX_STACK_LEVEL:
+        raise ProfileError(f"stackLevel {raw.get('stack_level')}: at most {MAX_STACK_LEVEL} "
+                           "(SmartChargingCtrlr.ProfileStackLevel)")
     periods = tuple(_period(p, i, per_unit_w) for i, p in enumerate(raw_periods))
     if not periods or periods[0].start_s != 0:
         raise ProfileError("the first chargingSchedulePeriod must start at 0")

@@ -90,8 +90,18 @@ class Station:
                              None if status is None else status.ev_soc_pct)
 
     async def _watch(self) -> None:
+        """Evaluate for ever; a failure (the controller's socket gone mid-claim, say) is logged
+        once per kind and the next evaluation tries again: the CSMS link stays up."""
+        last_error = ""
         while True:
-            await self.evaluate()
+            try:
+                await self.evaluate()
+                last_error = ""
+            except Exception as err:  # the gateway keeps serving the CSMS meanwhile
+                text = f"{type(err).__name__}: {err}"
+                if text != last_error:
+                    LOG.exception("OCPP station: evaluation failed")
+                    last_error = text
             await self.clock.sleep(self.settings.evaluate_interval_s)
 
     async def evaluate(self) -> None:
