@@ -105,7 +105,7 @@ class SimController:
 
 def settings(csms: Csms, database: str, **changes: Any) -> OcppSettings:
     values: dict[str, Any] = {
-        "csms_url": csms.url, "station_id": STATION_ID, "password": PASSWORD,
+        "enabled": True, "csms_url": csms.url, "station_id": STATION_ID, "password": PASSWORD,
         "database": database, "response_timeout_s": 10.0, "reconnect_min_s": 2.0,
         "reconnect_max_s": 30.0, "evaluate_interval_s": 1.0, "tx_updated_interval_s": 60.0,
         "reserve_soc_pct": 40.0, "max_charge_w": 11_000.0, "max_discharge_w": 11_000.0}

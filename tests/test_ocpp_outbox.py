@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from gateway.config import GatewayConfigError, parse_gateway_config
 from gateway.ocpp.outbox import StationStore
-from gateway.ocpp.settings import OcppSettingsError, parse_settings
+from gateway.ocpp.settings import OcppSettings, OcppSettingsError, parse_settings
 
 
 def test_messages_come_back_in_order_after_a_reopen(tmp_path: Path) -> None:
@@ -51,10 +52,24 @@ def test_a_record_and_its_message_are_one_commit(tmp_path: Path) -> None:
     ({"csms_url": "wss://x/ocpp", "station_id": "a"}, "needs a ws://"),
     ({"csms_url": "ws://x/ocpp", "station_id": "a", "security_profile": 2}, "needs a wss://"),
     ({"csms_url": "ws://x/ocpp", "station_id": "a", "claim_lease_s": float("nan")}, "finite"),
-    ({"csms_url": "ws://x/ocpp", "station_id": "a", "reserve_soc_pct": 120.0}, "0..100"),
+    ({"csms_url": "ws://x/ocpp", "station_id": "a", "reserve_soc_pct": 120.0}, "out of range"),
     ({"csms_url": "ws://x/ocpp", "station_id": "a", "password": "short"}, "16..40"),
-    ({"csms_url": "ws://x/ocpp", "station_id": "a", "security_profile": 3}, "must be 1 or 2"),
+    ({"csms_url": "ws://x/ocpp", "station_id": "a", "security_profile": 3}, "must be one of"),
 ])
 def test_bad_settings_are_refused_naming_the_key(table: dict[str, object], why: str) -> None:
     with pytest.raises(OcppSettingsError, match=why):
         parse_settings(table)
+
+
+def test_the_gateway_config_loads_the_ocpp_section_with_every_problem() -> None:
+    assert not parse_gateway_config({}).get(OcppSettings).enabled  # off by default
+    with pytest.raises(GatewayConfigError) as caught:
+        parse_gateway_config({"ocpp": {"enabled": True, "csms_url": "wss://csms/ocpp",
+                                       "station_id": "", "claim_lease_s": float("nan")}})
+    problems = caught.value.problems
+    assert any("ocpp.claim_lease_s = nan: not a finite number" in p for p in problems)
+    assert any("needs a ws://" in p for p in problems)
+    assert any("ocpp.station_id" in p for p in problems)
+    settings = OcppSettings(enabled=True, csms_url="ws://x/ocpp", station_id="a",
+                            password="p" * 20)
+    assert "p" * 20 not in repr(settings) and "redacted" in repr(settings)
