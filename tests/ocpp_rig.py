@@ -122,6 +122,7 @@ class Rig:
         self.clock = VirtualClock(EPOCH + charger.now)
         self.settings = station_settings
         self.station = Station(station_settings, self.clock)
+        self.stations = [self.station]  # every one started (a killed one is not closed)
         self.task: asyncio.Task[None] | None = None
 
     @property
@@ -141,6 +142,7 @@ class Rig:
     def restart(self) -> None:
         """A new station process on the same store."""
         self.station = Station(self.settings, self.clock)
+        self.stations.append(self.station)
         self.start()
 
     async def settle(self) -> None:
@@ -200,5 +202,7 @@ async def rig(tmp_path: Any, *, plant: PlantParams | None = None,
     finally:
         if test_rig.task is not None and not test_rig.task.done():
             await test_rig.kill()
+        for station in test_rig.stations:
+            station.close()
         await csms.stop()
         charger.close()

@@ -115,3 +115,20 @@ def test_a_callerror_answer_to_the_boot_is_retried_after_a_back_off(tmp_path: Pa
             assert r.station.link.connects == 2
 
     asyncio.run(main())
+
+
+def test_the_gateway_host_can_run_the_same_station_again(tmp_path: Path) -> None:
+    """gateway/host.py restarts a failed service by calling ``run`` again on it."""
+    async def main() -> None:
+        async with rig(tmp_path) as r:
+            await r.kill()
+            r.start()  # the same Station object
+            await r.advance_clock(3, step_s=1)
+            await r.csms.wait_for(lambda: r.station.link.connects == 2, "connected again")
+            await r.csms.wait_for(lambda: r.station.online, "online again")
+            reply = await r.csms.call("SetVariables", set_variable_data=[{
+                "component": {"name": "SampledDataCtrlr"},
+                "variable": {"name": "TxUpdatedInterval"}, "attribute_value": "30"}])
+            assert reply.set_variable_result[0]["attribute_status"] == "Accepted"
+
+    asyncio.run(main())

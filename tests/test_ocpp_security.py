@@ -49,6 +49,7 @@ async def run_station(tmp_path: Path, csms: Csms, seconds: float, **changes: obj
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        station.close()
         charger.close()
     return station
 

@@ -84,6 +84,7 @@ def test_v2g_from_the_csms_through_the_socket_and_a_grid_trip_ceases_export(
             finally:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+                station.close()
                 await csms.stop()
 
     run_async(scenario())

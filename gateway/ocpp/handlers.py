@@ -134,10 +134,14 @@ class Handlers:
     def on_get_composite_schedule(self, duration: int, evse_id: int,
                                   charging_rate_unit: str | None = None, **_: Any) -> Any:
         st = self.station
-        if evse_id not in (0, 1) or duration <= 0:
+        if evse_id not in (0, 1):
             return self.results.GetCompositeSchedule(
                 status="Rejected", status_info=_info("UnknownEvse", f"evseId {evse_id}: "
                                                      "this station has EVSE 1 only"))
+        if duration <= 0:
+            return self.results.GetCompositeSchedule(
+                status="Rejected", status_info=_info("InvalidValue", f"duration {duration} s: "
+                                                     "must be > 0"))
         duration = min(duration, MAX_COMPOSITE_S)  # a shorter schedule, as OCPP allows
         unit = charging_rate_unit or "W"
         per_unit = 1.0 if unit == "W" else st.settings.nominal_voltage_v * st.settings.phases

@@ -62,14 +62,17 @@ class Station:
 
     # ----- the service -----------------------------------------------------------------
     async def run(self, api: ControllerApi) -> None:
-        """Run until cancelled: the CSMS link and the controller watch, side by side."""
+        """Run until cancelled: the CSMS link and the controller watch, side by side. The
+        gateway host may call it again after a failure; the store stays open (every write is
+        committed, so a cancelled or killed station leaves nothing half-done)."""
         self.api = api
-        try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self.link.run(), name="ocpp-link")
-                group.create_task(self._watch(), name="ocpp-watch")
-        finally:
-            self.store.close()
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.link.run(), name="ocpp-link")
+            group.create_task(self._watch(), name="ocpp-watch")
+
+    def close(self) -> None:
+        """Close the store (after ``run`` has ended)."""
+        self.store.close()
 
     @property
     def online(self) -> bool:
