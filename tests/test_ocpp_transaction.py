@@ -70,6 +70,14 @@ def test_a_token_on_the_local_list_starts_without_asking_the_csms(tmp_path: Path
             events = r.csms.of("TransactionEvent")
             assert events[0]["id_token"]["id_token"] == "CARD-9"
             assert events[-1]["transaction_info"]["stopped_reason"] == "Local"
+            # offline, the list answers only while LocalAuthorizeOffline says so
+            await r.csms.stop()
+            await r.advance(3)
+            r.station.device_model.set("AuthCtrlr", "LocalAuthorizeOffline", "false")
+            assert await r.station.present_token("CARD-9") == "Invalid"
+            r.station.device_model.set("AuthCtrlr", "LocalAuthorizeOffline", "true")
+            assert await r.station.present_token("CARD-9") == "Accepted"
+            assert r.station.transactions.current is not None
 
     asyncio.run(main())
 

@@ -68,7 +68,6 @@ class DeviceModel:
             "OCPPCommCtrlr.HeartbeatInterval": str(int(s.heartbeat_interval_s)),
             "SampledDataCtrlr.TxUpdatedInterval": str(int(s.tx_updated_interval_s)),
             "AuthCtrlr.LocalAuthorizeOffline": "true",
-            "AuthCtrlr.AuthorizeRemoteStart": "false",
             "LocalAuthListCtrlr.Enabled": "true",
         }
         fixed: dict[str, str] = {
@@ -87,6 +86,7 @@ class DeviceModel:
             "V2XChargingCtrlr.Enabled": "true",
             "V2XChargingCtrlr.SupportedOperationModes": ",".join(OPERATION_MODES),
             "EVSE.Power": _fmt(max(s.max_charge_w, s.max_discharge_w)),
+            "AuthCtrlr.AuthorizeRemoteStart": "false",  # a remote start is authorised as is
         }
         self._vars: dict[str, Variable] = {}
         for key, text in fixed.items():
@@ -94,7 +94,6 @@ class DeviceModel:
         for key, parse in (("OCPPCommCtrlr.HeartbeatInterval", _interval),
                            ("SampledDataCtrlr.TxUpdatedInterval", _interval),
                            ("AuthCtrlr.LocalAuthorizeOffline", _boolean),
-                           ("AuthCtrlr.AuthorizeRemoteStart", _boolean),
                            ("LocalAuthListCtrlr.Enabled", _boolean)):
             self._vars[key] = Variable(value=functools.partial(self.text, key), parse=parse)
         self._vars["SecurityCtrlr.SecurityProfile"] = Variable(

@@ -210,7 +210,10 @@ class Station:
             return "Accepted"
         if current is not None or not self.operative:
             return "Rejected"
-        verdict = self.local_list.status(id_token)
+        model = self.device_model
+        use_list = model.flag("LocalAuthListCtrlr.Enabled") and (
+            self.online or model.flag("AuthCtrlr.LocalAuthorizeOffline"))
+        verdict = self.local_list.status(id_token) if use_list else None
         if verdict is None and self.online:
             verdict = await self.link.authorize(id_token, token_type)
         if verdict is None:
