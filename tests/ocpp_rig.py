@@ -171,6 +171,18 @@ class Rig:
             self.clock.advance(min(step_s, end - self.clock.t + 1e-9))
             await self.settle()
 
+    async def clock_until(self, predicate: Any, limit_s: float, what: str) -> float:
+        """The station's clock on a second at a time (with a moment of real time for the
+        station's I/O after each) until ``predicate()``; virtual seconds it took, or fails
+        naming ``what`` after ``limit_s``."""
+        start = self.clock.t
+        while not predicate():
+            assert self.clock.t - start < limit_s, f"{what}: not within {limit_s} s"
+            self.clock.advance(1.0)
+            await self.settle()
+            await asyncio.sleep(0.02)
+        return self.clock.t - start
+
     async def advance(self, seconds: float, step_s: float = STEP_S) -> None:
         """Plant, controller and station clock on by ``seconds``, in steps."""
         end = self.charger.now + seconds - 1e-9

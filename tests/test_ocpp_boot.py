@@ -35,10 +35,10 @@ def test_pending_then_rejected_boots_are_retried_after_the_interval(tmp_path: Pa
             assert not r.station.online
             await r.advance_clock(29, step_s=1)
             assert len(r.csms.of("BootNotification")) == 1, "nothing before the interval"
-            await r.advance_clock(1, step_s=1)
-            await r.csms.wait_for(lambda: len(r.csms.of("BootNotification")) == 2, "retried")
-            await r.advance_clock(30, step_s=1)
-            await r.csms.wait_for(lambda: r.station.online, "accepted on the third boot")
+            await r.clock_until(lambda: r.station.link.registration == "Rejected", 5,
+                                "retried after the interval")
+            took = await r.clock_until(lambda: r.station.online, 40, "the third boot")
+            assert 29.0 <= took <= 31.0, took
             assert not r.csms.of("StatusNotification")[:-1], "nothing sent before acceptance"
             assert r.station.device_model.text("OCPPCommCtrlr.HeartbeatInterval") == "30"
 
@@ -109,8 +109,8 @@ def test_a_callerror_answer_to_the_boot_is_retried_after_a_back_off(tmp_path: Pa
     async def main() -> None:
         async with rig(tmp_path, online=False, boots=("CallError",)) as r:
             await r.csms.wait_for(lambda: len(r.csms.of("BootNotification")) == 1, "a boot")
-            await r.advance_clock(3, step_s=1)  # reconnect_min_s is 2 s
-            await r.csms.wait_for(lambda: r.station.online, "accepted on the second boot")
+            took = await r.clock_until(lambda: r.station.online, 30, "the second boot")
+            assert took >= 2.0, "not before the back-off (reconnect_min_s, 2 s)"
             assert r.task is not None and not r.task.done(), "the station kept running"
             assert r.station.link.connects == 2
 
@@ -123,9 +123,8 @@ def test_the_gateway_host_can_run_the_same_station_again(tmp_path: Path) -> None
         async with rig(tmp_path) as r:
             await r.kill()
             r.start()  # the same Station object
-            await r.advance_clock(3, step_s=1)
-            await r.csms.wait_for(lambda: r.station.link.connects == 2, "connected again")
-            await r.csms.wait_for(lambda: r.station.online, "online again")
+            await r.clock_until(lambda: r.station.link.connects == 2 and r.station.online,
+                                30, "online again")
             reply = await r.csms.call("SetVariables", set_variable_data=[{
                 "component": {"name": "SampledDataCtrlr"},
                 "variable": {"name": "TxUpdatedInterval"}, "attribute_value": "30"}])
