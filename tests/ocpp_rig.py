@@ -183,13 +183,22 @@ class Rig:
             await asyncio.sleep(0.02)
         return self.clock.t - start
 
+    async def advance_until(self, predicate: Any, limit_s: float, what: str) -> float:
+        """Plant, controller and clock on a second at a time until ``predicate()``."""
+        start = self.charger.now
+        while not predicate():
+            assert self.charger.now - start < limit_s, f"{what}: not within {limit_s} s"
+            await self.advance(1.0)
+            await asyncio.sleep(0.01)
+        return self.charger.now - start
+
     async def advance(self, seconds: float, step_s: float = STEP_S) -> None:
         """Plant, controller and station clock on by ``seconds``, in steps."""
         end = self.charger.now + seconds - 1e-9
         while self.charger.now < end:
             dt = min(step_s, end - self.charger.now + 1e-9)
             self.api.step(dt)
-            self.clock.advance(EPOCH + self.charger.now - self.clock.t)
+            self.clock.advance(max(0.0, EPOCH + self.charger.now - self.clock.t))
             await self.settle()
 
 
