@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from gateway.ocpp.settings import OcppSettings
 from gateway.settings import ControllerLinkSettings, MqttSettings, StatusPageSettings
 from hal.config_fields import META_KEY, choices_problem, number_problem, show_value
 from hal.errors import ConfigError
@@ -39,6 +40,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("controller", ControllerLinkSettings, "the controller's control socket"),
     Section("mqtt", MqttSettings, "MQTT and Home Assistant discovery"),
     Section("status_page", StatusPageSettings, "the local status page"),
+    Section("ocpp", OcppSettings, "OCPP charging station for a CSMS or aggregator (docs/ocpp.md)"),
 )
 
 
@@ -119,7 +121,11 @@ def build_section(cls: type[T], data: Mapping[str, Any], prefix: str,
             problems.append(problem)
             continue
         values[name] = value
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as err:  # the section's own rules between keys (e.g. [ocpp])
+        problems.extend(getattr(err, "problems", [str(err)]))
+        return cls()
 
 
 def parse_gateway_config(data: Mapping[str, Any]) -> GatewayConfig:

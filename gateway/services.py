@@ -11,6 +11,7 @@ from collections.abc import Callable
 from gateway.config import GatewayConfig
 from gateway.host import Service
 from gateway.mqtt_service import MqttService
+from gateway.ocpp.settings import OcppSettings
 from gateway.preferences import Preferences
 from gateway.settings import MqttSettings, StatusPageSettings
 from gateway.status_page import StatusPage
@@ -28,9 +29,19 @@ def _status_page(config: GatewayConfig, prefs: Preferences) -> Service | None:
     return StatusPage(settings, prefs) if settings.enabled else None
 
 
+def _ocpp(config: GatewayConfig, prefs: Preferences) -> Service | None:
+    settings = config.get(OcppSettings)
+    if not settings.enabled:
+        return None
+    from gateway.ocpp.station import Station  # imports ocpp and websockets only when used
+
+    return Station(settings)
+
+
 FACTORIES: tuple[Factory, ...] = (
     _mqtt,
     _status_page,
+    _ocpp,
 )
 
 
