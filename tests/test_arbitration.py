@@ -65,11 +65,26 @@ def test_each_field_goes_to_the_highest_source_that_states_it() -> None:
     assert arb.resolve(3.0) == Resolution("idle", "technician", 3000.0, "grid_operator")
 
 
-def test_lower_power_from_a_lower_source_does_not_win() -> None:
+def test_a_ceiling_from_a_higher_source_never_raises_a_lower_limit() -> None:
+    """An OCPP ExternalLimits or station maximum of 11 kW (a grid_operator power-only claim)
+    raised a schedule's 3 kW charge to 11 kW: it is a ceiling, not a wish."""
     arb = Arbiter()
-    claim(arb, USER, "charge", 2000.0)
-    claim(arb, GRID, power_w=5000.0)
-    assert arb.resolve(0.0).power_w == 5000.0  # priority decides, not the smaller value
+    claim(arb, SCHEDULE, "charge", 3000.0)
+    claim(arb, GRID, power_w=11000.0)
+    assert arb.resolve(0.0) == Resolution("charge", "schedule", 3000.0, "schedule")
+    claim(arb, GRID, power_w=2000.0, t=1.0)  # a lower ceiling caps
+    assert arb.resolve(1.0) == Resolution("charge", "schedule", 2000.0, "grid_operator")
+
+
+def test_a_higher_wish_replaces_a_lower_limit_and_ceilings_above_it_cap_it() -> None:
+    arb = Arbiter()
+    claim(arb, USER, power_w=2000.0)  # the owner's own cap, lowest priority
+    claim(arb, GRID, "v2g", 5000.0)  # a dispatch order outranks the owner's cap
+    assert arb.resolve(0.0) == Resolution("v2g", "grid_operator", 5000.0, "grid_operator")
+    claim(arb, TECH, power_w=4000.0, t=1.0)  # a technician's cap above the dispatch lowers it
+    assert arb.resolve(1.0) == Resolution("v2g", "grid_operator", 4000.0, "technician")
+    claim(arb, TECH, power_w=9000.0, t=2.0)  # and never raises it
+    assert arb.resolve(2.0) == Resolution("v2g", "grid_operator", 5000.0, "grid_operator")
 
 
 def test_the_controllers_own_power_limit_only_ever_lowers() -> None:
@@ -214,10 +229,13 @@ def test_resolution_is_the_best_live_accepted_claim_per_field(
         ranked = sorted(live.values(), key=lambda c: c.source.rank)
         mode_claim = next((c for c in ranked if c.mode is not None), None)
         limits = [c for c in ranked if c.power_w is not None]
-        power_claim = limits[0] if limits else None
-        if (power_claim is not None and power_claim.source is SAFETY and len(limits) > 1
-                and (limits[1].power_w or 0.0) < (power_claim.power_w or 0.0)):
-            power_claim = limits[1]  # the safety source's limit is only ever a ceiling
+        # The model, stated directly: the highest wish (a mode and a power; not safety) and
+        # every ceiling above it; the lowest of them stands (on a tie, the lower-priority one).
+        wish = next((i for i, c in enumerate(limits)
+                     if c.mode is not None and c.source is not SAFETY), len(limits))
+        candidates = limits[:wish + 1]
+        power_claim = (min(candidates, key=lambda c: (c.power_w, -c.source.rank))
+                       if candidates else None)
         assert got.mode == (mode_claim.mode if mode_claim else "idle")
         assert got.mode_source == (mode_claim.source.value if mode_claim else "default")
         assert got.power_w == (power_claim.power_w if power_claim else None)

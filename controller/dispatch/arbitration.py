@@ -2,13 +2,21 @@
 
 Every requester (a :class:`Source`) holds at most one :class:`Claim`. A claim states a mode, a
 power limit, or both (``None`` = no opinion on that field), and optionally a lease: it then
-releases itself ``lease_s`` after it was made. Each field is won separately by the
-highest-priority source that states it, so a grid operator can cap the power of a charge the
-user asked for without taking over the mode. One exception: the ``safety`` source's power limit
-(thermal derating, the IEEE 1547 enter-service ramp) is a ceiling, never a wish: when the next
-source's limit is lower, that one stands (a derated charger does not charge harder than asked).
-With no claim stating a field, the mode is ``idle`` and the power limit is ``None`` (as much as
-the limits allow), both won by ``"default"``.
+releases itself ``lease_s`` after it was made. The mode is won by the highest-priority source
+that states one. The power limit is resolved by two kinds of claim:
+
+- a claim with a mode *and* a power limit is a wish for that mode (a dispatch order, "charge at
+  up to 3 kW"): a higher-priority wish replaces every lower-priority limit;
+- a power limit with no mode, and every limit of the ``safety`` source (thermal derating, the
+  IEEE 1547 enter-service ramp), is a ceiling: it only ever lowers the limit that the
+  lower-priority claims resolve to, never raises it. So a grid operator can cap the power of a
+  charge the user asked for without taking over the mode, and its cap of 11 kW does not raise a
+  schedule's 3 kW charge (an OCPP ExternalLimits or station maximum is a ceiling), nor does a
+  derated charger charge harder than asked.
+
+The power's winner is the source whose limit stands. With no claim stating a field, the mode is
+``idle`` and the power limit is ``None`` (as much as the limits allow), both won by
+``"default"``.
 
 Priority, highest first, and why:
 
@@ -186,6 +194,25 @@ def _validate(claim: Claim, now: float, modes: Sequence[str]) -> str:
     return ""
 
 
+def is_ceiling(claim: Claim) -> bool:
+    """True when ``claim``'s power limit only ever lowers (see the module doc)."""
+    return claim.mode is None or claim.source is Source.SAFETY
+
+
+def standing_limit(by_rank: Sequence[Claim]) -> Claim | None:
+    """The claim whose power limit stands among ``by_rank`` (highest priority first): walked
+    from the lowest priority up, a wish replaces what stands and a ceiling replaces it only when
+    lower. None when no claim states a power limit."""
+    standing: Claim | None = None
+    for held in reversed(by_rank):
+        if held.power_w is None:
+            continue
+        if (standing is None or not is_ceiling(held)
+                or held.power_w < (standing.power_w or 0.0)):
+            standing = held
+    return standing
+
+
 class Arbiter:
     """Holds one claim per source and resolves the winner of each field."""
 
@@ -251,11 +278,7 @@ class Arbiter:
         self._expire(now)
         by_rank = sorted(self._claims.values(), key=lambda c: c.source.rank)
         mode = next((c for c in by_rank if c.mode is not None), None)
-        limits = [c for c in by_rank if c.power_w is not None]
-        power = limits[0] if limits else None
-        if (power is not None and power.source is Source.SAFETY and len(limits) > 1
-                and (limits[1].power_w or 0.0) < (power.power_w or 0.0)):
-            power = limits[1]  # the controller's own ceiling only ever lowers a power limit
+        power = standing_limit(by_rank)
         result = Resolution(
             mode=DEFAULT_MODE if mode is None or mode.mode is None else mode.mode,
             mode_source=DEFAULT_SOURCE if mode is None else mode.source.value,

@@ -174,7 +174,7 @@ def resolve(profiles: Sequence[Profile], t: float, tx: TxContext | None,
     charge = _lowest(charge, *caps_c)
     discharge = _lowest(discharge, *caps_d)
     # The station's ratings clamp what a profile asks; they are never a claim of their own
-    # (a ceiling nobody asked for would outrank the owner's lower limits).
+    # (nobody asked for them, and the controller applies its own ratings anyway).
     charge = None if charge is None else min(charge, limits.max_charge_w)
     discharge = None if discharge is None else min(discharge, limits.max_discharge_w)
     reasons = []
