@@ -4,7 +4,13 @@ The backup reserve and a departure target are hard constraints, but a car that a
 empty, or a target too high for the time left, would make the program infeasible. Here both are
 cut to the most the charger can deliver at full power, with a note that says why, so the solver
 always has a plan and that plan is "charge as fast as allowed" exactly when the wish cannot be
-met. The floors are computed by one forward pass along the fastest-charge trajectory.
+met. The floors are computed by one forward pass along the fastest-charge trajectory. Where a
+floor is still below the reserve (the car is refilling it), discharging is forbidden outright: the
+SoC is then below the reserve, or might be.
+
+A future trip's arrival SoC is not known before solving; its floor ramp starts from the lowest
+arrival the plan allows (departure floor minus the trip). The car's real arrival is planned again
+when it plugs in, from its measured SoC.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ class Floors:
     arrival_drop_kwh: Array  # trip energy taken off at the start of the return step
     days: tuple[tuple[int, ...], ...]  # step indices of each local calendar day
     notes: tuple[str, ...]
+    below_reserve: Array  # 1.0 where the floor is still below the reserve: no discharge there
 
 
 def power_bounds(problem: Problem) -> PowerBounds:
@@ -107,4 +114,5 @@ def floors(problem: Problem, bounds: PowerBounds) -> Floors:
     for i in range(n):
         day_of.setdefault(problem.time(i).date(), []).append(i)
     days = tuple(tuple(v) for v in day_of.values())
-    return Floors(lo, np.full(n, hi), drop, days, tuple(notes))
+    below = (lo < reserve - 1e-9).astype(np.float64)
+    return Floors(lo, np.full(n, hi), drop, days, tuple(notes), below)

@@ -27,6 +27,7 @@ above the current SoC becomes a floor that rises as fast as the charger can fill
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import highspy
@@ -36,6 +37,9 @@ from gateway.planner.floors import floors, power_bounds
 from gateway.planner.evaluate import evaluate
 from gateway.planner.model import Array, Plan, Problem
 
+
+
+DUST = 1e-9  # kW or money per kWh: below this, an input is zero to the solver
 
 
 class PlannerSolveError(RuntimeError):
@@ -80,9 +84,24 @@ class _Rows:
         self.hi.append(hi)
 
 
+def _dust_to_zero(a: Array) -> Array:
+    """Magnitudes below ``DUST`` set to zero: HiGHS drops such coefficients, and a denormal
+    bound or right-hand side made it report an "empty" model instead of a plan."""
+    return np.where(np.abs(a) < DUST, 0.0, a)
+
+
+def _without_dust(problem: Problem) -> Problem:
+    """``problem`` with its series cleaned of dust (the plan is priced on the same numbers)."""
+    return dataclasses.replace(problem, import_price=_dust_to_zero(problem.import_price),
+                               export_price=_dust_to_zero(problem.export_price),
+                               pv_kw=_dust_to_zero(problem.pv_kw),
+                               load_kw=_dust_to_zero(problem.load_kw))
+
+
 def solve(problem: Problem) -> Plan:
     """The cheapest plan for ``problem`` (raises PlannerSolveError only on a solver failure)."""
     t0 = time.perf_counter()
+    problem = _without_dust(problem)
     n, dt = problem.n, problem.step_h
     bat, wear = problem.battery, problem.wear
     bounds = power_bounds(problem)
@@ -97,7 +116,7 @@ def solve(problem: Problem) -> Plan:
     cost[col.block(col.C)] = cyc * bat.charge_efficiency * dt
     upper[col.block(col.C)] = bounds.c_max
     cost[col.block(col.D)] = cyc / bat.discharge_efficiency * dt
-    upper[col.block(col.D)] = bounds.d_max
+    upper[col.block(col.D)] = bounds.d_max * (1.0 - fl.below_reserve)
     lower[col.block(col.G)], upper[col.block(col.G)] = -bounds.x_max, bounds.g_max
     cost[col.block(col.Z)] = dt
     lower[col.block(col.Z)], upper[col.block(col.Z)] = -inf, inf
@@ -106,6 +125,7 @@ def solve(problem: Problem) -> Plan:
     cost[col.block(col.W)] = dt
     lower[col.block(col.W)], upper[col.block(col.W)] = -inf, inf
 
+    upper = _dust_to_zero(upper)  # the hull row divides by these
     rows = _Rows()
     net = problem.load_kw - problem.pv_kw
     export_price = np.minimum(problem.export_price, problem.import_price)  # convex bill
@@ -125,7 +145,7 @@ def solve(problem: Problem) -> Plan:
         rows.add(entries, rhs, rhs)
         for a, b in wear.calendar_lines(float(temps[i]), bat.capacity_kwh):
             rows.add([(w, 1.0), (s, -b)], a, inf)
-        c_max, d_max = float(bounds.c_max[i]), float(bounds.d_max[i])
+        c_max, d_max = float(upper[c]), float(upper[d])
         if c_max > 0 and d_max > 0:
             rows.add([(c, 1.0 / c_max), (d, 1.0 / d_max)], -inf, 1.0)
     for day in fl.days:
@@ -141,11 +161,11 @@ def _run(col: _Columns, cost: Array, lower: Array, upper: Array, rows: _Rows) ->
     lp = highspy.HighsLp()
     lp.num_col_ = col.count
     lp.num_row_ = len(rows.lo)
-    lp.col_cost_ = cost
-    lp.col_lower_ = lower
-    lp.col_upper_ = upper
-    lp.row_lower_ = np.asarray(rows.lo)
-    lp.row_upper_ = np.asarray(rows.hi)
+    lp.col_cost_ = _dust_to_zero(cost)
+    lp.col_lower_ = _dust_to_zero(lower)
+    lp.col_upper_ = _dust_to_zero(upper)
+    lp.row_lower_ = _dust_to_zero(np.asarray(rows.lo))
+    lp.row_upper_ = _dust_to_zero(np.asarray(rows.hi))
     k = len(rows.entries)
     r = np.fromiter((e[0] for e in rows.entries), dtype=np.int32, count=k)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
