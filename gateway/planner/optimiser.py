@@ -33,11 +33,9 @@ import time
 import highspy
 import numpy as np
 
-from gateway.planner.floors import floors, power_bounds
 from gateway.planner.evaluate import evaluate
+from gateway.planner.floors import floors, power_bounds
 from gateway.planner.model import Array, Plan, Problem
-
-
 
 DUST = 1e-9  # kW or money per kWh: below this, an input is zero to the solver
 
@@ -172,7 +170,7 @@ def _run(col: _Columns, cost: Array, lower: Array, upper: Array, rows: _Rows) ->
     lp.a_matrix_.start_ = np.searchsorted(r, np.arange(lp.num_row_ + 1)).astype(np.int32)
     lp.a_matrix_.index_ = np.fromiter((e[1] for e in rows.entries), dtype=np.int32, count=k)
     lp.a_matrix_.value_ = np.fromiter((e[2] for e in rows.entries), dtype=np.float64, count=k)
-    h = highspy.Highs()
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("threads", 1)

@@ -21,6 +21,7 @@ budget. Every parameter is the owner's to set: chemistry and climate decide (Dub
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -69,12 +70,11 @@ class WearModel:
             _check("calendar_fade soc_pct", soc, 0.0, 100.0)
             _check("calendar_fade pct_per_year", fade, 0.0, 100.0)
         socs = [p[0] for p in points]
-        if socs[0] != 0.0 or socs[-1] != 100.0 or any(b <= a for a, b in zip(socs, socs[1:],
-                                                                            strict=False)):
+        if socs[0] != 0.0 or socs[-1] != 100.0 or any(b <= a for a, b in itertools.pairwise(socs)):
             raise WearInputError("wear.calendar_fade: SoC points must rise strictly from 0 to "
                                  f"100, got {socs}")
         slopes = self.calendar_slopes()
-        if any(b < a - 1e-12 for a, b in zip(slopes, slopes[1:], strict=False)):
+        if any(b < a - 1e-12 for a, b in itertools.pairwise(slopes)):
             raise WearInputError("wear.calendar_fade: the fade must be convex in SoC (each "
                                  "segment at least as steep as the one before) so that the "
                                  "planner's linear program prices it exactly")
@@ -87,7 +87,7 @@ class WearModel:
     def calendar_slopes(self) -> list[float]:
         """Fade (%/year) per SoC percent of each segment."""
         pts = self.calendar_fade
-        return [(f1 - f0) / (s1 - s0) for (s0, f0), (s1, f1) in zip(pts, pts[1:], strict=False)]
+        return [(f1 - f0) / (s1 - s0) for (s0, f0), (s1, f1) in itertools.pairwise(pts)]
 
     def temperature_factor(self, temperature_c: float) -> float:
         return float(2.0 ** ((temperature_c - self.reference_temperature_c)
@@ -97,7 +97,7 @@ class WearModel:
         """Calendar fade at 25 °C at ``soc_pct`` (clamped to 0..100), linear between points."""
         s = min(max(soc_pct, 0.0), 100.0)
         pts = self.calendar_fade
-        for (s0, f0), (s1, f1) in zip(pts, pts[1:], strict=False):
+        for (s0, f0), (s1, f1) in itertools.pairwise(pts):
             if s <= s1:
                 return f0 + (f1 - f0) * (s - s0) / (s1 - s0)
         return pts[-1][1]
@@ -118,7 +118,7 @@ class WearModel:
                    * self.temperature_factor(temperature_c))
         lines = []
         pts = self.calendar_fade
-        for (s0, f0), (s1, f1) in zip(pts, pts[1:], strict=False):
+        for (s0, f0), (s1, f1) in itertools.pairwise(pts):
             slope_per_pct = (f1 - f0) / (s1 - s0)
             b = per_pct * slope_per_pct * 100.0 / usable_kwh  # per kWh of SoC
             a = per_pct * (f0 - pts[0][1] - slope_per_pct * s0)
