@@ -13,6 +13,10 @@
 #     editable), the stop hook /opt/v2x-controller/libexec/v2x-safe-outputs, /usr/local/bin/v2xctl;
 #   - /etc/v2x-controller/config.toml from hw/config.example.toml, ONLY if there is none;
 #   - /var/lib/v2x-controller (the state directory, owned by v2x);
+#   - the gateway (docs/gateway.md): the system user v2x-gateway (no login shell, home
+#     /var/lib/v2x-gateway), the group v2x-control (the control socket's; v2x-gateway is its
+#     member), /etc/v2x-gateway/gateway.toml from hw/gateway.example.toml ONLY if there is none,
+#     systemd/tmpfiles.d/*.conf -> /etc/tmpfiles.d (/run/v2x-control, the socket's directory);
 #   - systemd units (systemd/*.service -> /etc/systemd/system, *.network and *.link ->
 #     /etc/systemd/network, system.conf.d/*.conf -> /etc/systemd/system.conf.d), the udev rules
 #     (hw/udev/*.rules -> /etc/udev/rules.d), and enables systemd-networkd (CAN bring-up);
@@ -22,7 +26,8 @@
 #   - cmdline.txt without a kernel console on the UART (the original kept as
 #     cmdline.txt.v2x-backup), and g_serial loaded at boot (/etc/modules-load.d) for the
 #     technician console on /dev/ttyGS0.
-# It does not enable or start v2x-controller.service: check the config and the wiring first.
+# It does not enable or start v2x-controller.service or v2x-gateway.service: check the configs
+# and the wiring first.
 #
 # It plans first and shows every change (a unified diff for every edited file), asks before
 # making them unless --yes, and is idempotent: a second run finds nothing to do and says so.
@@ -75,6 +80,13 @@ CLI_LINK=/usr/local/bin/v2xctl
 CONF_DIR=/etc/v2x-controller
 CONF=$CONF_DIR/config.toml
 STATE_DIR=/var/lib/v2x-controller
+GATEWAY_SERVICE=v2x-gateway
+GATEWAY_USER=v2x-gateway
+CONTROL_GROUP=v2x-control
+GATEWAY_HOME=/var/lib/v2x-gateway
+GATEWAY_CONF_DIR=/etc/v2x-gateway
+GATEWAY_CONF=$GATEWAY_CONF_DIR/gateway.toml
+TMPFILES_DIR=/etc/tmpfiles.d
 UNIT_DIR=/etc/systemd/system
 NETWORK_DIR=/etc/systemd/network
 SYSTEM_CONF_DIR=/etc/systemd/system.conf.d
@@ -151,6 +163,7 @@ PHASE=plan
 CHANGES=0
 RELOAD_SYSTEMD=0
 RELOAD_UDEV=0
+RELOAD_TMPFILES=0
 RELOAD_NETWORKD=0
 REBOOT_NEEDED=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/v2x-install.XXXXXX")
@@ -277,12 +290,69 @@ step_groups_and_user() {
     fi
 }
 
+# The gateway's user: no login shell, its own group, and the control socket's group only.
+step_gateway_user() {
+    if ((STAGING)); then
+        skip "system group $CONTROL_GROUP and user $GATEWAY_USER (not under --root):" \
+            "useradd --system --home-dir $GATEWAY_HOME --no-create-home --shell" \
+            "/usr/sbin/nologin --user-group --groups $CONTROL_GROUP $GATEWAY_USER"
+        return 0
+    fi
+    if getent group "$CONTROL_GROUP" >/dev/null; then
+        same "group $CONTROL_GROUP exists"
+    else
+        change "create system group $CONTROL_GROUP (the control socket): groupadd --system" \
+            "$CONTROL_GROUP"
+        if applying; then run groupadd --system "$CONTROL_GROUP"; fi
+    fi
+    if ! getent passwd "$GATEWAY_USER" >/dev/null; then
+        change "create system user $GATEWAY_USER (no login shell, groups $CONTROL_GROUP):" \
+            "useradd --system --home-dir $GATEWAY_HOME --no-create-home --shell" \
+            "/usr/sbin/nologin --user-group --groups $CONTROL_GROUP $GATEWAY_USER"
+        if applying; then
+            run useradd --system --home-dir "$GATEWAY_HOME" --no-create-home \
+                --shell /usr/sbin/nologin --user-group --groups "$CONTROL_GROUP" \
+                --comment "v2x-controller gateway" "$GATEWAY_USER"
+        fi
+        return 0
+    fi
+    local have
+    have=$(id -nG "$GATEWAY_USER" | tr ' ' '\n' | grep -vx "$(id -gn "$GATEWAY_USER")" \
+        | sort | tr '\n' ' ' || true)
+    if [[ $have == "$CONTROL_GROUP " ]]; then
+        same "user $GATEWAY_USER is in exactly the group $CONTROL_GROUP"
+    else
+        change "set the groups of $GATEWAY_USER to $CONTROL_GROUP (now: ${have:-none}):" \
+            "usermod --groups $CONTROL_GROUP $GATEWAY_USER"
+        if applying; then run usermod --groups "$CONTROL_GROUP" "$GATEWAY_USER"; fi
+    fi
+}
+
+step_gateway_config() {
+    local target=$ROOT$GATEWAY_CONF
+    if [[ ! -d $ROOT$GATEWAY_CONF_DIR ]]; then
+        change "create $GATEWAY_CONF_DIR"
+        if applying; then mkdir -p "$ROOT$GATEWAY_CONF_DIR" && chmod 750 "$ROOT$GATEWAY_CONF_DIR"; fi
+    fi
+    ensure_owner "$GATEWAY_CONF_DIR" "root:$GATEWAY_USER" 750
+    if [[ -e $target ]]; then
+        same "$GATEWAY_CONF exists: kept as it is (never overwritten)"
+    else
+        change "install $GATEWAY_CONF from hw/gateway.example.toml (the MQTT broker and its" \
+            "password go there, never into the controller's config)"
+        if applying; then
+            install -m 640 "$SRC_DIR/hw/gateway.example.toml" "$target"
+        fi
+    fi
+    ensure_owner "$GATEWAY_CONF" "root:$GATEWAY_USER" 640
+}
+
 # source_digest: what the venv was built from (package sources, pip options).
 source_digest() {
     (
         cd "$SRC_DIR"
         printf 'pi extra; pip options: %s\n' "${V2X_INSTALL_PIP_OPTS:-}"
-        find pyproject.toml README.md controller hal -type f ! -path '*/__pycache__/*' \
+        find pyproject.toml README.md controller hal gateway -type f ! -path '*/__pycache__/*' \
             ! -name '*.pyc' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
     ) | sha256sum | cut -d' ' -f1
 }
@@ -321,7 +391,7 @@ step_venv() {
         local copy=$WORK/source
         mkdir -p "$copy"
         cp -R "$SRC_DIR/pyproject.toml" "$SRC_DIR/README.md" "$SRC_DIR/controller" \
-            "$SRC_DIR/hal" "$copy/"
+            "$SRC_DIR/hal" "$SRC_DIR/gateway" "$copy/"
         run "$venv/bin/python" -m pip install --disable-pip-version-check --no-input \
             --progress-bar off "${pip_opts[@]}" "${copy}[pi]"
         printf '%s\n' "$digest" >"$venv/$STAMP_NAME"
@@ -334,6 +404,7 @@ note_reload() {
         "$UNIT_DIR"/*) RELOAD_SYSTEMD=1 ;;
         "$NETWORK_DIR"/*) RELOAD_NETWORKD=1 ;;
         "$UDEV_DIR"/*) RELOAD_UDEV=1 ;;
+        "$TMPFILES_DIR"/*) RELOAD_TMPFILES=1 ;;
         "$SYSTEM_CONF_DIR"/* | "$MODULES_LOAD_DIR"/*) REBOOT_NEEDED=1 ;;
     esac
 }
@@ -371,6 +442,9 @@ managed_files() {
     done
     for f in "$SRC_DIR"/systemd/system.conf.d/*.conf; do
         printf '%s %s 644\n' "$f" "$SYSTEM_CONF_DIR/${f##*/}"
+    done
+    for f in "$SRC_DIR"/systemd/tmpfiles.d/*.conf; do
+        printf '%s %s 644\n' "$f" "$TMPFILES_DIR/${f##*/}"
     done
     for f in "$SRC_DIR"/hw/udev/*.rules; do
         printf '%s %s 644\n' "$f" "$UDEV_DIR/${f##*/}"
@@ -688,8 +762,14 @@ remove_empty_dirs() {
 
 step_stop_service() {
     if ((STAGING)); then
-        skip "systemctl disable --now $SERVICE (not under --root)"
+        skip "systemctl disable --now $GATEWAY_SERVICE $SERVICE (not under --root)"
         return 0
+    fi
+    if [[ -e $UNIT_DIR/$GATEWAY_SERVICE.service ]] \
+        && { systemctl is-enabled --quiet "$GATEWAY_SERVICE" 2>/dev/null \
+            || systemctl is-active --quiet "$GATEWAY_SERVICE" 2>/dev/null; }; then
+        change "stop and disable $GATEWAY_SERVICE: systemctl disable --now $GATEWAY_SERVICE"
+        if applying; then run systemctl disable --now "$GATEWAY_SERVICE"; fi
     fi
     if [[ ! -e $UNIT_DIR/$SERVICE.service ]]; then
         return 0
@@ -729,15 +809,25 @@ step_purge() {
         return 0
     fi
     remove_path "$CONF_DIR" -r
+    remove_path "$GATEWAY_CONF_DIR" -r
     remove_path "$STATE_DIR" -r
     if [[ -e $ROOT$STATE_DIR ]]; then
         warn "--purge deletes the latched faults too: the next install starts with none"
     fi
     if ((STAGING)); then
-        skip "userdel $SERVICE_USER (not under --root)"
-    elif getent passwd "$SERVICE_USER" >/dev/null; then
-        change "remove the user $SERVICE_USER: userdel $SERVICE_USER"
-        if applying; then run userdel "$SERVICE_USER"; fi
+        skip "userdel $SERVICE_USER $GATEWAY_USER, groupdel $CONTROL_GROUP (not under --root)"
+        return 0
+    fi
+    local user
+    for user in "$SERVICE_USER" "$GATEWAY_USER"; do
+        if getent passwd "$user" >/dev/null; then
+            change "remove the user $user: userdel $user"
+            if applying; then run userdel "$user"; fi
+        fi
+    done
+    if getent group "$CONTROL_GROUP" >/dev/null; then
+        change "remove the group $CONTROL_GROUP: groupdel $CONTROL_GROUP"
+        if applying; then run groupdel "$CONTROL_GROUP"; fi
     fi
 }
 
@@ -749,6 +839,8 @@ plan_install() {
     step_cli_link
     step_config
     step_state_dir
+    step_gateway_user
+    step_gateway_config
     step_boot install
     step_cmdline
     check_console
@@ -821,6 +913,13 @@ if ((RELOAD_NETWORKD)); then
         printf '  - skipped: networkctl reload (not under --root)\n'
     elif systemctl is-active --quiet systemd-networkd.service; then
         run networkctl reload
+    fi
+fi
+if ((RELOAD_TMPFILES && !UNINSTALL)); then
+    if ((STAGING)); then
+        printf '  - skipped: systemd-tmpfiles --create (not under --root)\n'
+    else
+        run systemd-tmpfiles --create "$TMPFILES_DIR/v2x-control.conf"
     fi
 fi
 if ((RELOAD_UDEV)); then

@@ -146,6 +146,11 @@ def test_example_application_settings_are_the_defaults(example: Config) -> None:
     for fld in dataclasses.fields(Config):
         if fld.name in ("hal", "store"):
             continue
+        if fld.name == "control_socket":  # the Pi's socket path; the rest are the defaults
+            assert example.control_socket.path == "/run/v2x-control/control.sock"
+            assert dataclasses.replace(example.control_socket, path="") == \
+                defaults.control_socket, fld.name
+            continue
         assert getattr(example, fld.name) == getattr(defaults, fld.name), fld.name
 
 

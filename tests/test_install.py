@@ -41,7 +41,7 @@ EXPOSURE_LIMIT = 2.0
 PIP_ENV = {"V2X_INSTALL_PIP_OPTS": "--no-deps"}
 
 # The files of the checkout that the installer reads.
-CHECKOUT_PARTS = ("hw", "systemd", "controller", "hal", "pyproject.toml", "README.md")
+CHECKOUT_PARTS = ("hw", "systemd", "controller", "hal", "gateway", "pyproject.toml", "README.md")
 
 # A Raspberry Pi OS Bookworm /boot/firmware/config.txt, abridged; it ends inside a model filter,
 # which is why the installer's block starts with [all].
@@ -86,6 +86,8 @@ BEGIN, END = "# >>> v2x-controller", "# <<< v2x-controller"
 # Installed path (without the root) -> the checkout file it comes from.
 INSTALLED_FROM = {
     "etc/systemd/system/v2x-controller.service": "systemd/v2x-controller.service",
+    "etc/systemd/system/v2x-gateway.service": "systemd/v2x-gateway.service",
+    "etc/tmpfiles.d/v2x-control.conf": "systemd/tmpfiles.d/v2x-control.conf",
     "etc/systemd/network/80-v2x-can0.network": "systemd/80-v2x-can0.network",
     "etc/systemd/network/80-v2x-can1.network": "systemd/80-v2x-can1.network",
     "etc/systemd/network/80-v2x-can.link": "systemd/80-v2x-can.link",
@@ -182,6 +184,9 @@ PLAN_MARKERS = (
     "dtoverlay=mcp2515-can1,oscillator=16000000,interrupt=23",
     "dtparam=watchdog=on",
     "systemctl enable --now systemd-networkd.service",
+    "install /etc/systemd/system/v2x-gateway.service",
+    "install /etc/tmpfiles.d/v2x-control.conf",
+    "install /etc/v2x-gateway/gateway.toml from hw/gateway.example.toml",
 )
 SYSTEM_PATHS = (
     "/opt/v2x-controller", "/etc/v2x-controller", "/var/lib/v2x-controller",

@@ -23,6 +23,7 @@ from controller.cli.sim_cmd import load_or_explain
 from controller.config.loader import load_config_file, parse_config
 from controller.config.model import Config
 from controller.console.serve import built_in_console, start_console
+from controller.control_socket.serve import simulator_socket_path, start_control_socket
 from controller.modes.requests import MODES, Request
 from controller.scenarios.runner import run_scenario
 from controller.store.state_store import StateStore
@@ -92,7 +93,8 @@ class _StopFlag:
 def _load(args: argparse.Namespace) -> tuple[Config, str]:
     if args.config is None:
         console, note = built_in_console()
-        return (parse_config({**BUILT_IN_SIM, **console}),
+        sockets = {"control_socket": {"path": simulator_socket_path()}}
+        return (parse_config({**BUILT_IN_SIM, **console, **sockets}),
                 "No config given: running the built-in simulated charger (sim backend).\n"
                 + note)
     config = load_config_file(args.config)
@@ -190,7 +192,16 @@ def _serve(args: argparse.Namespace, config: Config, hardware: Hardware, store: 
     """Run until the duration, a stop signal or a closed output; then the safe shutdown."""
     supervisor = Supervisor(config, hardware, store, history=DAEMON_HISTORY)
     console, console_lines = start_console(supervisor, hardware, store)
-    for console_line in console_lines:
+    try:
+        control, control_lines = start_control_socket(supervisor)
+    except V2xError as error:  # nothing is energised yet: close what is open and say why
+        if console is not None:
+            console.close()
+        hardware.close()
+        store.close()
+        err.write_line(f"cannot start: {error}")
+        return 2
+    for console_line in console_lines + control_lines:
         out.write_line(console_line)
     if args.mode is not None:
         supervisor.set_request(Request(args.mode, None, "cli"))
@@ -207,6 +218,8 @@ def _serve(args: argparse.Namespace, config: Config, hardware: Hardware, store: 
     def while_stopping(sup: Supervisor) -> None:  # output errors only mark the stream
         if console is not None:
             console.on_tick()  # non-blocking, budgeted; never raises
+        if control is not None:
+            control.on_tick()  # the same: controller/control_socket/server.py
         printer.maybe_print(sup.clock.now(), sup.status)
 
     def running(sup: Supervisor) -> None:
@@ -240,6 +253,8 @@ def _serve(args: argparse.Namespace, config: Config, hardware: Hardware, store: 
     finally:
         if console is not None:
             console.close()
+        if control is not None:
+            control.close()
         hardware.close()
         store.close()
         notifier.close()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 
 from controller.config.der_settings import FrequencyDroopSettings, ReactivePowerSettings
 from controller.config.safety_settings import SafetySettings
+from controller.control_socket.settings import ControlSocketSettings
 from hal.config_fields import section, setting
 from hal.settings import HalSettings
 
@@ -387,3 +388,6 @@ class Config:
                                      "liveness (controller/protection/, docs/safety.md)")
     console: ConsoleSettings = section(ConsoleSettings, "the technician console on the serial "
                                        "ports (docs/console.md)")
+    control_socket: ControlSocketSettings = section(
+        ControlSocketSettings, "the local control socket the gateway connects to "
+        "(docs/gateway.md)")
