@@ -33,7 +33,7 @@ from gateway.planner.tariffs import Period, TouTariff
 from hal.sim.params import PlantParams
 from hal.sim.plant.battery import BatteryParams
 
-sim_controller = gateway_fixtures.sim_controller  # noqa: F401 (a fixture, used by name below)
+sim_controller = gateway_fixtures.sim_controller
 
 EPOCH = dt.datetime(2026, 12, 3, 16, 0, tzinfo=dt.UTC)  # a Thursday; plant t = 0
 K = 90.0  # planner seconds per controller second
