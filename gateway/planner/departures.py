@@ -48,7 +48,8 @@ class DeparturePlan:
         return self.weekly.get(day.weekday())
 
     def trips(self, start: dt.datetime, n: int, step_h: float) -> tuple[Trip, ...]:
-        """The trips that leave inside the horizon, as step indices (rounded to a step)."""
+        """The trips that leave inside the horizon, or are under way at its start (departure
+        step 0), as step indices (rounded to a step)."""
         step = dt.timedelta(hours=step_h)
         trips: list[Trip] = []
         day = start.date() - dt.timedelta(days=1)  # yesterday's trip may still be under way
@@ -60,9 +61,9 @@ class DeparturePlan:
                 back = dt.datetime.combine(day, out.back, start.tzinfo)
                 if back <= leave:
                     back += dt.timedelta(days=1)
-                d = round((leave - start) / step)
+                d = max(round((leave - start) / step), 0)  # 0: under way now
                 b = round((back - start) / step)
-                if d >= 0 and d < n and (not trips or d >= trips[-1].back):
+                if b > 0 and d < n and (not trips or d >= trips[-1].back):
                     trips.append(Trip(d, max(b, d + 1), out.target_soc_pct, out.trip_kwh))
             day += dt.timedelta(days=1)
         return tuple(trips)

@@ -49,6 +49,48 @@ def mode_of(ev_kw: float, grid_kw: float, surplus_kw: float, plugged: bool) -> s
     return "v2g" if grid_kw < -surplus_kw - EPS_KW else "v2h"
 
 
+COVERED_KW = 0.05  # a V2H step whose planned grid import is below this carries the whole home
+
+
+def claim_for(plan: Plan, i: int, max_discharge_kw: float,
+              surplus_kw: float | None = None) -> tuple[str, float]:
+    """The mode and power limit (kW, a magnitude) to claim for step ``i`` of ``plan``.
+
+    Forecasts are wrong in both directions, and the controller's V2H follows the *actual* home
+    load up to the claimed ceiling, so the plan is carried out by value, not by the letter:
+
+    - a V2H step that carries the whole (forecast) home claims the full discharge limit, so a
+      load above its forecast is still carried; one that rations the battery (covers only part
+      of the home) claims its planned power;
+    - an idle plugged-in step whose import price is at least the lowest price at which the plan
+      discharges for the home later in the horizon claims V2H too: the plan values the energy
+      in the battery below that price, so carrying a load the forecast missed (a cloud over the
+      PV, a kettle) is worth it. The next plan corrects any overshoot; the reserve and the
+      departure floors stay in every plan. Only discharges planned before the car next leaves
+      count, so energy kept for a departure is never spent this way.
+    - a charge step the plan fills from its own PV surplus (no planned import) claims at most
+      the surplus measured now (``surplus_kw``, when known): a PV forecast that is too bright
+      must not turn into charging from the grid at whatever the price is then;
+    - other charge steps and V2G steps claim their planned power.
+    """
+    step = plan.steps[i]
+    if step.mode == "charge" and step.grid_kw <= COVERED_KW and surplus_kw is not None:
+        kw = min(step.ev_kw, max(surplus_kw, 0.0))
+        return ("charge", kw) if kw > EPS_KW else ("idle", 0.0)
+    if step.mode == "v2h":
+        return "v2h", (max_discharge_kw if step.grid_kw <= COVERED_KW else abs(step.ev_kw))
+    if step.mode == "idle" and step.plugged and max_discharge_kw > 0:
+        later = []
+        for s in plan.steps[i + 1:]:
+            if not s.plugged:
+                break  # only energy the plan itself spends on the home before the car leaves
+            if s.mode == "v2h":
+                later.append(s.import_price)
+        if later and step.import_price >= min(later):
+            return "v2h", max_discharge_kw
+    return step.mode, abs(step.ev_kw)
+
+
 def evaluate(problem: Problem, ev_kw: Array, notes: Sequence[str] = (),
              solve_s: float = 0.0) -> Plan:
     """The plan that asks for EV power ``ev_kw`` (+ charge, AC kW), priced step by step."""

@@ -149,3 +149,4 @@ def read_series(path: Path, column: str, times: list[dt.datetime]) -> Array:
             raise PlannerInputError(f"{path}: starts after {t.isoformat()}")
         out[i] = values[j]
     return out
+

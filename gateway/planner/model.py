@@ -22,7 +22,7 @@ from gateway.planner.wear import WearModel
 
 Array = npt.NDArray[np.float64]
 STEP_H = 0.25  # 15-minute steps
-MAX_STEPS = 4 * 24 * 7  # a week; plans are 24-48 h, the benchmark's perfect foresight uses days
+MAX_STEPS = 4 * 24 * 366  # plans are 24-48 h; the benchmark's perfect foresight is a year
 
 
 class PlannerInputError(ValueError):

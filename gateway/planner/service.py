@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from gateway.api import ClaimReply, ControllerApi, ControllerStatus, Mode, Requester
 from gateway.planner.config import PlannerConfig
+from gateway.planner.evaluate import claim_for
 from gateway.planner.forecasts import LoadModel
 from gateway.planner.inputs import build_problem
 from gateway.planner.model import Plan, PlannerInputError, Problem, Step
@@ -169,19 +170,29 @@ class PlannerService:
                  plan.steps[0].mode, plan.energy_cost, plan.wear_cost, record.savings)
         return True
 
-    def current_step(self, now: dt.datetime) -> Step | None:
+    def current_index(self, now: dt.datetime) -> int | None:
+        """The plan's step at ``now`` (None: no plan, or past its end)."""
         if self.latest is None or self._problem is None:
             return None
         i = int((now - self._problem.start) / dt.timedelta(hours=self._problem.step_h))
-        steps = self.latest.plan.steps
-        return steps[i] if 0 <= i < len(steps) else None
+        return i if 0 <= i < len(self.latest.plan.steps) else None
+
+    def current_step(self, now: dt.datetime) -> Step | None:
+        i = self.current_index(now)
+        return None if i is None or self.latest is None else self.latest.plan.steps[i]
 
     async def _carry_out(self, api: ControllerApi, now: dt.datetime) -> None:
-        step = self.current_step(now)
-        if step is None:
+        i = self.current_index(now)
+        if i is None or self.latest is None:
             return
-        mode: Mode = step.mode  # type: ignore[assignment]  # one of MODES, all controller modes
-        power_w = round(abs(step.ev_kw) * 1000.0)
+        status = api.status
+        surplus = None
+        if status is not None and status.pv_power_w is not None and status.home_power_w is not None:
+            surplus = (status.pv_power_w - status.home_power_w) / 1000.0
+        name, kw = claim_for(self.latest.plan, i, self.cfg.limits.max_discharge_kw, surplus)
+        mode: Mode = name  # type: ignore[assignment]  # one of MODES, all controller modes
+        power_w = round(kw * 10.0) * 100  # 100 W steps: a measured surplus does not re-claim
+        # at every wake-up
         wish = (mode, float(power_w))
         if wish == self._held:
             return
