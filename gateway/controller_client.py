@@ -127,11 +127,10 @@ class ControllerClient:
         """Stop: the connection ends and claims are no longer renewed (their leases run out;
         call :meth:`release` first to withdraw them at once)."""
         self._closing.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        while task is not None and not task.done():  # cancel again should one be swallowed
+            task.cancel()
+            await asyncio.wait([task], timeout=1.0)
         for queue in self._subscribers:
             self._offer(queue, None)
 
@@ -145,7 +144,8 @@ class ControllerClient:
     async def wait_connected(self, timeout_s: float | None = None) -> bool:
         """True once connected (False if ``timeout_s`` passed first)."""
         try:
-            await asyncio.wait_for(self._up.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await self._up.wait()
         except TimeoutError:
             return False
         return True
@@ -227,7 +227,8 @@ class ControllerClient:
         try:
             writer.write(framing.frame(body, seq))
             await writer.drain()
-            return await asyncio.wait_for(future, self.reply_timeout_s)
+            async with asyncio.timeout(self.reply_timeout_s):  # never swallows a cancel
+                return await future
         except (ConnectionError, OSError) as err:
             raise NotConnected(str(err)) from err
         finally:
@@ -275,7 +276,8 @@ class ControllerClient:
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._closing.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._closing.wait()
 
     async def _session(self, reader: asyncio.StreamReader,
                        writer: asyncio.StreamWriter) -> None:
@@ -295,13 +297,15 @@ class ControllerClient:
             self._publish(ControllerEvent("connected", self._controller_t(),
                                           {"connects": self.connects}))
             log.info("connected to the controller at %s", self.path)
-            while not receiving.done():
+            while not receiving.done() and not self._closing.is_set():
                 await asyncio.wait([receiving], timeout=self.poll_interval_s)
                 if receiving.done():
                     break
                 await self._poll(writer)
                 await self._renew(writer)
-            raise NotConnected(receiving.result() if not receiving.cancelled() else "ended")
+            if self._closing.is_set() or not receiving.done() or receiving.cancelled():
+                raise NotConnected("the client is closing")
+            raise NotConnected(receiving.result())
         finally:
             receiving.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

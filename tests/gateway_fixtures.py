@@ -57,7 +57,7 @@ T = TypeVar("T")
 Probe = Callable[[Supervisor, SimWorld], T]
 
 DEFAULT_SPEED = 4.0  # plant seconds per wall second: fast, yet the asyncio side keeps up
-RUN_ASYNC_TIMEOUT_S = 300.0  # a hung test fails instead of hanging CI (wall-time guard only)
+RUN_ASYNC_TIMEOUT_S = 120.0  # a hung test fails instead of hanging CI (wall-time guard only)
 
 
 def run_async(coro: Coroutine[Any, Any, T], timeout_s: float = RUN_ASYNC_TIMEOUT_S) -> T:

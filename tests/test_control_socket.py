@@ -246,3 +246,27 @@ def test_the_built_in_simulator_picks_a_free_socket_path(socket_dir: Path) -> No
     finally:
         live.close()
     assert simulator_socket_path(str(socket_dir)) == first  # stale again: reused
+
+
+def test_renewals_are_quiet_the_first_claim_and_the_expiry_are_recorded(
+        served: Setup) -> None:
+    charger, server, path = served
+    client = RawClient(path)
+    assert ask(charger, server, client, "claim schedule charge 5000 4")["ok"]
+    logged = len(charger.sup.request_log)
+    stored = len(charger.store.events(limit=10_000))
+    for _ in range(5):  # renewed every 2 s for 10 s: the event log does not grow by renewals
+        serve(charger, server, 2.0)
+        reply = ask(charger, server, client, "claim schedule charge 5000 4")
+        assert reply["ok"] and "renewed" in reply["text"]
+    assert charger.sup.resolution.mode_source == "schedule"
+    kinds = [r.kind for r in charger.sup.request_log[logged:]]
+    assert "claim" not in kinds and "expiry" not in kinds
+    renewed_at = charger.now
+    serve(charger, server, 4.1)
+    expiry = [r for r in charger.sup.request_log if r.kind == "expiry"][-1]
+    assert expiry.source == "schedule" and expiry.t <= renewed_at + 4.0 + 1e-6
+    requests = [e for e in charger.store.events(limit=10_000)[stored:] if e.kind == "request"]
+    assert len(requests) <= 2, [e.text for e in requests]  # the expiry, not 5 renewals
+    # a changed claim is a new claim, recorded as such
+    assert "renewed" not in ask(charger, server, client, "claim schedule charge 4000 4")["text"]

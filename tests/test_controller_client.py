@@ -104,6 +104,7 @@ def test_the_client_claims_again_after_a_controller_restart(
             await sim.arestart()  # the new controller holds no claims
             await sim.wait_for(lambda sup, _w: Source.GRID_OPERATOR in sup.arbiter.claims,
                                30.0)
+            assert await client.wait_connected(30.0)  # set once every claim is made again
             assert client.connects == 2
             held = await sim.call(lambda sup, _w: sup.arbiter.claims[Source.GRID_OPERATOR])
             assert held.power_w == 2000.0 and held.lease_s == LEASE_S

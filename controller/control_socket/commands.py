@@ -59,8 +59,8 @@ class SocketCommands:
             Command("claims", view, "", 0, 0, "every claim held now, with its lease",
                     "claims", self._claims),
             Command("claim", oper, "REQUESTER MODE|- POWER_W|- LEASE_S", 4, 4,
-                    "claim a mode and/or a power limit for a lease (a renewal is the same claim "
-                    "again)", "claim schedule charge 3500 60", self._claim),
+                    "claim a mode and/or a power limit for a lease (the same claim again renews "
+                    "it, quietly)", "claim schedule charge 3500 60", self._claim),
             Command("release", oper, "REQUESTER", 1, 1, "withdraw a requester's claim",
                     "release schedule", self._release),
         )}
@@ -119,6 +119,11 @@ class SocketCommands:
         if mode is None and power is None:
             return refuse("refused: the claim states neither a mode nor a power limit (to "
                           "withdraw a claim, `release` it)")
+        now = self._sup.clock.now()
+        renewed = self._sup.arbiter.renew(Claim(source, mode, power, lease, now), now)
+        if renewed is not None:
+            return ok(f"renewed: {source.value} claim for {lease:g} s from now",
+                      **claim_data(renewed.claim))
         decision = self._sup.claim(source, mode, power, lease)
         if not decision.accepted:
             return refuse(f"refused: {decision.reason}", **claim_data(decision.claim))

@@ -26,7 +26,8 @@ Priority, highest first, and why:
 A new claim from a source replaces that source's previous claim as a whole. A claim that fails
 validation is refused with a reason and changes nothing. A lease that runs out is dropped at
 the first ``claim``/``release``/``resolve`` at or after its end and recorded as an expiry; the
-power limit then falls to the next winner and the dispatcher ramps to it.
+power limit then falls to the next winner and the dispatcher ramps to it. ``renew`` extends a
+held lease quietly (the same claim again, e.g. the gateway's, every third of its lease).
 
 Pure logic: time is passed in, nothing here does I/O. Records go to an optional listener (the
 supervisor writes them to its event log) and to a bounded history for the console and status.
@@ -214,6 +215,24 @@ class Arbiter:
                                        claim.power_w, claim.lease_s, not reason,
                                        reason or "accepted"))
         return Decision(not reason, reason or "accepted", claim)
+
+    def renew(self, claim: Claim, now: float) -> Decision | None:
+        """Extend the lease of the claim ``claim.source`` holds when ``claim`` states the same
+        mode, power and lease (a renewal): it runs from ``now``, and nothing is recorded (the
+        first claim and the expiry or release are). None when it is not a renewal (the caller
+        makes a claim instead), including when the held claim has already expired."""
+        self._expire(now)
+        held = self._claims.get(claim.source)
+        if held is None or held.lease_s is None or \
+                (held.mode, held.power_w, held.lease_s) != (claim.mode, claim.power_w,
+                                                           claim.lease_s):
+            return None
+        renewed = Claim(held.source, held.mode, held.power_w, held.lease_s, now)
+        reason = _validate(renewed, now, self._modes)
+        if reason:
+            return None
+        self._claims[held.source] = renewed
+        return Decision(True, "renewed", renewed)
 
     def release(self, source: Source, now: float) -> bool:
         """Withdraw ``source``'s claim; False (and recorded) when it held none."""
