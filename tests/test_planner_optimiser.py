@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from planner_problems import START, evening_problem
 
-from gateway.planner.model import Battery, PlannerInputError, Problem, Trip
+from gateway.planner.model import Battery, Limits, PlannerInputError, Problem, Trip
 from gateway.planner.optimiser import solve
 from gateway.planner.wear import WearModel
 
@@ -102,3 +102,25 @@ def test_same_inputs_same_plan() -> None:
 def test_not_plugged_means_idle() -> None:
     problem: Problem = dataclasses.replace(evening_problem(), plugged_now=False, trips=())
     assert all(s.mode == "idle" and s.ev_kw == 0.0 for s in solve(problem).steps)
+
+
+def _tiny(n: int, **kw: object) -> Problem:
+    z = np.zeros(n)
+    return Problem(START, z, z, z, z, soc_pct=0.0, plugged_now=True,
+                   battery=Battery(capacity_kwh=20.0, reserve_pct=float(kw.pop("reserve", 1.0)),
+                                   max_soc_pct=10.0),
+                   limits=Limits(max_charge_kw=float(kw.pop("charge", 1.0)), max_import_kw=3.0),
+                   trips=kw.pop("trips", ()))  # type: ignore[arg-type]
+
+
+def test_a_charge_limit_below_the_solver_tolerance_is_zero_for_the_floors_too() -> None:
+    """Found by the property tests: 6e-8 kW raised the reserve floor a little while HiGHS
+    treated the charge bound as zero: "Infeasible"."""
+    plan = solve(_tiny(48, charge=5.960464477539063e-08))
+    assert all(s.ev_kw == 0.0 for s in plan.steps)
+
+
+def test_a_target_above_the_soc_ceiling_charges_to_the_ceiling_and_says_so() -> None:
+    plan = solve(_tiny(12, reserve=0.0, trips=(Trip(9, 10, 11.0, 0.0),)))
+    assert plan.steps[8].soc_pct >= 10.0 - 1e-6
+    assert any("above the SoC ceiling 10 %" in note for note in plan.notes)

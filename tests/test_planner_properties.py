@@ -93,6 +93,9 @@ def test_meets_every_feasible_departure_target(problem: Problem) -> None:
         got = bat.kwh(plan.steps[trip.depart - 1].soc_pct)
         if target <= reach - 1e-3:
             assert got >= target - 1e-3, (trip, got, reach, plan.notes)
+        elif target > ceiling_kwh(problem) and reach >= ceiling_kwh(problem) - 1e-6:
+            assert got >= ceiling_kwh(problem) - 1e-3  # above the ceiling: full to the ceiling
+            assert any("above the SoC ceiling" in note for note in plan.notes)
         elif got < target - 1e-3:
             assert any("cannot be reached" in note for note in plan.notes)
             assert all(at_full_power(plan, problem, i, c_max) for i in range(trip.depart))

@@ -21,6 +21,10 @@ import numpy as np
 
 from gateway.planner.model import Array, Problem
 
+DUST = 1e-6  # kW or money per kWh: below this, a number is zero to the solver (HiGHS' tolerances
+# are 1e-7; smaller inputs made it report "empty" or "infeasible" models)
+POWER_DUST_KW = 1e-6  # a power limit below a milliwatt is no power (HiGHS' tolerances are 1e-7)
+
 
 @dataclass(frozen=True, slots=True)
 class PowerBounds:
@@ -61,7 +65,8 @@ def power_bounds(problem: Problem) -> PowerBounds:
     c_max = plugged * min(lim.max_charge_kw, c_rate_kw)
     c_max = np.minimum(c_max, np.maximum(g_max - net, 0.0))
     x_max = np.maximum(-net, 0.0) + v2g_kw
-    return PowerBounds(c_max, d_max, g_max, x_max)
+    return PowerBounds(*(np.where(np.abs(a) < POWER_DUST_KW, 0.0, a)
+                         for a in (c_max, d_max, g_max, x_max)))
 
 
 def _clock(problem: Problem, i: int) -> str:
@@ -91,7 +96,11 @@ def floors(problem: Problem, bounds: PowerBounds) -> Floors:
             trip = departs[i]
             want = bat.kwh(trip.target_pct)
             if i > 0:
-                if want > reach + 1e-9:
+                if want > hi + 1e-9 and reach >= hi - 1e-9:
+                    notes.append(
+                        f"departure {_clock(problem, i)}: target {trip.target_pct:.0f} % is above "
+                        f"the SoC ceiling {bat.pct(hi):.0f} %: charging to the ceiling")
+                elif want > reach + 1e-9:
                     notes.append(
                         f"departure {_clock(problem, i)}: target {trip.target_pct:.0f} % cannot "
                         f"be reached in time; at most {bat.pct(reach):.0f} %: charging as fast "

@@ -34,10 +34,8 @@ import highspy
 import numpy as np
 
 from gateway.planner.evaluate import evaluate
-from gateway.planner.floors import floors, power_bounds
+from gateway.planner.floors import DUST, floors, power_bounds
 from gateway.planner.model import Array, Plan, Problem
-
-DUST = 1e-9  # kW or money per kWh: below this, an input is zero to the solver
 
 
 class PlannerSolveError(RuntimeError):
@@ -123,7 +121,6 @@ def solve(problem: Problem) -> Plan:
     cost[col.block(col.W)] = dt
     lower[col.block(col.W)], upper[col.block(col.W)] = -inf, inf
 
-    upper = _dust_to_zero(upper)  # the hull row divides by these
     rows = _Rows()
     net = problem.load_kw - problem.pv_kw
     export_price = np.minimum(problem.export_price, problem.import_price)  # convex bill
@@ -160,10 +157,10 @@ def _run(col: _Columns, cost: Array, lower: Array, upper: Array, rows: _Rows) ->
     lp.num_col_ = col.count
     lp.num_row_ = len(rows.lo)
     lp.col_cost_ = _dust_to_zero(cost)
-    lp.col_lower_ = _dust_to_zero(lower)
-    lp.col_upper_ = _dust_to_zero(upper)
-    lp.row_lower_ = _dust_to_zero(np.asarray(rows.lo))
-    lp.row_upper_ = _dust_to_zero(np.asarray(rows.hi))
+    lp.col_lower_ = lower  # the bounds and right-hand sides come from cleaned inputs; cleaning
+    lp.col_upper_ = upper  # them again here made the SoC rows disagree with the floors
+    lp.row_lower_ = np.asarray(rows.lo)
+    lp.row_upper_ = np.asarray(rows.hi)
     k = len(rows.entries)
     r = np.fromiter((e[0] for e in rows.entries), dtype=np.int32, count=k)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
