@@ -12,6 +12,11 @@ Events that re-plan at once: the car plugged in or unplugged, a change of the gr
 controller event of those kinds. The service wakes every ``poll_s`` seconds of its own clock
 (injected: the controller's clock in simulations, the wall clock in production) and claims again
 whenever the plan's step (mode, power) changes.
+
+Home Assistant's manual mode claims as ``schedule`` too: while the owner's manual choice stands
+the planner plans but claims and releases nothing (``gateway/planner/manual.py``); its status
+and the latest plan's summary go to the shared preferences, which MQTT and the status page
+publish.
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ from gateway.planner.config import PlannerConfig
 from gateway.planner.evaluate import claim_for
 from gateway.planner.forecasts import LoadModel
 from gateway.planner.inputs import build_problem
+from gateway.planner.manual import ManualHold
 from gateway.planner.model import Plan, PlannerInputError, Problem, Step
 from gateway.planner.optimiser import PlannerSolveError, solve
 from gateway.planner.report import savings
+from gateway.preferences import Preferences
 
 log = logging.getLogger("v2x.gateway.planner")
 
@@ -65,6 +72,16 @@ class PlanRecord:
     plan: Plan
     savings: float
 
+    def summary(self) -> dict[str, object]:
+        """What MQTT and the status page show of it (money in the tariff's currency)."""
+        first = self.plan.steps[0]
+        return {"made_at": self.made_at.isoformat(timespec="seconds"), "reason": self.reason,
+                "mode": first.mode, "power_kw": round(first.ev_kw, 2),
+                "energy_cost": round(self.plan.energy_cost, 2),
+                "wear_cost": round(self.plan.wear_cost, 2), "savings": round(self.savings, 2),
+                "end_soc_pct": round(self.plan.steps[-1].soc_pct, 1),
+                "notes": list(self.plan.notes)}
+
 
 class PlannerService:
     """The planner as a gateway service (``gateway/host.py``'s Service protocol)."""
@@ -73,8 +90,12 @@ class PlannerService:
 
     def __init__(self, cfg: PlannerConfig, *, clock: Callable[[], dt.datetime] = _wall_clock,
                  poll_s: float = POLL_S,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 prefs: Preferences | None = None, manual_hold_s: float | None = None) -> None:
         self.cfg = cfg
+        self.prefs = prefs if prefs is not None else Preferences()
+        self.hold = ManualHold(manual_hold_s)
+        self.suspended = False
         self._clock = clock
         self._poll_s = poll_s
         self._sleep = sleep
@@ -119,12 +140,18 @@ class PlannerService:
                                        if a != b)
 
     async def tick(self, api: ControllerApi) -> None:
-        """One wake-up: learn, re-plan if due or urged, claim the current step."""
+        """One wake-up: learn, re-plan if due or urged, claim the current step (unless the
+        owner's manual choice holds the planner)."""
         status = api.status
         if status is None or not api.connected:
             return
         now = self._clock()
         self._learn(now, status)
+        hold = self.hold.observe(self.prefs, now.astimezone(self.cfg.planner.zone))
+        self.suspended = hold.suspended
+        self.prefs.planner_status = hold.text
+        if hold.suspended or hold.ended:
+            self._held = None  # the owner's claim replaced ours (or auto released it)
         why = self._triggers(status) or self._urgent
         if why is None and self._next_plan is not None and now >= self._next_plan:
             why = "every 15 minutes"
@@ -132,7 +159,10 @@ class PlannerService:
             self._urgent = None
             if not await self._replan(api, now, status, why or "start"):
                 return
-        await self._carry_out(api, now)
+        if hold.ended and self.current_index(now) is None:
+            await api.release(REQUESTER)  # the expired manual claim, with no step to replace it
+        if not hold.suspended:
+            await self._carry_out(api, now)
 
     def _learn(self, now: dt.datetime, status: ControllerStatus) -> None:
         if status.home_power_w is None:
@@ -153,9 +183,14 @@ class PlannerService:
                                            load_model=self.load_model, import_cap_kw=cap)
             plan = await asyncio.to_thread(solve, problem)
         except (PlannerInputError, PlannerSolveError) as err:
-            log.error("no plan (%s): %s; releasing the schedule claim", why, err)
             self.latest, self._problem, self._held = None, None, None
-            await api.release(REQUESTER)
+            self.prefs.plan = {}
+            if self.suspended:  # the schedule claim is the owner's: leave it alone
+                log.error("no plan (%s): %s", why, err)
+            else:
+                log.error("no plan (%s): %s; releasing the schedule claim", why, err)
+                self.prefs.planner_status = f"no plan: {err}"
+                await api.release(REQUESTER)
             self._next_plan = now + dt.timedelta(seconds=self.cfg.planner.replan_s)
             return False
         if notes:
@@ -164,6 +199,7 @@ class PlannerService:
         record = PlanRecord(now, why, plan, savings(plan, problem))
         self.latest, self._problem = record, problem
         self.history.append(record)
+        self.prefs.plan = record.summary()
         self._next_plan = now + dt.timedelta(seconds=self.cfg.planner.replan_s)
         self._held = None  # claim the (new) current step again
         log.info("plan (%s): %s, energy %.2f, wear %.2f, saves %.2f", why,
