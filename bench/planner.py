@@ -170,12 +170,13 @@ def _claim(plan: Plan, j: int, surplus_kw: float) -> float:
     return -kw if mode in ("v2h", "v2g") else kw
 
 
-def execute(year: Year, strategy: Strategy) -> tuple[float, float, float]:
+def execute(year: Year, strategy: Strategy, block: int = BLOCK,
+            model: LoadModel | None = None) -> tuple[float, float, float]:
     """Run ``strategy`` hour by hour on the actual year; (energy cost, wear cost, solve s).
     The energy cost counts the battery's change of content over the run at the median import
     price / charge efficiency, so a strategy that ends emptier is not paid for it."""
     soc = start_soc = BATTERY.kwh(60.0)
-    model = LoadModel.empty()
+    model = LoadModel.empty() if model is None else model
     energy = wear = 0.0
     t_solve = 0.0
     k = 0
@@ -183,7 +184,7 @@ def execute(year: Year, strategy: Strategy) -> tuple[float, float, float]:
         t0 = time.perf_counter()
         ev = strategy(year, k, BATTERY.pct(soc), model)
         t_solve += time.perf_counter() - t0
-        for j in range(min(BLOCK, year.n - k)):
+        for j in range(min(block, year.n - k)):
             i = k + j
             t = (year.start + dt.timedelta(hours=STEP_H * i)).astimezone(year.start.tzinfo)
             if t.weekday() < 5 and t.time() == OUTING.leave and \
@@ -211,7 +212,7 @@ def execute(year: Year, strategy: Strategy) -> tuple[float, float, float]:
             wear += (WEAR.cycle_cost_per_kwh * through + WEAR.calendar_cost_per_h(
                 BATTERY.pct(soc), WEAR.default_temperature_c, BATTERY.capacity_kwh)) * STEP_H
             model.learn(t, year.load[i])
-        k += BLOCK
+        k += block
     energy -= (soc - start_soc) * float(np.median(year.imp)) / BATTERY.charge_efficiency
     return energy, wear, t_solve
 

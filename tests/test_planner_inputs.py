@@ -140,3 +140,28 @@ def test_learned_load_replaces_the_fallback() -> None:
     assert got[0] == 2.5
     assert got[1] == pytest.approx(fallback_load([t])[0])
     assert np.isfinite(got).all()
+
+
+def test_measured_pv_of_yesterday_is_the_forecast_and_clear_sky_the_fallback() -> None:
+    """bench/planner_gap.py: yesterday's measured profile beat the clear-sky x index model in
+    three of four windows; the service used neither (it never passed yesterday's energy)."""
+    from gateway.planner.forecasts import PvHistory
+    from gateway.planner.inputs import build_problem
+
+    cfg = planner_config.load(EXAMPLE)
+    now = dt.datetime(2026, 6, 10, 8, 0, tzinfo=CET)
+    history = PvHistory()
+    day = now.replace(hour=0) - dt.timedelta(days=1)
+    for q in range(96):
+        t = day + dt.timedelta(minutes=15 * q)
+        history.learn(t, 3.0 if 40 <= q < 56 else 0.0)  # 10:00-14:00 only: a cloudy morning
+    history.learn(now, float("nan"))  # a glitch is not a sample
+    problem, _ = build_problem(cfg, now, 50.0, True, pv_history=history)
+    slots = [(t.hour * 4 + t.minute // 15) for t in
+             (problem.start + dt.timedelta(minutes=15 * i) for i in range(len(problem.pv_kw)))]
+    expected = [3.0 if 40 <= s < 56 else 0.0 for s in slots]
+    assert list(problem.pv_kw) == expected
+    partial = PvHistory()
+    partial.learn(day + dt.timedelta(hours=12), 3.0)  # one slot: not a day
+    fallback, _ = build_problem(cfg, now, 50.0, True, pv_history=partial)
+    assert fallback.pv_kw.max() > 0 and list(fallback.pv_kw) != expected  # clear sky

@@ -1,8 +1,11 @@
 """PV and home-load forecasts: from a file, or from the planner's own models.
 
-- PV from a CSV ``start,pv_kw`` when one is given; otherwise a clear-sky model (Haurwitz global
-  horizontal irradiance from the sun's elevation, times the array's peak power and a performance
-  ratio) scaled by persistence: yesterday's measured PV energy over yesterday's clear-sky energy.
+- PV from a CSV ``start,pv_kw`` when one is given (a weather service's forecast); otherwise
+  yesterday's measured profile, slot by slot, when the service measured every 15 minutes of it
+  (``PvHistory``; in bench/planner_gap.py it beat the clear-sky model in three of four
+  windows); otherwise a clear-sky model (Haurwitz global horizontal irradiance from the sun's
+  elevation, times the array's peak power and a performance ratio) scaled by persistence:
+  yesterday's measured PV energy over yesterday's clear-sky energy.
 - Home load learned from the controller's own history: the mean per 15-minute slot of the day,
   weekdays and weekends apart; slots without history use the documented fallback profile.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +67,38 @@ class LoadModel:
         return out
 
 
+@dataclass
+class PvHistory:
+    """Measured PV power per 15-minute slot of the last two days (the latest sample wins)."""
+
+    days: dict[dt.date, Array] = field(default_factory=dict)
+
+    def learn(self, t: dt.datetime, pv_kw: float) -> None:
+        """One measured sample (non-finite or negative ones are ignored: a glitch)."""
+        if not math.isfinite(pv_kw) or pv_kw < 0:
+            return
+        day = self.days.setdefault(t.date(), np.full(96, np.nan))
+        day[t.hour * 4 + t.minute // 15] = pv_kw
+        for old in [d for d in self.days if d < t.date() - dt.timedelta(days=1)]:
+            del self.days[old]
+
+    def yesterday_kwh(self, today: dt.date) -> float | None:
+        """Yesterday's energy (the measured slots), None without any."""
+        day = self.days.get(today - dt.timedelta(days=1))
+        if day is None or np.isnan(day).all():
+            return None
+        return float(np.nansum(day) * 0.25)
+
+    def forecast(self, times: list[dt.datetime]) -> Array | None:
+        """Yesterday's profile at each step's slot, or None unless every slot was measured."""
+        if not times:
+            return None
+        day = self.days.get(times[0].date() - dt.timedelta(days=1))
+        if day is None or np.isnan(day).any():
+            return None
+        return np.array([day[t.hour * 4 + t.minute // 15] for t in times])
+
+
 def sun_elevation_deg(t: dt.datetime, lat: float, lon: float) -> float:
     """The sun's elevation (NOAA's low-accuracy formulas, within about a degree)."""
     utc = t.astimezone(dt.UTC)
@@ -95,8 +130,10 @@ def clear_sky_pv(times: list[dt.datetime], lat: float, lon: float, kwp: float) -
 
 
 def persistence_pv(times: list[dt.datetime], lat: float, lon: float, kwp: float,
-                   yesterday_kwh: float | None) -> Array:
-    """Clear-sky PV scaled by yesterday's clear-sky index (1 when yesterday is unknown)."""
+                   yesterday_kwh: float | None, max_index: float = 1.2) -> Array:
+    """Clear-sky PV scaled by yesterday's clear-sky index (1 when yesterday is unknown), the
+    index at most ``max_index`` (the model is a horizontal array: a tilted one facing the
+    sun yields more in winter)."""
     clear = clear_sky_pv(times, lat, lon, kwp)
     if yesterday_kwh is None or not math.isfinite(yesterday_kwh) or yesterday_kwh < 0:
         return clear
@@ -104,7 +141,7 @@ def persistence_pv(times: list[dt.datetime], lat: float, lon: float, kwp: float,
     day0 = day0.replace(hour=0, minute=0, second=0, microsecond=0)
     yesterday = [day0 + dt.timedelta(minutes=15 * q) for q in range(96)]
     clear_kwh = float(clear_sky_pv(yesterday, lat, lon, kwp).sum() * 0.25)
-    index = min(yesterday_kwh / clear_kwh, 1.2) if clear_kwh > 0 else 1.0
+    index = min(yesterday_kwh / clear_kwh, max_index) if clear_kwh > 0 else 1.0
     return clear * index
 
 

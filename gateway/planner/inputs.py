@@ -13,7 +13,13 @@ import datetime as dt
 import numpy as np
 
 from gateway.planner.config import PlannerConfig
-from gateway.planner.forecasts import LoadModel, fallback_load, persistence_pv, read_series
+from gateway.planner.forecasts import (
+    LoadModel,
+    PvHistory,
+    fallback_load,
+    persistence_pv,
+    read_series,
+)
 from gateway.planner.model import STEP_H, PlannerInputError, Problem
 from gateway.planner.tariffs import DynamicPrices
 
@@ -28,7 +34,8 @@ def horizon_start(now: dt.datetime, cfg: PlannerConfig) -> dt.datetime:
 
 def build_problem(cfg: PlannerConfig, now: dt.datetime, soc_pct: float, plugged: bool, *,
                   load_model: LoadModel | None = None, pv_yesterday_kwh: float | None = None,
-                  import_cap_kw: float | None = None) -> tuple[Problem, tuple[str, ...]]:
+                  import_cap_kw: float | None = None, pv_history: PvHistory | None = None,
+                  ) -> tuple[Problem, tuple[str, ...]]:
     """The problem for ``now`` and the notes on how it was cut."""
     if now.tzinfo is None:
         raise PlannerInputError(f"now = {now.isoformat()}: needs a UTC offset")
@@ -51,8 +58,11 @@ def build_problem(cfg: PlannerConfig, now: dt.datetime, soc_pct: float, plugged:
     if cfg.pv.forecast_file is not None:
         pv = read_series(cfg.pv.forecast_file, "pv_kw", times)
     elif cfg.pv.kwp > 0:
-        pv = persistence_pv(times, cfg.pv.latitude, cfg.pv.longitude, cfg.pv.kwp,
-                            pv_yesterday_kwh)
+        measured = None if pv_history is None else pv_history.forecast(times)
+        if pv_yesterday_kwh is None and pv_history is not None:
+            pv_yesterday_kwh = pv_history.yesterday_kwh(start.date())
+        pv = measured if measured is not None else persistence_pv(
+            times, cfg.pv.latitude, cfg.pv.longitude, cfg.pv.kwp, pv_yesterday_kwh)
     else:
         pv = np.zeros(n)
     if cfg.load.forecast_file is not None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from gateway.api import ClaimReply, ControllerApi, ControllerStatus, Mode, Requester
 from gateway.planner.config import PlannerConfig
 from gateway.planner.evaluate import claim_for
-from gateway.planner.forecasts import LoadModel
+from gateway.planner.forecasts import LoadModel, PvHistory
 from gateway.planner.inputs import build_problem
 from gateway.planner.manual import ManualHold
 from gateway.planner.model import Plan, PlannerInputError, Problem, Step
@@ -100,6 +100,7 @@ class PlannerService:
         self._poll_s = poll_s
         self._sleep = sleep
         self.load_model = LoadModel.empty()
+        self.pv_history = PvHistory()
         self.latest: PlanRecord | None = None
         self.history: list[PlanRecord] = []  # every plan made (bounded by the caller's run)
         self.claims: list[tuple[dt.datetime, str, float, ClaimReply]] = []
@@ -168,8 +169,10 @@ class PlannerService:
         if status.home_power_w is None:
             return
         if self._last_sample is None or now - self._last_sample >= dt.timedelta(minutes=15):
-            self.load_model.learn(now.astimezone(self.cfg.planner.zone),
-                                  status.home_power_w / 1000.0)
+            local = now.astimezone(self.cfg.planner.zone)
+            self.load_model.learn(local, status.home_power_w / 1000.0)
+            if status.pv_power_w is not None:
+                self.pv_history.learn(local, status.pv_power_w / 1000.0)
             self._last_sample = now
 
     async def _replan(self, api: ControllerApi, now: dt.datetime, status: ControllerStatus,
@@ -180,7 +183,8 @@ class PlannerService:
             cap = status.power_limit_w / 1000.0
         try:
             problem, notes = build_problem(self.cfg, now, status.ev_soc_pct or 0.0, plugged,
-                                           load_model=self.load_model, import_cap_kw=cap)
+                                           load_model=self.load_model, import_cap_kw=cap,
+                                           pv_history=self.pv_history)
             plan = await asyncio.to_thread(solve, problem)
         except (PlannerInputError, PlannerSolveError) as err:
             self.latest, self._problem, self._held = None, None, None
