@@ -124,3 +124,19 @@ def test_a_target_above_the_soc_ceiling_charges_to_the_ceiling_and_says_so() -> 
     plan = solve(_tiny(12, reserve=0.0, trips=(Trip(9, 10, 11.0, 0.0),)))
     assert plan.steps[8].soc_pct >= 10.0 - 1e-6
     assert any("above the SoC ceiling 10 %" in note for note in plan.notes)
+
+
+def test_a_limit_below_a_watt_is_no_power_in_the_bounds_and_in_the_plan() -> None:
+    """The reserve property (a full-suite seed) found a 0.2 W charge limit: the program charged
+    at 0.2 W, pricing the plan treated anything below 1 W as zero, so the plan said idle below
+    the reserve. A limit below a watt is now no power everywhere."""
+    from gateway.planner.evaluate import EPS_KW
+    from gateway.planner.floors import power_bounds
+
+    problem = dataclasses.replace(evening_problem(n=8, soc=0.0, trips=()),
+                                  limits=Limits(max_charge_kw=0.0001953125))
+    assert not power_bounds(problem).c_max.any()
+    plan = solve(problem)
+    assert all(s.ev_kw == 0.0 for s in plan.steps)
+    assert any("reserve" in n for n in plan.notes), plan.notes
+    assert EPS_KW >= 1e-3  # the same watt

@@ -48,7 +48,8 @@ def charge_max(p: Problem) -> np.ndarray:
     net = p.load_kw - p.pv_kw
     room = np.maximum(np.maximum(p.limits.max_import_kw, net) - net, 0.0)
     cap = min(p.limits.max_charge_kw, p.wear.max_c_rate * p.battery.capacity_kwh)
-    return np.minimum(cap, room) * p.plugged()
+    c = np.minimum(cap, room) * p.plugged()
+    return np.where(c < 1e-3, 0.0, c)  # a limit below a watt is no power (floors.py)
 
 
 def ceiling_kwh(p: Problem) -> float:

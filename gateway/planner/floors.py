@@ -23,7 +23,10 @@ from gateway.planner.model import Array, Problem
 
 DUST = 1e-6  # kW or money per kWh: below this, a number is zero to the solver (HiGHS' tolerances
 # are 1e-7; smaller inputs made it report "empty" or "infeasible" models)
-POWER_DUST_KW = 1e-6  # a power limit below a milliwatt is no power (HiGHS' tolerances are 1e-7)
+POWER_DUST_KW = 1e-6  # a grid limit below a milliwatt is no power (HiGHS' tolerances are 1e-7)
+EV_DUST_KW = 1e-3  # an EV charge or discharge limit below a watt is no power: the plan is
+# priced with EV powers below a watt as zero (evaluate.EPS_KW), so a smaller limit would be a
+# charge nobody sees (the home's own balance keeps POWER_DUST_KW: PV must go somewhere)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +68,9 @@ def power_bounds(problem: Problem) -> PowerBounds:
     c_max = plugged * min(lim.max_charge_kw, c_rate_kw)
     c_max = np.minimum(c_max, np.maximum(g_max - net, 0.0))
     x_max = np.maximum(-net, 0.0) + v2g_kw
-    return PowerBounds(*(np.where(np.abs(a) < POWER_DUST_KW, 0.0, a)
-                         for a in (c_max, d_max, g_max, x_max)))
+    c_max, d_max = (np.where(np.abs(a) < EV_DUST_KW, 0.0, a) for a in (c_max, d_max))
+    return PowerBounds(c_max, d_max, *(np.where(np.abs(a) < POWER_DUST_KW, 0.0, a)
+                                       for a in (g_max, x_max)))
 
 
 def _clock(problem: Problem, i: int) -> str:
