@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway.ocpp.settings import OcppSettings
+from gateway.planner.settings import PlannerSection
 from gateway.settings import ControllerLinkSettings, MqttSettings, StatusPageSettings
 from hal.config_fields import META_KEY, choices_problem, number_problem, show_value
 from hal.errors import ConfigError
@@ -41,6 +42,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("mqtt", MqttSettings, "MQTT and Home Assistant discovery"),
     Section("status_page", StatusPageSettings, "the local status page"),
     Section("ocpp", OcppSettings, "OCPP charging station for a CSMS or aggregator (docs/ocpp.md)"),
+    Section("planner", PlannerSection, "the home energy planner (docs/planner.md)"),
 )
 
 

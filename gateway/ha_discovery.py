@@ -42,6 +42,13 @@ _SENSORS: tuple[tuple[str, str, dict[str, Any]], ...] = (
                                               "state_class": "total_increasing"}),
     ("faults", "Faults", {"icon": "mdi:alert"}),
     ("why", "Why this mode", {"entity_category": "diagnostic"}),
+    ("planner", "Planner", {"icon": "mdi:calendar-clock"}),
+    ("plan_mode", "Planned mode now", {"icon": "mdi:calendar-clock"}),
+    ("plan_power_kw", "Planned power now", {"device_class": "power",
+                                            "unit_of_measurement": "kW"}),
+    ("plan_savings", "Plan savings against charging on arrival", {"icon": "mdi:piggy-bank"}),
+    ("plan_energy_cost", "Plan energy cost", {"icon": "mdi:cash"}),
+    ("plan_wear_cost", "Plan battery wear cost", {"icon": "mdi:battery-minus"}),
 )
 
 

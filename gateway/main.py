@@ -1,6 +1,7 @@
 """``v2x-gateway``: the gateway process (docs/gateway.md).
 
     v2x-gateway [--config FILE]
+    v2x-gateway plan --config planner.toml --soc 45 [...]   the plan for now (docs/planner.md)
 
 Without a config it connects to the built-in simulator's socket (``./dev run`` then ``./dev
 gateway``), with MQTT to localhost:1883 and the status page on http://127.0.0.1:8480/. SIGTERM
@@ -60,6 +61,11 @@ async def serve(config: GatewayConfig) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["plan"]:  # the planner's verb (the same as python -m gateway.planner plan)
+        from gateway.planner.cli import main as plan_main
+
+        return plan_main(argv)
     args = _parser().parse_args(argv)
     if args.config_doc:
         print(markdown(), end="")

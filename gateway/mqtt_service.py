@@ -52,7 +52,11 @@ def state_payload(st: ControllerStatus | None, prefs: Preferences) -> dict[str, 
         "power_limit_kw": None if prefs.power_limit_w is None else prefs.power_limit_w / W_PER_KW,
         "reserve_soc": prefs.reserve_soc_pct, "target_soc": prefs.target_soc_pct,
         "departure": prefs.departure, "backup_allowed": prefs.backup_allowed,
-        "v2g_allowed": prefs.v2g_allowed}
+        "v2g_allowed": prefs.v2g_allowed,
+        "planner": prefs.planner_status, "plan_mode": prefs.plan.get("mode"),
+        "plan_power_kw": prefs.plan.get("power_kw"), "plan_savings": prefs.plan.get("savings"),
+        "plan_energy_cost": prefs.plan.get("energy_cost"),
+        "plan_wear_cost": prefs.plan.get("wear_cost")}
     if st is None:
         return data
     why = f"won by {st.mode_winner}"

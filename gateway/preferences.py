@@ -4,11 +4,14 @@ These are the gateway's, not the controller's: the controller's own limits (its 
 ``backup.enabled``, every interlock) stay in force whatever is set here. ``manual_mode`` is the
 mode Home Assistant asked for (None: "auto", no manual claim, the planner's or the owner's wish
 applies). The planner reads ``target_soc_pct``, ``departure`` and ``backup_allowed``.
+A manual mode or limit suspends the planner's claims (``gateway/planner/manual.py``); the
+planner writes ``planner_status`` and ``plan`` (its latest plan's summary) for MQTT and the
+status page to show.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -21,6 +24,8 @@ class Preferences:
     departure: str = ""  # "HH:MM" (local time) or "" for none
     backup_allowed: bool = True  # the planner keeps the backup reserve
     v2g_allowed: bool = False  # a v2g request is refused while False
+    planner_status: str = "off"  # written by the planner: "planning", "suspended: ...", ...
+    plan: dict[str, Any] = field(default_factory=dict)  # the latest plan's summary (planner)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -12,6 +12,7 @@ from gateway.config import GatewayConfig
 from gateway.host import Service
 from gateway.mqtt_service import MqttService
 from gateway.ocpp.settings import OcppSettings
+from gateway.planner.settings import PlannerSection
 from gateway.preferences import Preferences
 from gateway.settings import MqttSettings, StatusPageSettings
 from gateway.status_page import StatusPage
@@ -38,10 +39,24 @@ def _ocpp(config: GatewayConfig, prefs: Preferences) -> Service | None:
     return Station(settings)
 
 
+def _planner(config: GatewayConfig, prefs: Preferences) -> Service | None:
+    settings = config.get(PlannerSection)
+    if not settings.enabled:
+        return None
+    from pathlib import Path
+
+    from gateway.planner import config as planner_config  # HiGHS loads only when used
+    from gateway.planner.service import PlannerService
+
+    return PlannerService(planner_config.load(Path(settings.config_file)), prefs=prefs,
+                          poll_s=settings.poll_s, manual_hold_s=settings.manual_hold_s)
+
+
 FACTORIES: tuple[Factory, ...] = (
     _mqtt,
     _status_page,
     _ocpp,
+    _planner,
 )
 
 

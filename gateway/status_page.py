@@ -146,8 +146,23 @@ class StatusPage:
             f"{esc(str(st.get('mode', '--')))} (won by {esc(str(st.get('mode_winner', '--')))})"
             f"; EV {'--' if soc is None else f'{soc:.0f} %'}</p>"
             f"<p>Faults: <b id='faults'>{esc(faults)}</b></p><table>{rows}</table>"
+            f"{self.plan_html()}"
             f"<h2>Last hour</h2>{self.plot()}<h2>Last events</h2><ul>{events}</ul>"
             "</body></html>")
+
+    def plan_html(self) -> str:
+        """The planner's status and its latest plan (nothing when the planner is off)."""
+        plan, status = self.prefs.plan, self.prefs.planner_status
+        if not plan and status == "off":
+            return ""
+        esc = html.escape
+        text = (f"now {plan.get('mode')} {plan.get('power_kw')} kW; energy cost "
+                f"{plan.get('energy_cost')}, wear {plan.get('wear_cost')}, saves "
+                f"{plan.get('savings')} against charging on arrival (made "
+                f"{plan.get('made_at')}: {plan.get('reason')})" if plan else "no plan")
+        notes = "".join(f"<li>{esc(str(n))}</li>" for n in plan.get("notes", ()))
+        return (f"<h2>Plan</h2><p>Planner: <b id='planner'>{esc(status)}</b></p>"
+                f"<p id='plan'>{esc(text)}</p><ul>{notes}</ul>")
 
     def plot(self) -> str:
         """An SVG of the power series over ``history_s`` (newest on the right)."""

@@ -322,3 +322,15 @@ def test_progress_is_not_drawn_on_a_stderr_that_is_not_a_terminal(
     captured = capsys.readouterr()
     assert "\r" not in captured.err
     assert "PASSED: small" in captured.out
+
+
+def test_an_unknown_key_with_a_line_break_is_one_line() -> None:
+    """The fuzz above found (in a full run) a scenario table keyed '\\n': the problem printed
+    the key raw, over two lines."""
+    for table in ("scenario", "plant"):
+        data: dict[str, Any] = {"scenario": {"name": "k", "duration_s": 5.0}}
+        data.setdefault(table, {})["a\nb"] = False
+        with pytest.raises(ScenarioError) as err:
+            parse_scenario(data)
+        _assert_problem_lines(err.value.problems)
+        assert any("'a\\nb': unknown key" in p for p in err.value.problems), err.value.problems

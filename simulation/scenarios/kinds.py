@@ -205,3 +205,33 @@ EXPECTS: dict[str, dict[str, Param]] = {
                        "name": p(str, "for contactor events: which contactor",
                                  choices=CONTACTORS)},
 }
+
+# The optional [planner] table: the home energy planner drives the run (docs/scenarios.md,
+# simulation/scenarios/planner_drive.py). Its series are lists, one value per planner step.
+PLANNER_STEP_H = 0.25  # a planner step is 15 minutes of tariff time, whatever ``step_s`` is
+PLANNER: dict[str, Param] = {
+    "step_s": p(float, "scenario seconds per 15-minute planner step (time compression: energy "
+                "and the EV's capacity count 900 / step_s times)", required=True, min=10.0,
+                max=900.0),
+    "horizon_steps": p(int, "steps the planner looks ahead", default=96, min=4, max=192),
+    "reserve_pct": p(float, "the plan's backup reserve", default=30.0, min=0.0, max=100.0),
+    "max_soc_pct": p(float, "the plan's SoC ceiling", default=100.0, min=0.0, max=100.0),
+    "max_charge_kw": p(float, "the plan's charge limit", default=7.4, min=0.0, max=32.0),
+    "max_discharge_kw": p(float, "the plan's discharge limit", default=7.4, min=0.0, max=32.0),
+    "v2h_allowed": p(bool, "the plan may carry the home", default=True),
+    "v2g_allowed": p(bool, "the plan may export from the EV", default=False),
+    "depart_step": p(int, "the car leaves at the start of this step (omit: it stays)", min=1,
+                     max=7 * 96 * 90),
+    "target_soc_pct": p(float, "the SoC it must have by then", default=80.0, min=0.0,
+                        max=100.0),
+}
+PLANNER_SERIES: dict[str, tuple[str, float, float, bool]] = {
+    # name: (meaning, min, max, required)
+    "import_price": ("price of imported energy per kWh, per step", -100.0, 100.0, True),
+    "export_price": ("price paid for exported energy per kWh, per step (omit: 0)", -100.0,
+                     100.0, False),
+    "pv_kw": ("PV output per step: sets the plant's PV and is the planner's forecast", 0.0,
+              50.0, False),
+    "load_kw": ("home load per step: sets the plant's load and is the planner's forecast", 0.0,
+                50.0, False),
+}

@@ -57,7 +57,8 @@ def check_table(prefix: str, data: dict[str, object], specs: dict[str, Param],
     for key in data:
         if key not in specs:
             allowed = ", ".join(sorted(specs))
-            problems.append(f"{prefix}{key}: unknown key (allowed here: {allowed})")
+            shown = key if key.isprintable() else repr(key)  # one line, whatever the file says
+            problems.append(f"{prefix}{shown}: unknown key (allowed here: {allowed})")
     for key, spec in specs.items():
         if key not in data:
             if spec.required:

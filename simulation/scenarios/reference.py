@@ -55,5 +55,12 @@ def scenario_reference() -> str:
     out += ["Plant event kinds (`truth_event`, `no_truth_event`): "
             + ", ".join(f"`{k}`" for k in kinds.TRUTH_KINDS) + ".", "",
             "Energy counters (`energy`): " + ", ".join(f"`{k}`" for k in kinds.ENERGY_FIELDS)
-            + ".", "", END]
+            + ".", ""]
+    out += ["### `[planner]`", "", "Optional: the home energy planner drives the run "
+            "(`simulation/scenarios/planner_drive.py`).", "", *_table(kinds.PLANNER),
+            "Series (lists of finite numbers, one per step, covering `duration_s / step_s` "
+            "steps):", "", "| Key | Required | Allowed | Meaning |", "|---|---|---|---|"]
+    out += [f"| `{key}` | {'yes' if required else 'no'} | {low:g} to {high:g} | {doc} |"
+            for key, (doc, low, high, required) in kinds.PLANNER_SERIES.items()]
+    out += ["", END]
     return "\n".join(out) + "\n"

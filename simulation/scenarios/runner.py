@@ -125,8 +125,14 @@ def run_scenario(scenario: Scenario, *, speed: float | None = None,
         settings = dataclasses.replace(settings, export_max_s=max(
             settings.export_max_s, 2 * config.control.tick_s + world.params.plant_step_s))
         checker = InvariantChecker(world, settings)
+        driver = None
+        if scenario.planner is not None:  # [planner]: the home energy planner drives the run
+            from simulation.scenarios.planner_drive import PlannerDriver
+
+            driver = PlannerDriver(scenario.planner, world, scenario.duration_s, scenario.start)
         record = _loop(scenario, sup, world, checker, Progress(scenario.name,
-                       scenario.duration_s, progress), timeseries, on_tick, stop, timing)
+                       scenario.duration_s, progress), timeseries, on_tick, stop, timing,
+                       driver)
         outcomes = [(e, evaluate(e, record)) for e in scenario.expectations]
         final = {"state": sup.modes.state, "ev_soc_pct": world.battery.soc_pct,
                  "faults": sorted(sup.status().faults),
@@ -134,6 +140,8 @@ def run_scenario(scenario: Scenario, *, speed: float | None = None,
         report = build_report(record, outcomes, time.monotonic() - wall0, final)
         report["wall"] = {"controller_s": timing.controller_s, "plant_s": timing.plant_s,
                           "ticks": timing.ticks}
+        if driver is not None:
+            report["planner"] = driver.report(world)
         return report
     finally:
         hardware.close()
@@ -143,7 +151,7 @@ def run_scenario(scenario: Scenario, *, speed: float | None = None,
 def _loop(scenario: Scenario, sup: Supervisor, world: SimWorld, checker: InvariantChecker,
           progress: Progress, timeseries: TextIO | None,
           on_tick: Callable[[Supervisor], None] | None,
-          stop: Callable[[], bool], timing: Timing) -> RunRecord:
+          stop: Callable[[], bool], timing: Timing, driver: Any = None) -> RunRecord:
     clock = sup.clock
     tick = scenario.config.control.tick_s
     pending = list(scenario.events)
@@ -164,6 +172,8 @@ def _loop(scenario: Scenario, sup: Supervisor, world: SimWorld, checker: Invaria
             entry = pending.pop(0)
             event_times[entry.ident] = now
             apply_event(entry, world, sup, freeze, now)
+        if driver is not None:
+            driver.before_tick(now, sup, world)
         if now >= freeze.until:
             t0 = time.perf_counter()
             sup.tick()
@@ -184,6 +194,8 @@ def _loop(scenario: Scenario, sup: Supervisor, world: SimWorld, checker: Invaria
         clock.sleep_until(min(deadline, end))
         timing.plant_s += time.perf_counter() - t0
     progress.done()
+    if driver is not None:
+        driver.finish(world)  # the last step's accounting
     return RunRecord(scenario, initial_state, list(sup.transitions), list(sup.trip_log),
                      world.truth, list(checker.violations), event_times, end,
                      requests=list(sup.request_log), winners=list(sup.winner_log),

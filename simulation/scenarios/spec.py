@@ -20,9 +20,10 @@ from simulation.scenarios.kinds import (
     SCENARIO,
 )
 from simulation.scenarios.params import check_table
+from simulation.scenarios.planner_spec import PlannerSpec, parse_planner
 
 DEFAULT_INVERTER_TIMEOUT_S = 0.1  # hal.sim.params.PlantParams.inverter_command_timeout_s
-TOP_LEVEL = ("scenario", "plant", "config", "events", "expect")
+TOP_LEVEL = ("scenario", "plant", "config", "events", "expect", "planner")
 CONFIG_TABLES = frozenset(f.name for f in dataclasses.fields(Config))
 BUILT_IN_CONFIG: dict[str, Any] = {}
 
@@ -65,6 +66,7 @@ class Scenario:
     events: tuple[Entry, ...]
     expectations: tuple[Entry, ...]
     source: str
+    planner: PlannerSpec | None = None  # [planner]: the home energy planner drives the run
 
 
 def _entries(raw: Any, table: str, common: dict[str, Any], kinds: dict[str, Any],
@@ -208,6 +210,7 @@ def parse_scenario(data: dict[str, Any], source: str = "<scenario>") -> Scenario
     expects = _entries(data.get("expect"), "expect", COMMON_EXPECT, EXPECTS, problems)
     duration = float(head.get("duration_s", 0.0))
     _cross_checks(duration, events, expects, problems)
+    planner = parse_planner(data.get("planner"), duration, problems)
     if problems:
         raise ScenarioError(problems)
     return Scenario(
@@ -215,7 +218,7 @@ def parse_scenario(data: dict[str, Any], source: str = "<scenario>") -> Scenario
         duration_s=duration, seed=int(head["seed"]), start=head.get("start"),
         sample_s=float(head["sample_s"]), plant=plant, config=config,
         events=tuple(sorted(events, key=lambda e: (e.at_s, e.index))),
-        expectations=tuple(expects), source=source,
+        expectations=tuple(expects), source=source, planner=planner,
     )
 
 

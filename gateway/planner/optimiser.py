@@ -1,0 +1,180 @@
+"""The optimiser: a problem in, the cheapest plan out (a linear program solved by HiGHS).
+
+Per step ``i`` the columns are: EV charge ``c`` and discharge ``d`` (AC kW), the net grid power
+``g`` (+ import, - export, kW) with its bill ``z`` (money per hour, the epigraph of
+``max(p_import g, p_export g)``), the SoC ``s`` at the end of the step (kWh) and the calendar-wear
+epigraph ``w`` (money per hour). The rows: the home's power balance, the bill lines, the SoC
+dynamics with one-way efficiencies and trips, the calendar-wear lines, the convex hull of "charge
+or discharge" (``c / c_max + d / d_max <= 1``) and one discharge budget per calendar day. Hard
+limits are column bounds (``gateway/planner/floors.py``: power, C-rate, no export by the EV
+without V2G, the export cap, the reserve and departure floors). The objective is the bill, plus
+cycle and calendar wear, minus the value of what is left in the battery at the end
+(``terminal_value``).
+
+No binaries: a mixed-integer program that forbids charging and discharging at once took HiGHS
+seconds to minutes when prices go negative, far beyond the budget on a Raspberry Pi. Instead the
+bill is exact for net grid power (an export price above the import price is planned as the import
+price: convexity), and the plan carried out is the *net* EV power; its SoC is recomputed
+(``gateway/planner/evaluate.py``). Charging and discharging at once only pays when energy is
+worth less than nothing (negative prices); the net power then leaves more in the battery than the
+program counted, never less, so every floor still holds; the SoC ceiling is enforced by the
+recomputation, which cuts charging there.
+
+Infeasible wishes are cut before solving, with a note saying why: a departure target the car
+cannot reach in time becomes "as full as possible by then" (charge at full power), and a reserve
+above the current SoC becomes a floor that rises as fast as the charger can fill it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import highspy
+import numpy as np
+
+from gateway.planner.evaluate import evaluate
+from gateway.planner.floors import DUST, floors, power_bounds
+from gateway.planner.model import Array, Plan, Problem
+
+
+class PlannerSolveError(RuntimeError):
+    """HiGHS did not return an optimal plan (a bug: the bounds are built to be feasible)."""
+
+
+def terminal_value(problem: Problem) -> float:
+    """Money per kWh left in the battery at the horizon's end: what refilling it would cost at
+    the cheaper prices of this horizon (the 10th percentile of import prices, never < 0)."""
+    p = float(np.quantile(problem.import_price, 0.1))
+    return max(p, 0.0) / problem.battery.charge_efficiency
+
+
+class _Columns:
+    """Column index arithmetic: block ``k`` holds one column per step."""
+
+    C, D, G, Z, S, W = range(6)
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.count = 6 * n
+
+    def __call__(self, block: int, i: int) -> int:
+        return block * self.n + i
+
+    def block(self, block: int) -> slice:
+        return slice(block * self.n, (block + 1) * self.n)
+
+
+class _Rows:
+    """Sparse rows as (row, column, value) triplets with their bounds."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[int, int, float]] = []
+        self.lo: list[float] = []
+        self.hi: list[float] = []
+
+    def add(self, entries: list[tuple[int, float]], lo: float, hi: float) -> None:
+        r = len(self.lo)
+        self.entries.extend((r, c, v) for c, v in entries)
+        self.lo.append(lo)
+        self.hi.append(hi)
+
+
+def _dust_to_zero(a: Array) -> Array:
+    """Magnitudes below ``DUST`` set to zero: HiGHS drops such coefficients, and a denormal
+    bound or right-hand side made it report an "empty" model instead of a plan."""
+    return np.where(np.abs(a) < DUST, 0.0, a)
+
+
+def _without_dust(problem: Problem) -> Problem:
+    """``problem`` with its series cleaned of dust (the plan is priced on the same numbers)."""
+    return dataclasses.replace(problem, import_price=_dust_to_zero(problem.import_price),
+                               export_price=_dust_to_zero(problem.export_price),
+                               pv_kw=_dust_to_zero(problem.pv_kw),
+                               load_kw=_dust_to_zero(problem.load_kw))
+
+
+def solve(problem: Problem) -> Plan:
+    """The cheapest plan for ``problem`` (raises PlannerSolveError only on a solver failure)."""
+    t0 = time.perf_counter()
+    problem = _without_dust(problem)
+    n, dt = problem.n, problem.step_h
+    bat, wear = problem.battery, problem.wear
+    bounds = power_bounds(problem)
+    fl = floors(problem, bounds)
+    col = _Columns(n)
+    inf = highspy.kHighsInf
+
+    cost = np.zeros(col.count)
+    lower = np.zeros(col.count)
+    upper = np.zeros(col.count)
+    cyc = wear.cycle_cost_per_kwh
+    cost[col.block(col.C)] = cyc * bat.charge_efficiency * dt
+    upper[col.block(col.C)] = bounds.c_max
+    cost[col.block(col.D)] = cyc / bat.discharge_efficiency * dt
+    upper[col.block(col.D)] = bounds.d_max * (1.0 - fl.below_reserve)
+    lower[col.block(col.G)], upper[col.block(col.G)] = -bounds.x_max, bounds.g_max
+    cost[col.block(col.Z)] = dt
+    lower[col.block(col.Z)], upper[col.block(col.Z)] = -inf, inf
+    lower[col.block(col.S)], upper[col.block(col.S)] = fl.lo_kwh, fl.hi_kwh
+    cost[col(col.S, n - 1)] = -terminal_value(problem)
+    cost[col.block(col.W)] = dt
+    lower[col.block(col.W)], upper[col.block(col.W)] = -inf, inf
+
+    rows = _Rows()
+    net = problem.load_kw - problem.pv_kw
+    export_price = np.minimum(problem.export_price, problem.import_price)  # convex bill
+    soc0 = bat.kwh(problem.soc_pct)
+    temps = (problem.temperature_c if problem.temperature_c is not None
+             else np.full(n, wear.default_temperature_c))
+    for i in range(n):
+        c, d, g, z, s, w = (col(k, i) for k in range(6))
+        rows.add([(g, 1.0), (c, -1.0), (d, 1.0)], float(net[i]), float(net[i]))
+        rows.add([(z, 1.0), (g, -float(problem.import_price[i]))], 0.0, inf)
+        rows.add([(z, 1.0), (g, -float(export_price[i]))], 0.0, inf)
+        # s_i - s_{i-1} - eta_c dt c_i + dt/eta_d d_i = -trip energy (+ soc0 at i = 0)
+        rhs = -float(fl.arrival_drop_kwh[i]) + (soc0 if i == 0 else 0.0)
+        entries = [(s, 1.0), (c, -bat.charge_efficiency * dt), (d, dt / bat.discharge_efficiency)]
+        if i > 0:
+            entries.append((col(col.S, i - 1), -1.0))
+        rows.add(entries, rhs, rhs)
+        for a, b in wear.calendar_lines(float(temps[i]), bat.capacity_kwh):
+            rows.add([(w, 1.0), (s, -b)], a, inf)
+        c_max, d_max = float(upper[c]), float(upper[d])
+        if c_max > 0 and d_max > 0:
+            rows.add([(c, 1.0 / c_max), (d, 1.0 / d_max)], -inf, 1.0)
+    for day in fl.days:
+        rows.add([(col(col.D, i), dt) for i in day], -inf, wear.daily_discharge_kwh)
+
+    x = _run(col, cost, lower, upper, rows)
+    ev_kw = x[col.block(col.C)] - x[col.block(col.D)]
+    return evaluate(problem, ev_kw, fl.notes, time.perf_counter() - t0)
+
+
+def _run(col: _Columns, cost: Array, lower: Array, upper: Array, rows: _Rows) -> Array:
+    """Solve with HiGHS (one thread, fixed seed: the same inputs give the same plan)."""
+    lp = highspy.HighsLp()
+    lp.num_col_ = col.count
+    lp.num_row_ = len(rows.lo)
+    lp.col_cost_ = _dust_to_zero(cost)
+    lp.col_lower_ = lower  # the bounds and right-hand sides come from cleaned inputs; cleaning
+    lp.col_upper_ = upper  # them again here made the SoC rows disagree with the floors
+    lp.row_lower_ = np.asarray(rows.lo)
+    lp.row_upper_ = np.asarray(rows.hi)
+    k = len(rows.entries)
+    r = np.fromiter((e[0] for e in rows.entries), dtype=np.int32, count=k)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.searchsorted(r, np.arange(lp.num_row_ + 1)).astype(np.int32)
+    lp.a_matrix_.index_ = np.fromiter((e[1] for e in rows.entries), dtype=np.int32, count=k)
+    lp.a_matrix_.value_ = np.fromiter((e[2] for e in rows.entries), dtype=np.float64, count=k)
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("random_seed", 0)
+    h.setOptionValue("threads", 1)
+    h.passModel(lp)
+    h.run()
+    status = h.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal:
+        raise PlannerSolveError(f"HiGHS: {h.modelStatusToString(status)} (a planner bug: "
+                                "report the inputs)")
+    return np.asarray(h.getSolution().col_value, dtype=np.float64)

@@ -1,0 +1,133 @@
+"""A full day on the simulator driven by the planner through the real control socket.
+
+Time is compressed: the planner's clock runs ``K`` times faster than the controller's (a 15-minute
+step is 10 controller seconds), and the simulated EV's battery is ``K`` times smaller, so that a
+percent of SoC takes the same share of a step in both (the planner's 60 kWh at 7 kW gains what the
+plant's 0.67 kWh gains at 7 kW in 1/K of the time). Powers are real; the controller's own
+timings (start-up checks, the backup and its return delay of 10 s) are not compressed.
+
+The controller (production supervisor, simulated plant, tests/gateway_fixtures.py) runs a day
+from 16:00: the planner carries the evening peak in V2H, an outage at 18:00 mid-plan sends the
+controller to backup on its own (the planner only asked for V2H), the utility returns at 18:30
+and the plan resumes; the car charges in the cheap night, leaves at 07:30 with its target, comes
+back at 15:00 and the plan goes on. The verdict comes from the plant (SoC at departure, grid
+import at the peak, the invariant checker) and from the controller's own record (transitions,
+the arbitration history), and from the planner's (plans and claims).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import gateway_fixtures
+import numpy as np
+from gateway_fixtures import SimController, run_async
+
+from controller.supervisor.loop import Supervisor
+from gateway.planner.config import PlannerConfig, PlannerSettings
+from gateway.planner.departures import DeparturePlan, Outing
+from gateway.planner.model import Battery, Limits
+from gateway.planner.service import PlannerService
+from gateway.planner.tariffs import Period, TouTariff
+from hal.sim.params import PlantParams
+from hal.sim.plant.battery import BatteryParams
+
+sim_controller = gateway_fixtures.sim_controller
+
+EPOCH = dt.datetime(2026, 12, 3, 16, 0, tzinfo=dt.UTC)  # a Thursday; plant t = 0
+K = 90.0  # planner seconds per controller second
+H = 3600.0 / K  # a planner hour in controller seconds
+SPEED = 50.0  # controller seconds per wall second (the machine's pace caps it anyway)
+OUTAGE_T, RESTORE_T = 2 * H, 2.5 * H  # 18:00 and 18:30
+DEPART_T, BACK_T = 15.5 * H, 23 * H  # 07:30 and 15:00 the next day
+TRIP_PCT = 15.0
+
+
+def planner_config() -> PlannerConfig:
+    tariff = TouTariff((Period(dt.time(17), dt.time(21), 0.45, 0.05),
+                        Period(dt.time(23), dt.time(7), 0.12, 0.05),
+                        Period(dt.time(0), dt.time(0), 0.28, 0.05)))
+    outing = Outing(dt.time(7, 30), dt.time(15, 0), 80.0, 60.0 * TRIP_PCT / 100)
+    return PlannerConfig(
+        planner=PlannerSettings(horizon_h=24.0, replan_s=900.0, lease_s=30.0),
+        battery=Battery(capacity_kwh=60.0, reserve_pct=45.0, max_soc_pct=90.0),
+        limits=Limits(max_charge_kw=7.0, max_discharge_kw=5.0, v2h_allowed=True),
+        tariff=tariff,
+        departures=DeparturePlan({d: outing for d in range(5)}, {}))
+
+
+def test_a_day_driven_by_the_planner_with_an_outage_mid_plan() -> None:
+    plant = PlantParams(ev_soc_pct=60.0, home_load_w=1500.0,
+                        battery=BatteryParams(capacity_kwh=60.0 / K))
+    sim = SimController({"backup": {"return_delay_s": 10.0}}, plant=plant, speed=SPEED)
+    try:
+        run_async(_day(sim), timeout_s=600.0)
+    finally:
+        sim.close()
+    assert sim.failure is None, f"the control loop failed: {sim.failure!r}"
+    assert not sim.violations, "\n".join(str(v) for v in sim.violations)
+
+
+async def _at(sim: SimController, t: float) -> None:
+    await sim.wait_for(lambda sup, _w: sup.clock.now() >= t, limit_s=t + H)
+
+
+def _state(sup: Supervisor) -> str:
+    return sup.status().state
+
+
+async def _day(sim: SimController) -> None:
+    async with sim.client(poll_interval_s=0.02) as client:
+        assert await client.wait_connected(30.0)
+        planner = PlannerService(planner_config(), poll_s=0.02, clock=lambda: EPOCH + dt.timedelta(
+            seconds=K * client.status.t if client.status else 0.0))
+        task = asyncio.get_running_loop().create_task(planner.run(client))
+        try:
+            await _at(sim, 1.5 * H)  # 17:30: the peak, carried by the car
+            peak = await sim.call(lambda sup, w: (_state(sup), w.grid_import_w,
+                                                  sup.status().request_source))
+            await _at(sim, OUTAGE_T)
+            await sim.call(lambda _s, w: w.outage())
+            await sim.wait_for(lambda sup, _w: _state(sup).startswith("backup"),
+                               limit_s=60.0)
+            await _at(sim, RESTORE_T)
+            await sim.call(lambda _s, w: w.restore_grid())
+            await sim.wait_for(lambda sup, _w: _state(sup) == "energised_v2h",
+                               limit_s=H)  # return delay, then the plan's V2H again
+            resumed = await sim.call(lambda sup, _w: (sup.clock.now(),
+                                                      sup.status().request_source))
+            await _at(sim, DEPART_T - 0.1 * H)  # 07:24
+            soc_at_departure = await sim.call(lambda _s, w: 100.0 * w.battery.soc)
+            await sim.call(lambda _s, w: w.unplug_ev())
+            await _at(sim, BACK_T)
+            await sim.call(lambda _s, w: w.plug_ev(soc_at_departure - TRIP_PCT))
+            await _at(sim, 24 * H)
+            record = await sim.call(lambda sup, _w: (
+                [(r.t, r.source, r.dest) for r in sup.transitions],
+                [(r.t, r.source, r.mode, r.accepted) for r in sup.request_log]))
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    transitions, requests = record
+    # The peak: V2H won by the schedule (the planner), the home barely imports.
+    assert peak[0] == "energised_v2h" and peak[2] == "schedule", peak
+    assert peak[1] < 300.0, f"grid import at the peak {peak[1]:.0f} W"
+    # The outage: the controller went to backup by itself and came back; the plan resumed.
+    states = [dest for _t, _s, dest in transitions]
+    assert any(s.startswith("backup_island") for s in states), states
+    assert resumed[1] == "schedule" and resumed[0] < RESTORE_T + 60.0, resumed
+    assert any("grid" in r.reason or "backup" in r.reason for r in planner.history), \
+        [r.reason for r in planner.history]
+    # Only leased schedule claims came from the planner, each accepted.
+    mine = [r for r in requests if r[1] == "schedule"]
+    assert mine and all(r[3] for r in mine)
+    # The night: charged while cheap, the target met at departure.
+    assert soc_at_departure >= 80.0 - 2.0, soc_at_departure
+    charges = [t for t, _s, dest in transitions if dest == "energised_charge"]
+    assert charges and all(
+        not (1.0 * H <= t % (24 * H) < 5.0 * H) for t in charges), "charging at the peak"
+    # Back home after the trip: the plan goes on (claims after the return).
+    assert any(t > BACK_T for t, *_ in mine)
+    assert np.isfinite([r.savings for r in planner.history]).all()
