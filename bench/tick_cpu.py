@@ -30,11 +30,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from harness import Charger
 from instrument import TickMeter
 from scenario_speed import reference_s
 
 from controller.modes.states import State
+from harness import Charger
 
 TICKS = 250
 SETTLE_S = 30.0  # unpaced plant time to reach the mode before measuring
