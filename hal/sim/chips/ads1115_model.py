@@ -32,6 +32,7 @@ low. The conversion-ready use of the pin (Hi_thresh MSB 1, Lo_thresh MSB 0) is n
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -192,8 +193,8 @@ class Ads1115Model(I2cDeviceModel):
             self._done_at = None
             return
         period = self._conversion_time(self._converting_config)
-        while self._done_at <= self.now():
-            self._done_at += period
+        missed = math.floor((self.now() - self._done_at) / period)  # periods since, >= 0
+        self._done_at += (missed + 1) * period
 
     def _compare(self, word: int) -> None:
         """The comparator on one completed conversion (the Config in force now)."""
