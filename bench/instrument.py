@@ -1,7 +1,7 @@
 """Instruments for the daemon benchmarks: thread CPU time per layer and I2C bits on the wire.
 
 :class:`TickMeter` wraps, on one simulated charger, the drivers' per-tick entry points (the
-meter read, the ADC polls) and the simulated I2C bus (whose calls run the register-level chip
+I2C reader's jobs: the meter read, the ADC polls) and the simulated I2C bus (the chip
 models), accumulating ``time.thread_time_ns`` in each; whatever the tick spends elsewhere is
 the controller's own work. It also counts the bits each I2C transaction puts on the wire, as
 the simulated bus sees every one:
@@ -45,25 +45,21 @@ class TickMeter:
         self.chip_ns = 0  # inside the simulated bus and chip models
         self.i2c_clocks = 0
         self.i2c_transactions = 0
-        self._wrap_driver(hw.meter, "read")
-        self._wrap_driver(hw.adc, "poll")
-        if hw.thermal is not None:
-            self._wrap_driver(hw.thermal, "poll")
+        # The drivers' per-tick calls are the I2C reader's jobs (hal/i2c_reader.py).
+        hw.i2c._jobs = [(name, self._timed_driver(read)) for name, read in hw.i2c._jobs]
         self._wrap_bus(smbus, "read_i2c_block_data", lambda a: register_read_clocks(a[2]))
         self._wrap_bus(smbus, "write_i2c_block_data", lambda a: block_write_clocks(len(a[2])))
         self._wrap_bus(smbus, "i2c_rdwr", rdwr_clocks)
 
-    def _wrap_driver(self, device: Any, name: str) -> None:
-        inner = getattr(device, name)
-
-        def timed(*args: Any) -> Any:
+    def _timed_driver(self, inner: Callable[[], Any]) -> Callable[[], Any]:
+        def timed() -> Any:
             t0 = time.thread_time_ns()
             try:
-                return inner(*args)
+                return inner()
             finally:
                 self.driver_ns += time.thread_time_ns() - t0
 
-        setattr(device, name, timed)
+        return timed
 
     def _wrap_bus(self, smbus: Any, name: str, clocks: Callable[[Any], int]) -> None:
         inner = getattr(smbus, name)

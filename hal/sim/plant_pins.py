@@ -39,7 +39,7 @@ class PlantPin(MockPin):  # type: ignore[misc]  # gpiozero is untyped
     def hold(self, high: bool) -> None:
         """Drive the pin to ``high`` as the plant's switch or contact does (no edge if equal)."""
         self._held = high
-        if bool(self.state) != high:
+        if bool(self._state) != high:  # MockPin's own level: the property costs two calls
             self.drive_high() if high else self.drive_low()
 
     def _set_pull(self, value: str) -> None:
