@@ -33,3 +33,9 @@ def test_memory_days_marks_the_first_hour_and_each_day() -> None:
     data = memory_days.days_of(3)
     assert data["scenario"]["duration_s"] == 3 * memory_days.DAY
     assert len(data["events"]) == 3 * len(memory_days.one_day()["events"])
+
+
+def test_memory_run_marks_each_point_and_ends() -> None:
+    seen = memory_days.measure_run(0.05, marks=2)  # 3 s at 50 Hz
+    assert [round(t, 6) for t, _ in seen] == [1.5, 3.0]
+    assert all(mb > 0 for _, mb in seen)
