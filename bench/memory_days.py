@@ -55,7 +55,8 @@ def measure_days(days: int, day: dict[str, Any] | None = None,
     if duration_s is not None:  # the smoke test: a few ticks (and the events inside them)
         data["scenario"]["duration_s"] = duration_s
         data["events"] = [e for e in data["events"] if e["at_s"] < duration_s]
-    marks = [HOUR] + [d * DAY for d in range(1, days + 1)]
+    tick = data["scenario"]["tick_s"]  # the last tick of a day runs one tick before its end
+    marks = [HOUR] + [d * DAY - tick for d in range(1, days + 1)]
     seen: list[tuple[float, float]] = []
 
     def on_tick(sup: Supervisor) -> None:
