@@ -176,6 +176,9 @@ CATALOGUE: dict[str, FaultKind] = {k.code: k for k in (
     _k(C.STORE_WRITE_FAILED, S, "the state store's disk (full, read-only, failing SD card) and "
        "the journal for the error: events and latched faults could not be written, so a "
        "restart would not show them; the charger stops until they can", CTL),
+    _k(C.DC_LINK_ALERT, E, "the DC link voltage and the DC stage's regulation: the ADS1115's "
+       "comparator saw the DC link above hal.i2c.adc.dc_link_alert_v (ALERT on BCM 17); also "
+       "the ALERT wire and its pull-up", HW),
 )}
 
 # The inverter's reports of the grid rather than of itself: each takes the charger out of

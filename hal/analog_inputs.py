@@ -34,7 +34,9 @@ class AnalogInputs:
 
 def open_analog(bus: I2cBus, i2c: I2cWiring, now: Callable[[], float]) -> AnalogInputs:
     """Probe and open every converter of ``i2c`` (the meter aside)."""
-    adc: AdcDevice = Ads1115(bus, i2c.adc, now)
+    alert_v = i2c.adc.dc_link_alert_v
+    adc: AdcDevice = Ads1115(bus, i2c.adc, now,
+                             guard=("dc_link_v", alert_v) if alert_v > 0.0 else None)
     if i2c.ina228.enabled:
         adc = AdcGroup([adc, Ina228(bus, i2c.ina228, now)])
     ntc = i2c.ntc_adc

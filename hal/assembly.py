@@ -20,6 +20,7 @@ from hal.backend_io import BackendIo
 from hal.drivers.ade7953 import Ade7953
 from hal.gpio_devices import GpioContactor, GpioInput
 from hal.i2c import I2cBus
+from hal.i2c_reader import BACKGROUND, INLINE, I2cReader
 from hal.interfaces.can_link import CanLink
 from hal.interfaces.hardware import Hardware
 from hal.interfaces.serial_port import SerialPort
@@ -100,6 +101,13 @@ def assemble(settings: HalSettings, io: BackendIo) -> Hardware:
         bus = parts.i2c_bus()
         meter = Ade7953(bus, settings.i2c.meter, io.clock.now)
         analog = open_analog(bus, settings.i2c, io.clock.now)
+        # The pi backend reads I2C in a thread at the edge; the simulator inline, deterministic
+        # under its virtual clock (hal/i2c_reader.py). Devices read once per tick join here.
+        reader = I2cReader(io.clock.now, BACKGROUND if settings.backend == "pi" else INLINE)
+        reader.join("meter", meter.read)
+        reader.join("adc", analog.adc.poll)
+        if analog.thermal is not None:
+            reader.join("thermal", analog.thermal.poll)
         links = {role: parts.can_link(role) for role in CAN_ROLES}
         ports = {device: parts.serial_port(device) for device in settings.serial.ports}
     except BaseException:
@@ -119,5 +127,6 @@ def assemble(settings: HalSettings, io: BackendIo) -> Hardware:
         temperatures=analog.temperatures,
         watchdog=kick,
         io=io,
+        i2c=reader,
         on_close=[bus.close, io.close],
     )

@@ -17,7 +17,7 @@ PULLS = ("up", "down", "none")
 ADS1115_FSR_V = (6.144, 4.096, 2.048, 1.024, 0.512, 0.256)
 ADS1115_RATES_SPS = (8, 16, 32, 64, 128, 250, 475, 860)
 CONTACTOR_NAMES = ("grid", "ac", "v2l", "dc", "precharge")
-INPUT_NAMES = ("estop", "door", "ev_present", "rcm_ok", "imd_ok")
+INPUT_NAMES = ("estop", "door", "ev_present", "rcm_ok", "imd_ok", "dc_alert")
 ADC_CHANNEL_NAMES = ("dc_link_v", "ev_inlet_v", "dc_current_a")
 GPIO_MAX_BCM = 27
 
@@ -81,6 +81,12 @@ class InputsWiring:
         lambda: InputWiring(pin=15),
         "insulation monitor healthy: active while the DC insulation is good (IMD alarm 2, NC; "
         "BCM 15 is the UART RX)",
+    )
+    dc_alert: InputWiring = section(
+        lambda: InputWiring(pin=17, active_high=False, pull="up"),
+        "the DC-side ADS1115's ALERT/RDY (open drain, active low; fit a 10 kohm pull-up to "
+        "3.3 V): active while its window comparator holds the DC link above "
+        "hal.i2c.adc.dc_link_alert_v",
     )
 
 
@@ -153,6 +159,12 @@ class AdcWiring:
                            max=0x4B)
     data_rate_sps: int = setting(128, "conversion rate", unit="SPS", choices=ADS1115_RATES_SPS)
     channels: AdcChannelsWiring = section(AdcChannelsWiring, "the converted channels")
+    dc_link_alert_v: float = setting(
+        450.0, "the chip's window comparator asserts ALERT (BCM 17, DC_LINK_ALERT) when the DC "
+        "link exceeds this; the DC link is then converted every other tick, continuously with "
+        "the comparator on (hal/drivers/ads1115.py); set it above every EV's maximum battery "
+        "voltage plus protection.dc_overvoltage_margin_v, at or below the DC stage's rating; "
+        "0 turns the comparator off (a plain round-robin scan)", unit="V", min=0.0, max=2000.0)
 
 
 @dataclass(frozen=True)

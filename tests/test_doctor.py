@@ -31,8 +31,8 @@ CHECKS = (
     "package.numpy", "package.transitions", "package.pyserial", "config", "backend",
     "gpio.claim", "input.estop", "input.door", "input.ev_present", "contactor.grid",
     "contactor.ac", "contactor.v2l", "contactor.dc", "contactor.precharge", "i2c.meter",
-    "i2c.adc", "can.inverter", "can.ev", "inverter.answers", "serial.ports", "state.dir",
-    "watchdog",
+    "i2c.adc", "i2c.speed", "can.inverter", "can.ev", "inverter.answers", "serial.ports",
+    "state.dir", "watchdog",
 )
 OUTCOMES = tuple(o.value for o in Outcome)
 
@@ -72,7 +72,7 @@ def test_doctor_on_the_simulator_passes_every_check() -> None:
                                           "version 0x02")
     assert lines["inverter.answers"][1].startswith("INV_STATUS after")
     assert "hint:" not in result.stdout
-    assert result.stdout.splitlines()[-1].startswith("doctor: 27 checks, ")
+    assert result.stdout.splitlines()[-1].startswith("doctor: 28 checks, ")
 
 
 def test_missing_meter_fails_its_check_with_bus_and_address_and_reports_the_rest() -> None:
@@ -313,3 +313,19 @@ def test_a_missing_console_port_points_to_the_gadget_port_not_the_uart(tmp_path:
     check = serial_check((str(tmp_path / "ttyGS0"),), simulated=False, opened={})
     assert "enable_uart=1" not in check.hint
     assert "/dev/ttyGS0" in check.hint and "not the UART" in check.hint
+
+
+def test_bus_speed_is_read_from_the_device_tree_or_reported_unknown(tmp_path: Path) -> None:
+    from controller.doctor.i2c_speed import speed_check
+
+    node = tmp_path / "i2c-1" / "of_node"
+    assert speed_check(1, False, tmp_path).outcome is Outcome.SKIP  # no file: unknown
+    assert "unknown" in speed_check(1, False, tmp_path).detail
+    node.mkdir(parents=True)
+    (node / "clock-frequency").write_bytes((100_000).to_bytes(4, "big"))
+    slow = speed_check(1, False, tmp_path)
+    assert slow.outcome is Outcome.FAIL and "100 kHz" in slow.detail
+    assert "i2c_arm_baudrate=400000" in slow.hint
+    (node / "clock-frequency").write_bytes((400_000).to_bytes(4, "big"))
+    assert speed_check(1, False, tmp_path).outcome is Outcome.PASS
+    assert "unknown" in speed_check(1, True, tmp_path).detail  # the simulator

@@ -124,6 +124,10 @@ CASES = (
          _inj("overtemperature_ramp", sensor="inlet", rate_c_per_s=20.0)),
     Case("dc_overvoltage", frozenset({"DC_OVERVOLTAGE"}), 0.15,
          _inj("dc_overvoltage", volts=60.0)),
+    # Issue 20: a surge above hal.i2c.adc.dc_link_alert_v (450 V): the ADS1115's comparator
+    # (ALERT on BCM 17) or the DC link's own sample, every other tick: within two ticks.
+    Case("dc_link_surge", frozenset({"DC_LINK_ALERT", "DC_OVERVOLTAGE"}), 0.045,
+         _inj("dc_overvoltage", volts=150.0), fault="dc_overvoltage"),
     Case("dc_overcurrent", frozenset({"DC_OVERCURRENT"}), 0.3,
          _inj("dc_overcurrent", amps=200.0)),
     Case("meter_disagreement", frozenset({"MEASUREMENT_DISAGREE"}), 1.2,

@@ -36,7 +36,7 @@ HEADER_PIN = {
 }
 # Whether each input is active with the charger idle (no EV, door closed, E-stop loop healthy).
 INPUT_ACTIVE_AT_IDLE = {"estop": True, "door": True, "ev_present": False, "rcm_ok": True,
-                        "imd_ok": True}
+                        "imd_ok": True, "dc_alert": False}
 
 
 @dataclass(frozen=True)

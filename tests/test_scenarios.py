@@ -223,3 +223,23 @@ def test_scenarios_readme_lists_every_built_in_scenario() -> None:
     readme = (ROOT / "scenarios" / "README.md").read_text(encoding="utf-8")
     for path in SCENARIOS:
         assert f"`{path.name}`" in readme, path.name
+
+
+def test_timeseries_carries_what_the_controller_measured_beside_the_truth(
+        tmp_path: Path) -> None:
+    """Issue 20 item 6: every row has the controller's own view (meter, estimator, DC ADC, EV
+    report, inverter status) next to the plant truth, so accuracy is judged from any run."""
+    out = tmp_path / "ts.csv"
+    with out.open("w", newline="") as stream:
+        run_scenario(parse_scenario(small()), progress=None, timeseries=stream)
+    rows = list(csv.DictReader(out.open()))
+    charging = rows[7]
+    assert charging["state"] == "energised_charge"
+    assert abs(float(charging["meas_voltage_v"]) - float(charging["pcc_voltage_v"])) < 2.0
+    assert abs(float(charging["meas_frequency_hz"]) - float(charging["pcc_frequency_hz"])) < 0.05
+    assert abs(float(charging["meas_rocof_hz_per_s"])) < 0.5
+    assert abs(float(charging["meas_dc_link_v"]) - float(charging["dc_link_v"])) < 5.0
+    assert abs(float(charging["meas_dc_current_a"]) - float(charging["battery_current_a"])) < 2.0
+    assert abs(float(charging["meas_ev_soc_pct"]) - float(charging["ev_soc_pct"])) <= 1.0
+    assert abs(float(charging["meas_grid_power_w"]) - float(charging["grid_import_w"])) < 100.0
+    assert abs(float(charging["meas_inverter_ac_w"]) - float(charging["inverter_ac_w"])) < 200.0

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from controller.doctor.devices import Devices, i2c_bus_label
+from controller.doctor.i2c_speed import CHECK as SPEED_CHECK
+from controller.doctor.i2c_speed import speed_check
 from controller.doctor.report import Check, failed, passed, skipped
 from hal.drivers.ade7953 import CHIP as ADE7953
 from hal.drivers.ade7953 import Ade7953
@@ -32,6 +34,15 @@ def _bus_hint(bus_label: str) -> str:
 
 
 def i2c_checks(devices: Devices) -> list[Check]:
+    """Each chip's check, then the bus speed (``i2c.speed``)."""
+    if devices.unreachable:
+        speed = skipped(SPEED_CHECK, f"bus speed not read: {devices.unreachable}")
+    else:
+        speed = speed_check(devices.settings.i2c.bus, devices.settings.backend == "sim")
+    return [*_chip_checks(devices), speed]
+
+
+def _chip_checks(devices: Devices) -> list[Check]:
     settings = devices.settings
     i2c = settings.i2c
     label = i2c_bus_label(settings)

@@ -11,7 +11,9 @@
   there is no power command to compare).
 - MEASUREMENT_DISAGREE: the controller's own DC link voltage and DC current (ADS1115) against the
   inverter's report, and the PCC meter's voltage against the inverter's AC voltage, each for
-  ``disagree_delay_s``. One of two sensors is wrong; which one is for a technician to find.
+  ``disagree_delay_s`` of the controller's measurements (an ADC sample counts at the time it was
+  taken, once, however many ticks reuse it). One of two sensors is wrong; which one is for a
+  technician to find.
 """
 
 from __future__ import annotations
@@ -81,21 +83,26 @@ class PlausibilityMonitor:
             for p in self._pairs.values():
                 p.since = None
             return Finding(tuple(trips)) if trips else QUIET
-        pairs: list[tuple[str, float | None, float, float, str]] = [
+        # Each pair: (name, ours, theirs, tolerance, unit, when ours was measured). A
+        # disagreement is held for as long as the measurements that show it span: an ADC
+        # sample repeated over several ticks (a slow loop, the ADC's scan) counts once.
+        link, current = snap.analog.get("dc_link_v"), snap.analog.get("dc_current_a")
+        pairs: list[tuple[str, float | None, float, float, str, float]] = [
             ("dc_voltage", snap.analog_value("dc_link_v", self._max_age), inv.dc_voltage_v,
-             s.dc_voltage_tolerance_v, "V"),
+             s.dc_voltage_tolerance_v, "V", link.t if link is not None else snap.t),
             ("dc_current", snap.analog_value("dc_current_a", self._max_age), inv.dc_current_a,
-             s.dc_current_tolerance_a, "A"),
+             s.dc_current_tolerance_a, "A", current.t if current is not None else snap.t),
         ]
         grid = snap.contactors.get(_GRID)
         if snap.meter is not None and ac_closed and grid is not None and grid.feedback_closed:
             tol = s.ac_voltage_tolerance_pct / 100.0 * max(snap.meter.voltage_rms_v, 1.0)
-            pairs.append(("ac_voltage", snap.meter.voltage_rms_v, inv.ac_voltage_v, tol, "V"))
+            pairs.append(("ac_voltage", snap.meter.voltage_rms_v, inv.ac_voltage_v, tol, "V",
+                          snap.t))
         else:
             self._pairs["ac_voltage"].since = None
-        for name, ours, theirs, tol, unit in pairs:
+        for name, ours, theirs, tol, unit, measured_at in pairs:
             diff = abs(ours - theirs) if ours is not None else 0.0
-            held = self._pairs[name].held(snap.t, ours is not None and diff > tol)
+            held = self._pairs[name].held(measured_at, ours is not None and diff > tol)
             if held >= s.disagree_delay_s:
                 trips.append(Trip(FaultCode.MEASUREMENT_DISAGREE,
                                   f"{name.replace('_', ' ')}: controller {ours:.1f} {unit}, "

@@ -1,9 +1,10 @@
 """Precharge supervision, independent of the mode machine's own precharge timeout.
 
 While K_PRE is closed with K_DC open, the DC link must rise towards the EV inlet voltage: if it is
-still below ``safety.precharge.stall_fraction`` of the inlet halfway through
-``sequence.precharge_timeout_s`` (an open resistor, a shorted link), or if K_PRE stays closed
-longer than the timeout plus a tick margin, PRECHARGE_TIMEOUT.
+still below ``safety.precharge.stall_fraction`` of the inlet in a sample taken at least halfway
+through ``sequence.precharge_timeout_s`` (an open resistor, a shorted link; an older sample may
+predate K_PRE), or if K_PRE stays closed longer than the timeout plus a tick margin,
+PRECHARGE_TIMEOUT.
 """
 
 from __future__ import annotations
@@ -41,10 +42,16 @@ class PrechargeMonitor:
                                 self._timeout))
         link = snap.analog_value("dc_link_v", self._max_age)
         inlet = snap.analog_value("ev_inlet_v", self._max_age)
-        if (lasted >= self._timeout / 2 and link is not None and inlet is not None
-                and inlet > 0 and link < self._stall * inlet):
-            return finding(Trip(FaultCode.PRECHARGE_TIMEOUT, f"DC link {link:.0f} V still below "
-                                f"{self._stall:.0%} of the inlet {inlet:.0f} V after "
-                                f"{lasted:.1f} s (precharge resistor open?)", link,
-                                self._stall * inlet))
-        return QUIET
+        if link is None or inlet is None or inlet <= 0 or link >= self._stall * inlet:
+            return QUIET
+        # Judged only by a DC link sample from the second half of the window: an older one
+        # (a slow loop, the ADC's scan) may date from before K_PRE closed and read 0 V.
+        sampled = snap.analog["dc_link_v"]
+        assert sampled is not None  # analog_value returned its value
+        after = sampled.t - self._since
+        if after < self._timeout / 2:
+            return QUIET
+        return finding(Trip(FaultCode.PRECHARGE_TIMEOUT, f"DC link {link:.0f} V still below "
+                            f"{self._stall:.0%} of the inlet {inlet:.0f} V after "
+                            f"{after:.1f} s (precharge resistor open?)", link,
+                            self._stall * inlet))

@@ -23,6 +23,7 @@ from controller.protection.contactor_feedback import ContactorFeedbackMonitor
 from controller.protection.dc_limits import DcCurrentMonitor, DcVoltageMonitor
 from controller.protection.grid.grid_window import GridWindow
 from controller.protection.grid.isolation import IsolationMonitor
+from controller.protection.interlocks.dc_alert import DcAlertMonitor
 from controller.protection.interlocks.door import DoorMonitor
 from controller.protection.interlocks.estop import EstopMonitor
 from controller.protection.interlocks.ground_fault import GroundFaultMonitor
@@ -73,6 +74,8 @@ MONITORS: tuple[MonitorBinding, ...] = (
           {C.GROUND_FAULT}, lambda w: GroundFaultMonitor(w.config.safety.ground_fault)),
     _bind("insulation", "interlocks/insulation.py", ("safety.insulation",),
           {C.INSULATION_FAULT}, lambda w: InsulationMonitor(w.config.safety.insulation)),
+    _bind("dc_alert", "interlocks/dc_alert.py", (), {C.DC_LINK_ALERT},
+          lambda w: DcAlertMonitor()),
     _bind("dc_voltage", "dc_limits.py", ("protection",), {C.DC_OVERVOLTAGE},
           lambda w: DcVoltageMonitor(w.config.protection)),
     _bind("dc_current", "dc_limits.py", ("safety.dc_current", "inverter", "limits", "protection"),

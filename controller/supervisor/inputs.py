@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from controller.links.ev_link import EvLink
 from controller.links.inverter_link import InverterLink
 from controller.links.inverter_settings import SettingsSync
@@ -21,26 +19,20 @@ def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, settings: Se
     ``calibration`` (``controller/measurement/calibration.py``) corrects the meter reading and
     the ADC samples, so everything downstream sees calibrated values.
     """
-    meter: AcMeterReading | None = None
-    meter_error: str | None = None
-    try:
-        meter = hw.meter.read()
-    except V2xError as err:
-        meter_error = str(err)
-    adc_error: str | None = None
-    try:
-        hw.adc.poll()
-    except V2xError as err:
-        adc_error = str(err)
+    # The GPIO inputs first: the ADC poll below releases the ADS1115's latched ALERT (dc_alert).
+    inputs = {name: i.read() for name, i in hw.inputs.items()}
+    # The meter read and the ADC polls (hal/i2c_reader.py: inline in the simulator, the
+    # newest finished background cycle on a Pi); a silent NTC converter's samples just age.
+    cycle = hw.i2c.collect()
+    meter: AcMeterReading | None = cycle.value("meter")
+    meter_error = cycle.error("meter")
+    adc_error = cycle.error("adc")
     analog = {name: ch.latest() for name, ch in hw.adc.channels.items()}
     if calibration is not None and len(calibration):
         meter = calibration.correct_meter(meter) if meter is not None else None
         analog = {name: calibration.correct_sample(name, s) for name, s in analog.items()}
     inverter.poll(now)  # hands settings read-back frames to ``settings``
     ev.poll(now)
-    if hw.thermal is not None:
-        with contextlib.suppress(V2xError):  # a silent converter: its samples age, reads fail
-            hw.thermal.poll()
     temperatures: dict[str, float | None] = {}
     for name, sensor in hw.temperatures.items():
         try:
@@ -55,7 +47,7 @@ def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, settings: Se
         adc_error=adc_error,
         contactors={name: CONTACTOR_VIEWS[(c.commanded_closed, c.feedback_closed)]
                     for name, c in hw.contactors.items()},
-        inputs={name: i.read() for name, i in hw.inputs.items()},
+        inputs=inputs,
         inverter=inverter.status,
         inverter_age_s=inverter.status_age(now),
         ev=ev.report(now),

@@ -8,6 +8,20 @@ The driver runs the chip in single-shot mode as a non-blocking pipeline: each :m
 per control tick) either finds the pending conversion still running (and returns at once), or
 collects it and starts the next channel of the round-robin. A conversion pending longer than
 ``TIMEOUT_FACTOR`` times its nominal time raises :class:`SensorFault`; the next poll restarts it.
+
+The DC-link guard (``guard``, issue 20): the comparator compares only the channel being
+converted, so a guarded channel gets its own slots in the scan. Between every two scanned
+channels the chip converts the guarded channel *continuously* with the window comparator on
+(Hi_thresh = the alert level, Lo_thresh = the lowest code: only over-voltage asserts; latching,
+ALERT/RDY active low, asserted after two successive conversions above, because the first
+conversion after a MUX change may still be the previous channel's): the scan is guard, X,
+guard, Y, ... With a guard every slot runs in continuous mode (a single-shot start is ignored
+while a continuous conversion runs), and a result is taken only two conversion periods after
+the MUX change (15.6 ms at 128 SPS: inside one 20 ms tick). At a guard slot's next poll the
+latest conversion is the guarded channel's sample (reading it releases the latch: the
+controller reads the ALERT input before it polls), then the next scanned channel converts with
+the comparator off (ALERT released). So the guarded channel is compared at every conversion
+during every other tick, and sampled every other tick (``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -44,6 +58,12 @@ PGA_SHIFT = 9
 MODE_SINGLE_SHOT = 1 << 8
 DR_SHIFT = 5
 COMP_QUE_DISABLE = 0b11
+COMP_MODE_WINDOW = 1 << 4
+COMP_LAT = 1 << 2  # latching: ALERT stays until the Conversion register is read
+COMP_QUE_TWO = 0b01  # assert after two successive conversions beyond a threshold
+GUARD_COMPARATOR = COMP_MODE_WINDOW | COMP_LAT | COMP_QUE_TWO  # COMP_POL 0: active low
+MUX_SETTLE_PERIODS = 2  # continuous mode: the first result after a MUX change may be stale
+LO_THRESH_NEVER = 0x8000  # the lowest code: nothing is below it
 CONFIG_FIELDS_MASK = 0x7FFF  # everything but OS reads back as written
 
 PGA_CODE_BY_FSR = {fsr: code for code, fsr in enumerate(ADS1115_FSR_V)}  # 6.144 V -> 0 ...
@@ -54,8 +74,10 @@ TIMEOUT_FACTOR = 10.0  # a conversion is lost after 10x its nominal time
 UNIT_BY_SUFFIX = {"_v": "V", "_a": "A", "_c": "degC"}
 
 
-def config_word(ain: int, fsr_v: float, data_rate_sps: int, start: bool) -> int:
-    """Config for a single-shot conversion of AIN``ain`` against GND, comparator off."""
+def config_word(ain: int, fsr_v: float, data_rate_sps: int, start: bool, *,
+                continuous: bool = False, comparator: int = COMP_QUE_DISABLE) -> int:
+    """Config for a conversion of AIN``ain`` against GND: single-shot with the comparator off
+    unless told (``comparator``: the COMP_MODE/POL/LAT/QUE bits 4..0)."""
     if not 0 <= ain <= 3:
         raise ValueError(f"ain {ain} is not 0..3")
     fsr, pga = min(PGA_CODE_BY_FSR.items(), key=lambda item: abs(item[0] - fsr_v))
@@ -65,10 +87,17 @@ def config_word(ain: int, fsr_v: float, data_rate_sps: int, start: bool) -> int:
         (OS_BIT if start else 0)
         | (MUX_SINGLE_ENDED + ain) << MUX_SHIFT
         | pga << PGA_SHIFT
-        | MODE_SINGLE_SHOT
+        | (0 if continuous else MODE_SINGLE_SHOT)
         | DR_CODE_BY_RATE[data_rate_sps] << DR_SHIFT
-        | COMP_QUE_DISABLE
+        | comparator & 0x1F
     )
+
+
+def threshold_code(value: float, wiring: AdcChannelWiring) -> int:
+    """The 16-bit threshold register word for an engineering value (the inverse of
+    :func:`counts_to_value`), clipped to the chip's code range."""
+    counts = round((value / wiring.scale + wiring.offset_v) * FULL_SCALE_COUNTS / wiring.fsr_v)
+    return min(max(counts, -FULL_SCALE_COUNTS), FULL_SCALE_COUNTS - 1) & 0xFFFF
 
 
 def decode_conversion(data: bytes) -> int:
@@ -153,7 +182,8 @@ class Ads1115(AdcDevice):
     """
 
     def __init__(self, bus: I2cBus, wiring: AdcWiring | NtcAdcWiring, now: Callable[[], float],
-                 stale_after_s: float = 1.0) -> None:
+                 stale_after_s: float = 1.0, guard: tuple[str, float] | None = None) -> None:
+        """``guard``: (channel name, level) for the DC-link guard (module doc), or ``None``."""
         if wiring.data_rate_sps not in DR_CODE_BY_RATE:
             raise ValueError(f"{wiring.data_rate_sps} SPS is not an ADS1115 data rate")
         self._bus = bus
@@ -169,11 +199,27 @@ class Ads1115(AdcDevice):
         self._channels: Mapping[str, AdcChannel] = MappingProxyType(
             {ch.name: ch for ch in self._order}
         )
-        # The start-conversion config word of each channel (fixed by the wiring): built once.
-        self._start_words = [self._config_for(ch, start=True) for ch in self._order]
+        # The scan: (channel, start-conversion config word, continuous), built once.
+        self._slots = [(ch, self._config_for(ch, start=True), False) for ch in self._order]
+        self._guard: Ads1115Channel | None = None
+        self._guard_hi = 0
+        if guard is not None:
+            self._guard = next((ch for ch in self._order if ch.name == guard[0]), None)
+            if self._guard is None:
+                raise ValueError(f"guard channel {guard[0]!r} is not converted")
+            self._guard_hi = threshold_code(guard[1], self._guard.wiring)
+            word = config_word(self._guard.wiring.ain, self._guard.wiring.fsr_v,
+                               self._data_rate, False, continuous=True,
+                               comparator=GUARD_COMPARATOR)
+            others = [(ch, config_word(ch.wiring.ain, ch.wiring.fsr_v, self._data_rate, False,
+                                       continuous=True), True)
+                      for ch in self._order if ch is not self._guard]
+            guard_slot = (self._guard, word, True)
+            self._slots = [s for slot in others for s in (guard_slot, slot)] or [guard_slot]
         self._next = 0
         self._pending: Ads1115Channel | None = None
         self._pending_config = 0
+        self._pending_continuous = False
         self._started_at = 0.0
         self._closed = False
         self._probe()
@@ -194,6 +240,16 @@ class Ads1115(AdcDevice):
                         f"{self._where}: does not look like an {CHIP} (Config reads back "
                         f"0x{readback:04X} after writing 0x{probe:04X})"
                     )
+            if self._guard is not None:
+                self._write_word(REG_LO_THRESH, LO_THRESH_NEVER)
+                self._write_word(REG_HI_THRESH, self._guard_hi)
+                for register, want in ((REG_LO_THRESH, LO_THRESH_NEVER),
+                                       (REG_HI_THRESH, self._guard_hi)):
+                    got = self._read_word(register)
+                    if got != want:
+                        raise HalSetupError(
+                            f"{self._where}: threshold register 0x{register:02X} reads back "
+                            f"0x{got:04X} after writing 0x{want:04X}")
         except HalSetupError:
             raise
         except HalIOError as err:
@@ -219,7 +275,8 @@ class Ads1115(AdcDevice):
         try:
             if self._pending is not None and not self._collect(self._pending):
                 return
-            self._start(self._order[self._next], self._start_words[self._next])
+            channel, word, continuous = self._slots[self._next]
+            self._start(channel, word, continuous)
         except SensorFault:
             self._pending = None
             raise
@@ -235,7 +292,10 @@ class Ads1115(AdcDevice):
                 f"{self._where} register 0x{REG_CONFIG:02X}: reads 0x{config:04X} while "
                 f"converting {channel.name} with 0x{self._pending_config:04X}"
             )
-        if not config & OS_BIT:
+        if self._pending_continuous:  # OS reads 0 while it runs: settled after two periods
+            if self._now() - self._started_at < MUX_SETTLE_PERIODS / self._data_rate - 1e-9:
+                return False
+        elif not config & OS_BIT:
             waited = self._now() - self._started_at
             if waited > self._timeout_s:
                 raise SensorFault(
@@ -248,13 +308,14 @@ class Ads1115(AdcDevice):
         channel._store(Sample(value=counts_to_value(counts, channel.wiring), t=self._now()),
                        pin_v)
         self._pending = None
-        self._next = (self._next + 1) % len(self._order)
+        self._next = (self._next + 1) % len(self._slots)
         return True
 
-    def _start(self, channel: Ads1115Channel, config: int) -> None:
+    def _start(self, channel: Ads1115Channel, config: int, continuous: bool = False) -> None:
         self._write_word(REG_CONFIG, config)
         self._pending = channel
         self._pending_config = config
+        self._pending_continuous = continuous
         self._started_at = self._now()
 
     def close(self) -> None:

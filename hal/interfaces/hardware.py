@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from hal.i2c_reader import I2cReader
 from hal.interfaces.adc import AdcDevice
 from hal.interfaces.can_link import CanLink
 from hal.interfaces.clock import Clock
@@ -46,6 +47,9 @@ class Hardware:
     thermal: AdcDevice | None = None  # the NTC converter (hal/analog_inputs.py), polled per tick
     temperatures: Mapping[str, TemperatureSensor] = field(default_factory=dict)
     watchdog: WatchdogKick | None = None  # the external hardware watchdog's kick output
+    # The tick's I2C reads (meter, ADCs, any device that joins): hal/i2c_reader.py. Built by
+    # hal/assembly.py; the empty default reads nothing (every I2C value then reads as missing).
+    i2c: I2cReader = field(default_factory=lambda: I2cReader(lambda: 0.0))
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
     def de_energise_all(self) -> None:
@@ -59,7 +63,7 @@ class Hardware:
         self.de_energise_all()
         closers: list[Callable[[], None]] = [c.close for c in self.contactors.values()]
         closers += [i.close for i in self.inputs.values()]
-        closers += [self.meter.close, self.adc.close]
+        closers += [self.i2c.close, self.meter.close, self.adc.close]  # the reader stops first
         if self.thermal is not None:
             closers.append(self.thermal.close)
         closers += [link.close for link in self.can.values()]

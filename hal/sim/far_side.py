@@ -95,6 +95,9 @@ def drive_inputs(world: SimWorld) -> None:
                            (inputs.ev_present, world.ev_plugged)):
         high = active == wiring.active_high
         world.pin(wiring.pin).hold(high)
+    # The ADS1115's ALERT/RDY: the chip model's comparator drives it (open drain, pulled up).
+    world.adc_chip.advance()
+    world.pin(inputs.dc_alert.pin).hold(world.adc_chip.alert_pin_high)
 
 
 def update_aux(world: SimWorld) -> None:

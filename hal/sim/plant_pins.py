@@ -10,23 +10,36 @@ leaves that level alone.
 
 from __future__ import annotations
 
-from typing import Any
+from collections import deque
+from typing import Any, Final
 
-from gpiozero.pins.mock import MockFactory, MockPin
+from gpiozero.pins.mock import MockFactory, MockPin, PinState
+
+HISTORY_LIMIT: Final = 256  # state changes a pin remembers (gpiozero keeps every one, forever)
 
 
 class PlantPin(MockPin):  # type: ignore[misc]  # gpiozero is untyped
     """A mock pin; :meth:`hold` is the plant driving it (a pull then only matters if it lets
-    go, which the plant never does)."""
+    go, which the plant never does).
+
+    Its ``states`` history keeps the last :data:`HISTORY_LIMIT` changes (a bounded deque, not
+    gpiozero's ever-growing list): the watchdog pin toggles every tick, and a simulated charger
+    runs for days. Tests that read a history read a short one (``assert_states`` still works
+    while fewer than ``HISTORY_LIMIT`` changes happened since ``clear_states``).
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._held: bool | None = None
 
+    def clear_states(self) -> None:
+        super().clear_states()  # also restarts gpiozero's change timer
+        self.states = deque([PinState(0.0, self._state)], maxlen=HISTORY_LIMIT)
+
     def hold(self, high: bool) -> None:
         """Drive the pin to ``high`` as the plant's switch or contact does (no edge if equal)."""
         self._held = high
-        if bool(self.state) != high:
+        if bool(self._state) != high:  # MockPin's own level: the property costs two calls
             self.drive_high() if high else self.drive_low()
 
     def _set_pull(self, value: str) -> None:

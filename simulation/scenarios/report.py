@@ -79,6 +79,11 @@ TIMESERIES_COLUMNS = (
     "inverter_ac_w", "inverter_mode", "ev_soc_pct", "battery_current_a", "dc_link_v",
     "command_p_w", "k_grid", "k_ac", "k_v2l", "k_dc", "k_precharge",
     "pcc_voltage_v", "pcc_frequency_hz", "inverter_q_var",
+    # What the controller measured and believed (empty before its first reading): beside the
+    # plant truth above, so that accuracy can be judged from any run (issue 20).
+    "meas_voltage_v", "meas_frequency_hz", "meas_rocof_hz_per_s", "meas_grid_power_w",
+    "meas_pv_power_w", "meas_dc_link_v", "meas_dc_current_a", "meas_ev_soc_pct",
+    "meas_inverter_ac_w",
 )
 
 

@@ -88,6 +88,32 @@ def _sample(sup: Supervisor, world: SimWorld) -> dict[str, Any]:
         # voltage through a closed K_GRID (the grid_* columns are the utility source).
         "pcc_voltage_v": pcc.voltage_rms_v, "pcc_frequency_hz": pcc.frequency_hz,
         "inverter_q_var": world.inverter.reactive_power_var, "_est": est,
+        **_measured(sup),
+    }
+
+
+def _measured(sup: Supervisor) -> dict[str, Any]:
+    """What the controller measured or believed at its last tick ("" where it had nothing):
+    the PCC meter and its estimator, the DC ADC, the EV's reported SoC, the inverter's status."""
+    snap, est = sup.last_snapshot, sup.last_estimate
+    meter = snap.meter if snap is not None else None
+    analog = snap.analog if snap is not None else {}
+
+    def sample(name: str) -> float | str:
+        found = analog.get(name)
+        return found.value if found is not None else ""
+
+    return {
+        "meas_voltage_v": est.voltage_v if est is not None else "",
+        "meas_frequency_hz": est.frequency_hz if est is not None else "",
+        "meas_rocof_hz_per_s": est.rocof_hz_per_s if est is not None else "",
+        "meas_grid_power_w": meter.grid_power_w if meter is not None else "",
+        "meas_pv_power_w": meter.pv_power_w if meter is not None else "",
+        "meas_dc_link_v": sample("dc_link_v"),
+        "meas_dc_current_a": sample("dc_current_a"),
+        "meas_ev_soc_pct": snap.ev.soc_pct if snap is not None and snap.ev is not None else "",
+        "meas_inverter_ac_w": (snap.inverter.ac_power_w if snap is not None
+                               and snap.inverter is not None else ""),
     }
 
 

@@ -14,11 +14,25 @@ quantised to the PGA's LSB (FSR/32768) with gaussian noise (``noise_lsb`` rms), 
 the 16-bit range (the chip's full-scale codes 0x7FFF / 0x8000). The input protection diodes are
 not modelled: a single-ended pin below GND simply reads negative.
 
-Continuous mode (MODE=0) is modelled coarsely: a new result every conversion period, OS reads 0.
+Continuous mode (MODE=0) is modelled coarsely: a new result every conversion period, OS reads 0;
+when several periods passed since the last access, one result (from the present pin volts)
+stands for them. The world advances the chip every plant step (:meth:`advance`), so with a plant
+step shorter than the conversion period each conversion is seen.
+
+The comparator (datasheet 9.3.8, Config bits 4..0): every completed conversion is compared with
+Lo_thresh and Hi_thresh (signed codes). COMP_QUE (1..0) asserts ALERT/RDY after 1, 2 or 4
+successive conversions beyond a threshold; 11 disables the comparator and leaves the pin
+high-impedance (the pull-up reads high). COMP_MODE (4) 0, traditional: asserts above Hi_thresh,
+releases below Lo_thresh; 1, window: asserts above Hi_thresh or below Lo_thresh, releases inside.
+COMP_LAT (2) 1: an asserted ALERT stays asserted until the master reads the Conversion register
+(the SMBus alert response is not modelled); 0: it follows the comparison. COMP_POL (3) 0: active
+low. The conversion-ready use of the pin (Hi_thresh MSB 1, Lo_thresh MSB 0) is not modelled.
+:attr:`alert_pin_high` is the pin's level.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -39,6 +53,12 @@ MUX_SHIFT, MUX_MASK = 12, 0b111
 PGA_SHIFT, PGA_MASK = 9, 0b111
 MODE_SINGLE_SHOT = 1 << 8
 DR_SHIFT, DR_MASK = 5, 0b111
+COMP_MODE_WINDOW = 1 << 4
+COMP_POL_ACTIVE_HIGH = 1 << 3
+COMP_LAT = 1 << 2
+COMP_QUE_MASK = 0b11
+COMP_QUE_DISABLE = 0b11
+ASSERT_AFTER_BY_QUE = (1, 2, 4)  # successive conversions beyond a threshold before ALERT
 
 FSR_BY_PGA = (6.144, 4.096, 2.048, 1.024, 0.512, 0.256, 0.256, 0.256)
 RATE_BY_DR = (8, 16, 32, 64, 128, 250, 475, 860)
@@ -78,6 +98,8 @@ class Ads1115Model(I2cDeviceModel):
         self._converting_config = 0
         self._done_at: float | None = None
         self.conversions = 0
+        self._beyond = 0  # successive conversions beyond a threshold (COMP_QUE)
+        self._alert = False  # the comparator asserts ALERT/RDY
 
     # -- I2cDeviceModel ----------------------------------------------------------------------
 
@@ -101,6 +123,8 @@ class Ads1115Model(I2cDeviceModel):
         self._complete_if_due()
         if self._pointer == POINTER_CONVERSION:
             word = self._conversion
+            if self._config & COMP_LAT:
+                self._alert = False  # reading the result releases a latched ALERT
         elif self._pointer == POINTER_CONFIG:
             word = self._config | (0 if self.busy else OS_BIT)
         elif self._pointer == POINTER_LO_THRESH:
@@ -109,6 +133,24 @@ class Ads1115Model(I2cDeviceModel):
             word = self._hi_thresh
         raw = word.to_bytes(2, "big")
         return (raw * (n // 2 + 1))[:n]
+
+    def advance(self) -> None:
+        """Complete the conversions due by now (the world calls this every plant step, so the
+        comparator and the ALERT pin follow time between the driver's accesses)."""
+        self._complete_if_due()
+
+    @property
+    def alert_pin_high(self) -> bool:
+        """The ALERT/RDY pin's level (open drain with a pull-up: high when not asserted, or
+        asserted with COMP_POL = 1; high-impedance, so high, with the comparator disabled)."""
+        if self._config & COMP_QUE_MASK == COMP_QUE_DISABLE:
+            return True
+        return self._alert == bool(self._config & COMP_POL_ACTIVE_HIGH)
+
+    @property
+    def alert_asserted(self) -> bool:
+        """The comparator asserts ALERT (whatever its polarity)."""
+        return self._alert and self._config & COMP_QUE_MASK != COMP_QUE_DISABLE
 
     # -- inspection --------------------------------------------------------------------------
 
@@ -131,6 +173,9 @@ class Ads1115Model(I2cDeviceModel):
 
     def _write_config(self, value: int) -> None:
         self._config = value & ~OS_BIT
+        if value & COMP_QUE_MASK == COMP_QUE_DISABLE:
+            self._alert = False
+            self._beyond = 0
         continuous = not value & MODE_SINGLE_SHOT
         if continuous or (value & OS_BIT and not self.busy):
             self._converting_config = self._config
@@ -143,12 +188,33 @@ class Ads1115Model(I2cDeviceModel):
             return
         self._conversion = self._sample(self._converting_config)
         self.conversions += 1
+        self._compare(self._conversion)
         if self._converting_config & MODE_SINGLE_SHOT:
             self._done_at = None
             return
         period = self._conversion_time(self._converting_config)
-        while self._done_at <= self.now():
-            self._done_at += period
+        missed = math.floor((self.now() - self._done_at) / period)  # periods since, >= 0
+        self._done_at += (missed + 1) * period
+
+    def _compare(self, word: int) -> None:
+        """The comparator on one completed conversion (the Config in force now)."""
+        config = self._config
+        que = config & COMP_QUE_MASK
+        if que == COMP_QUE_DISABLE:
+            return
+        code = _signed(word)
+        high, low = code > _signed(self._hi_thresh), code < _signed(self._lo_thresh)
+        beyond = high or (low and bool(config & COMP_MODE_WINDOW))
+        if beyond:
+            self._beyond += 1
+            if self._beyond >= ASSERT_AFTER_BY_QUE[que]:
+                self._alert = True
+            return
+        self._beyond = 0
+        if config & COMP_LAT:
+            return  # latched: only reading the Conversion register releases it
+        if config & COMP_MODE_WINDOW or low:
+            self._alert = False  # window: inside; traditional: below Lo_thresh (hysteresis)
 
     def _sample(self, config: int) -> int:
         positive, negative = INPUTS_BY_MUX[config >> MUX_SHIFT & MUX_MASK]
@@ -161,3 +227,7 @@ class Ads1115Model(I2cDeviceModel):
         if self.noise_lsb > 0.0:
             code += float(self._rng.normal(0.0, self.noise_lsb))
         return min(max(round(code), CODE_MIN), CODE_MAX) & 0xFFFF
+
+
+def _signed(word: int) -> int:
+    return word - 0x10000 if word & 0x8000 else word
