@@ -146,6 +146,17 @@ def pv_blend(w: Window, k: int, times: list[dt.datetime]) -> np.ndarray:
     return _profile(w, k, len(times), 0.5 * rows[-1] + 0.5 * rows.mean(axis=0))
 
 
+def pv_hedged(w: Window, k: int, times: list[dt.datetime]) -> np.ndarray:
+    """The seven-day mean for the rest of today, the seven days' lower quartile per slot from
+    midnight on (sun later is less sure than sun now; the quartile chosen a priori)."""
+    rows = _past_days(w, k, 7)
+    today = _profile(w, k, len(times), rows.mean(axis=0))
+    later = _profile(w, k, len(times), np.percentile(rows, 25, axis=0))
+    g = w.offset + k
+    rest = DAY - g % DAY
+    return np.concatenate([today[:rest], later[rest:]])
+
+
 def pv_dayahead(w: Window, k: int, _times: list[dt.datetime]) -> np.ndarray:
     g = w.offset + k
     return w.dayahead[g:g + len(_times)]
@@ -181,6 +192,7 @@ VARIANTS: dict[str, tuple[PvSource, bool, int, int]] = {
     "median of 3 days PV, learned load": (pv_median3, False, H36, 4),
     "mean of 7 days PV, learned load": (pv_mean7, False, H36, 4),
     "yesterday/7-day-mean blend PV, learned load": (pv_blend, False, H36, 4),
+    "7-day mean today, lower quartile later, learned load": (pv_hedged, False, H36, 4),
     "day-ahead PV, learned load": (pv_dayahead, False, H36, 4),
     "day-ahead PV, learned load, 15 min": (pv_dayahead, False, H36, 1),
 }

@@ -1,9 +1,10 @@
 """PV and home-load forecasts: from a file, or from the planner's own models.
 
 - PV from a CSV ``start,pv_kw`` when one is given (a weather service's forecast); otherwise
-  yesterday's measured profile, slot by slot, when the service measured every 15 minutes of it
-  (``PvHistory``; in bench/planner_gap.py it beat the clear-sky model in three of four
-  windows); otherwise a clear-sky model (Haurwitz global horizontal irradiance from the sun's
+  the mean measured profile of the last seven days, slot by slot, over the days the service
+  measured every 15 minutes of (``PvHistory``; in bench/planner_gap.py it beat yesterday's
+  profile in seven of eight windows, and yesterday's profile beat the clear-sky model in three
+  of four); otherwise a clear-sky model (Haurwitz global horizontal irradiance from the sun's
   elevation, times the array's peak power and a performance ratio) scaled by persistence:
   yesterday's measured PV energy over yesterday's clear-sky energy.
 - Home load learned from the controller's own history: the mean per 15-minute slot of the day,
