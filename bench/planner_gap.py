@@ -19,7 +19,13 @@ PV forecasts compared:
   Solar Energy 136:78). Multiplying the actual keeps overcast days dark, which is kinder than a
   real forecast: read its figure as the gap for a good forecast of that RMSE.
 - ``exact``: the actual PV (no forecast error).
-Nothing is fitted to the benchmark: the error's spreads are fixed a priori, not tuned.
+- the service's own history (2026-12-04): the median of the last 3 days, the mean of the last 7
+  (what gateway/planner/forecasts.py ``PvHistory`` now does), yesterday shrunk halfway toward
+  that mean, and the mean today with the 7 days' lower quartile from midnight on.
+A name ending in " + absorb" runs that variant with ``claim_for(absorb=True)`` (an unforecast
+PV surplus into the car as far as the plan buys that energy dearer later).
+Nothing is fitted to the benchmark: the error's spreads, the days and the quartile are fixed a
+priori, not tuned; which variant the service uses was chosen on these windows (docs/planner.md).
 """
 
 from __future__ import annotations
