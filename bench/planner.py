@@ -14,8 +14,9 @@ Data (docs/planner.md, "Benchmark", names every source):
 
 Strategies, all executed step by step on the same actual year and priced by the same bill and
 wear model: charge on arrival; cheapest slots (evcc without V2H); the planner with the forecasts
-it would have (hourly re-plan, prices only as published, yesterday's PV and a learned load); and
-the perfect-foresight optimum (one linear program over the whole year with the actual data).
+it would have (hourly re-plan, prices only as published, the last seven days' mean PV and a
+learned load); and the perfect-foresight optimum (one linear program over the whole year with
+the actual data).
 """
 
 from __future__ import annotations
@@ -164,9 +165,12 @@ def _home(t: dt.datetime) -> bool:
 Strategy = Callable[[Year, int, float, LoadModel], "np.ndarray | Plan"]
 
 
+ABSORB = False  # carry plans out with claim_for(absorb=True) (bench/planner_gap.py variants)
+
+
 def _claim(plan: Plan, j: int, surplus_kw: float) -> float:
     """What the service claims at step ``j``: signed power, V2H as its ceiling."""
-    mode, kw = claim_for(plan, j, LIMITS.max_discharge_kw, surplus_kw)
+    mode, kw = claim_for(plan, j, LIMITS.max_discharge_kw, surplus_kw, absorb=ABSORB)
     return -kw if mode in ("v2h", "v2g") else kw
 
 
@@ -233,12 +237,23 @@ SOLVE_TIMES: list[float] = []
 SHORT: list[tuple[dt.datetime, float]] = []  # departures more than 0.5 kWh below the target
 
 
+PV_DAYS = 7  # gateway/planner/forecasts.py PV_HISTORY_DAYS
+
+
+def pv_profile(pv: np.ndarray, k: int) -> np.ndarray:
+    """The service's PV forecast (``PvHistory``): the mean per slot of the whole days measured
+    in the ``PV_DAYS`` days before step ``k``'s day (the arrays start at midnight); zeros
+    before the first whole day."""
+    day_start = k - k % 96
+    rows = pv[max(day_start - PV_DAYS * 96, 0):day_start].reshape(-1, 96)
+    return rows.mean(axis=0) if len(rows) else np.zeros(96)
+
+
 def planner(year: Year, k: int, soc: float, model: LoadModel) -> Plan:
     start = (year.start + dt.timedelta(hours=STEP_H * k)).astimezone(year.start.tzinfo)
     times = [start + dt.timedelta(hours=STEP_H * j) for j in range(HORIZON)]
     load = model.forecast(times)
-    yesterday = np.concatenate([year.pv[max(k - 96, 0):k], np.zeros(HORIZON)])
-    pv = np.resize(yesterday[:96] if k >= 96 else np.zeros(96), HORIZON)  # persistence
+    pv = np.resize(np.roll(pv_profile(year.pv, k), -(k % 96)), HORIZON)
     plan = solve(problem_at(year, k, soc, HORIZON, pv=pv, load=load))
     SOLVE_TIMES.append(plan.solve_s)
     return plan

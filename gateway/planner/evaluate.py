@@ -7,6 +7,7 @@ comparisons are like for like.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -52,8 +53,29 @@ def mode_of(ev_kw: float, grid_kw: float, surplus_kw: float, plugged: bool) -> s
 COVERED_KW = 0.05  # a V2H step whose planned grid import is below this carries the whole home
 
 
+def absorbable_kw(plan: Plan, i: int, surplus_kw: float) -> float:
+    """PV surplus measured now, beyond step ``i``'s planned charge, that is better in the car
+    than exported: as much as the plan itself buys from the grid for the car later, before the
+    car next leaves, at an import price above this step's export price (the same energy, bought
+    later at a higher price). Nothing when the plan buys nothing dearer later."""
+    step = plan.steps[i]
+    if not step.plugged or step.mode not in ("idle", "charge") or len(plan.steps) < 2:
+        return 0.0
+    extra = surplus_kw - max(step.ev_kw, 0.0)
+    if not math.isfinite(extra) or extra <= EPS_KW:
+        return 0.0
+    step_h = (plan.steps[1].t - plan.steps[0].t).total_seconds() / 3600.0
+    bought_kwh = 0.0
+    for s in plan.steps[i + 1:]:
+        if not s.plugged:
+            break
+        if s.mode == "charge" and s.grid_kw > COVERED_KW and s.import_price > step.export_price:
+            bought_kwh += min(s.ev_kw, s.grid_kw) * step_h
+    return min(extra, bought_kwh / step_h)
+
+
 def claim_for(plan: Plan, i: int, max_discharge_kw: float,
-              surplus_kw: float | None = None) -> tuple[str, float]:
+              surplus_kw: float | None = None, absorb: bool = False) -> tuple[str, float]:
     """The mode and power limit (kW, a magnitude) to claim for step ``i`` of ``plan``.
 
     Forecasts are wrong in both directions, and the controller's V2H follows the *actual* home
@@ -71,12 +93,18 @@ def claim_for(plan: Plan, i: int, max_discharge_kw: float,
     - a charge step the plan fills from its own PV surplus (no planned import) claims at most
       the surplus measured now (``surplus_kw``, when known): a PV forecast that is too bright
       must not turn into charging from the grid at whatever the price is then;
-    - other charge steps and V2G steps claim their planned power.
+    - other charge steps and V2G steps claim their planned power;
+    - with ``absorb``, a PV surplus measured now above the step's charge goes into the car
+      instead of being exported, as far as the plan buys the same energy from the grid later
+      at a higher price (``absorbable_kw``): the plan's step is an intent, the surplus decides.
     """
     step = plan.steps[i]
+    extra = absorbable_kw(plan, i, surplus_kw) if absorb and surplus_kw is not None else 0.0
     if step.mode == "charge" and step.grid_kw <= COVERED_KW and surplus_kw is not None:
-        kw = min(step.ev_kw, max(surplus_kw, 0.0))
+        kw = min(step.ev_kw, max(surplus_kw, 0.0)) + extra
         return ("charge", kw) if kw > EPS_KW else ("idle", 0.0)
+    if extra > EPS_KW:
+        return "charge", max(step.ev_kw, 0.0) + extra
     if step.mode == "v2h":
         return "v2h", (max_discharge_kw if step.grid_kw <= COVERED_KW else abs(step.ev_kw))
     if step.mode == "idle" and step.plugged and max_discharge_kw > 0:

@@ -1,9 +1,10 @@
 """PV and home-load forecasts: from a file, or from the planner's own models.
 
 - PV from a CSV ``start,pv_kw`` when one is given (a weather service's forecast); otherwise
-  yesterday's measured profile, slot by slot, when the service measured every 15 minutes of it
-  (``PvHistory``; in bench/planner_gap.py it beat the clear-sky model in three of four
-  windows); otherwise a clear-sky model (Haurwitz global horizontal irradiance from the sun's
+  the mean measured profile of the last seven days, slot by slot, over the days the service
+  measured every 15 minutes of (``PvHistory``; in bench/planner_gap.py it beat yesterday's
+  profile in seven of eight windows, and yesterday's profile beat the clear-sky model in three
+  of four); otherwise a clear-sky model (Haurwitz global horizontal irradiance from the sun's
   elevation, times the array's peak power and a performance ratio) scaled by persistence:
   yesterday's measured PV energy over yesterday's clear-sky energy.
 - Home load learned from the controller's own history: the mean per 15-minute slot of the day,
@@ -30,6 +31,7 @@ FALLBACK_SHAPE = (0.026, 0.022, 0.020, 0.019, 0.019, 0.022, 0.032, 0.042, 0.046,
                   0.050, 0.042)
 FALLBACK_KWH_PER_DAY = 9.6  # 3500 kWh a year
 PERFORMANCE_RATIO = 0.8
+PV_HISTORY_DAYS = 7  # the PV forecast is the mean of up to this many measured days
 
 
 def fallback_load(times: Iterable[dt.datetime], kwh_per_day: float = FALLBACK_KWH_PER_DAY
@@ -69,7 +71,8 @@ class LoadModel:
 
 @dataclass
 class PvHistory:
-    """Measured PV power per 15-minute slot of the last two days (the latest sample wins)."""
+    """Measured PV power per 15-minute slot of today and the ``PV_HISTORY_DAYS`` days before
+    it (the latest sample wins)."""
 
     days: dict[dt.date, Array] = field(default_factory=dict)
 
@@ -79,7 +82,8 @@ class PvHistory:
             return
         day = self.days.setdefault(t.date(), np.full(96, np.nan))
         day[t.hour * 4 + t.minute // 15] = pv_kw
-        for old in [d for d in self.days if d < t.date() - dt.timedelta(days=1)]:
+        for old in [d for d in self.days
+                    if d < t.date() - dt.timedelta(days=PV_HISTORY_DAYS)]:
             del self.days[old]
 
     def yesterday_kwh(self, today: dt.date) -> float | None:
@@ -90,13 +94,20 @@ class PvHistory:
         return float(np.nansum(day) * 0.25)
 
     def forecast(self, times: list[dt.datetime]) -> Array | None:
-        """Yesterday's profile at each step's slot, or None unless every slot was measured."""
+        """The mean profile of the fully measured days among the ``PV_HISTORY_DAYS`` before the
+        first step's day, at each step's slot; None without one such day. (In
+        bench/planner_gap.py the seven-day mean beat yesterday's profile in seven of eight
+        28-day windows: a sunny or dark day does not decide the next day and a half alone.)"""
         if not times:
             return None
-        day = self.days.get(times[0].date() - dt.timedelta(days=1))
-        if day is None or np.isnan(day).any():
+        first = times[0].date()
+        full = [day for d, day in self.days.items()
+                if first - dt.timedelta(days=PV_HISTORY_DAYS) <= d < first
+                and not np.isnan(day).any()]
+        if not full:
             return None
-        return np.array([day[t.hour * 4 + t.minute // 15] for t in times])
+        mean = np.mean(full, axis=0)
+        return np.array([mean[t.hour * 4 + t.minute // 15] for t in times])
 
 
 def sun_elevation_deg(t: dt.datetime, lat: float, lon: float) -> float:
