@@ -18,13 +18,13 @@ from typing import Any, Protocol, TypeVar
 from hal.analog_inputs import open_analog
 from hal.backend_io import BackendIo
 from hal.drivers.ade7953 import Ade7953
-from hal.gpio_devices import GpioContactor, GpioInput
+from hal.gpio_devices import GpioContactor, GpioInput, open_outputs
 from hal.i2c import I2cBus
 from hal.interfaces.can_link import CanLink
 from hal.interfaces.hardware import Hardware
 from hal.interfaces.serial_port import SerialPort
 from hal.serial_port import PySerialPort
-from hal.settings import HalSettings
+from hal.settings import HELD_ON_SAFE_OUTPUTS, HalSettings
 from hal.watchdog_kick import GpioWatchdogKick
 
 CAN_ROLES = ("inverter", "ev")
@@ -97,6 +97,8 @@ def assemble(settings: HalSettings, io: BackendIo) -> Hardware:
         contactors = {f.name: parts.contactor(f.name) for f in dataclasses.fields(gpio.contactors)}
         inputs = {f.name: parts.digital_input(f.name) for f in dataclasses.fields(gpio.inputs)}
         kick = parts.watchdog()
+        outputs = open_outputs(gpio.outputs, parts.pin_factory(), HELD_ON_SAFE_OUTPUTS)  # EV
+        parts.closers += [o.close for o in outputs.values()]
         bus = parts.i2c_bus()
         meter = Ade7953(bus, settings.i2c.meter, io.clock.now)
         analog = open_analog(bus, settings.i2c, io.clock.now)
@@ -118,6 +120,7 @@ def assemble(settings: HalSettings, io: BackendIo) -> Hardware:
         serial=ports,
         temperatures=analog.temperatures,
         watchdog=kick,
+        outputs=outputs,
         io=io,
         on_close=[bus.close, io.close],
     )

@@ -82,6 +82,16 @@ class InputsWiring:
         "insulation monitor healthy: active while the DC insulation is good (IMD alarm 2, NC; "
         "BCM 15 is the UART RX)",
     )
+    # The CHAdeMO sequence inputs (controller/ev/chademo/, docs/ev-link.md); see hw/README.md
+    # "Pin map" on where they go on the reference header.
+    ev_permission: InputWiring = section(
+        lambda: InputWiring(pin=7), "CHAdeMO vehicle charge permission (switch k, connector pin "
+        "4, through an optocoupler): active while the vehicle permits charging",
+    )
+    ev_locked: InputWiring = section(
+        lambda: InputWiring(pin=8), "CHAdeMO connector lock feedback: active while the lock pin "
+        "is engaged",
+    )
 
 
 @dataclass(frozen=True)
@@ -92,10 +102,30 @@ class WatchdogWiring:
 
 
 @dataclass(frozen=True)
+class OutputWiring:
+    pin: int = setting(None, "BCM pin (0 and 1 are the ID EEPROM pins, free on a HAT without "
+                       "one)", min=0, max=GPIO_MAX_BCM)
+
+
+@dataclass(frozen=True)
+class OutputsWiring:
+    ev_d1: OutputWiring = section(lambda: OutputWiring(pin=17), "CHAdeMO charge sequence "
+                                  "signal 1 (d1, connector pin 2, through its relay)")
+    ev_d2: OutputWiring = section(lambda: OutputWiring(pin=0), "CHAdeMO charge sequence "
+                                  "signal 2 (d2, connector pin 10, through its relay)")
+    ev_lock: OutputWiring = section(lambda: OutputWiring(pin=1), "CHAdeMO connector lock "
+                                    "actuator (high = locked); held on the forced-safe path")
+
+
+HELD_ON_SAFE_OUTPUTS = frozenset({"ev_lock"})  # never dropped by de_energise_all
+
+
+@dataclass(frozen=True)
 class GpioWiring:
     contactors: ContactorsWiring = section(ContactorsWiring, "contactor coils and aux contacts")
     inputs: InputsWiring = section(InputsWiring, "digital inputs")
     watchdog: WatchdogWiring = section(WatchdogWiring, "the external hardware watchdog's input")
+    outputs: OutputsWiring = section(OutputsWiring, "plain digital outputs (EV sequence signals)")
 
 
 @dataclass(frozen=True)

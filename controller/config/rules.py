@@ -102,6 +102,10 @@ def _pin_owners(config: Config) -> dict[int, list[str]]:
         if wiring.pin is not None:
             owners.setdefault(wiring.pin, []).append(f"hal.gpio.inputs.{fld.name}.pin")
     owners.setdefault(gpio.watchdog.kick_pin, []).append("hal.gpio.watchdog.kick_pin")
+    for fld in dataclasses.fields(gpio.outputs):  # the EV sequence signals (issue 19)
+        out_pin = getattr(gpio.outputs, fld.name).pin
+        if out_pin is not None:
+            owners.setdefault(out_pin, []).append(f"hal.gpio.outputs.{fld.name}.pin")
     if config.hal.backend == "pi" and UART_DEVICES.intersection(config.hal.serial.ports):
         for pin in UART_PINS:  # on the Pi the console's UART takes BCM 14 and 15 (sim: a pty)
             owners.setdefault(pin, []).append("hal.serial.ports (the UART)")

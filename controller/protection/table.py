@@ -128,6 +128,10 @@ RAISED_ELSEWHERE: dict[C, str] = {
     C.STORE_WRITE_FAILED: "controller/supervisor/stages.py: the state store failed to write "
                           "(controller/supervisor/recorder.py)",
 }
+# The EV session (issue 19) raises its own faults through the one trip path
+# (controller/ev/hooks.py adds them to protection's trips).
+RAISED_ELSEWHERE.update({code: "controller/ev/chademo/phases.py: the EV session (docs/ev-link.md)"
+                         for code in C if code.value.startswith("EV_")})
 
 # Catalogued but raised nowhere: the self-test fails only on faults already latched at start-up
 # (``record_selftest_failure`` in controller/modes/callbacks.py), and those keep their own codes.

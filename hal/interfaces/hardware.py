@@ -12,6 +12,7 @@ from hal.interfaces.can_link import CanLink
 from hal.interfaces.clock import Clock
 from hal.interfaces.contactor import Contactor
 from hal.interfaces.digital_input import DigitalInput
+from hal.interfaces.digital_output import DigitalOutput
 from hal.interfaces.meter import AcMeter
 from hal.interfaces.serial_port import SerialPort
 from hal.interfaces.temperature import TemperatureSensor
@@ -46,6 +47,7 @@ class Hardware:
     thermal: AdcDevice | None = None  # the NTC converter (hal/analog_inputs.py), polled per tick
     temperatures: Mapping[str, TemperatureSensor] = field(default_factory=dict)
     watchdog: WatchdogKick | None = None  # the external hardware watchdog's kick output
+    outputs: Mapping[str, DigitalOutput] = field(default_factory=dict)  # EV sequence signals
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
     def de_energise_all(self) -> None:
@@ -53,12 +55,16 @@ class Hardware:
         for contactor in self.contactors.values():
             with contextlib.suppress(Exception):
                 contactor.de_energise()
+        for output in self.outputs.values():  # the sequence signals drop; the lock holds
+            with contextlib.suppress(Exception):
+                output.de_energise()
 
     def close(self) -> None:
         """De-energise, then release every device; never raises."""
         self.de_energise_all()
         closers: list[Callable[[], None]] = [c.close for c in self.contactors.values()]
         closers += [i.close for i in self.inputs.values()]
+        closers += [o.close for o in self.outputs.values()]
         closers += [self.meter.close, self.adc.close]
         if self.thermal is not None:
             closers.append(self.thermal.close)
