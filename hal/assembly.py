@@ -18,13 +18,15 @@ from typing import Any, Protocol, TypeVar
 from hal.analog_inputs import open_analog
 from hal.backend_io import BackendIo
 from hal.drivers.ade7953 import Ade7953
-from hal.gpio_devices import GpioContactor, GpioInput, open_outputs
+from hal.drivers.mcp23017 import ExpanderInput, ExpanderOutput, Mcp23017
+from hal.gpio_devices import GpioContactor, GpioInput
 from hal.i2c import I2cBus
 from hal.interfaces.can_link import CanLink
+from hal.interfaces.digital_input import DigitalInput
 from hal.interfaces.hardware import Hardware
 from hal.interfaces.serial_port import SerialPort
 from hal.serial_port import PySerialPort
-from hal.settings import HELD_ON_SAFE_OUTPUTS, HalSettings
+from hal.settings import EXPANDER_INPUTS, EXPANDER_OUTPUTS, HELD_ON_SAFE_OUTPUTS, HalSettings
 from hal.watchdog_kick import GpioWatchdogKick
 
 CAN_ROLES = ("inverter", "ev")
@@ -69,6 +71,12 @@ class Assembler:
                      retries=self.settings.i2c.retries)
         return self._keep(bus)
 
+    def expander(self, bus: I2cBus) -> Mcp23017:
+        """The MCP23017 on ``bus``, configured (outputs off); released to all-inputs on close."""
+        chip = Mcp23017(bus, self.settings.i2c.expander)
+        self.closers.append(chip.release)
+        return chip
+
     def can_link(self, role: str) -> CanLink:
         return self._keep(self.io.open_can(role))
 
@@ -95,13 +103,18 @@ def assemble(settings: HalSettings, io: BackendIo) -> Hardware:
     try:
         gpio = settings.gpio
         contactors = {f.name: parts.contactor(f.name) for f in dataclasses.fields(gpio.contactors)}
-        inputs = {f.name: parts.digital_input(f.name) for f in dataclasses.fields(gpio.inputs)}
+        inputs: dict[str, DigitalInput] = {
+            f.name: parts.digital_input(f.name) for f in dataclasses.fields(gpio.inputs)}
         kick = parts.watchdog()
-        outputs = open_outputs(gpio.outputs, parts.pin_factory(), HELD_ON_SAFE_OUTPUTS)  # EV
-        parts.closers += [o.close for o in outputs.values()]
         bus = parts.i2c_bus()
         meter = Ade7953(bus, settings.i2c.meter, io.clock.now)
         analog = open_analog(bus, settings.i2c, io.clock.now)
+        expander = parts.expander(bus)  # the CHAdeMO sequence signals (issue 19)
+        pins = settings.i2c.expander.pins
+        outputs = {name: ExpanderOutput(name, expander, getattr(pins, name),
+                                        name in HELD_ON_SAFE_OUTPUTS) for name in EXPANDER_OUTPUTS}
+        inputs |= {name: ExpanderInput(name, expander, getattr(pins, name))
+                   for name in EXPANDER_INPUTS}
         links = {role: parts.can_link(role) for role in CAN_ROLES}
         ports = {device: parts.serial_port(device) for device in settings.serial.ports}
     except BaseException:
@@ -121,6 +134,7 @@ def assemble(settings: HalSettings, io: BackendIo) -> Hardware:
         temperatures=analog.temperatures,
         watchdog=kick,
         outputs=outputs,
+        expander=expander,
         io=io,
         on_close=[bus.close, io.close],
     )

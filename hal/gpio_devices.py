@@ -9,7 +9,6 @@ pull-downs on the driver board hold them off when the process is gone.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from typing import Any
 
 from gpiozero import DigitalInputDevice, DigitalOutputDevice
@@ -115,45 +114,3 @@ class GpioInput:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._device.close()
-
-
-class GpioOutput:
-    """A plain output pin, constructed inactive; ``hold_on_safe`` outputs ignore
-    ``de_energise`` (the connector lock: see ``hal/interfaces/digital_output.py``)."""
-
-    def __init__(self, name: str, pin: int | None, pin_factory: Any,
-                 hold_on_safe: bool = False) -> None:
-        if pin is None:
-            raise HalSetupError(f"output {name}: no pin configured")
-        self.name = name
-        self._hold = hold_on_safe
-        try:
-            self._device = DigitalOutputDevice(pin, active_high=True, initial_value=False,
-                                               pin_factory=pin_factory)
-        except GPIOZeroError as err:
-            raise HalSetupError(f"output {name}: cannot claim GPIO {pin}: {err}") from err
-
-    def set(self, active: bool) -> None:
-        if active:
-            self._device.on()
-        else:
-            self._device.off()
-
-    @property
-    def active(self) -> bool:
-        return bool(self._device.value)
-
-    def de_energise(self) -> None:
-        if not self._hold:
-            with contextlib.suppress(Exception):
-                self._device.off()
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._device.close()
-
-
-def open_outputs(wiring: Any, pin_factory: Any, held: frozenset[str]) -> dict[str, GpioOutput]:
-    """Every output of ``hal.gpio.outputs`` (an ``OutputsWiring``) on ``pin_factory``."""
-    return {f.name: GpioOutput(f.name, getattr(wiring, f.name).pin, pin_factory,
-                               f.name in held) for f in dataclasses.fields(wiring)}

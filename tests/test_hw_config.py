@@ -32,11 +32,11 @@ STORE_PATH = "/var/lib/v2x-controller/state.db"
 HEADER_PIN = {
     2: 3, 3: 5, 4: 7, 5: 29, 6: 31, 7: 26, 8: 24, 9: 21, 10: 19, 11: 23, 12: 32, 13: 33,
     14: 8, 15: 10, 16: 36, 17: 11, 18: 12, 19: 35, 20: 38, 21: 40, 22: 15, 23: 16, 24: 18,
-    25: 22, 26: 37, 27: 13, 0: 27, 1: 28,
+    25: 22, 26: 37, 27: 13,
 }
 # Whether each input is active with the charger idle (no EV, door closed, E-stop loop healthy).
 INPUT_ACTIVE_AT_IDLE = {"estop": True, "door": True, "ev_present": False, "rcm_ok": True,
-                        "imd_ok": True, "ev_permission": False, "ev_locked": False}
+                        "imd_ok": True}
 
 
 @dataclass(frozen=True)
@@ -83,12 +83,6 @@ def expected_rows(hal: HalSettings) -> dict[int, PinRow]:
         high = INPUT_ACTIVE_AT_IDLE[fld.name] == inp.active_high
         rows[inp.pin] = PinRow(inp.pin, HEADER_PIN[inp.pin], f"hal.gpio.inputs.{fld.name}.pin",
                                label, "input", "high" if high else "low")
-    outputs = hal.gpio.outputs  # the EV sequence signals (issue 19): off at idle
-    for fld in dataclasses.fields(outputs):
-        out = getattr(outputs, fld.name)
-        label = _section_doc(outputs, fld.name).split("(")[0].strip()
-        rows[out.pin] = PinRow(out.pin, HEADER_PIN[out.pin], f"hal.gpio.outputs.{fld.name}.pin",
-                               label, "output", "low")
     kick = hal.gpio.watchdog.kick_pin  # toggled once per healthy tick, also at idle
     rows[kick] = PinRow(kick, HEADER_PIN[kick], "hal.gpio.watchdog.kick_pin",
                         "External watchdog kick", "output", "toggling")

@@ -2,7 +2,7 @@
 
 Every timing's source is in ``docs/ev-link.md`` ("Timings"); the defaults are the CHAdeMO values
 known from open implementations (``../shared/reference/chademo.md``) and the recorded sessions.
-The sequence signals' pins are wiring: ``[hal.gpio.outputs]`` and ``[hal.gpio.inputs]``.
+The sequence signals are wiring: the MCP23017 expander, ``[hal.i2c.expander]``.
 """
 
 from __future__ import annotations

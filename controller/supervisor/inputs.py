@@ -28,6 +28,12 @@ def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, settings: Se
     except V2xError as err:
         meter_error = str(err)
     adc_error: str | None = None
+    expander_error: str | None = None
+    if hw.expander is not None:
+        try:
+            hw.expander.poll()  # the MCP23017's one read per tick (issue 19: the EV signals)
+        except V2xError as err:
+            expander_error = str(err)
     try:
         hw.adc.poll()
     except V2xError as err:
@@ -62,4 +68,5 @@ def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, settings: Se
         inverter_settings_problem=settings.problem(now),
         inverter_bus=inverter.bus.state.value,
         temperatures=temperatures,
+        expander_error=expander_error,
     )

@@ -13,6 +13,7 @@ from hal.interfaces.clock import Clock
 from hal.interfaces.contactor import Contactor
 from hal.interfaces.digital_input import DigitalInput
 from hal.interfaces.digital_output import DigitalOutput
+from hal.interfaces.gpio_expander import GpioExpander
 from hal.interfaces.meter import AcMeter
 from hal.interfaces.serial_port import SerialPort
 from hal.interfaces.temperature import TemperatureSensor
@@ -48,6 +49,7 @@ class Hardware:
     temperatures: Mapping[str, TemperatureSensor] = field(default_factory=dict)
     watchdog: WatchdogKick | None = None  # the external hardware watchdog's kick output
     outputs: Mapping[str, DigitalOutput] = field(default_factory=dict)  # EV sequence signals
+    expander: GpioExpander | None = None  # the MCP23017 carrying them (polled once per tick)
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
     def de_energise_all(self) -> None:
@@ -65,6 +67,8 @@ class Hardware:
         closers: list[Callable[[], None]] = [c.close for c in self.contactors.values()]
         closers += [i.close for i in self.inputs.values()]
         closers += [o.close for o in self.outputs.values()]
+        if self.expander is not None:  # every pin an input again: its outputs off
+            closers.append(self.expander.release)
         closers += [self.meter.close, self.adc.close]
         if self.thermal is not None:
             closers.append(self.thermal.close)

@@ -69,15 +69,14 @@ def inverter_status(world: SimWorld) -> InverterStatus:
 
 
 def drive_inputs(world: SimWorld) -> None:
-    """The E-stop, door, RCM, IMD, EV-present and CHAdeMO sequence pins as the plant has them."""
+    """The E-stop, door, RCM, IMD and EV-present pins as the plant has them (the CHAdeMO
+    sequence inputs are on the expander: ``SimWorld.expander_levels``)."""
     inputs = world.hal.gpio.inputs
     for wiring, active in ((inputs.estop, not world.estop_pressed),
                            (inputs.door, world.door_closed),
                            (inputs.rcm_ok, not world.interlocks.ground_fault),
                            (inputs.imd_ok, not world.interlocks.insulation_fault),
-                           (inputs.ev_present, world.ev_plugged),
-                           (inputs.ev_permission, world.ev_car.k_switch),
-                           (inputs.ev_locked, world.ev_lock_engaged)):
+                           (inputs.ev_present, world.ev_plugged)):
         high = active == wiring.active_high
         world.pin(wiring.pin).hold(high)
 

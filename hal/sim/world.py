@@ -20,6 +20,7 @@ from hal.sim.can_bus import open_sim_bus, set_bus_off
 from hal.sim.chips.ade7953_model import Ade7953Model
 from hal.sim.chips.ads1115_model import Ads1115Model
 from hal.sim.chips.ina228_model import Ina228Model
+from hal.sim.chips.mcp23017_model import Mcp23017Model
 from hal.sim.clock import VirtualClock
 from hal.sim.ev.car import SimChademoCar
 from hal.sim.ev.profiles import PROFILES
@@ -114,6 +115,10 @@ class SimWorld:
         self.inverter_port = SimInverterPort(self._inv_bus, InverterCodec(),
                                              params.inverter_command_timeout_s)
         self.ev_car = SimChademoCar(self._ev_bus, self.battery, PROFILES[params.ev_profile])
+        xp = hal.i2c.expander.pins
+        self.expander_chip = Mcp23017Model(  # the EV sequence signals (issue 19)
+            self.expander_levels, driven=1 << xp.ev_permission | 1 << xp.ev_locked)
+        self.smbus.add_device(hal.i2c.expander.address, self.expander_chip)
         self._pins: dict[int, Any] = {}
         self._meter_truth: MeterTruth | None = None
         self._bus_off_until: float | None = None
@@ -249,10 +254,20 @@ class SimWorld:
             return self.battery.terminal_v()
         return self.dc_link_v if self.contactors["dc"].closed else 0.0
 
+    def expander_levels(self) -> int:
+        """The levels at the expander's EV input pins: the optocouplers of switch k and of the
+        lock feedback (active low with ``inputs_active_low``)."""
+        wiring = self.hal.i2c.expander
+        levels = 0
+        for pin, active in ((wiring.pins.ev_permission, self.ev_car.k_switch),
+                            (wiring.pins.ev_locked, self.ev_lock_engaged)):
+            levels |= (active != wiring.inputs_active_low) << pin
+        return levels
+
     def _step_ev(self, now: float) -> None:
-        outputs = self.hal.gpio.outputs
-        d1, d2, lock = (bool(self.pin(w.pin).state) for w in (
-            outputs.ev_d1, outputs.ev_d2, outputs.ev_lock))
+        pins, driven = self.hal.i2c.expander.pins, self.expander_chip.outputs()
+        d1, d2, lock = (bool(driven >> pin & 1) for pin in (pins.ev_d1, pins.ev_d2,
+                                                              pins.ev_lock))
         self.ev_lock_engaged = lock and self.ev_plugged and not self.ev_car.faults.lock_fails
         was_closed = self.ev_car.contactors_closed
         self.ev_car.step(now, self.ev_plugged, d1, d2)
