@@ -1,6 +1,7 @@
 """I2C: each chip answers at its address with the right identity, through its driver's own
 presence check (the ADE7953's VERSION register and start-up configuration, the ADS1115's Config
-register read-back, the MCP23017's IODIR read-back). The chips are probed one by one, so a missing meter does not hide the ADC."""
+register read-back, the MCP23017's IODIR read-back). The chips are probed one by one, so a
+missing meter does not hide the ADC."""
 
 from __future__ import annotations
 
