@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,3 +29,25 @@ def test_the_scenarios_readme_lists_them() -> None:
     readme = (ROOT / "scenarios" / "README.md").read_text(encoding="utf-8")
     for path in SCENARIOS:
         assert f"`ev/{path.name}`" in readme, path.name
+
+
+def test_v2xctl_sim_runs_several_files_and_fails_if_one_fails(tmp_path: Path) -> None:
+    """``v2xctl sim scenarios/ev/*.toml`` (the issue's "done when"): every file runs, each gets
+    its verdict, the exit code is 1 when any failed. Two real files and a copy of one with an
+    expectation that cannot hold."""
+    broken = tmp_path / "broken.toml"
+    text = (ROOT / "scenarios" / "ev" / "incompatible.toml").read_text(encoding="utf-8")
+    broken.write_text(text + '\n[[expect]]\nkind = "state_at"\nat_s = 15\nstate = "energised_v2g"\n',
+                      encoding="utf-8")
+    files = [str(ROOT / "scenarios" / "ev" / n) for n in ("incompatible.toml",
+                                                           "late-permission.toml")]
+    ok = subprocess.run([sys.executable, "-m", "controller.cli.main", "sim", "--quiet", *files],
+                        capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.stdout.count("PASSED") == 2, ok.stdout
+    assert "2 scenarios: 2 passed, 0 failed" in ok.stdout, ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "controller.cli.main", "sim", "--quiet",
+                          files[0], str(broken)], capture_output=True, text=True, timeout=300,
+                         cwd=ROOT)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "2 scenarios: 1 passed, 1 failed (" in bad.stdout and "broken.toml" in bad.stdout
