@@ -37,8 +37,8 @@ def test_v2xctl_sim_runs_several_files_and_fails_if_one_fails(tmp_path: Path) ->
     expectation that cannot hold."""
     broken = tmp_path / "broken.toml"
     text = (ROOT / "scenarios" / "ev" / "incompatible.toml").read_text(encoding="utf-8")
-    broken.write_text(text + '\n[[expect]]\nkind = "state_at"\nat_s = 15\nstate = "energised_v2g"\n',
-                      encoding="utf-8")
+    never = '\n[[expect]]\nkind = "state_at"\nat_s = 15\nstate = "energised_v2g"\n'
+    broken.write_text(text + never, encoding="utf-8")
     files = [str(ROOT / "scenarios" / "ev" / n) for n in ("incompatible.toml",
                                                            "late-permission.toml")]
     ok = subprocess.run([sys.executable, "-m", "controller.cli.main", "sim", "--quiet", *files],

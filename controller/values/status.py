@@ -91,7 +91,8 @@ class Status:
         soc = _field(_measured(self.ev_soc_pct), ".0f", 3)
         faults = ",".join(self.faults) if self.faults else "none"
         return (f"t={self.t:8.1f}s {self.state:<{STATE_WIDTH}} grid {volts} V {hz} Hz | "
-                f"EV {soc} %{self._phase_text()} | kW grid {kw(self.grid_power_w)} home {kw(self.home_power_w)} "
+                f"EV {soc} %{self._phase_text()} | kW grid {kw(self.grid_power_w)} "
+                f"home {kw(self.home_power_w)} "
                 f"EV {kw(self.ev_power_w)} PV {kw(self.pv_power_w)} | {self.request_text()} | "
                 f"faults: {faults}" + (f" | waiting: {self.blocked}" if self.blocked else ""))
 
