@@ -213,6 +213,9 @@ CATALOGUE: dict[str, FaultKind] = {k.code: k for k in (
        "while the EV could be live"),
     _k(C.EV_PROXIMITY_LOST, E, "the connector: it was pulled or its proximity wire (pin 7) "
        "broke while the EV could be live; inspect the connector for arcing"),
+    _k(C.EV_REQUEST_TIMEOUT, S, "the EV closed its contactors and did not ask for current "
+       "within ev.request_timeout_s (the car's charge settings, a timer or a full battery "
+       "without a stop request)"),
     _k(C.EXPANDER_LOST, E, "the MCP23017 GPIO expander (hal.i2c.expander: I2C wiring, address, "
        "supply): the EV sequence signals d1/d2, the lock and its feedback, the vehicle's "
        "permission cannot be read or driven"),

@@ -48,6 +48,8 @@ EV_FAULTS: dict[str, tuple[str, tuple[str, ...], Apply]] = {
                                                 float(p["duration_s"]))),
     "ev_keeps_requesting": ("the EV ignores the charger's stop and keeps asking for current",
                             (), _set("keeps_requesting", True)),
+    "ev_never_requests": ("the EV closes its contactors, then never asks for current", (),
+                          _set("never_requests", True)),
     "ev_refuses_to_close": ("the EV never closes its contactors after d2", (),
                             _set("refuses_to_close", True)),
     "ev_contactors_stay_closed": ("the EV's contactors never open after a stop (welded)", (),

@@ -99,7 +99,7 @@ EV_ONLY_CHARGE_V2H = {m: "the EV faults are run in charge and v2h (issue 19)"
 # The vehicle's ways of ending a session that are no fault, and its sequence faults, are shown
 # where the sequence is: tests/test_ev_session.py and scenarios/ev/.
 EV_ELSEWHERE = {name: "tests/test_ev_session.py, scenarios/ev/" for name in (
-    "ev_late_permission", "ev_keeps_requesting", "ev_refuses_to_close",
+    "ev_late_permission", "ev_keeps_requesting", "ev_refuses_to_close", "ev_never_requests",
     "ev_contactors_stay_closed", "ev_normal_stop", "ev_permission_off", "ev_target_reached")}
 
 CASES = (

@@ -45,6 +45,10 @@ class EvSettings:
     contactor_close_timeout_s: float = setting(
         4.0, "after d2: the vehicle's contactors closed (102.5.3 = 0) within this "
         "(EV_CONTACTOR_TIMEOUT)", unit="s", min=0.5, max=20.0)
+    request_timeout_s: float = setting(
+        4.0, "after the vehicle's contactors closed: its first current request (charging) "
+        "within this, else the session ends (EV_REQUEST_TIMEOUT)", unit="s", min=0.5,
+        max=30.0)
     frames_timeout_s: float = setting(
         1.0, "the vehicle's frames stopping for this ends the session (EV_COMM_LOST)",
         unit="s", min=0.2, max=5.0)

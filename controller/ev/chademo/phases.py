@@ -35,6 +35,7 @@ EV_COMM_LOST: Final = "EV_COMM_LOST"
 EV_PERMISSION_TIMEOUT: Final = "EV_PERMISSION_TIMEOUT"
 EV_LOCK_TIMEOUT: Final = "EV_LOCK_TIMEOUT"
 EV_CONTACTOR_TIMEOUT: Final = "EV_CONTACTOR_TIMEOUT"
+EV_REQUEST_TIMEOUT: Final = "EV_REQUEST_TIMEOUT"
 EV_CONTACTOR_OPEN_TIMEOUT: Final = "EV_CONTACTOR_OPEN_TIMEOUT"
 EV_OUTPUT_LIVE: Final = "EV_OUTPUT_LIVE"
 EV_CURRENT_DEVIATION: Final = "EV_CURRENT_DEVIATION"
@@ -69,7 +70,8 @@ PHASE_TRANSITIONS: Final = (
     (P.CLOSING, P.TRANSFER, "102.5.3 = 0: the EV's contactors closed"),
     (P.CLOSING, P.STOPPING, "EV_CONTACTOR_TIMEOUT (4 s from d2), a stop, a fault"),
     (P.TRANSFER, P.STOPPING, "either side stops, an EV fault, comm lost, deviation, window, "
-                             "discharge floor"),
+                             "discharge floor, EV_REQUEST_TIMEOUT (no current request 4 s "
+                             "after its contactors closed)"),
     (P.STOPPING, P.UNLOCKING, "current below 5 A and 102.5.3 = 1 (or EV_CONTACTOR_OPEN_TIMEOUT, "
                               "10 s): d2 off"),
     (P.UNLOCKING, P.PLUGGED, "output below 10 V, nothing energised: unlock, d1 off (the "

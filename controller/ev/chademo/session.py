@@ -66,6 +66,7 @@ class ChademoSession:
         self._restart = False  # the charger stopped: back to plugged, not ended
         self._heard = False  # the vehicle spoke this session
         self._was_charging = False  # 109.5.0 was set this session
+        self._requested = False  # the vehicle asked for current since its contactors closed
         self._unlocked_at: float | None = None  # unlocked; d1 drops END_FRAMES_S later
 
     # ----- what the core reads ---------------------------------------------------------------
@@ -130,7 +131,7 @@ class ChademoSession:
             self._discharge = self._discharge_seen = False
             self._params = None
             self._closed_at = None
-            self._charging_flag = self._was_charging = False
+            self._charging_flag = self._was_charging = self._requested = False
             self._heard = False
             self._latched.clear()
         if phase is Phase.UNPLUGGED:
@@ -313,6 +314,13 @@ class ChademoSession:
             self._charging_flag or r.charge_current_request_a > 0.0
             or (view.discharge_wanted and self._discharge))
         self._was_charging = self._was_charging or self._charging_flag
+        self._requested = self._requested or r.charge_current_request_a > 0.0
+        if self._request_overdue(view):
+            trips.append(EvTrip(ph.EV_REQUEST_TIMEOUT, f"no current request within "
+                                f"{self._s.request_timeout_s:g} s of the EV's contactors "
+                                "closing"))
+            self._stop(view, ph.EV_REQUEST_TIMEOUT)
+            return
         if r.max_discharge_current_a > 0.0:
             self._discharge_seen = True
         if self._charging_flag and view.discharge_wanted:
@@ -320,6 +328,13 @@ class ChademoSession:
                                   self._discharge_seen)
             if why is not None:
                 self._stop(view, f"{ph.END_DISCHARGE_LIMIT}: {why}")
+
+    def _request_overdue(self, view: HostView) -> bool:
+        """Charging, the vehicle's contactors closed ``request_timeout_s`` ago and it has not
+        asked for current (a discharge is agreed, not requested: no deadline then)."""
+        return (not self._requested and not self._was_charging and not view.discharge_wanted
+                and self._closed_at is not None
+                and view.now - self._closed_at > self._s.request_timeout_s)
 
     def _silence(self, view: HostView, trips: list[EvTrip]) -> None:
         """While stopping and unlocking (d1 still on): a vehicle that spoke this session and

@@ -147,6 +147,8 @@ class SimChademoCar:
                 self._t_request = now
             if f.keeps_requesting:
                 self.requesting = True
+            if f.never_requests:
+                self.requesting = False
         self._maybe_open(now, charging, d2)
 
     def _maybe_open(self, now: float, charging: bool, d2: bool) -> None:

@@ -43,6 +43,7 @@ class EvFaults:
     frames_stop: bool = False  # it goes silent on CAN
     late_permission_s: float = 0.0  # switch k this much later than its profile says
     keeps_requesting: bool = False  # ignores the charger's stop: keeps asking for current
+    never_requests: bool = False  # closes its contactors, then never asks for current
     refuses_to_close: bool = False  # never closes its contactors after d2
     stays_closed: bool = False  # never opens its contactors after a stop
     over_voltage_v: float = 0.0  # reports a maximum battery voltage this much higher
