@@ -17,7 +17,10 @@ output, so nothing glitches on. Afterwards:
   leaves every input inactive (the vehicle's permission and the lock unconfirmed: fail-safe)
   and raises :class:`HalIOError`, which the snapshot turns into EXPANDER_LOST;
 - a failed OLAT write is remembered and raised by the next :meth:`poll` (a named fault within
-  one tick, never an exception in the output stage).
+  one tick, never an exception in the output stage);
+- every ``VERIFY_EVERY`` polls IODIR is read back too: a chip that reset (brown-out) has every
+  pin an input again and its IPOL/GPPU cleared, so its inputs could read a floating "active".
+  The driver then configures it again (latch low first) and raises :class:`HalIOError`.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ IODIRA, IPOLA, IOCON, GPPUA, GPIOA, OLATA = 0x00, 0x02, 0x0A, 0x0C, 0x12, 0x14
 IOCON_VALUE = 0x00  # BANK = 0, MIRROR = 0, SEQOP = 0 (sequential), ODR = 0, INTPOL = 0
 PORT_BITS = 8
 ALL_INPUTS = 0xFFFF  # IODIR at power-on
+VERIFY_EVERY = 50  # polls between IODIR read-backs (1 s at 20 ms ticks): a chip reset shows
 
 
 def _pair(value: int) -> list[int]:
@@ -55,20 +59,28 @@ class Mcp23017:
         self._write_error: str | None = None
         self.reads = 0  # GPIO transfers (one per tick)
         self.writes = 0  # OLAT writes (one per changed port)
-        inverted = self.input_mask if wiring.inputs_active_low else 0
+        self._inverted = self.input_mask if wiring.inputs_active_low else 0
+        self._iodir = ALL_INPUTS & ~self.output_mask
+        self._polls = 0
         try:
-            bus.write_block(self.address, IOCON, [IOCON_VALUE])
-            bus.write_block(self.address, OLATA, _pair(0))  # latch low before any output
-            bus.write_block(self.address, IPOLA, _pair(inverted))
-            bus.write_block(self.address, GPPUA, _pair(inverted))  # pull-ups for the optos
-            iodir = ALL_INPUTS & ~self.output_mask
-            bus.write_block(self.address, IODIRA, _pair(iodir))
-            back = bus.read_block(self.address, IODIRA, 2)
+            back = self._configure()
         except HalIOError as err:
             raise HalSetupError(f"{self._where}: no answer: {err}") from err
-        if back[0] | back[1] << PORT_BITS != iodir:
-            raise HalSetupError(f"{self._where}: IODIR reads back 0x{back[1]:02X}{back[0]:02X}, "
-                                f"wrote 0x{iodir:04X} (not an MCP23017, or IOCON.BANK = 1?)")
+        if back != self._iodir:
+            raise HalSetupError(f"{self._where}: IODIR reads back 0x{back:04X}, wrote "
+                                f"0x{self._iodir:04X} (not an MCP23017, or IOCON.BANK = 1?)")
+
+    def _configure(self) -> int:
+        """Every output latched low, then the directions; returns IODIR as read back."""
+        bus, address = self._bus, self.address
+        bus.write_block(address, IOCON, [IOCON_VALUE])
+        bus.write_block(address, OLATA, _pair(0))  # latch low before any pin is an output
+        self._olat = 0
+        bus.write_block(address, IPOLA, _pair(self._inverted))
+        bus.write_block(address, GPPUA, _pair(self._inverted))  # pull-ups for the optos
+        bus.write_block(address, IODIRA, _pair(self._iodir))
+        back = bus.read_block(address, IODIRA, 2)
+        return back[0] | back[1] << PORT_BITS
 
     # ----- the one read per tick -------------------------------------------------------------
     def poll(self) -> None:
@@ -86,6 +98,22 @@ class Mcp23017:
         self._levels = data[0] | data[1] << PORT_BITS
         if pending is not None:
             raise HalIOError(pending)
+        self._polls += 1
+        if self._polls % VERIFY_EVERY == 0:
+            self._verify()
+
+    def _verify(self) -> None:
+        """IODIR as configured, else the chip reset: configure it again (outputs off) and
+        raise (the inputs read inactive until the next poll)."""
+        back = self._bus.read_block(self.address, IODIRA, 2)
+        iodir = back[0] | back[1] << PORT_BITS
+        if iodir == self._iodir:
+            return
+        self._levels = 0
+        self._configure()
+        raise HalIOError(f"{self._where}: IODIR reads 0x{iodir:04X}, configured "
+                         f"0x{self._iodir:04X}: the chip reset (supply, brown-out); configured "
+                         "again with every output off")
 
     def level(self, pin: int) -> bool:
         """Input ``pin`` as the last :meth:`poll` read it (active = True)."""

@@ -201,7 +201,9 @@ class ChademoVehicleDecoder:
             charge_current_request_a=status["ChargeCurrentRequest"],
             max_discharge_current_a=discharge["MaxDischargeCurrent"],
             min_discharge_voltage_v=discharge["MinDischargeVoltage"],
-            min_discharge_soc_pct=discharge["MinDischargeLevel"],
+            min_discharge_soc_pct=discharge_level_pct(
+                discharge["MinDischargeLevel"], discharge["MaxRemainingCapacityForCharging"],
+                round(timing["BatteryCapacity"] * CAPACITY_RAW_PER_KWH)),
             charging_enabled=bool(status["StatusChargingEnabled"]),
             discharge_compatible=bool(status["StatusDischargeCompatible"]),
             fault_flags=fault_flags,
@@ -212,3 +214,24 @@ class ChademoVehicleDecoder:
             system_fault=bool(status["StatusChargingSystemFault"]),
             charged_rate_ref=int(limits["ChargedRateRefConst"]),
         )
+
+
+CAPACITY_RAW_PER_KWH = 10  # 0x101 bytes 5-6: 0.1 kWh per bit
+PERCENT_MAX = 100.0
+
+
+def discharge_level_pct(level: float, maximum: float, capacity_raw: int) -> float:
+    """The vehicle's minimum discharge level (0x200 byte 6) in percent.
+
+    The Leaf ZE1 sends percent (10 / 100 in bytes 6 / 7); pre-V2H-1.0 Leafs send units of the
+    0x101 capacity (67 / 178 against 222: 30 % / 80 %; the recorded sessions,
+    ``../shared/reference/chademo.md``). A byte above 100 cannot be percent: then both are in
+    capacity units. Otherwise percent, which is the higher (safer) floor of the two readings
+    for any battery above 10 kWh. Without a capacity the level is unknown: 100 % (no
+    discharge)."""
+    if level <= PERCENT_MAX and maximum <= PERCENT_MAX:
+        return float(level)
+    if capacity_raw <= 0:
+        return PERCENT_MAX
+    return min(PERCENT_MAX, PERCENT_MAX * level / capacity_raw)
+
