@@ -154,6 +154,10 @@ CASES = (
     Case("meter_nack", frozenset({"METER_LOST"}), 0.1, _bus("meter", "nack_next:20")),
     Case("meter_garbage", frozenset({"METER_LOST"}), 0.1, _bus("meter", "garbage")),
     Case("adc_absent", frozenset({"ADC_LOST"}), 0.1, _bus("adc", "absent")),
+    # The MCP23017 carrying the EV sequence signals (issue 19): its inputs then read inactive,
+    # so the lock feedback is lost in the same tick.
+    Case("expander_absent", frozenset({"EXPANDER_LOST", "EV_CONNECTOR_UNLOCKED"}), 0.05,
+         _bus("expander", "absent"), must_latch="EXPANDER_LOST"),
     # The stalled tick also sees the inverter's command timeout and the contacts the hardware
     # watchdog dropped meanwhile: they latch in that tick.
     Case("loop_overrun", frozenset({"LOOP_OVERRUN", "INV_COMMAND_TIMEOUT",
