@@ -68,7 +68,7 @@ def read_log(name: str) -> list[Frame]:
 
 
 class Output:
-    """A plain digital output for the replay (the HAL's is a gpiozero pin)."""
+    """A plain digital output for the replay (the HAL's is a pin of the MCP23017 expander)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
