@@ -179,6 +179,49 @@ CATALOGUE: dict[str, FaultKind] = {k.code: k for k in (
     _k(C.DC_LINK_ALERT, E, "the DC link voltage and the DC stage's regulation: the ADS1115's "
        "comparator saw the DC link above hal.i2c.adc.dc_link_alert_v (ALERT on BCM 17); also "
        "the ALERT wire and its pull-up", HW),
+    # The EV session (issue 19, controller/ev/chademo/, docs/ev-link.md): the vehicle's own
+    # reports, its timeouts, and the connector. Each ends the session; the two emergencies
+    # drop every coil at once (the connector is no longer held while the EV may be live).
+    _k(C.EV_BATTERY_OVERVOLTAGE, S, "the EV: it reports battery over-voltage (102.4.0); the "
+       "charger's threshold voltage (0x108) and its DC voltage divider"),
+    _k(C.EV_BATTERY_UNDERVOLTAGE, S, "the EV: it reports battery under-voltage (102.4.1)"),
+    _k(C.EV_CURRENT_DEVIATION_REPORTED, S, "the EV reports a current deviation (102.4.2): the "
+       "DC current sensor and the inverter's current control"),
+    _k(C.EV_BATTERY_TEMPERATURE, S, "the EV reports a high battery temperature (102.4.3); let "
+       "it cool"),
+    _k(C.EV_VOLTAGE_DEVIATION_REPORTED, S, "the EV reports a voltage deviation (102.4.4): the "
+       "charger's output voltage measurement"),
+    _k(C.EV_SYSTEM_FAULT, S, "the EV reports a charging-system fault (102.5.2): the car's own "
+       "diagnostics"),
+    _k(C.EV_NOT_IN_PARK, S, "the EV's shift lever is not in Park (102.5.1)"),
+    _k(C.EV_COMM_LOST, S, "the EV's CAN (can1): connector pins 8/9, the CAN HAT's termination; "
+       "its frames stopped for ev.frames_timeout_s"),
+    _k(C.EV_PERMISSION_TIMEOUT, S, "the EV's parameters and charge permission (switch k, "
+       "connector pin 4, and its optocoupler) within ev.parameters_timeout_s of d1"),
+    _k(C.EV_LOCK_TIMEOUT, S, "the connector lock actuator, its driver and the lock feedback "
+       "switch"),
+    _k(C.EV_CONTACTOR_TIMEOUT, S, "d2 (connector pin 10, its relay); the EV did not close its "
+       "contactors within ev.contactor_close_timeout_s"),
+    _k(C.EV_CONTACTOR_OPEN_TIMEOUT, S, "the EV did not open its contactors after the stop "
+       "(102.5.3): the connector stays locked while its output is live"),
+    _k(C.EV_OUTPUT_LIVE, S, "the output stayed above ev.unlock_below_v after the stop: the "
+       "connector stays locked; the DC contactors and the EV's contactors for welding",
+       clear_by=TECH),
+    _k(C.EV_CURRENT_DEVIATION, S, "the output current exceeded the EV's request or limit by "
+       "ev.current_deviation_a for ev.current_deviation_s: the DC current sensor, the inverter's "
+       "current control"),
+    _k(C.EV_VOLTAGE_WINDOW, S, "the output voltage left the EV's battery window (0x100): the "
+       "voltage dividers, the EV's limits"),
+    _k(C.EV_CONNECTOR_UNLOCKED, E, "the connector lock and its feedback switch: it unlocked "
+       "while the EV could be live"),
+    _k(C.EV_PROXIMITY_LOST, E, "the connector: it was pulled or its proximity wire (pin 7) "
+       "broke while the EV could be live; inspect the connector for arcing"),
+    _k(C.EV_REQUEST_TIMEOUT, S, "the EV closed its contactors and did not ask for current "
+       "within ev.request_timeout_s (the car's charge settings, a timer or a full battery "
+       "without a stop request)"),
+    _k(C.EXPANDER_LOST, E, "the MCP23017 GPIO expander (hal.i2c.expander: I2C wiring, address, "
+       "supply): the EV sequence signals d1/d2, the lock and its feedback, the vehicle's "
+       "permission cannot be read or driven"),
 )}
 
 # The inverter's reports of the grid rather than of itself: each takes the charger out of

@@ -40,6 +40,17 @@ class ControllerStatus:
     blocked: str | None = None  # why the requested mode cannot start
     energy_import_wh: float | None = None
     energy_export_wh: float | None = None
+    # The EV session's phase (docs/ev-link.md); "unplugged" or None: no EV on the connector. The
+    # vehicle reports its SoC only during a CHAdeMO session, so a plugged, idle car has none.
+    ev_phase: str | None = None
+
+    @property
+    def ev_plugged(self) -> bool:
+        """An EV is on the connector: its session phase says so (a controller that reports no
+        phase: the EV reports its SoC)."""
+        if self.ev_phase is not None:
+            return self.ev_phase != "unplugged"
+        return self.ev_soc_pct is not None
 
 
 @dataclass(frozen=True, slots=True)

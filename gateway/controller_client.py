@@ -69,7 +69,8 @@ def status_from(data: dict[str, Any]) -> ControllerStatus:
         faults=tuple(str(f) for f in faults) if isinstance(faults, list) else (),
         blocked=None if data.get("blocked") is None else str(data.get("blocked")),
         energy_import_wh=_num(data.get("energy_import_wh")),
-        energy_export_wh=_num(data.get("energy_export_wh")))
+        energy_export_wh=_num(data.get("energy_export_wh")),
+        ev_phase=None if data.get("ev_phase") is None else str(data.get("ev_phase")))
 
 
 def claim_problem(requester: str, mode: str | None, power_limit_w: float | None,

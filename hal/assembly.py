@@ -18,14 +18,16 @@ from typing import Any, Protocol, TypeVar
 from hal.analog_inputs import open_analog
 from hal.backend_io import BackendIo
 from hal.drivers.ade7953 import Ade7953
+from hal.drivers.mcp23017 import ExpanderInput, ExpanderOutput, Mcp23017
 from hal.gpio_devices import GpioContactor, GpioInput
 from hal.i2c import I2cBus
 from hal.i2c_reader import BACKGROUND, INLINE, I2cReader
 from hal.interfaces.can_link import CanLink
+from hal.interfaces.digital_input import DigitalInput
 from hal.interfaces.hardware import Hardware
 from hal.interfaces.serial_port import SerialPort
 from hal.serial_port import PySerialPort
-from hal.settings import HalSettings
+from hal.settings import EXPANDER_INPUTS, EXPANDER_OUTPUTS, HELD_ON_SAFE_OUTPUTS, HalSettings
 from hal.watchdog_kick import GpioWatchdogKick
 
 CAN_ROLES = ("inverter", "ev")
@@ -70,6 +72,12 @@ class Assembler:
                      retries=self.settings.i2c.retries)
         return self._keep(bus)
 
+    def expander(self, bus: I2cBus) -> Mcp23017:
+        """The MCP23017 on ``bus``, configured (outputs off); released to all-inputs on close."""
+        chip = Mcp23017(bus, self.settings.i2c.expander)
+        self.closers.append(chip.release)
+        return chip
+
     def can_link(self, role: str) -> CanLink:
         return self._keep(self.io.open_can(role))
 
@@ -96,16 +104,24 @@ def assemble(settings: HalSettings, io: BackendIo) -> Hardware:
     try:
         gpio = settings.gpio
         contactors = {f.name: parts.contactor(f.name) for f in dataclasses.fields(gpio.contactors)}
-        inputs = {f.name: parts.digital_input(f.name) for f in dataclasses.fields(gpio.inputs)}
+        inputs: dict[str, DigitalInput] = {
+            f.name: parts.digital_input(f.name) for f in dataclasses.fields(gpio.inputs)}
         kick = parts.watchdog()
         bus = parts.i2c_bus()
         meter = Ade7953(bus, settings.i2c.meter, io.clock.now)
         analog = open_analog(bus, settings.i2c, io.clock.now)
+        expander = parts.expander(bus)  # the CHAdeMO sequence signals (issue 19)
+        pins = settings.i2c.expander.pins
+        outputs = {name: ExpanderOutput(name, expander, getattr(pins, name),
+                                        name in HELD_ON_SAFE_OUTPUTS) for name in EXPANDER_OUTPUTS}
+        inputs |= {name: ExpanderInput(name, expander, getattr(pins, name))
+                   for name in EXPANDER_INPUTS}
         # The pi backend reads I2C in a thread at the edge; the simulator inline, deterministic
         # under its virtual clock (hal/i2c_reader.py). Devices read once per tick join here.
         reader = I2cReader(io.clock.now, BACKGROUND if settings.backend == "pi" else INLINE)
         reader.join("meter", meter.read)
         reader.join("adc", analog.adc.poll)
+        reader.join("expander", expander.poll)  # its inputs' one 2-byte read per tick
         if analog.thermal is not None:
             reader.join("thermal", analog.thermal.poll)
         links = {role: parts.can_link(role) for role in CAN_ROLES}
@@ -126,6 +142,8 @@ def assemble(settings: HalSettings, io: BackendIo) -> Hardware:
         serial=ports,
         temperatures=analog.temperatures,
         watchdog=kick,
+        outputs=outputs,
+        expander=expander,
         io=io,
         i2c=reader,
         on_close=[bus.close, io.close],

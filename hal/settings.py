@@ -97,6 +97,9 @@ class WatchdogWiring:
                          "coil supply when the edges stop")
 
 
+HELD_ON_SAFE_OUTPUTS = frozenset({"ev_lock"})  # never dropped by de_energise_all
+
+
 @dataclass(frozen=True)
 class GpioWiring:
     contactors: ContactorsWiring = section(ContactorsWiring, "contactor coils and aux contacts")
@@ -223,6 +226,43 @@ class Ina228Wiring:
         max=100000.0)
 
 
+# The MCP23017 GPIO expander (hal/drivers/mcp23017.py): the CHAdeMO sequence signals. Pins
+# 0..7 are GPA0..GPA7, 8..15 are GPB0..GPB7; GPA7 and GPB7 are outputs only (DS20001952C).
+EXPANDER_PINS = 16
+EXPANDER_OUTPUT_ONLY = (7, 15)
+EXPANDER_OUTPUTS = ("ev_d1", "ev_d2", "ev_lock")
+EXPANDER_INPUTS = ("ev_permission", "ev_locked")
+
+
+def _xpin(default: int, doc: str) -> Any:
+    return setting(default, doc + " (0..7 = GPA0..GPA7, 8..15 = GPB0..GPB7)", min=0,
+                   max=EXPANDER_PINS - 1)
+
+
+@dataclass(frozen=True)
+class ExpanderPinsWiring:
+    ev_d1: int = _xpin(0, "output: CHAdeMO charge sequence signal 1 (d1, connector pin 2, "
+                       "through its relay)")
+    ev_d2: int = _xpin(1, "output: CHAdeMO charge sequence signal 2 (d2, connector pin 10, "
+                       "through its relay)")
+    ev_lock: int = _xpin(2, "output: CHAdeMO connector lock actuator (high = locked); held on "
+                         "the forced-safe path")
+    ev_permission: int = _xpin(8, "input: CHAdeMO vehicle charge permission (switch k, "
+                               "connector pin 4, through an optocoupler)")
+    ev_locked: int = _xpin(9, "input: CHAdeMO connector lock feedback (the lock pin engaged)")
+
+
+@dataclass(frozen=True)
+class ExpanderWiring:
+    address: int = setting(0x20, "MCP23017 7-bit I2C address (A0..A2 pins)", min=0x20,
+                           max=0x27)
+    inputs_active_low: bool = setting(
+        True, "the inputs' optocouplers pull the pin low while active (the chip's pull-up and "
+        "input polarity register make a low pin read active)")
+    pins: ExpanderPinsWiring = section(ExpanderPinsWiring, "which expander pin carries which "
+                                       "signal")
+
+
 @dataclass(frozen=True)
 class I2cWiring:
     bus: int = setting(1, "Linux I2C bus number (/dev/i2c-N)", min=0, max=31)
@@ -230,6 +270,8 @@ class I2cWiring:
     meter: MeterWiring = section(MeterWiring, "the ADE7953 PCC meter")
     adc: AdcWiring = section(AdcWiring, "the ADS1115 DC-side ADC")
     ina228: Ina228Wiring = section(Ina228Wiring, "the optional INA228 DC monitor")
+    expander: ExpanderWiring = section(ExpanderWiring, "the MCP23017 GPIO expander: the CHAdeMO "
+                                       "sequence signals (hw/README.md)")
     ntc_adc: NtcAdcWiring = section(NtcAdcWiring, "the ADS1115 reading the NTC temperatures")
 
 

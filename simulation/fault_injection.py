@@ -14,6 +14,7 @@ from typing import Any
 
 from hal.sim.i2c_bus import FAULT_ABSENT
 from hal.sim.temperatures import SENSOR_NAMES
+from simulation.ev_faults import EV_FAULTS
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,8 @@ INJECTABLE: dict[str, Injectable] = {
         "the I2C bus stalls for `duration_s` on the next meter read: that control tick overruns",
         ("duration_s",), _stall_meter),
 }
+# The simulated vehicle's faults (issue 19, simulation/ev_faults.py).
+INJECTABLE.update({name: Injectable(*spec) for name, spec in EV_FAULTS.items()})
 
 SENSORS = SENSOR_NAMES
 

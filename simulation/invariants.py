@@ -103,6 +103,7 @@ from typing import Protocol
 from hal.protocols.inverter_messages import InverterMode
 from hal.sim.power_flow import EXPORT_THRESHOLD_FRACTION
 from hal.sim.world import HOT_OPEN_CURRENT_A, SimWorld
+from simulation.ev_invariants import EvConnectorCheck
 
 GRID_FORMING = "grid-forming"
 _EPS_S = 1e-9
@@ -201,7 +202,8 @@ class _DcSample:
 
 
 class InvariantChecker:
-    """Checks invariants 1-7 against the plant after every control tick (see the module doc)."""
+    """Checks invariants 1-7 against the plant after every control tick (see the module doc),
+    and invariant 8, the EV connector (``simulation/ev_invariants.py``)."""
 
     def __init__(self, world: SimWorld, settings: InvariantSettings) -> None:
         self.world = world
@@ -229,6 +231,7 @@ class InvariantChecker:
         self._handover_t: float | None = None  # a synchronised K_GRID closure (backup return)
         self._export_since: float | None = None
         self._export_reported = False
+        self._ev = EvConnectorCheck(world)  # invariant 8, the EV connector (issue 19)
         # The MockPin objects, looked up once (the factory's lookup is slow).
         self._coil_was: dict[str, bool] = {}
         self._coil_pins = {name: world.factory.pin(getattr(world.hal.gpio.contactors,
@@ -256,6 +259,8 @@ class InvariantChecker:
         elif self._forbidden_since is None:
             self._forbidden_since = now
         self._check_export(now, found)
+        self._ev.check(now, lambda t, n, text: self._report(found, t, n, text),  # invariant 8
+                       self._latched_since is not None or self._estop)
         for name in ("dc", "precharge"):  # invariant 7's insulation test, at the command
             coil = bool(self._coil_pins[name].state)
             if coil and not self._coil_was.get(name, False):

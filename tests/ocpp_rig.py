@@ -64,7 +64,8 @@ class SimController:
             grid_power_w=st.grid_power_w, home_power_w=st.home_power_w,
             ev_power_w=st.ev_power_w, pv_power_w=st.pv_power_w,
             commanded_power_w=st.commanded_power_w, faults=st.faults, blocked=st.blocked,
-            energy_import_wh=round(self.import_wh, 1), energy_export_wh=round(self.export_wh, 1))
+            energy_import_wh=round(self.import_wh, 1), energy_export_wh=round(self.export_wh, 1),
+            ev_phase=st.ev_phase)
 
     async def claim(self, requester: Requester, *, mode: Mode | None = None,
                     power_limit_w: float | None = None, lease_s: float) -> ClaimReply:

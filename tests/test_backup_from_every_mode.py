@@ -23,8 +23,15 @@ DARK_GOAL_S = 0.5
 # inverter's start delay (0.1 s). About 0.3 s of that is fixed (detection, one tick per check,
 # three contactor closings, the inverter's start); the rest is the precharge's RC time to within
 # sequence.precharge_tolerance_v. The simulator's reference link (40 ohm, 2 mF, tau 80 ms):
-# 0.625 s. A backup-grade precharge resistor (20 ohm: tau 40 ms) meets the goal: 0.445 s.
-IDLE_DARK_S = 0.65
+# 0.625 s. A backup-grade precharge resistor (20 ohm: tau 40 ms) met the goal: 0.445 s.
+# With the CHAdeMO sequence (issue 19) the vehicle speaks only after d1 and closes its own
+# contactors only after d2, and the precharge draws on its battery: the cold start adds d1,
+# the parameter exchange (0.3 s settle), switch k, the lock and the vehicle's closing (the
+# simulated Leaf: 0.3 s and 0.4 s; a real ZE1 took 3.4 s to switch k). Measured: 1.465 s with the
+# reference precharge, 1.345 s with the backup-grade one. The 0.5 s goal from idle needs a
+# session kept warm while idle (docs/ev-link.md, "Left open").
+IDLE_CHADEMO_DARK_S = 1.6
+IDLE_CHADEMO_BACKUP_GRADE_DARK_S = 1.45
 BACKUP_GRADE_PRECHARGE_OHM = 20.0
 HOME_LOAD_W = 1800.0
 REQUESTS: dict[str, dict[str, Any] | None] = {
@@ -66,11 +73,13 @@ def dark_time(report: dict[str, Any]) -> float:
 
 @pytest.mark.parametrize(("mode", "limit_s", "precharge_ohm"), [
     ("charge", DARK_GOAL_S, None), ("v2g", DARK_GOAL_S, None), ("v2h", DARK_GOAL_S, None),
-    ("idle", IDLE_DARK_S, None), ("idle", DARK_GOAL_S, BACKUP_GRADE_PRECHARGE_OHM)])
+    ("idle", IDLE_CHADEMO_DARK_S, None),
+    ("idle", IDLE_CHADEMO_BACKUP_GRADE_DARK_S, BACKUP_GRADE_PRECHARGE_OHM)])
 def test_the_home_is_dark_at_most_half_a_second(mode: str, limit_s: float,
                                                 precharge_ohm: float | None) -> None:
     """Measured: charge, v2g and v2h 0.165 s; idle 0.625 s, 0.445 s with a 20 ohm precharge
-    resistor (was: 2.54, 2.18, 0.165, 1.165 s)."""
+    resistor (was: 2.54, 2.18, 0.165, 1.165 s); idle through the CHAdeMO sequence (issue 19)
+    1.465 s and 1.345 s."""
     report = run_scenario(parse_scenario(outage_while(mode, precharge_ohm=precharge_ohm)),
                           progress=None)
     assert report["passed"], [e["explanation"] for e in report["expectations"]
@@ -122,12 +131,14 @@ def test_the_insulation_credit_needs_the_whole_test_time_with_the_dc_side_open()
                               if not e["passed"]]
     dc_open = max(e["t"] for e in report["plant_events"] if e["kind"] == "contactor"
                   and e["name"] == "dc" and not e["closed"] and e["t"] < 21.0)
+    # (the EV link, issue 19: the test passes into starting_ev_close; a first cold start may
+    # be abandoned while the session unlocks and the vehicle's report lapses, then retried)
     tested = [tr for tr in report["transitions"] if tr["t"] > 21.0
-              and tr["from"] == "starting_insulation_test"]
-    entered = next(tr["t"] for tr in report["transitions"] if tr["t"] > 21.0
-                   and tr["to"] == "starting_insulation_test")
+              and tr["from"] == "starting_insulation_test"
+              and tr["to"] in ("starting_ev_close", "starting_precharge")]
     passed_at = tested[0]["t"]
-    assert tested[0]["to"] == "starting_precharge"
+    entered = max(tr["t"] for tr in report["transitions"] if 21.0 < tr["t"] < passed_at
+                  and tr["to"] == "starting_insulation_test")
     assert passed_at - dc_open >= test_s  # the whole test time, with the DC side open
     assert passed_at - entered < test_s - 0.5  # and the history before the start counted
 

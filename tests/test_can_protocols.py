@@ -732,12 +732,17 @@ def test_chademo_soc_uses_the_reference_constant() -> None:
     assert report is not None and report.soc_pct == pytest.approx(27.5)
 
 
-def test_chademo_report_needs_all_four_fresh_frames() -> None:
+def test_chademo_report_needs_three_fresh_frames_and_0x200_for_discharge() -> None:
+    """0x100, 0x101 and 0x102 make a report; without a fresh 0x200 (a charge-only car, or the
+    placeholders the DBC ranges reject) it offers no discharge (issue 19)."""
     decoder = ChademoVehicleDecoder(CHADEMO)
     frames = CHADEMO.encode_vehicle_frames(REPORT)
-    for frame_id, data in frames[:3]:
+    for frame_id, data in frames[:2]:
         decoder.feed(frame_id, data, 0.0)
     assert decoder.report(0.0, 0.5) is None
+    decoder.feed(*frames[2], 0.0)
+    no_discharge = decoder.report(0.0, 0.5)
+    assert no_discharge is not None and no_discharge.max_discharge_current_a == 0.0
     decoder.feed(*frames[3], 0.2)
     assert decoder.report(0.5, 0.5) == REPORT
     assert decoder.report(0.5001, 0.5) is None
@@ -804,7 +809,7 @@ def test_ev_link_with_sim_ev_port(new_bus: BusFactory) -> None:
     assert len([m for m in drain(injector) if m.arbitration_id == EV_CHARGE_STATUS_ID]) == 3
     raw_send(injector, EV_CHARGE_STATUS_ID, b"\x02")
     raw_send(injector, EV_BATTERY_LIMITS_ID, bytes.fromhex("0000fa00d0076400"))  # 2000 V
-    raw_send(injector, 0x110, bytes(8))
+    raw_send(injector, 0x111, bytes(8))  # 0x110 (CHAdeMO 2.0 functions) is a vehicle frame
     ev_link.poll(now)
     assert dict(ev_link.counters) == {
         **{k: 0 for k in ev_link.counters},

@@ -94,6 +94,14 @@ def _loaded(c: Charger, mode: str) -> None:
 
 
 # Each case names the scenario fault (simulation/scenarios/kinds.py FAULTS) it exercises.
+EV_ONLY_CHARGE_V2H = {m: "the EV faults are run in charge and v2h (issue 19)"
+                      for m in ("v2g", "v2l", "backup")}
+# The vehicle's ways of ending a session that are no fault, and its sequence faults, are shown
+# where the sequence is: tests/test_ev_session.py and scenarios/ev/.
+EV_ELSEWHERE = {name: "tests/test_ev_session.py, scenarios/ev/" for name in (
+    "ev_late_permission", "ev_keeps_requesting", "ev_refuses_to_close", "ev_never_requests",
+    "ev_contactors_stay_closed", "ev_normal_stop", "ev_permission_off", "ev_target_reached")}
+
 CASES = (
     Case("estop", frozenset({"ESTOP"}), 0.05, lambda c, m: c.world.press_estop()),
     Case("door_open", frozenset({"DOOR_OPEN"}), 0.1, _inj("door_open")),
@@ -150,6 +158,10 @@ CASES = (
     Case("meter_nack", frozenset({"METER_LOST"}), 0.1, _bus("meter", "nack_next:20")),
     Case("meter_garbage", frozenset({"METER_LOST"}), 0.1, _bus("meter", "garbage")),
     Case("adc_absent", frozenset({"ADC_LOST"}), 0.1, _bus("adc", "absent")),
+    # The MCP23017 carrying the EV sequence signals (issue 19): its inputs then read inactive,
+    # so the lock feedback is lost in the same tick.
+    Case("expander_absent", frozenset({"EXPANDER_LOST", "EV_CONNECTOR_UNLOCKED"}), 0.05,
+         _bus("expander", "absent"), must_latch="EXPANDER_LOST"),
     # The stalled tick also sees the inverter's command timeout and the contacts the hardware
     # watchdog dropped meanwhile: they latch in that tick.
     Case("loop_overrun", frozenset({"LOOP_OVERRUN", "INV_COMMAND_TIMEOUT",
@@ -191,6 +203,20 @@ CASES = (
     Case("inverter_reports_frozen", frozenset({"POWER_IMPLAUSIBLE",
                                                "INVERTER_STATUS_IMPLAUSIBLE"}), 3.0,
          _inj("inverter_reports_frozen"), phase="stopping", prepare=_loaded),
+    # The EV session (issue 19, docs/ev-link.md): the vehicle's reports and the connector, in
+    # charge and V2H (the grid-forming and export modes use the same session).
+    *(Case(name, codes, detect, inject, not_in=EV_ONLY_CHARGE_V2H) for name, codes, detect, inject
+      in (("ev_fault_bit", frozenset({"EV_BATTERY_TEMPERATURE"}), 0.2,
+           _inj("ev_fault_bit", bit=3)),
+          ("ev_system_fault", frozenset({"EV_SYSTEM_FAULT"}), 0.2, _inj("ev_system_fault")),
+          ("ev_not_in_park", frozenset({"EV_NOT_IN_PARK"}), 0.2, _inj("ev_not_in_park")),
+          ("ev_frames_stop", frozenset({"EV_COMM_LOST"}), 1.2, _inj("ev_frames_stop")),
+          ("ev_connector_unlocks", frozenset({"EV_CONNECTOR_UNLOCKED"}), 0.06,
+           _inj("ev_connector_unlocks")),
+          ("ev_voltage_limit", frozenset({"EV_VOLTAGE_WINDOW", "DC_OVERVOLTAGE"}), 0.3,
+           _inj("ev_voltage_limit", volts=-60.0)),
+          ("ev_unplugged", frozenset({"EV_PROXIMITY_LOST"}), 0.05,
+           lambda c, _mode: c.world.unplug_ev()))),
 )
 # Faults whose stop must protect the DC contactor: no hot open, in the plant or in the
 # controller's own record (tests/test_powerpath.py has the reproductions).
@@ -337,6 +363,7 @@ def test_every_named_fault_is_in_the_matrix() -> None:
     elsewhere = {"contactor_welded_closed": "tests/test_interlocks.py (a restart)",
                  "inverter_fails_to_cease": "scenarios/grid/cease-failed-ov2.toml (it shows "
                  "only when a grid trip asks the inverter to cease)"}
+    elsewhere.update(EV_ELSEWHERE)
     covered = {case.scenario_fault for case in CASES} | {"estop"}
     assert set(FAULTS) - restores - set(elsewhere) <= covered, (
         set(FAULTS) - restores - set(elsewhere) - covered)

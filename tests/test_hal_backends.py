@@ -32,7 +32,8 @@ def test_every_contactor_and_input_of_the_config_is_built() -> None:
     try:
         assert set(charger.hw.contactors) == {"grid", "ac", "v2l", "dc", "precharge"}
         assert set(charger.hw.inputs) == {"estop", "door", "ev_present", "rcm_ok", "imd_ok",
-                                          "dc_alert"}
+                                          "dc_alert", "ev_permission", "ev_locked"}
+        assert set(charger.hw.outputs) == {"ev_d1", "ev_d2", "ev_lock"}
         assert set(charger.hw.adc.channels) == {"dc_link_v", "ev_inlet_v", "dc_current_a"}
         assert charger.hw.contactors["grid"].normally_closed
         assert config.hal.backend == "sim"

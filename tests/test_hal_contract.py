@@ -374,10 +374,44 @@ class TestWatchdog:
         kick.close()
 
 
+class TestDigitalOutput:
+    """The CHAdeMO sequence signals (issue 19), on the MCP23017 expander."""
+
+    def test_constructed_inactive(self, rig: Rig) -> None:
+        assert set(rig.hardware.outputs) == {"ev_d1", "ev_d2", "ev_lock"}
+        for name, out in rig.hardware.outputs.items():
+            assert out.active is False, name
+        assert rig.world().expander_chip.outputs() == 0
+
+    def test_set_drives_the_pin_and_de_energise_drops_all_but_the_lock(self, rig: Rig) -> None:
+        rig.energising_allowed()
+        outputs = rig.hardware.outputs
+        for out in outputs.values():
+            out.set(True)
+            assert out.active
+        rig.hardware.de_energise_all()
+        assert not outputs["ev_d1"].active and not outputs["ev_d2"].active
+        assert outputs["ev_lock"].active  # held: unlocking a live connector is the hazard
+        outputs["ev_lock"].set(False)
+        assert not outputs["ev_lock"].active
+
+
+class TestGpioExpander:
+    def test_poll_reads_and_release_returns_every_pin_to_an_input(self, rig: Rig) -> None:
+        expander = rig.hardware.expander
+        assert expander is not None
+        expander.poll()
+        assert "MCP23017" in expander.describe()
+        assert rig.hardware.inputs["ev_permission"].read() is False  # no car: not permitted
+        expander.release()
+        chip = rig.world().expander_chip
+        assert chip.regs[0] == chip.regs[1] == 0xFF  # IODIRA/B: the power-on state
+
+
 def test_every_interface_has_a_contract_class() -> None:
     """The HAL interfaces the controller depends on, each with its class above."""
     interfaces = {p.stem for p in (Path(__file__).parent.parent / "hal/interfaces").glob("*.py")}
     covered = {"contactor", "digital_input", "meter", "adc", "can_link", "clock",
-               "serial_port", "watchdog"}
+               "serial_port", "watchdog", "digital_output", "gpio_expander"}
     not_devices = {"__init__", "hardware", "temperature"}  # the bundle; NTCs ride on the ADC
     assert interfaces - not_devices == covered

@@ -56,7 +56,7 @@ def test_kill_9_mid_transaction_loses_and_repeats_nothing(
         second: subprocess.Popen[bytes] | None = None
         try:
             await csms.wait_for(lambda: csms.of("StatusNotification"), "the station booted", 60)
-            await sim.wait_for(lambda sup, _w: sup.status().ev_soc_pct is not None, 30.0)
+            await sim.wait_for(lambda sup, _w: sup.status().ev_phase == "plugged", 30.0)
             reply = await csms.call("RequestStartTransaction", remote_start_id=9,
                                     id_token={"id_token": "FLEET-3", "type": "Central"})
             tx_id = reply.transaction_id

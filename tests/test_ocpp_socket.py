@@ -50,7 +50,7 @@ def test_v2g_from_the_csms_through_the_socket_and_a_grid_trip_ceases_export(
             try:
                 await csms.wait_for(lambda: station.online, "the station is online")
                 await sim.wait_for(lambda _s, _w: client.status is not None
-                                   and client.status.ev_soc_pct is not None, 30.0)
+                                   and client.status.ev_plugged, 30.0)
                 reply = await csms.call(
                     "RequestStartTransaction", remote_start_id=3,
                     id_token={"id_token": "AGGREGATOR", "type": "Central"},

@@ -124,6 +124,11 @@ def test_unplugging_ends_the_transaction_and_releases_the_claim(tmp_path: Path) 
                               id_token={"id_token": "FLEET-1", "type": "Central"})
             await r.advance(20)
             assert "grid_operator" in {s.value for s in r.charger.sup.arbiter.claims}
+            # The CHAdeMO car ends its charge and the connector unlocks before the plug comes
+            # out (pulled while locked and live it would be EV_PROXIMITY_LOST, an emergency).
+            r.world.ev_car.faults.stop = "normal_stop"
+            await r.advance(10)
+            assert not r.world.ev_lock_engaged
             r.world.unplug_ev()
             await r.advance(10)
             ended = r.csms.of("TransactionEvent")[-1]

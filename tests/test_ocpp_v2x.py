@@ -61,6 +61,7 @@ def test_a_profile_beyond_the_reserve_is_clamped_and_the_csms_is_told(tmp_path: 
         async with rig(tmp_path, plant=PlantParams(ev_soc_pct=38.0), overrides=V2G_CONFIG,
                        reserve_soc_pct=40.0) as r:
             tx_id = await start(r)
+            await r.advance(2)  # the CHAdeMO car reports its SoC once its session runs (d1)
             reply = await r.csms.call("SetChargingProfile", evse_id=1, charging_profile=(
                 tx_profile(tx_id, [{"start_period": 0, "limit": -7000.0}])))
             assert reply.status == "Accepted"

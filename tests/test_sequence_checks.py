@@ -37,8 +37,10 @@ def test_a_start_proves_the_dc_side_open_and_insulated_before_precharge(
     charger.run_until(lambda: charger.state is State.ENERGISED_CHARGE, limit_s=8.0)
     order = states_entered(charger)
     start = order.index(State.STARTING_WELD_CHECK.value)
-    assert order[start:start + 3] == [State.STARTING_WELD_CHECK.value,
+    # The EV link (issue 19): d2 and the vehicle's contactors between the test and the precharge.
+    assert order[start:start + 4] == [State.STARTING_WELD_CHECK.value,
                                       State.STARTING_INSULATION_TEST.value,
+                                      State.STARTING_EV_CLOSE.value,
                                       State.STARTING_PRECHARGE.value]
     test = next(t for t in charger.sup.transitions if t.dest == "starting_insulation_test")
     done = next(t for t in charger.sup.transitions if t.dest == "starting_precharge")
@@ -138,8 +140,8 @@ def test_an_outage_while_only_connected_islands_the_home_only_when_configured(
     order = states_entered(charger)
     # The full start sequence while K_GRID opens (they overlap); forming only once it is open.
     assert order[order.index("ev_connected") + 1:] == [
-        "starting_weldcheck", "starting_insulation_test", "starting_precharge",
-        "starting_close_dc", "starting_close_ac", "backup_island"]
+        "starting_weldcheck", "starting_insulation_test", "starting_ev_close",
+        "starting_precharge", "starting_close_dc", "starting_close_ac", "backup_island"]
     truth = charger.world.truth
     grid_opened = next(e.t for e in truth.of_kind("contactor")
                        if e.details["name"] == "grid" and not e.details["closed"])

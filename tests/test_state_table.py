@@ -145,6 +145,9 @@ def test_guards_are_pure_reads(make_charger: Callable[..., Charger]) -> None:
     c.world.v2l_load_w = 4500.0  # above the outlet's rating: the overload timer runs
     c.run_until(lambda: c.state is State.EV_CONNECTED, limit_s=15.0)
     c.request("idle")
+    # The CHAdeMO session ends (the vehicle opens, the output dies, the connector unlocks)
+    # before the plug comes out: pulled while locked it would be EV_PROXIMITY_LOST.
+    c.run_until(lambda: not c.world.ev_lock_engaged, limit_s=10.0)
     c.world.unplug_ev()
     c.run_until(lambda: c.state is State.IDLE, limit_s=5.0)
     accepted, why = c.sup.request_contactor_test("ac")
@@ -152,6 +155,7 @@ def test_guards_are_pure_reads(make_charger: Callable[..., Charger]) -> None:
     c.run_until(lambda: c.state is State.IDLE and c.sup.transitions[-1].source == "service_test",
                 limit_s=5.0)
     assert not impure, impure[:5]
-    for state in (State.STARTING_INSULATION_TEST, State.STARTING_PRECHARGE, State.ENERGISED_V2L,
+    for state in (State.STARTING_INSULATION_TEST, State.STARTING_EV_CLOSE,
+                  State.STARTING_PRECHARGE, State.ENERGISED_V2L,
                   State.STOPPING_RAMP, State.STOPPING_WELD_CHECK, State.SERVICE_TEST):
         assert state.value in seen, (state, sorted(seen))

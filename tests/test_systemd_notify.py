@@ -164,7 +164,7 @@ def test_v2xctl_run_notifies_systemd(notify_path: str) -> None:
     receiver = Receiver(notify_path)
     try:
         result = subprocess.run(
-            [*V2XCTL, "run", "--duration", "3", "--speed", "5"], capture_output=True,
+            [*V2XCTL, "run", "--duration", "5", "--speed", "5"], capture_output=True,
             text=True, timeout=120, check=False,
             env={**os.environ, "NOTIFY_SOCKET": notify_path, "WATCHDOG_USEC": "100000"})
     finally:

@@ -1,4 +1,4 @@
-"""``v2xctl sim SCENARIO``: run a scenario in virtual time and check its expectations."""
+"""``v2xctl sim SCENARIO...``: run scenarios in virtual time and check their expectations."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ def add_parser(verbs: Any) -> None:
         description="Run SCENARIO (see docs/scenarios.md) against the simulated charger as "
                     "fast as the machine allows. Exit 0 when every expectation holds, 1 when "
                     "one fails (or an invariant is violated), 2 when the file is invalid.")
-    parser.add_argument("scenario", metavar="SCENARIO", nargs="?", help="scenario TOML file")
+    parser.add_argument("scenarios", metavar="SCENARIO", nargs="*",
+                        help="scenario TOML file(s); several run one after another "
+                             "(`v2xctl sim scenarios/ev/*.toml`), exit 1 if any fails")
     parser.add_argument("--format-reference", action="store_true",
                         help="print the generated format reference of docs/scenarios.md")
     parser.add_argument("--report", metavar="FILE", type=Path,
@@ -70,9 +72,12 @@ def sim(args: argparse.Namespace) -> int:
     if args.format_reference:
         sys.stdout.write(scenario_reference())
         return 0
-    if args.scenario is None:
+    if not args.scenarios:
         print("v2xctl sim: a SCENARIO file is required", file=sys.stderr)
         return 2
+    if len(args.scenarios) > 1:
+        return _sim_many(args)
+    args.scenario = args.scenarios[0]
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(message)s")
     outputs = (("--report", args.report), ("--timeseries", args.timeseries))
@@ -124,3 +129,32 @@ def _print_summary(report: dict[str, Any], quiet: bool) -> None:
         extra += (", " if extra else " (") + f"{len(report['invariant_violations'])} " \
                  "invariant violation(s)"
     print(f"{verdict}: {report['scenario']}{extra + ')' if extra else ''}")
+
+
+def _sim_many(args: argparse.Namespace) -> int:
+    """Several files: all are loaded first (any invalid: exit 2, nothing run), then each runs
+    with its own summary; a last line counts them. ``--report``/``--timeseries`` take one file."""
+    if args.report is not None or args.timeseries is not None:
+        print("v2xctl sim: --report and --timeseries take a single SCENARIO", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(message)s")
+    loaded = [(path, load_or_explain(path)) for path in args.scenarios]
+    scenarios = [(path, s) for path, s in loaded if s is not None]
+    if len(scenarios) != len(loaded):
+        return 2
+    failed: list[str] = []
+    for path, scenario in scenarios:
+        try:
+            report = run_scenario(scenario, progress=progress_stream(args.quiet, sys.stderr))
+        except (V2xError, OSError) as err:
+            print(f"cannot run {path}: {err}", file=sys.stderr)
+            return 2
+        _print_summary(report, quiet=args.quiet)
+        if not report["passed"]:
+            failed.append(path)
+    passed = len(scenarios) - len(failed)
+    which = f" ({', '.join(failed)})" if failed else ""
+    print(f"{len(scenarios)} scenarios: {passed} passed, {len(failed)} failed{which}")
+    return 1 if failed else 0
+

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from controller.config.der_settings import FrequencyDroopSettings, ReactivePowerSettings
+from controller.config.ev_settings import EvSettings
 from controller.config.safety_settings import SafetySettings
 from controller.control_socket.settings import ControlSocketSettings
 from controller.vocabulary import RequestMode
@@ -396,3 +397,4 @@ class Config:
     control_socket: ControlSocketSettings = section(
         ControlSocketSettings, "the local control socket the gateway connects to "
         "(docs/gateway.md)")
+    ev: EvSettings = section(EvSettings, "the EV link: CHAdeMO charger side (docs/ev-link.md)")

@@ -9,6 +9,7 @@ from controller.config.der_settings import volt_var_curve
 from controller.config.grid_codes import ELEMENTS, trip_range_problems
 from controller.config.model import Config
 from controller.console.pin_hash import parse_pin_hash
+from hal.settings import EXPANDER_INPUTS, EXPANDER_OUTPUT_ONLY, EXPANDER_OUTPUTS
 
 ISLAND_MAX_QF = 2.5  # the highest load quality factor the anti-islanding must handle
 # IEEE 1547-2018 Table 24: the most aggressive droop and response time per category.
@@ -169,6 +170,7 @@ def cross_field_problems(config: Config) -> list[str]:
     for pin, keys in sorted(_pin_owners(config).items()):
         if len(keys) > 1:
             problems.append(f"GPIO {pin} is used twice: {', '.join(keys)}")
+    problems += _expander_problems(config)  # the MCP23017's pins (issue 19)
     gpio = config.hal.gpio
     for fld in dataclasses.fields(gpio.contactors):
         if getattr(gpio.contactors, fld.name).coil_pin is None:
@@ -247,3 +249,19 @@ def _rampdown_problems(config: Config) -> list[str]:
             f"{rate:.0f} W/s (the larger of inverter.ramp_rate_w_per_s and "
             f"limits.ramp_rate_w_per_s) needs {needed:.2f} s including {RAMPDOWN_SETTLE_S} s to "
             "settle: raise the timeout or the inverter's ramp rate"]
+
+
+def _expander_problems(config: Config) -> list[str]:
+    """The MCP23017's pins: each used once; GPA7/GPB7 are outputs only (hal/settings.py)."""
+    pins = config.hal.i2c.expander.pins
+    owners: dict[int, list[str]] = {}
+    for name in (*EXPANDER_OUTPUTS, *EXPANDER_INPUTS):
+        owners.setdefault(getattr(pins, name), []).append(f"hal.i2c.expander.pins.{name}")
+    problems = [f"expander pin {pin} is used twice: {', '.join(keys)}"
+                for pin, keys in sorted(owners.items()) if len(keys) > 1]
+    for name in EXPANDER_INPUTS:
+        if getattr(pins, name) in EXPANDER_OUTPUT_ONLY:
+            problems.append(f"hal.i2c.expander.pins.{name} = {getattr(pins, name)}: GPA7 and "
+                            "GPB7 are outputs only on the MCP23017 (DS20001952C); choose "
+                            "another pin for an input")
+    return problems

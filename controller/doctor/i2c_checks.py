@@ -1,6 +1,7 @@
 """I2C: each chip answers at its address with the right identity, through its driver's own
 presence check (the ADE7953's VERSION register and start-up configuration, the ADS1115's Config
-register read-back). The chips are probed one by one, so a missing meter does not hide the ADC."""
+register read-back, the MCP23017's IODIR read-back). The chips are probed one by one, so a
+missing meter does not hide the ADC."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from hal.drivers.ade7953 import CHIP as ADE7953
 from hal.drivers.ade7953 import Ade7953
 from hal.drivers.ads1115 import CHIP as ADS1115
 from hal.drivers.ads1115 import Ads1115
-from hal.errors import HalSetupError
+from hal.drivers.mcp23017 import CHIP as MCP23017
+from hal.drivers.mcp23017 import Mcp23017
+from hal.errors import HalIOError, HalSetupError
 from hal.i2c import I2cBus
 
 Probe = Callable[[I2cBus], str]
@@ -60,9 +63,20 @@ def _chip_checks(devices: Devices) -> list[Check]:
         return (f"{ADS1115} at 0x{i2c.adc.address:02X} on {label} answered, Config read "
                 f"0x{adc.power_up_config:04X} and took a test setting")
 
+    def probe_expander(bus: I2cBus) -> str:
+        chip = Mcp23017(bus, i2c.expander)  # configured: outputs off, then every pin an input
+        try:
+            chip.poll()
+        finally:
+            chip.release()
+        return (f"{MCP23017} at 0x{i2c.expander.address:02X} on {label} answered, IODIR read "
+                f"back; switch k {'on' if chip.level(i2c.expander.pins.ev_permission) else 'off'}"
+                f", lock feedback {'on' if chip.level(i2c.expander.pins.ev_locked) else 'off'}")
+
     chips: list[tuple[str, str, str, int, Probe]] = [
         ("i2c.meter", ADE7953, "meter", i2c.meter.address, probe_meter),
         ("i2c.adc", ADS1115, "adc", i2c.adc.address, probe_adc),
+        ("i2c.expander", MCP23017, "expander", i2c.expander.address, probe_expander),
     ]
     if devices.unreachable or devices.i2c_bus is None:
         reason = devices.unreachable or "the backend offers no way to reach the bus"
@@ -78,7 +92,7 @@ def _chip_checks(devices: Devices) -> list[Check]:
         for name, chip, key, address, probe in chips:
             try:
                 checks.append(passed(name, probe(bus)))
-            except HalSetupError as err:
+            except (HalSetupError, HalIOError) as err:
                 checks.append(failed(name, str(err),
                                      _chip_hint(chip, key, address, label, i2c.bus)))
     return checks

@@ -34,7 +34,10 @@ class Guards(ModeBase):
 
     def ev_connected(self, _e: Any) -> bool:
         """An EV is plugged in (the proximity input) and reporting on its CAN bus."""
-        snap = self._c().snapshot
+        c = self._c()
+        snap = c.snapshot
+        if c.ev is not None:  # EV link: the vehicle talks only in a session (after d1)
+            return snap.inputs.get("ev_present", False)
         return snap.inputs.get("ev_present", False) and snap.ev is not None
 
     def energy_wanted(self, _e: Any) -> bool:
@@ -53,6 +56,9 @@ class Guards(ModeBase):
         return self._c().request.mode == "v2l"
 
     def may_energise(self, _e: Any) -> bool:
+        gate = self._c().ev
+        if gate is not None and not gate.startable:  # EV link: locked and permitted
+            return False
         return self.blocked_reason() is None
 
     def blocked_reason(self) -> str | None:
@@ -61,8 +67,8 @@ class Guards(ModeBase):
         snap, mode = c.snapshot, c.request.mode
         if mode not in (*GRID_PARALLEL_MODES, "v2l"):
             return None
-        ev = snap.ev
-        if not snap.inputs.get("ev_present", False) or ev is None:
+        ev, gate = snap.ev, c.ev
+        if not snap.inputs.get("ev_present", False):
             return "no EV connected, or it is not reporting"
         if not snap.inputs.get("door", False):
             return "the enclosure door is open"
@@ -72,6 +78,14 @@ class Guards(ModeBase):
             return f"the grid is not normal ({c.protection.grid.reason})"
         if snap.inverter_settings_problem is not None:
             return f"inverter settings not verified ({snap.inverter_settings_problem})"
+        if gate is not None and gate.blocked is not None:
+            return gate.blocked  # EV link: a session that ended (the phases before ready: progress)
+        if gate is not None and gate.in_session and not gate.startable:
+            return None  # EV link: d1, parameters, permission, lock under way: not a refusal
+        if ev is None:
+            if gate is not None and gate.in_session:
+                return None  # EV link: the vehicle speaks once d1 is on; not a refusal
+            return "no EV connected, or it is not reporting"
         if mode == "charge":
             return None if ev.charging_enabled else "the EV does not allow charging"
         if not ev.discharge_compatible:
@@ -147,6 +161,12 @@ class Guards(ModeBase):
     def precharge_expired(self, _e: Any) -> bool:
         return self.time_in_state() > self.config.sequence.precharge_timeout_s
 
+    def ev_contactors_closed(self, _e: Any) -> bool:
+        """EV link: the vehicle closed its contactors after d2 (its own deadline is the
+        session's EV_CONTACTOR_TIMEOUT); without an EV link there is nothing to wait for."""
+        gate = self._c().ev
+        return gate is None or gate.contactors_closed
+
     def dc_closed_confirmed(self, _e: Any) -> bool:
         return self._closed("dc")
 
@@ -161,7 +181,7 @@ class Guards(ModeBase):
         snap = c.snapshot
         present = (snap.ev is not None and snap.inputs.get("ev_present", False)
                    and snap.inputs.get("door", False))
-        if not present:
+        if not present or (c.ev is not None and not c.ev.transfer_allowed):  # EV link
             return False
         # The V2L outlet is isolated from the home and the utility: it needs no grid.
         if self.current is State.ENERGISED_V2L or (

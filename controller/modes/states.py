@@ -12,6 +12,7 @@ class State(StrEnum):
     STARTING = "starting"
     STARTING_WELD_CHECK = "starting_weldcheck"
     STARTING_INSULATION_TEST = "starting_insulation_test"
+    STARTING_EV_CLOSE = "starting_ev_close"  # EV link: d2 on, the vehicle closes its contactors
     STARTING_PRECHARGE = "starting_precharge"
     STARTING_CLOSE_DC = "starting_close_dc"
     STARTING_CLOSE_AC = "starting_close_ac"
@@ -40,7 +41,8 @@ class State(StrEnum):
 # A child's own name has no "_" when it is an initial state (``transitions`` splits on it).
 CHILDREN: dict[State, tuple[State, ...]] = {
     State.STARTING: (State.STARTING_WELD_CHECK, State.STARTING_INSULATION_TEST,
-                     State.STARTING_PRECHARGE, State.STARTING_CLOSE_DC, State.STARTING_CLOSE_AC),
+                     State.STARTING_EV_CLOSE, State.STARTING_PRECHARGE,
+                     State.STARTING_CLOSE_DC, State.STARTING_CLOSE_AC),
     State.ENERGISED: (State.ENERGISED_CHARGE, State.ENERGISED_V2H, State.ENERGISED_V2G,
                       State.ENERGISED_V2L),
     State.BACKUP: (State.BACKUP_ISOLATE, State.BACKUP_ISLAND, State.BACKUP_WAIT_FOR_GRID,

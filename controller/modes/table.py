@@ -52,7 +52,15 @@ TRANSITIONS: tuple[Transition, ...] = (
       before="record_dc_isolation"),
     T("tick", S.STARTING_WELD_CHECK, S.FAULT, ("weld_check_expired",),
       before="record_weld_before_closing"),
-    T("tick", S.STARTING_INSULATION_TEST, S.STARTING_PRECHARGE, ("insulation_proven",)),
+    # EV link (issue 19): after the insulation test, d2; the vehicle's contactors closed put its
+    # battery on the inlet, and only then K_PRE precharges the DC link from it.
+    T("tick", S.STARTING_INSULATION_TEST, S.STARTING_EV_CLOSE, ("insulation_proven",)),
+    # With the vehicle's battery on the inlet the welding check can use voltage again: K_DC and
+    # K_PRE must still be proven open (a weld the aux contact hides is found here).
+    T("tick", S.STARTING_EV_CLOSE, S.STARTING_PRECHARGE, ("ev_contactors_closed",
+                                                          "dc_proven_open")),
+    T("tick", S.STARTING_EV_CLOSE, S.FAULT, ("ev_contactors_closed", "weld_check_expired"),
+      before="record_weld_before_closing"),
     T("tick", S.STARTING_INSULATION_TEST, S.FAULT, ("insulation_test_expired",),
       before="record_insulation_test_failure"),
     # The insulation must stay proven until K_DC closes: any alarm during the precharge (even

@@ -1,4 +1,5 @@
-"""Sensor and link health: a meter or ADC that stops answering, stale values, silent inverter.
+"""Sensor and link health: a meter, ADC or GPIO expander that stops answering, stale values,
+silent inverter.
 
 Every input has an age limit: meter readings and ADC channels ``protection.sensor_max_age_s``,
 the inverter's status ``protection.inverter_status_timeout_s`` while energised, temperatures in
@@ -39,6 +40,8 @@ class SensorMonitor:
                               max_age))
         if snap.adc_error is not None:
             trips.append(Trip(FaultCode.ADC_LOST, snap.adc_error))
+        if snap.expander_error is not None:  # the EV sequence signals' MCP23017 (issue 19)
+            trips.append(Trip(FaultCode.EXPANDER_LOST, snap.expander_error))
         if snap.t - self._started_at > max_age:
             for name in ADC_CHANNELS_REQUIRED:
                 if snap.analog_value(name, max_age) is None:

@@ -85,7 +85,8 @@ MONITORS: tuple[MonitorBinding, ...] = (
     _bind("grid_isolation", "grid/isolation.py", ("grid",), {C.GRID_ISOLATION_FAILED},
           lambda w: IsolationMonitor(w.config.grid.nominal_voltage_v)),
     _bind("sensors", "sensors.py", ("protection",),
-          {C.METER_LOST, C.SENSOR_STALE, C.ADC_LOST, C.INVERTER_COMM_LOST},
+          {C.METER_LOST, C.SENSOR_STALE, C.ADC_LOST, C.INVERTER_COMM_LOST,
+           C.EXPANDER_LOST},
           lambda w: SensorMonitor(w.config.protection, w.started_at)),
     _bind("contactor_feedback", "contactor_feedback.py", ("sequence",),
           {C.CONTACTOR_FAIL_CLOSE, C.CONTACTOR_FAIL_OPEN, C.CONTACTOR_FEEDBACK},
@@ -131,6 +132,10 @@ RAISED_ELSEWHERE: dict[C, str] = {
     C.STORE_WRITE_FAILED: "controller/supervisor/stages.py: the state store failed to write "
                           "(controller/supervisor/recorder.py)",
 }
+# The EV session (issue 19) raises its own faults through the one trip path
+# (controller/ev/hooks.py adds them to protection's trips).
+RAISED_ELSEWHERE.update({code: "controller/ev/chademo/phases.py: the EV session (docs/ev-link.md)"
+                         for code in C if code.value.startswith("EV_")})
 
 # Catalogued but raised nowhere: the self-test fails only on faults already latched at start-up
 # (``record_selftest_failure`` in controller/modes/callbacks.py), and those keep their own codes.

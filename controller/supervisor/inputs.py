@@ -10,6 +10,7 @@ from controller.values.snapshot import CONTACTOR_VIEWS, Snapshot
 from hal.errors import V2xError
 from hal.interfaces.hardware import Hardware
 from hal.interfaces.meter import AcMeterReading
+from hal.settings import EXPANDER_INPUTS
 
 
 def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, settings: SettingsSync,
@@ -21,12 +22,16 @@ def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, settings: Se
     """
     # The GPIO inputs first: the ADC poll below releases the ADS1115's latched ALERT (dc_alert).
     inputs = {name: i.read() for name, i in hw.inputs.items()}
-    # The meter read and the ADC polls (hal/i2c_reader.py: inline in the simulator, the
-    # newest finished background cycle on a Pi); a silent NTC converter's samples just age.
+    # The meter read, the ADC polls and the GPIO expander's one read (hal/i2c_reader.py: inline
+    # in the simulator, the newest finished background cycle on a Pi); a silent NTC converter's
+    # samples just age.
     cycle = hw.i2c.collect()
     meter: AcMeterReading | None = cycle.value("meter")
     meter_error = cycle.error("meter")
     adc_error = cycle.error("adc")
+    expander_error = cycle.error("expander")
+    # The expander's inputs (the EV's permission, the lock feedback) as this cycle read them.
+    inputs |= {name: hw.inputs[name].read() for name in EXPANDER_INPUTS if name in hw.inputs}
     analog = {name: ch.latest() for name, ch in hw.adc.channels.items()}
     if calibration is not None and len(calibration):
         meter = calibration.correct_meter(meter) if meter is not None else None
@@ -54,4 +59,5 @@ def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, settings: Se
         inverter_settings_problem=settings.problem(now),
         inverter_bus=inverter.bus.state.value,
         temperatures=temperatures,
+        expander_error=expander_error,
     )

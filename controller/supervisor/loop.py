@@ -26,6 +26,7 @@ from controller.dispatch.arbitration import (
     WinnerChange,
 )
 from controller.dispatch.dispatcher import Dispatcher, DispatchResult
+from controller.ev.hooks import EvHooks
 from controller.faults import ROLES
 from controller.links.ev_link import EvLink
 from controller.links.inverter_link import InverterLink
@@ -93,6 +94,7 @@ class Supervisor(Lifecycle):
         self.plan = OutputPlan({n: c.normally_closed for n, c in hardware.contactors.items()})
         self.modes = ModeLogic(config, self.plan)
         self.recorder = Recorder(store, self.clock)
+        self.ev_hooks = EvHooks(config, hardware, self.ev, self.recorder.event)  # EV link
         self.outputs = OutputStage(hardware, self.inverter, self.inverter_settings)
         self.faults = FaultManager(store, config.safety.retry, [])
         self.faults.handlers = self.faults.store_handlers()
@@ -183,7 +185,7 @@ class Supervisor(Lifecycle):
         return status_of(self.config, self.clock.now(), self.modes.state, self.resolution,
                          self.last_snapshot, self.last_estimate, self.last_dispatch,
                          self.last_protection, self.faults.codes, self.blocked,
-                         self._shutting_down)
+                         self._shutting_down, self.ev_hooks.session.phase)
 
     # ----- records ---------------------------------------------------------------------------
     def _on_arbitration(self, record: ArbitrationRecord | WinnerChange) -> None:

@@ -24,6 +24,7 @@ from controller.dispatch.arbitration import (
     WinnerChange,
 )
 from controller.dispatch.dispatcher import Dispatcher, DispatchResult
+from controller.ev.hooks import EvHooks
 from controller.links.ev_link import EvLink
 from controller.links.inverter_link import InverterLink
 from controller.links.inverter_settings import SettingsSync
@@ -65,6 +66,7 @@ class TickStages:
     hw: Hardware
     inverter: InverterLink
     ev: EvLink
+    ev_hooks: EvHooks
     inverter_settings: SettingsSync
     estimator: GridEstimator
     protection: Protection
@@ -152,13 +154,17 @@ class TickStages:
             told_off=last.inverter_mode is InverterMode.OFF,
             export_wanted=request.mode == "v2g" or last.export_permitted)
         self.stage = "modes"
+        ev_trips, ev_gate = self.ev_hooks.observe(snap, self.modes.current, request, result,
+                                                  estimate)  # EV link: its faults, its gate
         store_failure = self.recorder.take_failure()
-        trips = result.trips if store_failure is None else [
-            *result.trips, Trip(STORE_FAULT, f"the state store failed: {store_failure}")]
+        trips = [*result.trips, *ev_trips] if store_failure is None else [
+            *result.trips, *ev_trips,
+            Trip(STORE_FAULT, f"the state store failed: {store_failure}")]
         codes: set[str] = {t.code for t in trips}
         test, self._contactor_test = self._contactor_test, None  # consumed, never pending
         latched = len(self.faults.codes | codes) if codes else len(self.faults.codes)
-        ctx = TickContext(snap, estimate, result, request, last.commanded_power_w, latched, test)
+        ctx = TickContext(snap, estimate, result, request, last.commanded_power_w, latched, test,
+                          ev_gate)
         self.modes.observe(ctx)  # the machine's step begins: its timers advance once
         self.fault_stage.latch(ctx, trips)
         self.fault_stage.react(ctx, codes, loop_ok=not self._tick_overran)
@@ -171,7 +177,8 @@ class TickStages:
             self._apply_pending()
         plan = self.plan.frozen()  # what the modes stage decided, handed on as a value
         self.stage = "dispatch"
-        dispatch = self.dispatcher.update(self.modes.current, plan, request, snap,
+        dispatch = self.dispatcher.update(self.modes.current, plan, request,
+                                          self.ev_hooks.dispatch_snapshot(snap),  # EV link
                                           result.grid.ok, self.modes.export_permitted,
                                           estimate, result.grid.export_fraction)
         opened = hot_open(snap, plan, self.config, self.faults.codes, self.modes.state,
@@ -181,6 +188,7 @@ class TickStages:
             self.recorder.event("hot_open", opened.text, t=snap.t)
         self.stage = "outputs"
         self.outputs.write(plan, dispatch.command, now)
+        self.ev_hooks.write(now, self._end_mode, request.mode)  # EV link: d1/d2/lock, frames
         self.stage = "record"
         self._note_blocked()
         if snap.inverter_bus != self._bus_state:

@@ -16,7 +16,7 @@ from controller.values.status import Status
 def status_of(config: Config, now: float, state: str, resolution: Resolution,
               snap: Snapshot | None, est: GridEstimate | None, disp: DispatchResult | None,
               protection: ProtectionResult | None, latched: Set[str], blocked: str | None,
-              stopping: bool) -> Status:
+              stopping: bool, ev_phase: str | None = None) -> Status:
     meter = snap.meter if snap is not None else None
     inverter_w = None
     if snap is not None and snap.inverter is not None and snap.contactors["ac"].feedback_closed:
@@ -46,4 +46,5 @@ def status_of(config: Config, now: float, state: str, resolution: Resolution,
         faults=tuple(sorted(latched)),
         blocked=blocked,
         stopping=stopping,
+        ev_phase=ev_phase,
     )

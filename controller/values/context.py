@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the stage results it carries; named for the type checker on
     from controller.measurement.grid_estimator import GridEstimate
     from controller.modes.requests import Request
     from controller.protection.protection import ProtectionResult
+    from controller.values.ev_gate import EvGate
     from controller.values.snapshot import Snapshot
 
 
@@ -44,3 +45,4 @@ class TickContext:
     commanded_power_w: float  # the previous tick's power command (``LastTick``)
     latched_faults: int  # latched once this tick's protection trips are latched
     contactor_test: str | None = None  # a technician's contactor test asked for this tick
+    ev: EvGate | None = None  # the EV session's answers (issue 19); None: no EV link

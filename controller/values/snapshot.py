@@ -45,6 +45,7 @@ class Snapshot:
     inverter_bus: str = "error-active"  # the inverter CAN controller's state (bus_state.py)
     # NTC divider ratios by sensor (hal/interfaces/temperature.py); None: the read failed
     temperatures: Mapping[str, float | None] = field(default_factory=dict)
+    expander_error: str | None = None  # the MCP23017 (EV signals) did not answer this tick
 
     def analog_value(self, name: str, max_age_s: float) -> float | None:
         """A channel's value if it is fresh enough, else ``None`` (stale is unknown)."""

@@ -31,6 +31,8 @@ def _measured(value: float | None) -> float | None:
 def _field(value: float | None, fmt: str, width: int) -> str:
     return f"{'--':>{width}}" if value is None else f"{value:{fmt}}".rjust(width)
 
+# EV phases the compact line leaves out (nothing under way worth the columns).
+QUIET_PHASES = (None, "unplugged", "plugged", "transfer", "ended")
 
 @dataclass(frozen=True, slots=True)
 class Status:
@@ -54,6 +56,7 @@ class Status:
     faults: tuple[str, ...]
     blocked: str | None = None  # why the requested mode cannot start
     stopping: bool = False  # the controller is shutting down (ramp-down, then open)
+    ev_phase: str | None = None  # the EV session's phase (docs/ev-link.md); None: no EV link
 
     @property
     def frequency(self) -> float | None:
@@ -88,9 +91,13 @@ class Status:
         soc = _field(_measured(self.ev_soc_pct), ".0f", 3)
         faults = ",".join(self.faults) if self.faults else "none"
         return (f"t={self.t:8.1f}s {self.state:<{STATE_WIDTH}} grid {volts} V {hz} Hz | "
-                f"EV {soc} % | kW grid {kw(self.grid_power_w)} home {kw(self.home_power_w)} "
+                f"EV {soc} %{self._phase_text()} | kW grid {kw(self.grid_power_w)} "
+                f"home {kw(self.home_power_w)} "
                 f"EV {kw(self.ev_power_w)} PV {kw(self.pv_power_w)} | {self.request_text()} | "
                 f"faults: {faults}" + (f" | waiting: {self.blocked}" if self.blocked else ""))
+
+    def _phase_text(self) -> str:
+        return "" if self.ev_phase is None else f" EV phase {self.ev_phase}"
 
     def compact_line(self, width: int = 80) -> str:
         """At most ``width`` characters: time, state, V, Hz, SoC, grid and EV kW, then the
@@ -103,7 +110,11 @@ class Status:
         volts = _field(_measured(self.grid_voltage_v), ".0f", 3)
         hz = _field(self.frequency, ".2f", 5)
         soc = _field(_measured(self.ev_soc_pct), ".0f", 3)
-        head = (f"{self.t:7.0f}s {self.state:<{STATE_WIDTH}} {volts}V {hz}Hz {soc}% "
+        state = self.state
+        if self.ev_phase not in QUIET_PHASES:  # a CHAdeMO start or stop under way: if it fits
+            with_phase = f"{state} ev:{self.ev_phase}"
+            state = with_phase if len(with_phase) <= STATE_WIDTH else state
+        head = (f"{self.t:7.0f}s {state:<{STATE_WIDTH}} {volts}V {hz}Hz {soc}% "
                 f"grid{kw(self.grid_power_w)} EV{kw(self.ev_power_w)}kW")
         if self.faults:
             tail = "FAULT " + ",".join(self.faults)

@@ -112,7 +112,7 @@ class Station:
         status = self.status
         now = self.clock.time()
         if self.transactions.current is not None:
-            if status is not None and status.ev_soc_pct is None:
+            if status is not None and not status.ev_plugged:
                 await self.end_transaction("EVCommunicationLost", "EVDisconnected")
             else:
                 self._meter_values(now, status)
@@ -230,7 +230,7 @@ class Station:
         if not self.operative:
             return "Unavailable"
         if self.transactions.current is not None or (status is not None
-                                                     and status.ev_soc_pct is not None):
+                                                     and status.ev_plugged):
             return "Occupied"
         return "Available"
 

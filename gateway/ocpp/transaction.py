@@ -57,7 +57,7 @@ def sampled_values(status: ControllerStatus | None, context: str) -> list[dict[s
 def charging_state(status: ControllerStatus | None, suspended: bool) -> str:
     """OCPP's ChargingStateEnumType from what the controller reports (both directions of energy
     flow are "Charging": 2.0.1 has no discharging state)."""
-    if status is None or status.ev_soc_pct is None:
+    if status is None or not status.ev_plugged:
         return "Idle"
     if status.ev_power_w is not None and abs(status.ev_power_w) >= FLOWING_W:
         return "Charging"

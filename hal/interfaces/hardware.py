@@ -13,6 +13,8 @@ from hal.interfaces.can_link import CanLink
 from hal.interfaces.clock import Clock
 from hal.interfaces.contactor import Contactor
 from hal.interfaces.digital_input import DigitalInput
+from hal.interfaces.digital_output import DigitalOutput
+from hal.interfaces.gpio_expander import GpioExpander
 from hal.interfaces.meter import AcMeter
 from hal.interfaces.serial_port import SerialPort
 from hal.interfaces.temperature import TemperatureSensor
@@ -47,6 +49,8 @@ class Hardware:
     thermal: AdcDevice | None = None  # the NTC converter (hal/analog_inputs.py), polled per tick
     temperatures: Mapping[str, TemperatureSensor] = field(default_factory=dict)
     watchdog: WatchdogKick | None = None  # the external hardware watchdog's kick output
+    outputs: Mapping[str, DigitalOutput] = field(default_factory=dict)  # EV sequence signals
+    expander: GpioExpander | None = None  # the MCP23017 carrying them (polled once per tick)
     # The tick's I2C reads (meter, ADCs, any device that joins): hal/i2c_reader.py. Built by
     # hal/assembly.py; the empty default reads nothing (every I2C value then reads as missing).
     i2c: I2cReader = field(default_factory=lambda: I2cReader(lambda: 0.0))
@@ -57,13 +61,20 @@ class Hardware:
         for contactor in self.contactors.values():
             with contextlib.suppress(Exception):
                 contactor.de_energise()
+        for output in self.outputs.values():  # the sequence signals drop; the lock holds
+            with contextlib.suppress(Exception):
+                output.de_energise()
 
     def close(self) -> None:
         """De-energise, then release every device; never raises."""
         self.de_energise_all()
         closers: list[Callable[[], None]] = [c.close for c in self.contactors.values()]
         closers += [i.close for i in self.inputs.values()]
-        closers += [self.i2c.close, self.meter.close, self.adc.close]  # the reader stops first
+        closers.append(self.i2c.close)  # the reader stops before anything else uses the bus
+        closers += [o.close for o in self.outputs.values()]
+        if self.expander is not None:  # every pin an input again: its outputs off
+            closers.append(self.expander.release)
+        closers += [self.meter.close, self.adc.close]
         if self.thermal is not None:
             closers.append(self.thermal.close)
         closers += [link.close for link in self.can.values()]

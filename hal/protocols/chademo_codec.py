@@ -36,6 +36,11 @@ VEHICLE_FRAME_IDS: Final = (
     EV_CHARGE_STATUS_ID,
     EV_DISCHARGE_LIMITS_ID,
 )
+EXTRA_VEHICLE_IDS: Final = (0x110, 0x201)  # CHAdeMO 2.0 functions, V2H sequence: kept
+REQUIRED_FRAME_IDS: Final = (EV_BATTERY_LIMITS_ID, EV_CHARGING_TIME_ID, EV_CHARGE_STATUS_ID)
+NO_DISCHARGE: Final[dict[str, float]] = {"MaxDischargeCurrent": 0.0, "MinDischargeVoltage": 0.0,
+                                         "MinDischargeLevel": 0.0,
+                                         "MaxRemainingCapacityForCharging": 0.0}
 CHADEMO_CYCLE_S: Final = 0.100
 
 FULL_SOC_PCT: Final = 100.0
@@ -64,7 +69,8 @@ class ChademoCodec:
         db = load_database("chademo")
         self._messages: dict[int, Message] = {
             frame_id: db.get_message_by_frame_id(frame_id)
-            for frame_id in (*VEHICLE_FRAME_IDS, CHARGER_CAPABILITY_ID, CHARGER_STATUS_ID)
+            for frame_id in (*VEHICLE_FRAME_IDS, *EXTRA_VEHICLE_IDS, CHARGER_CAPABILITY_ID,
+                             CHARGER_STATUS_ID)
         }
 
     def encode_vehicle_frames(self, report: EvReport) -> list[tuple[int, bytes]]:
@@ -78,7 +84,7 @@ class ChademoCodec:
             "MinChargeCurrent": SIM_MIN_CHARGE_CURRENT_A,
             "MinBatteryVoltage": report.min_battery_voltage_v,
             "MaxBatteryVoltage": report.max_battery_voltage_v,
-            "ChargedRateRefConst": CHARGED_RATE_REF_PERCENT,
+            "ChargedRateRefConst": report.charged_rate_ref,
         }
         timing = {
             "MaxChargingTime10s": SIM_MAX_CHARGING_TIME_10S_UNUSED_S,
@@ -91,10 +97,10 @@ class ChademoCodec:
             "TargetBatteryVoltage": report.target_voltage_v,
             "ChargeCurrentRequest": report.charge_current_request_a,
             "StatusChargingEnabled": int(report.charging_enabled),
-            "StatusShiftNotPark": 0,
-            "StatusChargingSystemFault": 0,
-            "StatusContactorOpen": int(not report.charging_enabled),
-            "StatusNormalStopRequest": 0,
+            "StatusShiftNotPark": int(report.shift_not_park),
+            "StatusChargingSystemFault": int(report.system_fault),
+            "StatusContactorOpen": int(report.contactor_open),
+            "StatusNormalStopRequest": int(report.normal_stop_request),
             "StatusDischargeCompatible": int(report.discharge_compatible),
             "ChargedRate": report.soc_pct,
         }
@@ -119,7 +125,7 @@ class ChademoCodec:
 
     def decode_vehicle_frame(self, frame_id: int, data: bytes) -> dict[str, float]:
         """Physical signal values of one vehicle frame; raises :class:`FrameError`."""
-        if frame_id not in VEHICLE_FRAME_IDS:
+        if frame_id not in VEHICLE_FRAME_IDS and frame_id not in EXTRA_VEHICLE_IDS:
             raise FrameError(UNKNOWN_ID, f"0x{frame_id:03X} is not a CHAdeMO vehicle frame")
         return decode_checked(self._messages[frame_id], data)
 
@@ -161,13 +167,17 @@ class ChademoVehicleDecoder:
         self._last_report = None
 
     def report(self, now: float, stale_after_s: float) -> EvReport | None:
-        """The report from all four frames, or None when any is missing or older than the limit."""
-        if any(self.frame_age(fid, now) > stale_after_s for fid in VEHICLE_FRAME_IDS):
+        """The report from the vehicle's frames, or None when 0x100, 0x101 or 0x102 is missing
+        or older than the limit (0x200 is optional: without it, no discharge)."""
+        if any(self.frame_age(fid, now) > stale_after_s for fid in REQUIRED_FRAME_IDS):
             return None
         limits = self._frames[EV_BATTERY_LIMITS_ID][1]
         timing = self._frames[EV_CHARGING_TIME_ID][1]
         status = self._frames[EV_CHARGE_STATUS_ID][1]
-        discharge = self._frames[EV_DISCHARGE_LIMITS_ID][1]
+        # A charge-only car need not send 0x200 (and a car's first 0x200 are placeholders the
+        # DBC ranges reject): without a fresh one it offers no discharge.
+        fresh = self.frame_age(EV_DISCHARGE_LIMITS_ID, now) <= stale_after_s
+        discharge = self._frames[EV_DISCHARGE_LIMITS_ID][1] if fresh else NO_DISCHARGE
         sources = (limits, timing, status, discharge)
         last = self._last_report
         if last is not None and all(a is b for a, b in zip(last[0], sources, strict=True)):
@@ -191,9 +201,37 @@ class ChademoVehicleDecoder:
             charge_current_request_a=status["ChargeCurrentRequest"],
             max_discharge_current_a=discharge["MaxDischargeCurrent"],
             min_discharge_voltage_v=discharge["MinDischargeVoltage"],
-            min_discharge_soc_pct=discharge["MinDischargeLevel"],
+            min_discharge_soc_pct=discharge_level_pct(
+                discharge["MinDischargeLevel"], discharge["MaxRemainingCapacityForCharging"],
+                round(timing["BatteryCapacity"] * CAPACITY_RAW_PER_KWH)),
             charging_enabled=bool(status["StatusChargingEnabled"]),
             discharge_compatible=bool(status["StatusDischargeCompatible"]),
             fault_flags=fault_flags,
             protocol_number=int(status["ProtocolNumber"]),
+            contactor_open=bool(status["StatusContactorOpen"]),
+            normal_stop_request=bool(status["StatusNormalStopRequest"]),
+            shift_not_park=bool(status["StatusShiftNotPark"]),
+            system_fault=bool(status["StatusChargingSystemFault"]),
+            charged_rate_ref=int(limits["ChargedRateRefConst"]),
         )
+
+
+CAPACITY_RAW_PER_KWH = 10  # 0x101 bytes 5-6: 0.1 kWh per bit
+PERCENT_MAX = 100.0
+
+
+def discharge_level_pct(level: float, maximum: float, capacity_raw: int) -> float:
+    """The vehicle's minimum discharge level (0x200 byte 6) in percent.
+
+    The Leaf ZE1 sends percent (10 / 100 in bytes 6 / 7); pre-V2H-1.0 Leafs send units of the
+    0x101 capacity (67 / 178 against 222: 30 % / 80 %; the recorded sessions,
+    ``../shared/reference/chademo.md``). A byte above 100 cannot be percent: then both are in
+    capacity units. Otherwise percent, which is the higher (safer) floor of the two readings
+    for any battery above 10 kWh. Without a capacity the level is unknown: 100 % (no
+    discharge)."""
+    if level <= PERCENT_MAX and maximum <= PERCENT_MAX:
+        return float(level)
+    if capacity_raw <= 0:
+        return PERCENT_MAX
+    return min(PERCENT_MAX, PERCENT_MAX * level / capacity_raw)
+

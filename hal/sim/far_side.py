@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hal.protocols.ev_messages import EvReport
 from hal.protocols.inverter_messages import InverterStatus
 from hal.settings import NTC_SENSORS
 from hal.sim.truth import MeterTruth
@@ -44,8 +43,8 @@ def ntc_pin_volts(world: SimWorld, ain: int) -> float:
 def adc_pin_volts(world: SimWorld, ain: int) -> float:
     """The DC-side ADS1115's input ``ain``: link voltage, inlet voltage, current, scaled."""
     chans = world.hal.i2c.adc.channels
-    inlet = world.battery.terminal_v() if world.ev_plugged else 0.0
-    current = world.battery.current_a if world.ev_plugged else 0.0
+    inlet = world.inlet_v()
+    current = world.battery.current_a if world.ev_dc() else 0.0
     current += world.interlocks.dc_current_offset_a
     for name, value in (("dc_link_v", world.dc_link_v), ("ev_inlet_v", inlet),
                         ("dc_current_a", current)):
@@ -53,22 +52,6 @@ def adc_pin_volts(world: SimWorld, ain: int) -> float:
         if wiring.ain == ain:
             return float(value / wiring.scale + wiring.offset_v)
     return 0.0
-
-
-def ev_report(world: SimWorld) -> EvReport | None:
-    """The CHAdeMO vehicle's report while plugged in."""
-    if not world.ev_plugged:
-        return None
-    b = world.battery.params
-    return EvReport(
-        soc_pct=round(world.battery.soc_pct), capacity_kwh=b.capacity_kwh,
-        min_battery_voltage_v=round(3.0 * b.cells_in_series),
-        max_battery_voltage_v=b.max_voltage_v, target_voltage_v=b.max_voltage_v,
-        charge_current_request_a=b.max_charge_current_a,
-        max_discharge_current_a=b.max_discharge_current_a,
-        min_discharge_voltage_v=round(3.3 * b.cells_in_series),
-        min_discharge_soc_pct=b.min_soc_pct, charging_enabled=True,
-        discharge_compatible=True, fault_flags=0, protocol_number=2)
 
 
 def inverter_status(world: SimWorld) -> InverterStatus:
@@ -86,7 +69,8 @@ def inverter_status(world: SimWorld) -> InverterStatus:
 
 
 def drive_inputs(world: SimWorld) -> None:
-    """The E-stop, door, RCM, IMD and EV-present pins as the plant has them."""
+    """The E-stop, door, RCM, IMD and EV-present pins as the plant has them (the CHAdeMO
+    sequence inputs are on the expander: ``SimWorld.expander_levels``)."""
     inputs = world.hal.gpio.inputs
     for wiring, active in ((inputs.estop, not world.estop_pressed),
                            (inputs.door, world.door_closed),

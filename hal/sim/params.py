@@ -18,6 +18,7 @@ class PlantParams:
     nominal_frequency_hz: float = 60.0
     ev_present: bool = True
     ev_soc_pct: float = 50.0
+    ev_profile: str = "leaf-v2h"  # the simulated vehicle's behaviour (hal/sim/ev/profiles.py)
     battery: BatteryParams = field(default_factory=BatteryParams)
     inverter: InverterParams = field(default_factory=InverterParams)
     contactor: ContactorParams = field(default_factory=ContactorParams)

@@ -75,10 +75,10 @@ def step_dc(world: SimWorld, dt: float, k: dict[str, bool]) -> None:
     the precharge resistor through K_PRE, or bleeds; the battery moves by the current."""
     p = world.params
     current = 0.0
-    if world.ev_plugged and k["dc"]:
+    if world.ev_dc() and k["dc"]:
         current = world.battery.current_for_power(world.inverter.dc_power_w())
         world.dc_link_v = world.battery.terminal_v(current) + world.interlocks.dc_link_excess_v
-    elif world.ev_plugged and k["precharge"] and not world.interlocks.precharge_open:
+    elif world.ev_dc() and k["precharge"] and not world.interlocks.precharge_open:
         # The link capacitor charges from the battery through the precharge resistor (exact
         # RC solution, so any plant step is stable); the average current over the step
         # leaves the battery.
@@ -89,4 +89,4 @@ def step_dc(world: SimWorld, dt: float, k: dict[str, bool]) -> None:
         current = -(world.dc_link_v - v0) * p.dc_link_capacitance_f / dt
     else:
         world.dc_link_v *= math.exp(-dt / p.dc_link_bleed_tau_s)  # bleed resistor
-    world.battery.step(current if world.ev_plugged else 0.0, dt)
+    world.battery.step(current if world.ev_dc() else 0.0, dt)

@@ -14,19 +14,19 @@ from typing import Any
 import can
 import numpy as np
 
-from hal.protocols.ev_messages import EvReport
 from hal.protocols.inverter_codec import InverterCodec
 from hal.settings import CONTACTOR_NAMES, HalSettings
 from hal.sim.can_bus import open_sim_bus, set_bus_off
 from hal.sim.chips.ade7953_model import Ade7953Model
 from hal.sim.chips.ads1115_model import Ads1115Model
 from hal.sim.chips.ina228_model import Ina228Model
+from hal.sim.chips.mcp23017_model import Mcp23017Model
 from hal.sim.clock import VirtualClock
-from hal.sim.ev_port import SimEvPort
+from hal.sim.ev.car import SimChademoCar
+from hal.sim.ev.profiles import PROFILES
 from hal.sim.far_side import (
     adc_pin_volts,
     drive_inputs,
-    ev_report,
     inverter_status,
     ntc_pin_volts,
     update_aux,
@@ -72,6 +72,8 @@ class SimWorld:
         self.inverter_trips = InverterTrips()
         self.island = Island(params.nominal_voltage_v, params.nominal_frequency_hz)
         self.ev_plugged = params.ev_present
+        self.ev_lock_engaged = False  # the connector's lock pin (follows its actuator)
+        self.ev_lock_driven = False  # the lock actuator's drive output
         self.estop_pressed = False
         self.door_closed = True
         self.interlocks = SimInterlocks()  # watchdog relay, RCM, IMD, NTCs, plant faults
@@ -98,7 +100,7 @@ class SimWorld:
         self.smbus.add_device(hal.i2c.adc.address, self.adc_chip)
         ina = hal.i2c.ina228
         self.dc_monitor_chip = Ina228Model(
-            clock.now, lambda: self.battery.current_a * ina.shunt_ohm if self.ev_plugged else 0.0,
+            clock.now, lambda: self.battery.current_a * ina.shunt_ohm if self.ev_dc() else 0.0,
             lambda: self.dc_link_v / ina.bus_scale, self.rng)
         if ina.enabled:
             self.smbus.add_device(ina.address, self.dc_monitor_chip)
@@ -112,7 +114,11 @@ class SimWorld:
         self._ev_bus = open_sim_bus(self.can_channels["ev"])
         self.inverter_port = SimInverterPort(self._inv_bus, InverterCodec(),
                                              params.inverter_command_timeout_s)
-        self.ev_port = SimEvPort(self._ev_bus)
+        self.ev_car = SimChademoCar(self._ev_bus, self.battery, PROFILES[params.ev_profile])
+        xp = hal.i2c.expander.pins
+        self.expander_chip = Mcp23017Model(  # the EV sequence signals (issue 19)
+            self.expander_levels, driven=1 << xp.ev_permission | 1 << xp.ev_locked)
+        self.smbus.add_device(hal.i2c.expander.address, self.expander_chip)
         self._pins: dict[int, Any] = {}
         self._meter_truth: MeterTruth | None = None
         self._bus_off_until: float | None = None
@@ -236,8 +242,46 @@ class SimWorld:
     def adc_pin_volts(self, ain: int) -> float:
         return adc_pin_volts(self, ain)
 
-    def ev_report(self) -> EvReport | None:
-        return ev_report(self)
+    # ----- the EV inlet (issue 19: the vehicle's own contactors, the lock) -----------------
+    def ev_dc(self) -> bool:
+        """The battery is on the inlet: plugged in with the vehicle's contactors closed."""
+        return self.ev_plugged and self.ev_car.contactors_closed
+
+    def inlet_v(self) -> float:
+        """The charger's output at the connector: the battery behind the vehicle's contactors,
+        else the DC link through a closed K_DC, else dead."""
+        if self.ev_dc():
+            return self.battery.terminal_v()
+        return self.dc_link_v if self.contactors["dc"].closed else 0.0
+
+    def expander_levels(self) -> int:
+        """The levels at the expander's EV input pins: the optocouplers of switch k and of the
+        lock feedback (active low with ``inputs_active_low``)."""
+        wiring = self.hal.i2c.expander
+        levels = 0
+        for pin, active in ((wiring.pins.ev_permission, self.ev_car.k_switch),
+                            (wiring.pins.ev_locked, self.ev_lock_engaged)):
+            levels |= (active != wiring.inputs_active_low) << pin
+        return levels
+
+    def _step_ev(self, now: float) -> None:
+        pins, driven = self.hal.i2c.expander.pins, self.expander_chip.outputs()
+        d1, d2, lock = (bool(driven >> pin & 1) for pin in (pins.ev_d1, pins.ev_d2,
+                                                              pins.ev_lock))
+        self.ev_lock_engaged = lock and self.ev_plugged and not self.ev_car.faults.lock_fails
+        was_closed = self.ev_car.contactors_closed
+        self.ev_car.step(now, self.ev_plugged, d1, d2)
+        if was_closed and not self.ev_car.contactors_closed and (
+                abs(self.battery.current_a) > HOT_OPEN_CURRENT_A):
+            self.truth.record(now, "ev_hot_open", current_a=round(
+                self.battery.current_a, 1))
+        self.truth.track(now, "ev_contactors", self.ev_car.contactors_closed, "ev_contactors",
+                         closed=self.ev_car.contactors_closed)
+        self.truth.track(now, "ev_lock", self.ev_lock_engaged, "ev_lock",
+                         locked=self.ev_lock_engaged, inlet_v=round(self.inlet_v(), 1))
+        self.ev_lock_driven = lock  # the controller's command to the lock actuator
+        self.truth.track(now, "ev_lock_drive", lock, "ev_lock_drive", locked=lock,
+                         inlet_v=round(self.inlet_v(), 1))
 
     # ----- physics ---------------------------------------------------------------------------
     def step_to(self, deadline: float) -> None:
@@ -297,7 +341,7 @@ class SimWorld:
             formed_load += self.home.load_w
         if k["v2l"]:
             formed_load += self.v2l_load_w
-        dc_v = self.dc_link_v if k["dc"] and self.ev_plugged else 0.0  # no stiff DC source
+        dc_v = self.dc_link_v if k["dc"] and self.ev_dc() else 0.0  # no stiff DC source
         self.inverter.configure(self.inverter_port.settings)
         self.inverter_trips.configure(self.inverter_port.settings)
         # Another source holds the inverter's terminals up only through K_AC (V2L is isolated).
@@ -316,8 +360,7 @@ class SimWorld:
         update_aux(self)
         if not bus_off:
             self.inverter_port.publish(now, lambda: inverter_status(self))
-        if not self.ev_plugged or self.ev_port.due(now):
-            self.ev_port.publish(now, self.ev_report())
+        self._step_ev(now)  # the simulated vehicle (hal/sim/ev/, issue 19)
         self.truth.track(now, "inverter_mode", self.inverter.mode_name, "inverter_mode",
                          mode=self.inverter.mode_name)
         self.truth.track(now, "breaker", self.grid.breaker_closed, "utility_breaker",

@@ -12,6 +12,7 @@ from controller.dispatch.arbitration import Source
 from controller.faults import CATALOGUE, ROLES
 from controller.modes.requests import MODES
 from controller.modes.states import State
+from hal.sim.ev.profiles import PROFILES
 from simulation.fault_injection import INJECTABLE, SENSORS
 from simulation.scenarios.params import Param, p
 
@@ -24,7 +25,7 @@ TRUTH_KINDS = ("contactor", "hot_open", "utility_breaker", "pcc_energized", "pcc
                "inverter_mode", "estop", "inverter_trip", "can_bus_off", "fault_injected",
                "synchronised_closure", "out_of_phase_closure", "watchdog_drop",
                "watchdog_restore", "inverter_command_timeout", "island_formed",
-               "momentary_cessation")
+               "momentary_cessation", "ev_contactors", "ev_lock", "ev_lock_drive", "ev_hot_open")
 ENERGY_FIELDS = ("grid_import_kwh", "grid_export_kwh", "ev_charged_kwh", "ev_discharged_kwh",
                  "home_from_ev_kwh", "pv_kwh")
 FUNCTIONS = (*sorted(CATALOGUE), "GRID_WINDOW")
@@ -57,6 +58,8 @@ PLANT: dict[str, Param] = {
                                     min=0.0, max=250.0),
     "ev_max_voltage_v": p(float, "EV maximum battery voltage", min=100.0, max=1000.0),
     "ev_min_soc_pct": p(float, "EV's own minimum discharge level", min=0.0, max=100.0),
+    "ev_profile": p(str, "the simulated vehicle's CHAdeMO behaviour (hal/sim/ev/profiles.py)",
+                    choices=tuple(PROFILES)),
     "home_load_w": p(float, "home consumption at t = 0", min=0.0, max=50000.0),
     "pv_w": p(float, "PV output at t = 0 (runs only on a live utility)", min=0.0, max=50000.0),
     "v2l_load_w": p(float, "load on the V2L outlet", min=0.0, max=10000.0),

@@ -1,0 +1,1 @@
+"""CHAdeMO, the charger side: the sequence, its timeouts and endings, the charger frames."""
