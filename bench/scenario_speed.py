@@ -82,8 +82,10 @@ def one_day() -> dict[str, Any]:
                      "tick_s": tick},
         "plant": {"ev_soc_pct": 45.0, "ev_capacity_kwh": 80.0, "plant_step_s": tick,
                   "inverter_command_timeout_s": 3 * tick,
-                  "contactor_close_delay_s": 0.03, "contactor_open_delay_s": 0.015},
-        "config": {"protection": {"inverter_status_timeout_s": 2 * tick,
+                  "contactor_close_delay_s": 0.03, "contactor_open_delay_s": 0.015,
+                  "ev_timeout_scale": 10.0},  # the car's CHAdeMO windows, as the config's
+        "config": {"ev": {"frames_timeout_s": min(5.0, 3 * tick)},
+                   "protection": {"inverter_status_timeout_s": 2 * tick,
                                   "ev_report_timeout_s": 3 * tick,
                                   "sensor_max_age_s": 5 * tick},
                    "sequence": {"contactor_timeout_s": 3 * tick, "rampdown_timeout_s": 30.0},

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from ev_bench import make_bench
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from hal.sim.ev.profiles import PROFILES
@@ -30,6 +30,11 @@ MISCHIEF = st.sampled_from(("none", "late_permission", "permission_off", "lock_f
 @given(profile=st.sampled_from(sorted(PROFILES)), mode=st.sampled_from(("charge", "v2h")),
        permission_delay_s=st.floats(0.0, 2.0), close_delay_s=st.floats(0.0, 3.0),
        mischief=MISCHIEF, at_s=st.floats(0.0, RUN_S), eager=st.booleans())
+# Found by a full-suite run after the ADC's scan changed (issue 20): the precharge guard took an
+# inlet sample read in the tick the vehicle's frame said "closed" (0 V, like the empty link), and
+# K_DC closed onto 113 V against 361 V (invariant 7).
+@example(profile="chademo-2.0", mode="charge", permission_delay_s=0.75,
+         close_delay_s=0.4140625, mischief="none", at_s=0.0, eager=False)
 def test_nothing_energises_before_permission_and_lock(
         profile: str, mode: str, permission_delay_s: float, close_delay_s: float,
         mischief: str, at_s: float, eager: bool) -> None:

@@ -27,8 +27,10 @@ def slow_loop_start(alert_v: float, mode: str = "v2h") -> dict[str, Any]:
         "scenario": {"name": "precharge-1hz", "duration_s": 400.0, "seed": 8, "tick_s": TICK_S},
         "plant": {"ev_soc_pct": 70.0, "ev_capacity_kwh": 80.0, "plant_step_s": TICK_S,
                   "inverter_command_timeout_s": 3 * TICK_S, "home_load_w": 3200.0,
-                  "contactor_close_delay_s": 0.03, "contactor_open_delay_s": 0.015},
-        "config": {"protection": {"inverter_status_timeout_s": 2 * TICK_S,
+                  "contactor_close_delay_s": 0.03, "contactor_open_delay_s": 0.015,
+                  "ev_timeout_scale": 10.0},  # the car's windows, as the controller's below
+        "config": {"ev": {"frames_timeout_s": 3 * TICK_S},
+                   "protection": {"inverter_status_timeout_s": 2 * TICK_S,
                                   "ev_report_timeout_s": 3 * TICK_S,
                                   "sensor_max_age_s": 5 * TICK_S},
                    "sequence": {"contactor_timeout_s": 3 * TICK_S, "rampdown_timeout_s": 30.0},

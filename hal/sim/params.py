@@ -19,6 +19,10 @@ class PlantParams:
     ev_present: bool = True
     ev_soc_pct: float = 50.0
     ev_profile: str = "leaf-v2h"  # the simulated vehicle's behaviour (hal/sim/ev/profiles.py)
+    # The vehicle's own windows (the charger's frames stopping: 1 s; no answer to its request:
+    # 4 s) times this. A time-compressed run (a control tick near 1 s sends the charger's frames
+    # once a tick and starts in seconds, not 100 ms) scales them as it scales the controller's.
+    ev_timeout_scale: float = 1.0
     battery: BatteryParams = field(default_factory=BatteryParams)
     inverter: InverterParams = field(default_factory=InverterParams)
     contactor: ContactorParams = field(default_factory=ContactorParams)

@@ -8,6 +8,8 @@ asked to wait; tests and scenarios drive it through the handles below.
 
 from __future__ import annotations
 
+import dataclasses
+
 import uuid
 from typing import Any
 
@@ -114,7 +116,12 @@ class SimWorld:
         self._ev_bus = open_sim_bus(self.can_channels["ev"])
         self.inverter_port = SimInverterPort(self._inv_bus, InverterCodec(),
                                              params.inverter_command_timeout_s)
-        self.ev_car = SimChademoCar(self._ev_bus, self.battery, PROFILES[params.ev_profile])
+        profile = PROFILES[params.ev_profile]
+        if params.ev_timeout_scale != 1.0:
+            scale = params.ev_timeout_scale
+            profile = dataclasses.replace(profile, charger_timeout_s=profile.charger_timeout_s
+                                          * scale, no_answer_s=profile.no_answer_s * scale)
+        self.ev_car = SimChademoCar(self._ev_bus, self.battery, profile)
         xp = hal.i2c.expander.pins
         self.expander_chip = Mcp23017Model(  # the EV sequence signals (issue 19)
             self.expander_levels, driven=1 << xp.ev_permission | 1 << xp.ev_locked)

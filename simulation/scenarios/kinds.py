@@ -60,6 +60,10 @@ PLANT: dict[str, Param] = {
     "ev_min_soc_pct": p(float, "EV's own minimum discharge level", min=0.0, max=100.0),
     "ev_profile": p(str, "the simulated vehicle's CHAdeMO behaviour (hal/sim/ev/profiles.py)",
                     choices=tuple(PROFILES)),
+    "ev_timeout_scale": p(float, "the simulated vehicle's own windows (the charger's frames "
+                          "stopping, 1 s; no answer to its request, 4 s) times this; a run with "
+                          "a slow control tick (near 1 s) scales them like the controller's",
+                          min=1.0, max=100.0),
     "home_load_w": p(float, "home consumption at t = 0", min=0.0, max=50000.0),
     "pv_w": p(float, "PV output at t = 0 (runs only on a live utility)", min=0.0, max=50000.0),
     "v2l_load_w": p(float, "load on the V2L outlet", min=0.0, max=10000.0),

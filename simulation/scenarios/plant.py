@@ -22,6 +22,7 @@ _PATHS: dict[str, tuple[str, ...]] = {
     "ev_max_voltage_v": ("battery", "max_voltage_v"),
     "ev_min_soc_pct": ("battery", "min_soc_pct"),
     "ev_profile": ("ev_profile",),
+    "ev_timeout_scale": ("ev_timeout_scale",),
     "home_load_w": ("home_load_w",),
     "pv_w": ("pv_w",),
     "v2l_load_w": ("v2l_load_w",),

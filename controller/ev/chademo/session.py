@@ -298,7 +298,8 @@ class ChademoSession:
             return
         found = reported_faults(r)
         # The voltage window once energised (the inlet's first sample after the vehicle's
-        # contactors close may predate them: the ADC refreshes each channel every 60 ms).
+        # contactors close may predate them: the ADC visits the inlet every fourth tick,
+        # hal/drivers/ads1115.py).
         window = voltage_outside(r, view.output_v) if view.stage is Stage.ENERGISED else None
         deviation = self._deviation.update(view.now, r, view.current_a)
         found += [t for t in (window, deviation) if t is not None]

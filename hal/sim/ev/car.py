@@ -28,7 +28,6 @@ from hal.sim.ev.profiles import EvFaults, EvProfile
 from hal.sim.plant.battery import EvBattery
 
 STOP_CURRENT_A: Final = 5.0
-NO_ANSWER_S: Final = 4.0  # a request with no 109.5.0 for this long (its 4 s request window)
 PLACEHOLDER_REF: Final = 240  # the Leaf's ChargedRateRef before it knows the charger
 _SLACK_S: Final = 1e-6
 
@@ -137,7 +136,7 @@ class SimChademoCar:
         if self._charged and self._charger_stopped():
             self.stopping = True  # the charger's stop control after the transfer: stop
         if (self._t_request is not None and not charging and self._charger_stopped()
-                and now - self._t_request > NO_ANSWER_S):
+                and now - self._t_request > self.profile.no_answer_s):
             self.stopping = True  # it asked for current and the charger never started
         if self.contactors_closed and self._t_closed is not None:
             # As the Leaf: it asks for current after its contactors closed (the charger answers
