@@ -16,6 +16,7 @@ from controller.protection.debounce import HeldFor
 from controller.values.context import TickContext
 
 STATE_BY_NAME: dict[str, State] = {state.value: state for state in State}
+SAMPLE_EPSILON_S = 1e-9  # a sample read at the tick a state began predates it (float sums)
 
 
 class ModeBase:
@@ -61,6 +62,20 @@ class ModeBase:
 
     def time_in_state(self) -> float:
         return self.t - self.entered_at
+
+    def sample_since_entry(self, name: str) -> float | None:
+        """ADC channel ``name`` if fresh and read after the tick this state began, else None.
+
+        The ADC visits each channel only every few ticks, so the newest sample can predate
+        the state: a state's exit is judged by evidence from within it (a DC current read
+        before the AC side opened, or an inlet read before the vehicle closed, says nothing
+        about now)."""
+        snap = self._c().snapshot
+        sample = snap.analog.get(name)
+        if (sample is None or snap.t - sample.t > self.config.protection.sensor_max_age_s
+                or sample.t <= self.entered_at + SAMPLE_EPSILON_S):
+            return None
+        return sample.value
 
     def _closed(self, name: str) -> bool:
         view = self._c().snapshot.contactors[name]

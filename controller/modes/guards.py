@@ -20,7 +20,6 @@ SELFTEST_MIN_S = 0.5
 # stopping_isolate: after K_AC's own confirmation time, the DC current has this long to fall
 # below sequence.open_below_current_a before K_DC opens anyway (the last resort, recorded).
 ISOLATE_SETTLE_S = 0.5
-SAMPLE_EPSILON_S = 1e-9  # a sample read at the tick the state began predates it (float sums)
 
 
 class Guards(ModeBase):
@@ -152,22 +151,17 @@ class Guards(ModeBase):
 
     def precharged(self, _e: Any) -> bool:
         """The DC link within the tolerance of the inlet, judged only by samples read after the
-        tick the precharge began: the ADC visits each channel every few ticks, and an inlet
-        sample from before the vehicle's contactors closed (even one read in the very tick its
-        CAN frame said so) reads 0 V like the empty link (K_DC then closed onto a 113 V link
-        against a 361 V battery: tests/test_ev_property.py, after the ADC's scan changed)."""
-        snap = self._c().snapshot
-        age = self.config.protection.sensor_max_age_s
-        samples = [snap.analog.get(name) for name in ("dc_link_v", "ev_inlet_v")]
+        tick the precharge began (``sample_since_entry``): an inlet sample from before the
+        vehicle's contactors closed (even one read in the very tick its CAN frame said so)
+        reads 0 V like the empty link (K_DC then closed onto a 113 V link against a 361 V
+        battery: tests/test_ev_property.py, after the ADC's scan changed)."""
         if not self._closed("precharge"):
             return False
-        values: list[float] = []
-        for sample in samples:
-            if (sample is None or snap.t - sample.t > age
-                    or sample.t <= self.entered_at + SAMPLE_EPSILON_S):
-                return False
-            values.append(sample.value)
-        return abs(values[0] - values[1]) <= self.config.sequence.precharge_tolerance_v
+        link = self.sample_since_entry("dc_link_v")
+        inlet = self.sample_since_entry("ev_inlet_v")
+        if link is None or inlet is None:
+            return False
+        return abs(link - inlet) <= self.config.sequence.precharge_tolerance_v
 
     def precharge_expired(self, _e: Any) -> bool:
         return self.time_in_state() > self.config.sequence.precharge_timeout_s

@@ -73,7 +73,9 @@ class StopGuards(Guards):
         return snap.analog_value("dc_current_a", self.config.protection.sensor_max_age_s)
 
     def dc_current_low(self, _e: Any) -> bool:
-        current = self.dc_current_a()
+        """Below ``open_below_current_a`` by a sample read in this state (a sample from before
+        the AC side opened or the ramp began says nothing about the current now)."""
+        current = self.sample_since_entry("dc_current_a")
         return current is not None and abs(current) < self.config.sequence.open_below_current_a
 
     def ramp_timed_out(self) -> bool:

@@ -43,6 +43,7 @@ log = logging.getLogger("v2x.gateway.planner")
 
 REQUESTER: Requester = "schedule"
 POLL_S = 5.0
+SOC_PROBE_W = 1000.0  # the charge that starts a session to read a silent car's SoC
 URGENT_STATES = ("backup", "fault", "estop", "ev_connected")  # into or out of these: re-plan
 
 
@@ -109,6 +110,7 @@ class PlannerService:
         self._next_plan: dt.datetime | None = None
         self._urgent: str | None = "start"
         self._seen: tuple[object, ...] | None = None
+        self._last_soc: float | None = None  # the SoC reported on this plug-in
         self._last_sample: dt.datetime | None = None
 
     async def run(self, api: ControllerApi) -> None:
@@ -130,13 +132,14 @@ class PlannerService:
 
     def _triggers(self, status: ControllerStatus) -> str | None:
         """Why to re-plan at once (a changed fact the plan depends on), or None."""
-        plugged = status.ev_soc_pct is not None
-        seen = (plugged, status.grid_ok, status.faults, status.power_winner == "grid_operator",
+        # The SoC becoming known is a fact too: a CHAdeMO car reports it only in a session.
+        seen = (status.ev_plugged, status.ev_soc_pct is not None, status.grid_ok, status.faults,
+                status.power_winner == "grid_operator",
                 status.power_limit_w if status.power_winner == "grid_operator" else None)
         before, self._seen = self._seen, seen
         if before is None or before == seen:
             return None
-        names = ("plug", "grid", "faults", "grid operator", "grid operator limit")
+        names = ("plug", "SoC known", "grid", "faults", "grid operator", "grid operator limit")
         return "changed: " + ", ".join(n for n, a, b in zip(names, before, seen, strict=True)
                                        if a != b)
 
@@ -147,6 +150,7 @@ class PlannerService:
         if status is None or not api.connected:
             return
         now = self._clock()
+        self._remember_soc(status)
         self._learn(now, status)
         hold = self.hold.observe(self.prefs, now.astimezone(self.cfg.planner.zone))
         self.suspended = hold.suspended
@@ -165,6 +169,24 @@ class PlannerService:
         if not hold.suspended:
             await self._carry_out(api, now)
 
+    def _remember_soc(self, status: ControllerStatus) -> None:
+        """Keep the SoC the car last reported on this plug-in (forgotten when unplugged)."""
+        if not status.ev_plugged:
+            self._last_soc = None
+        elif status.ev_soc_pct is not None:
+            self._last_soc = status.ev_soc_pct
+
+    def _soc_for_plan(self, status: ControllerStatus) -> float:
+        """The EV's SoC as reported; while a plugged car reports none (a CHAdeMO car talks
+        only in a session) the last one it reported on this plug-in, else the backup reserve:
+        a plan from the reserve can only charge, never spend what it cannot see. The first
+        report re-plans (``_triggers``)."""
+        if not status.ev_plugged:
+            return 0.0
+        if self._last_soc is not None:
+            return self._last_soc
+        return self.cfg.battery.reserve_pct
+
     def _learn(self, now: dt.datetime, status: ControllerStatus) -> None:
         if status.home_power_w is None:
             return
@@ -177,12 +199,13 @@ class PlannerService:
 
     async def _replan(self, api: ControllerApi, now: dt.datetime, status: ControllerStatus,
                       why: str) -> bool:
-        plugged = status.ev_soc_pct is not None
+        plugged = status.ev_plugged
+        soc = self._soc_for_plan(status)
         cap = None
         if status.power_winner == "grid_operator" and status.power_limit_w is not None:
             cap = status.power_limit_w / 1000.0
         try:
-            problem, notes = build_problem(self.cfg, now, status.ev_soc_pct or 0.0, plugged,
+            problem, notes = build_problem(self.cfg, now, soc, plugged,
                                            load_model=self.load_model, import_cap_kw=cap,
                                            pv_history=self.pv_history)
             plan = await asyncio.to_thread(solve, problem)
@@ -226,6 +249,17 @@ class PlannerService:
         if i is None or self.latest is None:
             return
         status = api.status
+        if status is not None and status.ev_plugged and self._last_soc is None:
+            # A plugged car that has not reported its SoC (CHAdeMO: only in a session): ask
+            # for a gentle charge, which starts the session; the car reports its SoC in the
+            # parameter exchange, before anything closes, and that report re-plans.
+            wish = ("charge", SOC_PROBE_W)
+            if wish != self._held:
+                reply = await api.claim(REQUESTER, mode="charge", power_limit_w=SOC_PROBE_W,
+                                        lease_s=self.cfg.planner.lease_s)
+                self.claims.append((now, "charge", SOC_PROBE_W, reply))
+                self._held = wish
+            return
         surplus = None
         if status is not None and status.pv_power_w is not None and status.home_power_w is not None:
             surplus = (status.pv_power_w - status.home_power_w) / 1000.0

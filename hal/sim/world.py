@@ -9,7 +9,6 @@ asked to wait; tests and scenarios drive it through the handles below.
 from __future__ import annotations
 
 import dataclasses
-
 import uuid
 from typing import Any
 

@@ -38,6 +38,10 @@ from simulation.scenarios.planner_spec import PlannerSpec
 STEP_S_REAL = 900.0
 EPOCH = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)  # t = 0 when the scenario has no start
 SOURCE = "schedule"
+# As the gateway's service (gateway/planner/service.py, SOC_PROBE_W): a plugged car that has
+# not reported its SoC (CHAdeMO: only in a session) gets a gentle charge, which starts the
+# session; its first SoC report re-plans the step at once.
+SOC_PROBE_W = 1000.0
 
 
 class PlannerDriver:
@@ -64,6 +68,8 @@ class PlannerDriver:
         self._energy = self._counters(world)
         self.totals = {"cost": 0.0, "revenue": 0.0, "wear_cost": 0.0}
         self.plans: list[dict[str, Any]] = []
+        self._last_soc: float | None = None  # the SoC the car reported on this plug-in
+        self._probing = False  # a probe charge runs: plan the step once the SoC is known
 
     @staticmethod
     def _counters(world: SimWorld) -> tuple[float, float, float, float]:
@@ -89,8 +95,17 @@ class PlannerDriver:
                        limits=self.limits, wear=self.wear)
 
     def before_tick(self, now: float, sup: Supervisor, world: SimWorld) -> None:
-        """At each step boundary: account for the step just run, then plan and claim."""
+        """At each step boundary: account for the step just run, then plan and claim (and,
+        after a probe charge, plan the step again as soon as the car reports its SoC)."""
+        soc = sup.status().ev_soc_pct
+        if not world.ev_plugged:
+            self._last_soc = None
+        elif soc is not None:
+            self._last_soc = soc
         if now + 1e-9 < self.next_t or self.i > self.steps:
+            if self._probing and self._last_soc is not None and 0 < self.i <= self.steps:
+                self._probing = False
+                self._plan_and_claim(now, sup, world, self.i - 1)
             return
         if self.i > 0:
             self._account(world, self.i - 1)
@@ -102,7 +117,18 @@ class PlannerDriver:
             values = self.spec.series.get(name)
             if values is not None:
                 setattr(world.home, attr, values[i] * 1000.0)
-        soc = sup.status().ev_soc_pct
+        self._plan_and_claim(now, sup, world, i)
+        self.i += 1
+        self.next_t += self.spec.step_s
+
+    def _plan_and_claim(self, now: float, sup: Supervisor, world: SimWorld, i: int) -> None:
+        if world.ev_plugged and self._last_soc is None:
+            self._probing = True
+            sup.claim(SOURCE, "charge", SOC_PROBE_W, 2 * self.spec.step_s)
+            self.plans.append({"step": i, "t": now, "mode": "charge",
+                               "power_kw": SOC_PROBE_W / 1000.0, "probe": True})
+            return
+        soc = self._last_soc
         plugged = world.ev_plugged and soc is not None
         try:
             plan = solve(self.problem(i, int(self.spec.settings["horizon_steps"]),
@@ -115,8 +141,6 @@ class PlannerDriver:
             sup.claim(SOURCE, mode, kw * 1000.0 if mode != "idle" else None,
                       2 * self.spec.step_s)
             self.plans.append({"step": i, "t": now, "mode": mode, "power_kw": kw})
-        self.i += 1
-        self.next_t += self.spec.step_s
 
     def finish(self, world: SimWorld) -> None:
         """Account for the step under way when the run ended."""
