@@ -2,6 +2,9 @@
 
 Encoding is strict: every signal must be given and lie within the DBC range, otherwise
 :class:`hal.errors.ProtocolError` is raised naming the signal (never a silently wrapped value).
+:func:`encode_saturated` is for values already saturated to their signals' ranges by the caller
+(the simulated inverter's clamped status): it still refuses a non-finite value, but skips
+cantools' range check, which costs more than the encoding itself.
 Decoding checks the length and every signal's DBC range and raises :class:`FrameError`, whose
 ``reason`` is a short key suitable for a rejection counter.
 """
@@ -53,6 +56,18 @@ def encode_strict(message: Message, values: Mapping[str, float]) -> bytes:
             raise ProtocolError(f"{message.name}: signal {name} is not finite ({value})")
     try:
         return bytes(message.encode(dict(values), scaling=True, padding=False, strict=True))
+    except (cantools.database.EncodeError, ValueError, OverflowError) as exc:
+        raise ProtocolError(f"{message.name}: {exc}") from exc
+
+
+def encode_saturated(message: Message, values: Mapping[str, float]) -> bytes:
+    """:func:`encode_strict` for ``values`` the caller has saturated to every signal's range
+    and resolution (never for a value from outside): non-finite values are still refused."""
+    for name, value in values.items():
+        if not math.isfinite(value):
+            raise ProtocolError(f"{message.name}: signal {name} is not finite ({value})")
+    try:
+        return bytes(message.encode(dict(values), scaling=True, padding=False, strict=False))
     except (cantools.database.EncodeError, ValueError, OverflowError) as exc:
         raise ProtocolError(f"{message.name}: {exc}") from exc
 
