@@ -80,7 +80,9 @@ def check_length(message: Message, data: bytes) -> None:
 
 # Per message (by identity): each signal's name and its allowed range with the tolerance
 # applied. cantools' Signal attributes are properties (a call each); a frame read every tick
-# would pay for them on every signal of every frame.
+# would pay for them on every signal of every frame. Bounded (each codec loads its own
+# messages, and a test session builds many): cleared when full.
+_MAX_LIMITS: Final = 256
 _Limits = tuple[tuple[str, float | None, float | None, float, float], ...]
 _LIMITS: dict[int, tuple[Message, _Limits]] = {}
 _NUMBER: Final = (int, float)
@@ -97,6 +99,8 @@ def _limits(message: Message) -> _Limits:
          math.inf if signal.maximum is None
          else signal.maximum + abs(signal.scale) * _RANGE_TOLERANCE)
         for signal in message.signals)
+    if len(_LIMITS) >= _MAX_LIMITS:
+        _LIMITS.clear()
     _LIMITS[id(message)] = (message, limits)  # the message is kept: its id stays unique
     return limits
 
