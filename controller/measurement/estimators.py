@@ -1,21 +1,24 @@
-"""Pure numpy estimators on windows of meter readings (no state, no I/O).
+"""Pure estimators on windows of meter readings (no state, no I/O).
 
 The meter gives one reading per control tick: an RMS voltage (the chip's own filtered RMS) and
 the duration of the last complete line cycle (the ADE7953 PERIOD register). The functions here
 turn windows of those into the quantities IEEE 1547-2018 Table 3 specifies accuracy for. Windows
 are chosen in line cycles of the *tracked* period (:func:`cycle_window`), never in wall time, so
 a 10-cycle RMS is 10 cycles at 50 Hz and at 63 Hz alike.
+
+Every window is any sequence of floats (a list, or a numpy array): the grid estimator passes
+plain lists, because for windows of 1 to about 60 readings Python floats are several times
+cheaper than numpy calls, which pay a fixed overhead each (issue 20).
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-from numpy.typing import NDArray
-
-Array = NDArray[np.float64]
+Array = Sequence[float]  # a window of readings, oldest first
 FULL_TURN_DEG = 360.0
 MIN_POINTS_FOR_SLOPE = 3
 MIN_POINTS_FOR_JUMP = 4
@@ -24,10 +27,9 @@ MAX_JUMP_CYCLES = 2  # a jump through a zero crossing shortens two cycles
 
 def total(values: Array) -> float:
     """Sum of a window, in Python: for the windows here (1 to about 60 readings) that is
-    cheaper than any numpy call (``ndarray.sum`` even passes through a Python-level wrapper, as
-    ``np.searchsorted`` does, hence the ``searchsorted`` method below), several times per tick.
-    Plain summation: the readings are of one magnitude, so the rounding is ~1e-16 relative."""
-    return float(sum(values.tolist()))
+    cheaper than any numpy call, several times per tick. Plain summation: the readings are of
+    one magnitude, so the rounding is ~1e-16 relative."""
+    return float(sum(values))
 
 
 def cycle_window(t: Array, now: float, period_s: float, cycles: float) -> slice:
@@ -36,45 +38,47 @@ def cycle_window(t: Array, now: float, period_s: float, cycles: float) -> slice:
     Each sample covers the reading interval before it, so the window holds the samples taken
     after ``now - span + spacing / 2`` (``span = cycles * period_s``, ``spacing`` the mean
     interval): as many samples as best fill the span, and always the newest. A slice, so the
-    window is a view (no copy).
+    window of ``t`` or of a series read with it.
     """
     if period_s <= 0.0 or cycles <= 0.0:
         raise ValueError(f"period_s ({period_s}) and cycles ({cycles}) must be positive")
-    n = t.size
+    n = len(t)
     spacing = float(t[-1] - t[0]) / (n - 1) if n > 1 else 0.0
     threshold = min(now - cycles * period_s + spacing / 2.0, now - 1e-9)
-    return slice(int(t.searchsorted(threshold, side="right")), n)
+    return slice(bisect_right(t, threshold), n)
 
 
 def time_window(t: Array, now: float, seconds: float) -> slice:
     """The samples taken within the last ``seconds`` before ``now`` (``t`` ascending)."""
-    return slice(int(t.searchsorted(now - seconds + 1e-9, side="left")), t.size)
+    return slice(bisect_left(t, now - seconds + 1e-9), len(t))
 
 
 def rms_of_rms(values: Array) -> float:
     """RMS over a window of equal-duration RMS readings: sqrt(mean(v**2)) (energy-weighted)."""
-    if values.size == 0:
+    if len(values) == 0:
         raise ValueError("an RMS needs at least one reading")
-    return math.sqrt(float(values @ values) / values.size)
+    return math.sqrt(float(sum(v * v for v in values)) / len(values))
 
 
 def frequency_from_periods(periods_s: Array) -> float:
     """Average frequency over consecutive cycles: cycles / total time (not the mean of 1/T)."""
     seconds = total(periods_s)
-    if periods_s.size == 0 or seconds <= 0.0:
+    if len(periods_s) == 0 or seconds <= 0.0:
         raise ValueError("needs at least one positive period")
-    return periods_s.size / seconds
+    return len(periods_s) / seconds
 
 
 def least_squares_slope(t: Array, y: Array) -> float:
     """Slope of the least-squares line through ``(t, y)`` (0.0 with fewer than 3 points)."""
-    if t.size < MIN_POINTS_FOR_SLOPE:
+    n = len(t)
+    if n < MIN_POINTS_FOR_SLOPE:
         return 0.0
-    tc = t - total(t) / t.size
-    denominator = float(tc @ tc)
+    mean = total(t) / n
+    tc = [float(x) - mean for x in t]
+    denominator = sum(c * c for c in tc)
     if denominator <= 0.0:
         return 0.0
-    return float(tc @ y) / denominator  # sum(tc) = 0, so y need not be centred
+    return float(sum(c * v for c, v in zip(tc, y, strict=True))) / denominator  # sum(tc) = 0
 
 
 def rocof_least_squares(t: Array, frequency_hz: Array) -> float:
@@ -128,7 +132,7 @@ def find_phase_jump(periods_s: Array, threshold_deg: float) -> PhaseJump | None:
     cycle (``jump / 360`` of a period): the angle is folded into (-180, 180], so that reads as
     the retard it was.
     """
-    values = periods_s.tolist()
+    values = [float(p) for p in periods_s]
     for run in range(MAX_JUMP_CYCLES, 0, -1):  # the longer run first: its first cycle is odd too
         if len(values) < run + MIN_POINTS_FOR_JUMP - 1:
             continue
@@ -151,6 +155,6 @@ def phase_jump_deg(periods_s: Array, threshold_deg: float) -> float:
 
 def window_mean(values: Array) -> float:
     """Mean of ``values`` over a window of equally spaced readings (power averages)."""
-    if values.size == 0:
+    if len(values) == 0:
         raise ValueError("an average needs at least one reading")
-    return total(values) / values.size
+    return total(values) / len(values)

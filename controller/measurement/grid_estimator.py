@@ -23,8 +23,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from controller.measurement import estimators as est
 from hal.interfaces.meter import AcMeterReading
 
@@ -71,8 +69,12 @@ class GridEstimator:
         self._jump_threshold = phase_jump_threshold_deg
         self._size = window
         # Each value is written twice (at i and i + size), so the newest ``size`` readings are
-        # always one contiguous, chronological slice: no copy, no roll.
-        self._buf = np.zeros((4, 2 * window))
+        # always one contiguous, chronological slice: no roll. Plain lists of floats: the
+        # windows are small, and numpy's per-call overhead cost more than the arithmetic.
+        self._t = [0.0] * (2 * window)
+        self._v = [0.0] * (2 * window)
+        self._period = [0.0] * (2 * window)
+        self._power = [0.0] * (2 * window)
         self._count = 0
         self._next = 0
 
@@ -81,19 +83,18 @@ class GridEstimator:
         self._next = 0
 
     def _append(self, reading: AcMeterReading) -> None:
-        row = (reading.t, reading.voltage_rms_v, 1.0 / reading.frequency_hz,
-               reading.grid_power_w)
-        i = self._next
-        self._buf[:, i] = row
-        self._buf[:, i + self._size] = row
+        i, j = self._next, self._next + self._size
+        self._t[i] = self._t[j] = float(reading.t)
+        self._v[i] = self._v[j] = float(reading.voltage_rms_v)
+        self._period[i] = self._period[j] = 1.0 / reading.frequency_hz
+        self._power[i] = self._power[j] = float(reading.grid_power_w)
         self._next = (i + 1) % self._size
         self._count = min(self._count + 1, self._size)
 
     def _set_period(self, age: int, period_s: float) -> None:
         """Overwrite the period of the reading ``age`` places back (1 = newest), both copies."""
         i = (self._next - age) % self._size
-        self._buf[2, i] = period_s
-        self._buf[2, i + self._size] = period_s
+        self._period[i] = self._period[i + self._size] = period_s
 
     def update(self, reading: AcMeterReading) -> GridEstimate:
         if reading.voltage_lost or reading.frequency_hz <= 0.0:
@@ -103,33 +104,36 @@ class GridEstimator:
                                 sag=reading.sag, over_voltage=reading.over_voltage)
         self._append(reading)
         end = self._next + self._size
-        t, v, period, power = self._buf[:, end - self._count:end]
+        base = end - self._count
+        t = self._t[base:end]
         now = reading.t
-        recent = period[-TRACKING_CYCLES:]
-        tracked = est.total(recent) / recent.size
+        recent = self._period[max(base, end - TRACKING_CYCLES):end]
+        tracked = est.total(recent) / len(recent)
         w5 = est.cycle_window(t, now, tracked, SHORT_CYCLES)
         w10 = est.cycle_window(t, now, tracked, STANDARD_CYCLES)
         w60 = est.cycle_window(t, now, tracked, LONG_CYCLES)
-        jump = est.find_phase_jump(period[w10], self._jump_threshold)
+        jump = est.find_phase_jump(self._period[base + w10.start:end], self._jump_threshold)
         if jump is not None:
             # The odd cycles are moved zero crossings, not a frequency: give them the period they
-            # should have had, so they skew no window after this tick (``period`` is a view).
+            # should have had, so they skew no window after this tick (read below, after this).
             for age in range(2, jump.cycles + 2):
                 self._set_period(age, jump.reference_s)
         wr = est.time_window(t, now, self._rocof_window_s)
-        v10 = est.rms_of_rms(v[w10])
+        volts, period = self._v, self._period  # a window w is buffer[base + w.start:end]
+        v10 = est.rms_of_rms(volts[base + w10.start:end])
         return GridEstimate(
             voltage_v=v10,
             voltage_pu=v10 / self._nominal,
-            frequency_hz=est.frequency_from_periods(period[w10]),
-            rocof_hz_per_s=est.rocof_least_squares(t[wr], 1.0 / period[wr]),
+            frequency_hz=est.frequency_from_periods(period[base + w10.start:end]),
+            rocof_hz_per_s=est.rocof_least_squares(
+                t[wr], [1.0 / p for p in period[base + wr.start:end]]),
             voltage_present=True,
-            voltage_5cycle_v=est.rms_of_rms(v[w5]),
+            voltage_5cycle_v=est.rms_of_rms(volts[base + w5.start:end]),
             voltage_10cycle_v=v10,
-            frequency_5cycle_hz=est.frequency_from_periods(period[w5]),
-            frequency_60cycle_hz=est.frequency_from_periods(period[w60]),
+            frequency_5cycle_hz=est.frequency_from_periods(period[base + w5.start:end]),
+            frequency_60cycle_hz=est.frequency_from_periods(period[base + w60.start:end]),
             phase_jump_deg=0.0 if jump is None else jump.degrees,
-            grid_power_avg_w=est.window_mean(power[w10]),
+            grid_power_avg_w=est.window_mean(self._power[base + w10.start:end]),
             cycles_seen=float((now - t[0]) / tracked) + 1.0,
             sag=reading.sag,
             over_voltage=reading.over_voltage,

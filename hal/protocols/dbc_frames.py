@@ -2,6 +2,9 @@
 
 Encoding is strict: every signal must be given and lie within the DBC range, otherwise
 :class:`hal.errors.ProtocolError` is raised naming the signal (never a silently wrapped value).
+:func:`encode_saturated` is for values already saturated to their signals' ranges by the caller
+(the simulated inverter's clamped status): it still refuses a non-finite value, but skips
+cantools' range check, which costs more than the encoding itself.
 Decoding checks the length and every signal's DBC range and raises :class:`FrameError`, whose
 ``reason`` is a short key suitable for a rejection counter.
 """
@@ -57,33 +60,67 @@ def encode_strict(message: Message, values: Mapping[str, float]) -> bytes:
         raise ProtocolError(f"{message.name}: {exc}") from exc
 
 
+def encode_saturated(message: Message, values: Mapping[str, float]) -> bytes:
+    """:func:`encode_strict` for ``values`` the caller has saturated to every signal's range
+    and resolution (never for a value from outside): non-finite values are still refused."""
+    for name, value in values.items():
+        if not math.isfinite(value):
+            raise ProtocolError(f"{message.name}: signal {name} is not finite ({value})")
+    try:
+        return bytes(message.encode(dict(values), scaling=True, padding=False, strict=False))
+    except (cantools.database.EncodeError, ValueError, OverflowError) as exc:
+        raise ProtocolError(f"{message.name}: {exc}") from exc
+
+
 def check_length(message: Message, data: bytes) -> None:
     """Raise :class:`FrameError` unless ``data`` has exactly the message's length."""
     if len(data) != message.length:
         raise FrameError(BAD_LENGTH, f"{message.name}: wrong length {len(data)}")
 
 
+# Per message (by identity): each signal's name and its allowed range with the tolerance
+# applied. cantools' Signal attributes are properties (a call each); a frame read every tick
+# would pay for them on every signal of every frame. Bounded (each codec loads its own
+# messages, and a test session builds many): cleared when full.
+_MAX_LIMITS: Final = 256
+_Limits = tuple[tuple[str, float | None, float | None, float, float], ...]
+_LIMITS: dict[int, tuple[Message, _Limits]] = {}
+_NUMBER: Final = (int, float)
+
+
+def _limits(message: Message) -> _Limits:
+    known = _LIMITS.get(id(message))
+    if known is not None and known[0] is message:
+        return known[1]
+    limits = tuple(
+        (signal.name, signal.minimum, signal.maximum,
+         -math.inf if signal.minimum is None
+         else signal.minimum - abs(signal.scale) * _RANGE_TOLERANCE,
+         math.inf if signal.maximum is None
+         else signal.maximum + abs(signal.scale) * _RANGE_TOLERANCE)
+        for signal in message.signals)
+    if len(_LIMITS) >= _MAX_LIMITS:
+        _LIMITS.clear()
+    _LIMITS[id(message)] = (message, limits)  # the message is kept: its id stays unique
+    return limits
+
+
 def decode_checked(message: Message, data: bytes) -> dict[str, float]:
     """Physical values of every signal, after the length and DBC range checks."""
     check_length(message, data)
     decoded = message.decode(bytes(data), decode_choices=False, scaling=True)
-    if not isinstance(decoded, Mapping):
+    if type(decoded) is not dict and not isinstance(decoded, Mapping):  # the ABC check is slow
         raise ProtocolError(f"{message.name}: container messages are not supported")
     values: dict[str, float] = {}
-    for signal in message.signals:
-        raw = decoded[signal.name]
-        if not isinstance(raw, int | float):
-            raise ProtocolError(f"{message.name}: signal {signal.name} decoded to {raw!r}")
+    for name, low, high, lowest, highest in _limits(message):
+        raw = decoded[name]
+        if not isinstance(raw, _NUMBER):
+            raise ProtocolError(f"{message.name}: signal {name} decoded to {raw!r}")
         value = round(float(raw), _DECIMALS)
-        tolerance = abs(signal.scale) * _RANGE_TOLERANCE
-        low = signal.minimum
-        high = signal.maximum
-        if (low is not None and value < low - tolerance) or (
-            high is not None and value > high + tolerance
-        ):
+        if value < lowest or value > highest:
             raise FrameError(
                 OUT_OF_RANGE,
-                f"{message.name}: out of range: {signal.name}={value:g} (allowed {low}..{high})",
+                f"{message.name}: out of range: {name}={value:g} (allowed {low}..{high})",
             )
-        values[signal.name] = value
+        values[name] = value
     return values

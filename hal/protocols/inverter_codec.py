@@ -24,6 +24,7 @@ from hal.protocols.dbc_frames import (
     FrameError,
     check_length,
     decode_checked,
+    encode_saturated,
     encode_strict,
     load_database,
 )
@@ -139,8 +140,12 @@ class InverterCodec:
             for frame_id in STATUS_FRAME_IDS
         ]
 
-    def encode_status_frame(self, frame_id: int, status: InverterStatus, counter: int) -> bytes:
-        """One of INV_STATUS / INV_STATUS2 / INV_FAULT for ``status``."""
+    def encode_status_frame(self, frame_id: int, status: InverterStatus, counter: int,
+                            clamped: bool = False) -> bytes:
+        """One of INV_STATUS / INV_STATUS2 / INV_FAULT for ``status``. ``clamped``: ``status``
+        came from :meth:`clamp_status`, so INV_STATUS and INV_STATUS2 skip the DBC range check
+        (:func:`encode_saturated`; a non-finite value is still refused). INV_FAULT's words are
+        not saturated: always checked."""
         values: dict[str, float]
         if frame_id == INV_STATUS_ID:
             values = {
@@ -159,10 +164,11 @@ class InverterCodec:
             }
         elif frame_id == INV_FAULT_ID:
             values = {"FaultWord": status.fault_word, "WarningWord": status.warning_word}
+            clamped = False
         else:
             raise ProtocolError(f"0x{frame_id:03X} is not an inverter status frame")
         values.update({"AliveCounter": counter, "Crc8": 0})
-        return self._encode(frame_id, values)
+        return self._encode(frame_id, values, saturated=clamped)
 
     def clamp_status(self, status: InverterStatus) -> InverterStatus:
         """``status`` with every analogue value saturated to what the frames can carry and
@@ -334,7 +340,8 @@ class InverterCodec:
         except KeyError:
             raise FrameError(UNKNOWN_ID, f"unknown inverter frame 0x{frame_id:03X}") from None
 
-    def _encode(self, frame_id: int, values: dict[str, float], page: int = 0) -> bytes:
+    def _encode(self, frame_id: int, values: dict[str, float], page: int = 0,
+                saturated: bool = False) -> bytes:
         counter = int(values["AliveCounter"])
         check_counter(frame_id, counter)
         key = tuple(v for k, v in values.items() if k != "AliveCounter")
@@ -342,7 +349,8 @@ class InverterCodec:
         if cached is not None and cached[0] == key:
             payload = cached[1]  # same values as last time: only the counter differs
         else:
-            encoded = encode_strict(self._message(frame_id), values)
+            encode = encode_saturated if saturated else encode_strict
+            encoded = encode(self._message(frame_id), values)
             payload = bytes([encoded[0] & ~COUNTER_MASK & 0xFF]) + encoded[1:]
             self._encoded[(frame_id, page)] = (key, payload)
         return sealed(frame_id, payload, counter)

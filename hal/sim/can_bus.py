@@ -64,6 +64,11 @@ class FrameQueue:
         except IndexError:
             raise queue.Empty from None
 
+    def take(self) -> can.Message | None:
+        """The oldest frame, or None when empty (no exception: a drain ends on an empty
+        queue every time, and raising costs more than the rest of the read)."""
+        return self._frames.popleft() if self._frames else None
+
 
 class SimVirtualBus(VirtualBus):
     """A python-can virtual bus on ``channel`` (every bus on the same channel hears it)."""
@@ -72,7 +77,8 @@ class SimVirtualBus(VirtualBus):
         super().__init__(channel=channel, rx_queue_size=rx_queue_size, **kwargs)
         with channels_lock:  # swap our registered queue for the non-blocking one
             index = next(i for i, q in enumerate(self.channel) if q is self.queue)
-            self.queue = FrameQueue(rx_queue_size)  # type: ignore[assignment]
+            self._frames = FrameQueue(rx_queue_size)
+            self.queue = self._frames  # type: ignore[assignment]
             self.channel[index] = self.queue
         self._tx_queued: deque[can.Message] = deque()
         _NODES.setdefault(channel, []).append(self)
@@ -99,10 +105,7 @@ class SimVirtualBus(VirtualBus):
         if self._filters is not None:
             return super().recv(timeout)
         self._check_if_open()
-        try:
-            return self.queue.get()
-        except queue.Empty:
-            return None
+        return self._frames.take()
 
     def _recv_internal(self, timeout: float | None) -> tuple[can.Message | None, bool]:
         self._check_if_open()

@@ -234,7 +234,7 @@ class SimInverterPort:
             value = counter.value if FAULT_FROZEN_COUNTER in self._faults else counter.advance()
             last = self._status_frames.get(frame_id)
             if last is None:
-                data = self._codec.encode_status_frame(frame_id, reported, value)
+                data = self._codec.encode_status_frame(frame_id, reported, value, clamped=True)
             else:
                 data = self._codec.reseal(frame_id, last, value)
             self._status_frames[frame_id] = data

@@ -325,7 +325,7 @@ class Ade7953Model(I2cDeviceModel):
                   + self.offset_counts)
         rel_noise = self.power_noise_rel if signed else self.rms_noise_rel
         if noise and rel_noise > 0.0:
-            counts += float(self._rng.normal(0.0, rel_noise * abs(counts)))
+            counts += rel_noise * abs(counts) * self._rng.standard_normal()  # = normal(0, s)
         return counts
 
     def _measure(self, register: int) -> int:

@@ -158,7 +158,7 @@ class ChipSignals:
             smooth = k <= flowed and advance > 0.0  # else it is the step's crossing, at t1
             t_zx = t0 + (t1 - t0) * (k - before) / advance if smooth else t1
             if self.zx_jitter_s > 0.0:
-                t_zx += float(self._rng.normal(0.0, self.zx_jitter_s))
+                t_zx += self.zx_jitter_s * self._rng.standard_normal()  # = normal(0, s)
             counter = math.floor(t_zx * self._counter_hz)
             if self._last_zx_counter is not None:
                 self.period = max(0, min(counter - self._last_zx_counter - 1, PERIOD_MAX))

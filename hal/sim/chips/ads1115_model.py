@@ -225,7 +225,7 @@ class Ads1115Model(I2cDeviceModel):
         lsb_v = FSR_BY_PGA[config >> PGA_SHIFT & PGA_MASK] / 32768
         code = volts / lsb_v
         if self.noise_lsb > 0.0:
-            code += float(self._rng.normal(0.0, self.noise_lsb))
+            code += self.noise_lsb * self._rng.standard_normal()  # = normal(0, s)
         return min(max(round(code), CODE_MIN), CODE_MAX) & 0xFFFF
 
 

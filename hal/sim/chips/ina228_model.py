@@ -107,7 +107,7 @@ class Ina228Model(I2cDeviceModel):
     def _noisy(self, volts: float, lsb: float) -> float:
         counts = volts * (1.0 + self.gain_error) / lsb
         if self.noise_lsb > 0.0:
-            counts += float(self._rng.normal(0.0, self.noise_lsb))
+            counts += self.noise_lsb * self._rng.standard_normal()  # = normal(0, s)
         return counts
 
     def _shunt_counts(self) -> float:
