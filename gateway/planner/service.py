@@ -249,6 +249,8 @@ class PlannerService:
         if i is None or self.latest is None:
             return
         status = api.status
+        if self.prefs.manual_mode is not None or self.prefs.power_limit_w is not None:
+            return  # the owner chose by hand since this wake-up looked (a re-plan awaited)
         if status is not None and status.ev_plugged and self._last_soc is None:
             # A plugged car that has not reported its SoC (CHAdeMO: only in a session): ask
             # for a gentle charge, which starts the session; the car reports its SoC in the
