@@ -14,8 +14,8 @@ from controller.ev.chademo.phases import PHASE_TRANSITIONS, Phase
 from hal.protocols.chademo_charger import CHARGER_FRAME_IDS, ChargerCodec
 from hal.sim.can_bus import open_sim_bus
 from hal.sim.params import PlantParams
-from harness import Charger
-from simulation.invariants import InvariantChecker, InvariantSettings, Violation
+from harness import Charger, invariant_settings
+from simulation.invariants import InvariantChecker, Violation
 
 
 @dataclass
@@ -109,15 +109,7 @@ class EvBench:
 
 def make_bench(overrides: Mapping[str, Any] | None = None, **plant: Any) -> EvBench:
     charger = Charger(overrides, plant=PlantParams(**plant))
-    cfg = charger.config
-    settings = InvariantSettings.for_world(
-        charger.world, tick_s=cfg.control.tick_s,
-        precharge_tolerance_v=cfg.sequence.precharge_tolerance_v,
-        reserve_soc_pct=cfg.v2h.reserve_soc_pct,
-        cable_max_current_a=cfg.limits.cable_max_current_a,
-        inverter_max_dc_current_a=cfg.inverter.max_dc_current_a,
-        backup_reserve_soc_pct=cfg.backup.reserve_soc_pct,
-        insulation_test_s=cfg.sequence.insulation_test_s)
+    settings = invariant_settings(charger)
     bench = EvBench(charger, InvariantChecker(charger.world, settings))
     bench._sniffer = open_sim_bus(charger.world.can_channels["ev"])
     return bench

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,7 @@ from hal.interfaces.hardware import Hardware
 from hal.registry import open_backend
 from hal.sim.backend import simulated
 from hal.sim.params import PlantParams
+from simulation.invariants import InvariantSettings
 
 
 class FakeWorkClock:
@@ -72,3 +74,17 @@ class Charger:
     def close(self) -> None:
         self.hw.close()
         self.store.close()
+
+
+def invariant_settings(charger: Charger, **overrides: Any) -> InvariantSettings:
+    """The checker's settings from the charger's config and plant."""
+    cfg = charger.config
+    built = InvariantSettings.for_world(
+        charger.world, tick_s=cfg.control.tick_s,
+        precharge_tolerance_v=cfg.sequence.precharge_tolerance_v,
+        reserve_soc_pct=cfg.v2h.reserve_soc_pct,
+        cable_max_current_a=cfg.limits.cable_max_current_a,
+        inverter_max_dc_current_a=cfg.inverter.max_dc_current_a,
+        backup_reserve_soc_pct=cfg.backup.reserve_soc_pct,
+        insulation_test_s=cfg.sequence.insulation_test_s)
+    return dataclasses.replace(built, **overrides)

@@ -27,8 +27,8 @@ from controller.modes.states import LATCHED, State
 from controller.supervisor.loop import Supervisor
 from hal.protocols.inverter_messages import InverterState
 from hal.sim.params import PlantParams
-from harness import Charger
-from simulation.invariants import InvariantChecker, InvariantSettings, Violation
+from harness import Charger, invariant_settings
+from simulation.invariants import InvariantChecker, Violation
 
 LONG = os.environ.get("V2X_HYPOTHESIS_PROFILE") == "long"
 # The CI profile runs 200 sequences: short ones keep this module well under a minute; the long
@@ -46,20 +46,6 @@ SOCS = st.one_of(_ABOVE_RESERVE, _ABOVE_RESERVE, st.floats(28.0, 44.0))
 START_MODES = st.sampled_from(("v2h", "charge", "v2h", "charge", "idle"))
 # Home loads: half below the 1.5 kW default (drops that would make v2h export), half above.
 LOADS = st.one_of(st.floats(0.0, 1500.0), st.floats(1500.0, 9000.0))
-
-
-def invariant_settings(charger: Charger, **overrides: Any) -> InvariantSettings:
-    """The checker's settings from the charger's config and plant."""
-    cfg = charger.config
-    built = InvariantSettings.for_world(
-        charger.world, tick_s=cfg.control.tick_s,
-        precharge_tolerance_v=cfg.sequence.precharge_tolerance_v,
-        reserve_soc_pct=cfg.v2h.reserve_soc_pct,
-        cable_max_current_a=cfg.limits.cable_max_current_a,
-        inverter_max_dc_current_a=cfg.inverter.max_dc_current_a,
-        backup_reserve_soc_pct=cfg.backup.reserve_soc_pct,
-        insulation_test_s=cfg.sequence.insulation_test_s)
-    return dataclasses.replace(built, **overrides)
 
 
 def report(violations: list[Violation]) -> str:
