@@ -37,13 +37,13 @@ from gateway.planner.manual import ManualHold
 from gateway.planner.model import Plan, PlannerInputError, Problem, Step
 from gateway.planner.optimiser import PlannerSolveError, solve
 from gateway.planner.report import savings
+from gateway.planner.soc_memory import SOC_PROBE_W, SocMemory
 from gateway.preferences import Preferences
 
 log = logging.getLogger("v2x.gateway.planner")
 
 REQUESTER: Requester = "schedule"
 POLL_S = 5.0
-SOC_PROBE_W = 1000.0  # the charge that starts a session to read a silent car's SoC
 URGENT_STATES = ("backup", "fault", "estop", "ev_connected")  # into or out of these: re-plan
 
 
@@ -110,7 +110,7 @@ class PlannerService:
         self._next_plan: dt.datetime | None = None
         self._urgent: str | None = "start"
         self._seen: tuple[object, ...] | None = None
-        self._last_soc: float | None = None  # the SoC reported on this plug-in
+        self.soc = SocMemory()  # the SoC reported on this plug-in (gateway/planner/soc_memory.py)
         self._last_sample: dt.datetime | None = None
 
     async def run(self, api: ControllerApi) -> None:
@@ -150,7 +150,7 @@ class PlannerService:
         if status is None or not api.connected:
             return
         now = self._clock()
-        self._remember_soc(status)
+        self.soc.observe(status.ev_plugged, status.ev_soc_pct)
         self._learn(now, status)
         hold = self.hold.observe(self.prefs, now.astimezone(self.cfg.planner.zone))
         self.suspended = hold.suspended
@@ -169,24 +169,6 @@ class PlannerService:
         if not hold.suspended:
             await self._carry_out(api, now)
 
-    def _remember_soc(self, status: ControllerStatus) -> None:
-        """Keep the SoC the car last reported on this plug-in (forgotten when unplugged)."""
-        if not status.ev_plugged:
-            self._last_soc = None
-        elif status.ev_soc_pct is not None:
-            self._last_soc = status.ev_soc_pct
-
-    def _soc_for_plan(self, status: ControllerStatus) -> float:
-        """The EV's SoC as reported; while a plugged car reports none (a CHAdeMO car talks
-        only in a session) the last one it reported on this plug-in, else the backup reserve:
-        a plan from the reserve can only charge, never spend what it cannot see. The first
-        report re-plans (``_triggers``)."""
-        if not status.ev_plugged:
-            return 0.0
-        if self._last_soc is not None:
-            return self._last_soc
-        return self.cfg.battery.reserve_pct
-
     def _learn(self, now: dt.datetime, status: ControllerStatus) -> None:
         if status.home_power_w is None:
             return
@@ -200,7 +182,7 @@ class PlannerService:
     async def _replan(self, api: ControllerApi, now: dt.datetime, status: ControllerStatus,
                       why: str) -> bool:
         plugged = status.ev_plugged
-        soc = self._soc_for_plan(status)
+        soc = self.soc.for_plan(plugged, self.cfg.battery.reserve_pct)
         cap = None
         if status.power_winner == "grid_operator" and status.power_limit_w is not None:
             cap = status.power_limit_w / 1000.0
@@ -251,10 +233,8 @@ class PlannerService:
         status = api.status
         if self.prefs.manual_mode is not None or self.prefs.power_limit_w is not None:
             return  # the owner chose by hand since this wake-up looked (a re-plan awaited)
-        if status is not None and status.ev_plugged and self._last_soc is None:
-            # A plugged car that has not reported its SoC (CHAdeMO: only in a session): ask
-            # for a gentle charge, which starts the session; the car reports its SoC in the
-            # parameter exchange, before anything closes, and that report re-plans.
+        if status is not None and self.soc.needs_probe(status.ev_plugged):
+            # A silent car's SoC (gateway/planner/soc_memory.py): its first report re-plans.
             wish = ("charge", SOC_PROBE_W)
             if wish != self._held:
                 reply = await api.claim(REQUESTER, mode="charge", power_limit_w=SOC_PROBE_W,

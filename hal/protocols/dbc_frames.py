@@ -51,23 +51,21 @@ def load_database(name: str) -> Database:
 
 def encode_strict(message: Message, values: Mapping[str, float]) -> bytes:
     """Encode physical ``values`` (all of the message's signals) with range checks."""
-    for name, value in values.items():
-        if not math.isfinite(value):
-            raise ProtocolError(f"{message.name}: signal {name} is not finite ({value})")
-    try:
-        return bytes(message.encode(dict(values), scaling=True, padding=False, strict=True))
-    except (cantools.database.EncodeError, ValueError, OverflowError) as exc:
-        raise ProtocolError(f"{message.name}: {exc}") from exc
+    return _encode(message, values, strict=True)
 
 
 def encode_saturated(message: Message, values: Mapping[str, float]) -> bytes:
     """:func:`encode_strict` for ``values`` the caller has saturated to every signal's range
     and resolution (never for a value from outside): non-finite values are still refused."""
+    return _encode(message, values, strict=False)
+
+
+def _encode(message: Message, values: Mapping[str, float], strict: bool) -> bytes:
     for name, value in values.items():
         if not math.isfinite(value):
             raise ProtocolError(f"{message.name}: signal {name} is not finite ({value})")
     try:
-        return bytes(message.encode(dict(values), scaling=True, padding=False, strict=False))
+        return bytes(message.encode(dict(values), scaling=True, padding=False, strict=strict))
     except (cantools.database.EncodeError, ValueError, OverflowError) as exc:
         raise ProtocolError(f"{message.name}: {exc}") from exc
 

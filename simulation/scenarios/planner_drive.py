@@ -30,6 +30,7 @@ from gateway.planner.baselines import charge_on_arrival
 from gateway.planner.evaluate import claim_for
 from gateway.planner.model import Battery, Limits, PlannerInputError, Problem, Trip
 from gateway.planner.optimiser import PlannerSolveError, solve
+from gateway.planner.soc_memory import SOC_PROBE_W, SocMemory
 from gateway.planner.wear import WearModel
 from hal.sim.world import SimWorld
 from simulation.scenarios.kinds import PLANNER_STEP_H
@@ -38,10 +39,6 @@ from simulation.scenarios.planner_spec import PlannerSpec
 STEP_S_REAL = 900.0
 EPOCH = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)  # t = 0 when the scenario has no start
 SOURCE = "schedule"
-# As the gateway's service (gateway/planner/service.py, SOC_PROBE_W): a plugged car that has
-# not reported its SoC (CHAdeMO: only in a session) gets a gentle charge, which starts the
-# session; its first SoC report re-plans the step at once.
-SOC_PROBE_W = 1000.0
 
 
 class PlannerDriver:
@@ -68,7 +65,7 @@ class PlannerDriver:
         self._energy = self._counters(world)
         self.totals = {"cost": 0.0, "revenue": 0.0, "wear_cost": 0.0}
         self.plans: list[dict[str, Any]] = []
-        self._last_soc: float | None = None  # the SoC the car reported on this plug-in
+        self.soc = SocMemory()  # the SoC the car reported on this plug-in
         self._probing = False  # a probe charge runs: plan the step once the SoC is known
 
     @staticmethod
@@ -97,13 +94,9 @@ class PlannerDriver:
     def before_tick(self, now: float, sup: Supervisor, world: SimWorld) -> None:
         """At each step boundary: account for the step just run, then plan and claim (and,
         after a probe charge, plan the step again as soon as the car reports its SoC)."""
-        soc = sup.status().ev_soc_pct
-        if not world.ev_plugged:
-            self._last_soc = None
-        elif soc is not None:
-            self._last_soc = soc
+        self.soc.observe(world.ev_plugged, sup.status().ev_soc_pct)
         if now + 1e-9 < self.next_t or self.i > self.steps:
-            if self._probing and self._last_soc is not None and 0 < self.i <= self.steps:
+            if self._probing and self.soc.soc_pct is not None and 0 < self.i <= self.steps:
                 self._probing = False
                 self._plan_and_claim(now, sup, world, self.i - 1)
             return
@@ -122,13 +115,13 @@ class PlannerDriver:
         self.next_t += self.spec.step_s
 
     def _plan_and_claim(self, now: float, sup: Supervisor, world: SimWorld, i: int) -> None:
-        if world.ev_plugged and self._last_soc is None:
+        if self.soc.needs_probe(world.ev_plugged):
             self._probing = True
             sup.claim(SOURCE, "charge", SOC_PROBE_W, 2 * self.spec.step_s)
             self.plans.append({"step": i, "t": now, "mode": "charge",
                                "power_kw": SOC_PROBE_W / 1000.0, "probe": True})
             return
-        soc = self._last_soc
+        soc = self.soc.soc_pct
         plugged = world.ev_plugged and soc is not None
         try:
             plan = solve(self.problem(i, int(self.spec.settings["horizon_steps"]),
