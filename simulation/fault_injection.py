@@ -109,6 +109,10 @@ INJECTABLE: dict[str, Injectable] = {
     "dc_overcurrent": Injectable(
         "a DC fault current of `amps` adds to what the controller's DC current sensor sees",
         ("amps",), lambda w, p: setattr(w.interlocks, "dc_current_offset_a", float(p["amps"]))),
+    "dc_current_sensor_stuck": Injectable(
+        "the controller's DC current sensor reads `amps` whatever flows (a stuck hall sensor, a "
+        "saturated amplifier)",
+        ("amps",), lambda w, p: setattr(w.interlocks, "dc_current_stuck_a", float(p["amps"]))),
     "meter_disagreement": Injectable(
         "the inverter reports a DC link voltage `volts` off from the real one (its sensing drifts)",
         ("volts",),

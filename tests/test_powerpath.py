@@ -133,23 +133,24 @@ def test_an_ignoring_inverter_with_a_welded_ac_contactor_opens_dc_as_the_last_re
     assert c.world.truth.of_kind("hot_open")  # the plant saw it too
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "with the CHAdeMO car (issue 19) the true DC current swings as its session stops, so a "
-    "fixed sensor offset injected at the isolation's first tick no longer makes the sensor read "
-    "10 A: the fresh sample after the AC side opened reads ~0 A and K_DC opens normally. The "
-    "test needs a 'sensor stuck at N A' injection; the controller's behaviour for what it "
-    "measured is right. Left for the next session (closing note, session 6)."))
 def test_a_dc_current_that_does_not_fall_after_the_ac_side_opened_is_the_last_resort(
         make_charger: Callable[..., Charger]) -> None:
-    """The AC side opened, the inverter disabled, and the DC current sensor still sees 10 A:
+    """The AC side opened, the inverter disabled, and the DC current sensor still reads 10 A:
     K_DC opens under load after contactor_timeout_s + 0.5 s as an emergency (DC_NOT_ISOLATED),
-    in the controller's record."""
+    in the controller's record. The sensor is stuck (not offset): with the CHAdeMO car the true
+    current swings as its session stops, so only a stuck reading holds 10 A."""
     c = _charging(make_charger)
     inject(c.world, "inverter_ignores_commands", {})
     c.request("idle")
-    c.run_until(lambda: c.state is State.STOPPING_ISOLATE, limit_s=4.0)
+    c.run_until(lambda: c.state is State.STOPPING_RAMP, limit_s=1.0)
+    # Stuck from shortly before POWER_IMPLAUSIBLE ends the ramp (too short for
+    # MEASUREMENT_DISAGREE): the first sample read in STOPPING_ISOLATE was converted in the tick
+    # the state began, so a sensor stuck only from then on would read low once and K_DC open.
+    c.run(c.config.safety.plausibility.power_delay_s - 0.2)
+    assert c.state is State.STOPPING_RAMP
+    inject(c.world, "dc_current_sensor_stuck", {"amps": 10.0})  # below DC_OVERCURRENT, > 2 A
+    c.run_until(lambda: c.state is State.STOPPING_ISOLATE, limit_s=1.0)
     entered = c.now
-    inject(c.world, "dc_overcurrent", {"amps": 10.0})  # below DC_OVERCURRENT, above 2 A
     c.run_until(lambda: not c.world.contactor_closed("dc"), limit_s=2.0)
     assert c.now - entered == pytest.approx(c.config.sequence.contactor_timeout_s + 0.5,
                                             abs=0.08)

@@ -46,6 +46,9 @@ def adc_pin_volts(world: SimWorld, ain: int) -> float:
     inlet = world.inlet_v()
     current = world.battery.current_a if world.ev_dc() else 0.0
     current += world.interlocks.dc_current_offset_a
+    stuck = world.interlocks.dc_current_stuck_a
+    if stuck is not None:
+        current = stuck
     for name, value in (("dc_link_v", world.dc_link_v), ("ev_inlet_v", inlet),
                         ("dc_current_a", current)):
         wiring = getattr(chans, name)

@@ -23,6 +23,7 @@ class SimInterlocks:
     insulation_fault: bool = False  # the IMD's alarm relay opens
     precharge_open: bool = False  # the precharge resistor is open circuit
     dc_current_offset_a: float = 0.0  # the controller's hall sensor drifts by this much
+    dc_current_stuck_a: float | None = None  # the hall sensor reads this, whatever flows
     dc_link_excess_v: float = 0.0  # the DC link rises this far above the battery (DC stage)
     inverter_dc_voltage_bias_v: float = 0.0  # the inverter reports a wrong DC voltage
     coil_open: set[str] = field(default_factory=set)  # coil circuit open: never closes
