@@ -275,3 +275,30 @@ def _deviation(bench: EvBench) -> None:
                     or bench.charger.state is State.FAULT, limit_s=8.0)
     assert "EV_CURRENT_DEVIATION" in bench.trips(), bench.trips()
     assert 5.0 <= bench.charger.sup.trip_log[0].t - t0 <= 5.3
+
+
+def _full(bench: EvBench) -> None:
+    """The car's target is its present SoC (it charged to its target overnight)."""
+    bench.world.ev_car.profile = type(bench.world.ev_car.profile)(
+        "full", target_soc_pct=bench.world.battery.soc_pct)
+
+
+def test_a_car_at_its_target_soc_still_discharges(bench: EvBench) -> None:
+    """A bidirectional car charged to its target is what V2H and V2G discharge in the evening:
+    the session the charger offers to discharge (0x208) goes on and the car discharges."""
+    _full(bench)
+    energised(bench, "v2h", State.ENERGISED_V2H)
+    bench.run(8.0)
+    assert bench.world.battery.current_a < -2.0
+    assert not bench.trips() and not bench.violations, (bench.trips(), bench.violations)
+
+
+def test_a_car_at_its_target_soc_ends_a_charge_session_cleanly(bench: EvBench) -> None:
+    """Asked to charge, the full car ends the session once the charge current flows: no fault,
+    the request released, nothing opened under load."""
+    _full(bench)
+    bench.charger.request("charge")
+    bench.run_until(lambda: bench.phase == "ended", limit_s=20.0)
+    _stop_cleanly(bench)
+    assert not bench.trips()
+    assert bench.charger.sup.request.mode == "idle"

@@ -113,9 +113,10 @@ class SimChademoCar:
         p, f = self.profile, self.faults
         compatible = capability is not None and (
             capability["AvailableOutputVoltage"] >= self.battery.params.max_voltage_v)
-        if f.stop is not None or self.battery.soc_pct >= p.target_soc_pct:
+        if f.stop is not None or self._target_ends_it():
             self.stopping = True
         if (self._t_first_charger is not None and compatible and not self.stopping
+                and not self._target_holds_permission(now)
                 and now - self._t_first_charger >= p.permission_delay_s + f.late_permission_s):
             self.permission = f.stop != "permission_off"
         if self.stopping and f.stop in (None, "permission_off"):
@@ -166,6 +167,22 @@ class SimChademoCar:
             self._t_low = now
         if now - self._t_low >= self.profile.contactor_open_delay_s:
             self.contactors_closed = False
+
+    def _full(self) -> bool:
+        return self.battery.soc_pct >= self.profile.target_soc_pct
+
+    def _target_ends_it(self) -> bool:
+        """At its target SoC the vehicle ends a session once charge flows into it (a moment's
+        top-up, as a mid-session stop)."""
+        return self._full() and self.battery.current_a >= STOP_CURRENT_A
+
+    def _target_holds_permission(self, now: float) -> bool:
+        """At its target SoC the vehicle gives no permission to a session that can only charge
+        it. One the charger offers to discharge (0x208 heard; the vehicle discharge-compatible)
+        it permits: a bidirectional car at its charge target still discharges."""
+        offered = (self.profile.discharge_compatible
+                   and self._fresh(CHARGER_DISCHARGE_ID, now) is not None)
+        return self._full() and not offered
 
     def _charger_stopped(self) -> bool:
         entry = self.charger.get(CHARGER_STATUS_ID)

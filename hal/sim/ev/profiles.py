@@ -21,7 +21,7 @@ class EvProfile:
     contactor_open_delay_s: float = 0.5  # after the current fell below 5 A (logs: 2.4-2.9 s)
     charger_timeout_s: float = 1.0  # the charger's frames stopping this long: it stops
     no_answer_s: float = 4.0  # a request with no 109.5.0 for this long (its 4 s request window)
-    target_soc_pct: float = 100.0  # it ends the session here (request to zero, 102.5.0 off)
+    target_soc_pct: float = 100.0  # it ends a charging session here (request to zero, 102.5.0 off)
 
 
 PROFILES: dict[str, EvProfile] = {p.name: p for p in (
