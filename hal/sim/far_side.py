@@ -45,7 +45,7 @@ def adc_pin_volts(world: SimWorld, ain: int) -> float:
     chans = world.hal.i2c.adc.channels
     inlet = world.inlet_v()
     current = world.battery.current_a if world.ev_dc() else 0.0
-    current += world.interlocks.dc_current_offset_a
+    current += world.interlocks.dc_current_offset_a + world.interlocks.dc_fault_current_a
     for name, value in (("dc_link_v", world.dc_link_v), ("ev_inlet_v", inlet),
                         ("dc_current_a", current)):
         wiring = getattr(chans, name)
