@@ -94,9 +94,11 @@ def test_hardware_alert_limits_latch() -> None:
     dev.poll()
     assert dev.alerts == frozenset()
     plant.current_a = 250.0  # above overcurrent_alert_a (200 A)
+    plant.t += 0.02  # the chip compares conversions: time must pass (ADC_CONFIG timing)
     dev.poll()
     assert "shunt_over" in dev.alerts
-    plant.dc_v = 600.0  # above overvoltage_alert_v (500 V)
+    plant.dc_v = 600.0  # above overvoltage_alert_v (450 V)
+    plant.t += 0.02
     dev.poll()
     assert "bus_over" in dev.alerts
 

@@ -79,9 +79,13 @@ def drive_inputs(world: SimWorld) -> None:
                            (inputs.ev_present, world.ev_plugged)):
         high = active == wiring.active_high
         world.pin(wiring.pin).hold(high)
-    # The ADS1115's ALERT/RDY: the chip model's comparator drives it (open drain, pulled up).
+    # The ADS1115's ALERT/RDY: the chip model's comparator drives it (open drain, pulled up),
+    # wire-ORed with the INA228's ALERT when one is fitted (issue 20): either pulls it low.
     world.adc_chip.advance()
-    world.pin(inputs.dc_alert.pin).hold(world.adc_chip.alert_pin_high)
+    high = world.adc_chip.alert_pin_high
+    if world.hal.i2c.ina228.enabled:
+        high = world.dc_monitor_chip.alert_pin_high and high
+    world.pin(inputs.dc_alert.pin).hold(high)
 
 
 def update_aux(world: SimWorld) -> None:
