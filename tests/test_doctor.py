@@ -31,7 +31,8 @@ CHECKS = (
     "package.numpy", "package.transitions", "package.pyserial", "config", "backend",
     "gpio.claim", "input.estop", "input.door", "input.ev_present", "contactor.grid",
     "contactor.ac", "contactor.v2l", "contactor.dc", "contactor.precharge", "i2c.meter",
-    "i2c.adc", "i2c.expander", "i2c.speed", "dc.fast_alert", "can.inverter", "can.ev", "inverter.answers",
+    "i2c.adc", "i2c.expander", "i2c.speed", "dc.fast_alert", "can.inverter", "can.ev",
+    "inverter.answers",
     "serial.ports", "state.dir", "watchdog",
 )
 OUTCOMES = tuple(o.value for o in Outcome)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from controller.doctor.devices import Devices, i2c_bus_label
 from controller.doctor.dc_alert_check import fast_alert_check
+from controller.doctor.devices import Devices, i2c_bus_label
 from controller.doctor.i2c_speed import CHECK as SPEED_CHECK
 from controller.doctor.i2c_speed import speed_check
 from controller.doctor.report import Check, failed, passed, skipped
