@@ -15,7 +15,8 @@ or 1.25 uV (ADCRANGE 1), BOVL 3.125 mV; checked against the datasheet's worked e
 SLYS021A, fault thresholds: 10 A in 16.2 mOhm gives SOVL 0x7E90, 52 V gives BOVL 0x4100),
 which ``tests/test_measurement_ina228.py`` reproduces. A limit outside the chip's range (BOVL
 above the VBUS pin's 85 V, SOVL above the shunt range) is a :class:`HalSetupError`, never a
-silently clipped limit (``hal.settings.ina228_problems`` says so at config load already).
+silently clipped limit (``hal.settings.ina228_limit_problems`` says so at config load
+already).
 
 The fast DC alert (issue 20 item 2): the chip converts shunt and bus continuously (MODE 0xB,
 1052 us each: a 2.1 ms cycle; 16 averages for the readings) and, with SLOWALERT = 0, compares
