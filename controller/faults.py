@@ -176,9 +176,11 @@ CATALOGUE: dict[str, FaultKind] = {k.code: k for k in (
     _k(C.STORE_WRITE_FAILED, S, "the state store's disk (full, read-only, failing SD card) and "
        "the journal for the error: events and latched faults could not be written, so a "
        "restart would not show them; the charger stops until they can", CTL),
-    _k(C.DC_LINK_ALERT, E, "the DC link voltage and the DC stage's regulation: the ADS1115's "
-       "comparator saw the DC link above hal.i2c.adc.dc_link_alert_v (ALERT on BCM 17); also "
-       "the ALERT wire and its pull-up", HW),
+    _k(C.DC_LINK_ALERT, E, "the DC link voltage and current and the DC stage: a chip on the DC "
+       "alert line (BCM 17) saw them beyond its level, the ADS1115's comparator above "
+       "hal.i2c.adc.dc_link_alert_v or the INA228's limits (hal.i2c.ina228."
+       "overvoltage_alert_v, overcurrent_alert_a); the trip names which; also the ALERT wires "
+       "and their pull-up", HW),
     # The EV session (issue 19, controller/ev/chademo/, docs/ev-link.md): the vehicle's own
     # reports, its timeouts, and the connector. Each ends the session; the two emergencies
     # drop every coil at once (the connector is no longer held while the EV may be live).

@@ -84,9 +84,10 @@ class InputsWiring:
     )
     dc_alert: InputWiring = section(
         lambda: InputWiring(pin=17, active_high=False, pull="up"),
-        "the DC-side ADS1115's ALERT/RDY (open drain, active low; fit a 10 kohm pull-up to "
-        "3.3 V): active while its window comparator holds the DC link above "
-        "hal.i2c.adc.dc_link_alert_v",
+        "the DC alert line (open drain, active low; one 10 kohm pull-up to 3.3 V): the DC-side "
+        "ADS1115's ALERT/RDY (its window comparator holds the DC link above "
+        "hal.i2c.adc.dc_link_alert_v), wire-ORed with the INA228's ALERT when one is fitted "
+        "(its latched BOVL/SOVL/SUVL limits: DC over-voltage or over-current)",
     )
 
 
@@ -208,7 +209,10 @@ INA228_SHUNT_RANGES_MV = (163.84, 40.96)
 @dataclass(frozen=True)
 class Ina228Wiring:
     enabled: bool = setting(False, "an INA228 is fitted: a second, independent DC channel "
-                            "(voltage, current, energy, charge) with hardware alert limits")
+                            "(voltage, current, energy, charge) with hardware alert limits, its "
+                            "ALERT wire-ORed onto the DC alert line (BCM 17): DC over-voltage "
+                            "and over-current safe within one tick; without it DC over-current "
+                            "has no hardware path and DC over-voltage takes two ticks")
     address: int = setting(0x40, "INA228 7-bit I2C address (A0/A1 pins)", min=0x40, max=0x4F)
     shunt_ohm: float = setting(0.0005, "shunt resistance", unit="ohm", min=1e-6, max=10.0)
     shunt_range_mv: float = setting(163.84, "shunt full-scale range (ADCRANGE)", unit="mV",
@@ -219,11 +223,13 @@ class Ina228Wiring:
         10.0, "DC volts per volt at the VBUS pin (an isolated divider or amplifier)",
         min=0.001, max=10000.0)
     overcurrent_alert_a: float = setting(
-        200.0, "ALERT (hardware) when the current magnitude exceeds this (SOVL/SUVL)", unit="A",
+        200.0, "ALERT (hardware, latched: DC_LINK_ALERT and the trip latch) when the current "
+        "magnitude exceeds this (SOVL/SUVL); times shunt_ohm below shunt_range_mv", unit="A",
         min=0.01, max=5000.0)
     overvoltage_alert_v: float = setting(
-        500.0, "ALERT (hardware) when the DC voltage exceeds this (BOVL)", unit="V", min=0.1,
-        max=100000.0)
+        450.0, "ALERT (hardware, latched: DC_LINK_ALERT and the trip latch) when the DC voltage "
+        "exceeds this (BOVL); over bus_scale at most the VBUS pin's 85 V; the same level as "
+        "hal.i2c.adc.dc_link_alert_v in the reference build", unit="V", min=0.1, max=100000.0)
 
 
 # The MCP23017 GPIO expander (hal/drivers/mcp23017.py): the CHAdeMO sequence signals. Pins
@@ -302,3 +308,28 @@ class HalSettings:
     i2c: I2cWiring = section(I2cWiring, "I2C buses and chips")
     can: CanWiring = section(CanWiring, "CAN channels")
     serial: SerialWiring = section(SerialWiring, "technician console serial ports")
+
+
+INA228_VBUS_PIN_MAX_V = 85.0  # the VBUS pin's full-scale range (TI INA228 datasheet)
+
+
+def ina228_limit_problems(wiring: Ina228Wiring) -> list[str]:
+    """Why the INA228's alert levels do not fit the chip (none when they do): the over-current
+    level across the shunt within the shunt range (SOVL), the over-voltage level at the VBUS pin
+    within its 85 V (BOVL). Checked at config load (``controller/config/rules.py``) and again
+    by the driver, so a level is never silently clipped to the chip's limit."""
+    problems: list[str] = []
+    shunt_mv = wiring.overcurrent_alert_a * wiring.shunt_ohm * 1000.0
+    if shunt_mv >= wiring.shunt_range_mv:
+        problems.append(
+            f"hal.i2c.ina228.overcurrent_alert_a = {wiring.overcurrent_alert_a} A is "
+            f"{shunt_mv:.2f} mV across the {wiring.shunt_ohm} ohm shunt, not below its "
+            f"{wiring.shunt_range_mv} mV range (SOVL): lower it, or use a smaller shunt_ohm or "
+            "the 163.84 mV shunt_range_mv")
+    pin_v = wiring.overvoltage_alert_v / wiring.bus_scale
+    if pin_v > INA228_VBUS_PIN_MAX_V:
+        problems.append(
+            f"hal.i2c.ina228.overvoltage_alert_v = {wiring.overvoltage_alert_v} V is "
+            f"{pin_v:.2f} V at the VBUS pin (bus_scale {wiring.bus_scale}), above its "
+            f"{INA228_VBUS_PIN_MAX_V:.0f} V range (BOVL): lower it or raise bus_scale")
+    return problems

@@ -148,6 +148,10 @@ INJECTABLE: dict[str, Injectable] = {
     "loop_overrun": Injectable(
         "the I2C bus stalls for `duration_s` on the next meter read: that control tick overruns",
         ("duration_s",), _stall_meter),
+    "dc_fault_current": Injectable(
+        "a fault current of `amps` flows in the DC+ conductor (a short in the DC stage): the hall "
+        "sensor and the INA228's shunt both carry it (issue 20)", ("amps",),
+        lambda w, p: setattr(w.interlocks, "dc_fault_current_a", float(p["amps"]))),
 }
 # The simulated vehicle's faults (issue 19, simulation/ev_faults.py).
 INJECTABLE.update({name: Injectable(*spec) for name, spec in EV_FAULTS.items()})

@@ -47,6 +47,8 @@ class Case:
     must_latch: str | None = None  # latched as well (when several faults trip in one tick)
     fault: str | None = None  # the scenario fault it exercises (default: its own name)
     prepare: Callable[[Charger, str], None] | None = None  # after reaching the mode, before t0
+    overrides: dict[str, dict[str, object]] = field(default_factory=dict)  # config sections
+    within_ticks: int | None = None  # a hard bound: trip this many ticks after the onset
 
     @property
     def scenario_fault(self) -> str:
@@ -72,6 +74,8 @@ DEAD_PCC = ("the meter sees the dead utility (K_GRID open): a frozen 0 V reading
 
 
 NO_GRID_COIL = "K_GRID is closed (its coil dropped) in this mode: there is nothing to drop"
+INA228_FITTED: dict[str, dict[str, object]] = {
+    "hal": {"backend": "sim", "i2c": {"ina228": {"enabled": True}}}}
 
 
 def _bus(device: str, fault: str) -> Callable[[Charger, str], None]:
@@ -138,6 +142,13 @@ CASES = (
          _inj("dc_overvoltage", volts=150.0), fault="dc_overvoltage"),
     Case("dc_overcurrent", frozenset({"DC_OVERCURRENT"}), 0.3,
          _inj("dc_overcurrent", amps=200.0)),
+    # Issue 20 item 2, the INA228 fitted: its ALERT (BOVL, SOVL/SUVL latched) wire-ORed with
+    # the ADS1115's onto BCM 17: a DC over-voltage or over-current step is safe in ONE tick.
+    Case("dc_link_surge_ina228", frozenset({"DC_LINK_ALERT"}), 0.02,
+         _inj("dc_overvoltage", volts=150.0), fault="dc_overvoltage", overrides=INA228_FITTED,
+         within_ticks=1),
+    Case("dc_fault_current", frozenset({"DC_LINK_ALERT"}), 0.02,
+         _inj("dc_fault_current", amps=250.0), overrides=INA228_FITTED, within_ticks=1),
     Case("meter_disagreement", frozenset({"MEASUREMENT_DISAGREE"}), 1.2,
          _inj("meter_disagreement", volts=50.0)),
     Case("inverter_power_stuck", frozenset({"POWER_IMPLAUSIBLE"}), 6.0,
@@ -265,7 +276,7 @@ def _coils_off(c: Charger) -> bool:
 
 def _run_case(make_charger: Callable[..., Charger], case: Case, mode: str) -> Result:
     c = make_charger({"backup": {"return_delay_s": 600.0},
-                      "limits": {"ramp_rate_w_per_s": RAMP_W_PER_S}})
+                      "limits": {"ramp_rate_w_per_s": RAMP_W_PER_S}, **case.overrides})
     if case.phase == "starting":
         case.inject(c, mode)
         t0 = c.now
@@ -293,6 +304,8 @@ def _run_case(make_charger: Callable[..., Charger], case: Case, mode: str) -> Re
     first = c.sup.trip_log[trips_before]
     assert first.function in case.codes, (case.name, mode, c.sup.trip_log[trips_before:])
     trip_t = first.t
+    if case.within_ticks is not None:
+        assert trip_t - t0 <= case.within_ticks * TICK_S + 1e-9, (case.name, mode, trip_t - t0)
     kind = CATALOGUE[first.function]
     if kind.severity is Severity.EMERGENCY:
         assert c.sup.last_dispatch is not None

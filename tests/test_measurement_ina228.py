@@ -94,9 +94,11 @@ def test_hardware_alert_limits_latch() -> None:
     dev.poll()
     assert dev.alerts == frozenset()
     plant.current_a = 250.0  # above overcurrent_alert_a (200 A)
+    plant.t += 0.02  # the chip compares conversions: time must pass (ADC_CONFIG timing)
     dev.poll()
     assert "shunt_over" in dev.alerts
-    plant.dc_v = 600.0  # above overvoltage_alert_v (500 V)
+    plant.dc_v = 600.0  # above overvoltage_alert_v (450 V)
+    plant.t += 0.02
     dev.poll()
     assert "bus_over" in dev.alerts
 
@@ -125,3 +127,33 @@ def test_sim_backend_adds_the_optional_channel_when_enabled() -> None:
         assert sample is not None and sample.value == pytest.approx(0.0, abs=0.01)
     finally:
         hw.close()
+
+
+class IgnoresLimitWrites(Ina228Model):
+    """A chip (or an isolator) that drops the write of one limit register."""
+
+    def on_write(self, data: bytes) -> None:
+        if len(data) >= 3 and data[0] == 0x0E:  # BOVL keeps its default 0x7FFF
+            return
+        super().on_write(data)
+
+
+def test_a_limit_that_does_not_read_back_is_a_setup_error() -> None:
+    """Issue 20: the alert limits are the hardware trip's levels; a chip holding another one
+    (here BOVL still at its default, ~1 kV with the divider) must not start."""
+    plant = Plant()
+    model = IgnoresLimitWrites(plant.now, lambda: 0.0, lambda: 0.0, np.random.default_rng(1))
+    sim = SimSMBus()
+    sim.add_device(ADDRESS, model)
+    with pytest.raises(HalSetupError, match=r"register 0x0E: reads 0x7FFF after writing"):
+        Ina228(I2cBus(sim, "i2c-1"), WIRING, plant.now)
+
+
+def test_limits_and_alert_control_read_back_as_written() -> None:
+    plant = Plant()
+    _sim, model, bus = rig(plant)
+    Ina228(bus, WIRING, plant.now)
+    assert model.register(0x0E) == round(450.0 / 10.0 / 3.125e-3)  # BOVL: 45 V at the pin
+    assert model.register(0x0C) == round(200.0 * 0.0005 / 5e-6)  # SOVL: 100 mV
+    assert model.register(0x0B) & 0xF000 == 1 << 15  # ALATCH; CNVR, SLOWALERT, APOL 0
+    assert model.register(0x01) >> 12 == 0xB  # continuous shunt and bus

@@ -9,7 +9,12 @@ from controller.config.der_settings import volt_var_curve
 from controller.config.grid_codes import ELEMENTS, trip_range_problems
 from controller.config.model import Config
 from controller.console.pin_hash import parse_pin_hash
-from hal.settings import EXPANDER_INPUTS, EXPANDER_OUTPUT_ONLY, EXPANDER_OUTPUTS
+from hal.settings import (
+    EXPANDER_INPUTS,
+    EXPANDER_OUTPUT_ONLY,
+    EXPANDER_OUTPUTS,
+    ina228_limit_problems,
+)
 
 ISLAND_MAX_QF = 2.5  # the highest load quality factor the anti-islanding must handle
 # IEEE 1547-2018 Table 24: the most aggressive droop and response time per category.
@@ -213,6 +218,9 @@ def cross_field_problems(config: Config) -> list[str]:
             "last part of the battery, below the discretionary one)")
     problems.extend(_console_problems(config))
     problems.extend(_rampdown_problems(config))
+    ina228 = config.hal.i2c.ina228
+    if ina228.enabled:  # issue 20: the fast DC alert's levels within the chip's range
+        problems.extend(ina228_limit_problems(ina228))
     v2h = config.v2h
     if v2h.reserve_soc_pct + v2h.reserve_hysteresis_pct > 100.0:
         problems.append(

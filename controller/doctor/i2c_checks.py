@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from controller.doctor.dc_alert_check import fast_alert_check
 from controller.doctor.devices import Devices, i2c_bus_label
 from controller.doctor.i2c_speed import CHECK as SPEED_CHECK
 from controller.doctor.i2c_speed import speed_check
@@ -15,6 +16,8 @@ from hal.drivers.ade7953 import CHIP as ADE7953
 from hal.drivers.ade7953 import Ade7953
 from hal.drivers.ads1115 import CHIP as ADS1115
 from hal.drivers.ads1115 import Ads1115
+from hal.drivers.ina228 import CHIP as INA228
+from hal.drivers.ina228 import Ina228
 from hal.drivers.mcp23017 import CHIP as MCP23017
 from hal.drivers.mcp23017 import Mcp23017
 from hal.errors import HalIOError, HalSetupError
@@ -37,12 +40,13 @@ def _bus_hint(bus_label: str) -> str:
 
 
 def i2c_checks(devices: Devices) -> list[Check]:
-    """Each chip's check, then the bus speed (``i2c.speed``)."""
+    """Each chip's check, then the bus speed (``i2c.speed``) and the DC alert line's
+    (``dc.fast_alert``)."""
     if devices.unreachable:
         speed = skipped(SPEED_CHECK, f"bus speed not read: {devices.unreachable}")
     else:
         speed = speed_check(devices.settings.i2c.bus, devices.settings.backend == "sim")
-    return [*_chip_checks(devices), speed]
+    return [*_chip_checks(devices), speed, fast_alert_check(devices.settings)]
 
 
 def _chip_checks(devices: Devices) -> list[Check]:
@@ -73,11 +77,20 @@ def _chip_checks(devices: Devices) -> list[Check]:
                 f"back; switch k {'on' if chip.level(i2c.expander.pins.ev_permission) else 'off'}"
                 f", lock feedback {'on' if chip.level(i2c.expander.pins.ev_locked) else 'off'}")
 
+    def probe_ina228(bus: I2cBus) -> str:
+        chip = Ina228(bus, i2c.ina228, now)  # IDs, then every register written and read back
+        chip.close()
+        return (f"{INA228} at 0x{i2c.ina228.address:02X} on {label} answered; ADC_CONFIG, "
+                "SHUNT_CAL, the SOVL/SUVL/BOVL limits and DIAG_ALRT (ALATCH) read back as "
+                "written")
+
     chips: list[tuple[str, str, str, int, Probe]] = [
         ("i2c.meter", ADE7953, "meter", i2c.meter.address, probe_meter),
         ("i2c.adc", ADS1115, "adc", i2c.adc.address, probe_adc),
         ("i2c.expander", MCP23017, "expander", i2c.expander.address, probe_expander),
     ]
+    if i2c.ina228.enabled:
+        chips.append(("i2c.ina228", INA228, "ina228", i2c.ina228.address, probe_ina228))
     if devices.unreachable or devices.i2c_bus is None:
         reason = devices.unreachable or "the backend offers no way to reach the bus"
         return [skipped(name, f"{chip} at 0x{address:02X} not checked: {reason}")

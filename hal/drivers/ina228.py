@@ -13,8 +13,21 @@ back (these chips have no last-operation registers: read-back is the verificatio
 limit LSBs are 16 x the 20-bit result LSBs (16-bit limit registers): SOVL/SUVL 5 uV (ADCRANGE 0)
 or 1.25 uV (ADCRANGE 1), BOVL 3.125 mV; checked against the datasheet's worked example (TI
 SLYS021A, fault thresholds: 10 A in 16.2 mOhm gives SOVL 0x7E90, 52 V gives BOVL 0x4100),
-which ``tests/test_measurement_ina228.py`` reproduces. Alerts latch (ALATCH) so the ALERT pin
-can drive a hardware trip; :attr:`Ina228.alerts` names the ones seen on the last poll.
+which ``tests/test_measurement_ina228.py`` reproduces. A limit outside the chip's range (BOVL
+above the VBUS pin's 85 V, SOVL above the shunt range) is a :class:`HalSetupError`, never a
+silently clipped limit (``hal.settings.ina228_limit_problems`` says so at config load
+already).
+
+The fast DC alert (issue 20 item 2): the chip converts shunt and bus continuously (MODE 0xB,
+1052 us each: a 2.1 ms cycle; 16 averages for the readings) and, with SLOWALERT = 0, compares
+every single conversion with its limit, so a DC over-voltage (BOVL) or over-current (SOVL,
+SUVL) pulls ALERT low within about one cycle. ALERT is latched (ALATCH), active low (APOL 0),
+open drain, wire-ORed with the ADS1115's ALERT/RDY onto BCM 17 and the hardware trip latch
+(``hw/README.md``); reading DIAG_ALRT (every poll) releases it. :attr:`Ina228.alerts` names the
+flags seen on the last poll, and the channels ``dc2_overvoltage_flag`` and
+``dc2_overcurrent_flag`` (1.0 or 0.0) carry them to the controller: where the poll runs away
+from the tick (the Pi's I2C reader) it may release the latch before the tick reads the pin, and
+the flag it read then trips instead (``controller/protection/interlocks/dc_alert.py``).
 
 :meth:`poll` (once per tick) reads voltage, current, power, energy, charge and DIAG_ALRT; every
 ``CAL_CHECK_POLLS`` polls it re-reads SHUNT_CAL, because a reset (a load transient on the
@@ -30,7 +43,7 @@ from types import MappingProxyType
 from hal.errors import HalIOError, HalSetupError, SensorFault
 from hal.i2c import I2cBus
 from hal.interfaces.adc import AdcChannel, AdcDevice, Sample
-from hal.settings import Ina228Wiring
+from hal.settings import Ina228Wiring, ina228_limit_problems
 
 CHIP = "INA228"
 
@@ -55,9 +68,11 @@ MANUFACTURER_TI = 0x5449
 DIE_ID = 0x228
 CONFIG_RSTACC = 1 << 14
 CONFIG_ADCRANGE = 1 << 4
-# MODE 0xF (continuous bus, shunt, temperature), 1052 us each (code 5), 16 averages (code 2).
-ADC_CONFIG_VALUE = 0xF << 12 | 5 << 9 | 5 << 6 | 5 << 3 | 2
+# MODE 0xB (continuous shunt and bus; the die temperature is not read), 1052 us each (code 5),
+# 16 averages (code 2): each conversion compared with the limits every 2.1 ms.
+ADC_CONFIG_VALUE = 0xB << 12 | 5 << 9 | 5 << 6 | 5 << 3 | 2
 DIAG_ALATCH = 1 << 15
+DIAG_CONTROL_MASK = 0xF000  # ALATCH, CNVR, SLOWALERT, APOL: all 0 but ALATCH
 ALERT_BITS = {"shunt_over": 1 << 6, "shunt_under": 1 << 5, "bus_over": 1 << 4,
               "bus_under": 1 << 3, "power_over": 1 << 2, "math_overflow": 1 << 9}
 DIAG_MEMSTAT = 1 << 0  # 1 = trim memory checksum good
@@ -74,8 +89,11 @@ COULOMBS_PER_AH = 3600.0
 CAL_CHECK_POLLS = 25
 WIDTH = {REG_VSHUNT: 3, REG_VBUS: 3, REG_CURRENT: 3, REG_POWER: 3, REG_ENERGY: 5,
          REG_CHARGE: 5}
-UNITS = ("V", "A", "W", "Wh", "Ah")
-CHANNELS = ("dc2_voltage_v", "dc2_current_a", "dc2_power_w", "dc2_energy_wh", "dc2_charge_ah")
+UNITS = ("V", "A", "W", "Wh", "Ah", "", "")
+OVERVOLTAGE_FLAG = "dc2_overvoltage_flag"
+OVERCURRENT_FLAG = "dc2_overcurrent_flag"
+CHANNELS = ("dc2_voltage_v", "dc2_current_a", "dc2_power_w", "dc2_energy_wh", "dc2_charge_ah",
+            OVERVOLTAGE_FLAG, OVERCURRENT_FLAG)
 
 
 def twenty_bit(raw: int, signed: bool) -> int:
@@ -114,13 +132,14 @@ class Ina228(AdcDevice):
                 f"{self._where}: SHUNT_CAL {self.shunt_cal} for {wiring.shunt_ohm} ohm and "
                 f"{wiring.max_current_a} A does not fit 15 bits; change max_current_a")
         self._config = CONFIG_ADCRANGE if low_range else 0
-        sovl_lsb = SOVL_LSB_V[wiring.shunt_range_mv]
-        limit = min(round(wiring.overcurrent_alert_a * wiring.shunt_ohm / sovl_lsb), 0x7FFF)
+        problems = ina228_limit_problems(wiring)
+        if problems:
+            raise HalSetupError(f"{self._where}: {'; '.join(problems)}")
+        sovl, bovl = limit_codes(wiring)
         self._limits = {
-            REG_SOVL: limit,
-            REG_SUVL: -limit & 0xFFFF,
-            REG_BOVL: min(round(wiring.overvoltage_alert_v / wiring.bus_scale / BOVL_LSB_V),
-                          0x7FFF),
+            REG_SOVL: sovl,
+            REG_SUVL: -sovl & 0xFFFF,
+            REG_BOVL: bovl,
             REG_DIAG_ALRT: DIAG_ALATCH,
         }
         self._channels = {name: Ina228Channel(name, unit)
@@ -156,7 +175,7 @@ class Ina228(AdcDevice):
     def _verified_write(self, register: int, value: int) -> None:
         self._write(register, value)
         readback = self._read(register, 2)
-        mask = 0xFFFF if register != REG_DIAG_ALRT else DIAG_ALATCH
+        mask = 0xFFFF if register != REG_DIAG_ALRT else DIAG_CONTROL_MASK
         if readback & mask != value & mask:
             raise HalIOError(f"{self._where} register 0x{register:02X}: reads 0x{readback:04X} "
                              f"after writing 0x{value:04X}")
@@ -197,11 +216,22 @@ class Ina228(AdcDevice):
             "dc2_charge_ah": _signed40(self._read(REG_CHARGE, 5)) * lsb / COULOMBS_PER_AH,
         }
         self.alerts = frozenset(name for name, bit in ALERT_BITS.items() if diag & bit)
+        values[OVERVOLTAGE_FLAG] = float("bus_over" in self.alerts)
+        values[OVERCURRENT_FLAG] = float(bool({"shunt_over", "shunt_under"} & self.alerts))
         for name, value in values.items():
             self._channels[name]._latest = Sample(value=value, t=t)
 
     def close(self) -> None:
         self._closed = True
+
+
+def limit_codes(wiring: Ina228Wiring) -> tuple[int, int]:
+    """The SOVL and BOVL register codes for the wiring's alert levels (in the chip's range when
+    :func:`ina228_limit_problems` finds none)."""
+    sovl = round(wiring.overcurrent_alert_a * wiring.shunt_ohm
+                 / SOVL_LSB_V[wiring.shunt_range_mv])
+    bovl = round(wiring.overvoltage_alert_v / wiring.bus_scale / BOVL_LSB_V)
+    return sovl, bovl
 
 
 def _signed40(raw: int) -> int:

@@ -45,7 +45,7 @@ def adc_pin_volts(world: SimWorld, ain: int) -> float:
     chans = world.hal.i2c.adc.channels
     inlet = world.inlet_v()
     current = world.battery.current_a if world.ev_dc() else 0.0
-    current += world.interlocks.dc_current_offset_a
+    current += world.interlocks.dc_current_offset_a + world.interlocks.dc_fault_current_a
     stuck = world.interlocks.dc_current_stuck_a
     if stuck is not None:
         current = stuck
@@ -82,9 +82,13 @@ def drive_inputs(world: SimWorld) -> None:
                            (inputs.ev_present, world.ev_plugged)):
         high = active == wiring.active_high
         world.pin(wiring.pin).hold(high)
-    # The ADS1115's ALERT/RDY: the chip model's comparator drives it (open drain, pulled up).
+    # The ADS1115's ALERT/RDY: the chip model's comparator drives it (open drain, pulled up),
+    # wire-ORed with the INA228's ALERT when one is fitted (issue 20): either pulls it low.
     world.adc_chip.advance()
-    world.pin(inputs.dc_alert.pin).hold(world.adc_chip.alert_pin_high)
+    high = world.adc_chip.alert_pin_high
+    if world.hal.i2c.ina228.enabled:
+        high = world.dc_monitor_chip.alert_pin_high and high
+    world.pin(inputs.dc_alert.pin).hold(high)
 
 
 def update_aux(world: SimWorld) -> None:

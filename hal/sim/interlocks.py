@@ -31,6 +31,9 @@ class SimInterlocks:
     # The inverter's firmware runs none of its own trips (with the inverter ignoring its
     # commands: it fails to cease, which exercises GRID_CEASE_FAILED).
     inverter_fails_to_cease: bool = False
+    # A fault current in the DC+ conductor (a short in the DC stage, issue 20): the hall sensor
+    # and the INA228's shunt both carry it; the plant's energy balance does not model it.
+    dc_fault_current_a: float = 0.0
     _ceased: bool = False
 
     @property

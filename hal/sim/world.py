@@ -101,7 +101,7 @@ class SimWorld:
         self.smbus.add_device(hal.i2c.adc.address, self.adc_chip)
         ina = hal.i2c.ina228
         self.dc_monitor_chip = Ina228Model(
-            clock.now, lambda: self.battery.current_a * ina.shunt_ohm if self.ev_dc() else 0.0,
+            clock.now, lambda: self.dc_shunt_a() * ina.shunt_ohm,
             lambda: self.dc_link_v / ina.bus_scale, self.rng)
         if ina.enabled:
             self.smbus.add_device(ina.address, self.dc_monitor_chip)
@@ -252,6 +252,12 @@ class SimWorld:
     def ev_dc(self) -> bool:
         """The battery is on the inlet: plugged in with the vehicle's contactors closed."""
         return self.ev_plugged and self.ev_car.contactors_closed
+
+    def dc_shunt_a(self) -> float:
+        """The current through the INA228's shunt in DC+: the battery's while it is on the
+        inlet, plus an injected fault current (``dc_fault_current``)."""
+        battery = self.battery.current_a if self.ev_dc() else 0.0
+        return battery + self.interlocks.dc_fault_current_a
 
     def inlet_v(self) -> float:
         """The charger's output at the connector: the battery behind the vehicle's contactors,

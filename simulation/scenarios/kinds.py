@@ -168,8 +168,8 @@ EVENTS: dict[str, dict[str, Param]] = {
               "sensor": p(str, "for sensor_open, sensor_short, temperature_absent and "
                           "overtemperature_ramp: which NTC", choices=SENSORS),
               "rate_c_per_s": p(float, "for overtemperature_ramp", min=0.001, max=100.0),
-              "amps": p(float, "for dc_overcurrent and dc_current_sensor_stuck", min=0.0,
-                        max=1000.0),
+              "amps": p(float, "for dc_overcurrent, dc_current_sensor_stuck and "
+                        "dc_fault_current", min=0.0, max=1000.0),
               "volts": p(float, "for dc_overvoltage and meter_disagreement", min=-1000.0,
                          max=1000.0)},
 }

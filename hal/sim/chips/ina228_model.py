@@ -10,12 +10,26 @@ pin) with gain error and gaussian noise, quantised to the ADC LSB (VSHUNT 312.5 
 with ADCRANGE; VBUS 195.3125 uV) and placed in bits [23:4]. CURRENT is computed the way the
 chip does it, from VSHUNT and SHUNT_CAL (so a wrong SHUNT_CAL gives a wrong current, as on the
 silicon); POWER = |current x VBUS|; ENERGY and CHARGE integrate over ``now()`` between
-accesses. Alert flags compare with SOVL/SUVL/BOVL and latch while ALATCH is set, until
-DIAG_ALRT is read. :meth:`power_cycle` restores the register defaults (SHUNT_CAL 0x1000).
+accesses. :meth:`power_cycle` restores the register defaults (SHUNT_CAL 0x1000).
+
+The alert comparators follow the conversion timing of ADC_CONFIG (issue 20): in a continuous
+MODE (0x9-0xF; bit 0 bus, bit 1 shunt, bit 2 temperature) the chip converts the enabled
+channels in turn, bus, shunt, temperature, each for its conversion time (VBUSCT, VSHCT, VTCT:
+50 ... 4120 us), the cycle restarting when ADC_CONFIG is written. With SLOWALERT = 0 every
+conversion is compared with its limit (BOVL for the bus, SOVL/SUVL for the shunt); with
+SLOWALERT = 1 only each average of AVG conversions (1 ... 1024). A conversion takes the pin
+voltage present when the model notices it (:meth:`advance`, called by the world every plant
+step, and every register access), with the gain error and without noise (its ~1 LSB is far
+below any limit's margin). A flag set by a comparison stays while ALATCH is set, until
+DIAG_ALRT is read; without ALATCH it follows each comparison. Triggered (single-shot) modes and
+the temperature and power limits are not modelled. The ALERT pin (:attr:`alert_pin_high`) is
+open drain: pulled low while an over- or under-limit flag is set (APOL = 0), high otherwise
+(with APOL = 1 the other way round); its conversion-ready use (CNVR) is not modelled.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -33,8 +47,16 @@ WIDTHS = {VSHUNT: 3, VBUS: 3, CURRENT: 3, POWER: 3, ENERGY: 5, CHARGE: 5}
 READ_ONLY = frozenset({VSHUNT, VBUS, DIETEMP, CURRENT, POWER, ENERGY, CHARGE, MANUFACTURER_ID,
                        DEVICE_ID})
 RSTACC, ADCRANGE, ALATCH = 1 << 14, 1 << 4, 1 << 15
+SLOWALERT, APOL = 1 << 13, 1 << 12
 DIAG_WRITABLE = 0xF000
 SHNTOL, SHNTUL, BUSOL = 1 << 6, 1 << 5, 1 << 4
+LIMIT_FLAGS = SHNTOL | SHNTUL | BUSOL
+CONVERSION_TIMES_S = (50e-6, 84e-6, 150e-6, 280e-6, 540e-6, 1052e-6, 2074e-6, 4120e-6)
+AVERAGES = (1, 4, 16, 64, 128, 256, 512, 1024)
+MODE_CONTINUOUS = 0x8
+BUS_MODE, SHUNT_MODE, TEMP_MODE = 0x1, 0x2, 0x4
+# ADC_CONFIG fields: MODE 15:12, VBUSCT 11:9, VSHCT 8:6, VTCT 5:3, AVG 2:0
+MODE_SHIFT, VBUSCT_SHIFT, VSHCT_SHIFT, VTCT_SHIFT, FIELD_MASK = 12, 9, 6, 3, 0x7
 VSHUNT_LSB = {False: 312.5e-9, True: 78.125e-9}  # by ADCRANGE
 SOVL_LSB = {False: 5e-6, True: 1.25e-6}
 VBUS_LSB, BOVL_LSB = 195.3125e-6, 3.125e-3
@@ -66,10 +88,95 @@ class Ina228Model(I2cDeviceModel):
         self._energy = 0.0  # in ENERGY counts
         self._charge = 0.0  # in CHARGE counts
         self._t: float | None = None
+        self._cycle_start = now()  # the conversion cycle restarts when ADC_CONFIG is written
+        self._done = {BUS_MODE: 0, SHUNT_MODE: 0}  # conversions compared so far, per channel
+        self._block = {BUS_MODE: (0, 0.0), SHUNT_MODE: (0, 0.0)}  # SLOWALERT: count, sum
 
     def power_cycle(self) -> None:
         self._regs = dict(DEFAULTS)
         self._energy = self._charge = 0.0
+        self._restart_conversions()
+
+    # -- the alert comparators and the ALERT pin ----------------------------------------------
+
+    @property
+    def alert_pin_high(self) -> bool:
+        """The ALERT pin's level (open drain with a pull-up): low while a limit flag is set
+        (APOL = 0, active low), high otherwise; the other way round with APOL = 1."""
+        self.advance()
+        asserted = bool(self._regs[DIAG_ALRT] & LIMIT_FLAGS)
+        return asserted == bool(self._regs[DIAG_ALRT] & APOL)
+
+    def conversion_schedule(self) -> tuple[float, dict[int, float]]:
+        """The continuous cycle from ADC_CONFIG: its period and, per compared channel (bus,
+        shunt) enabled, when its conversion ends within the cycle (s); (0, {}) when the chip
+        is not converting continuously."""
+        adc = self._regs[ADC_CONFIG]
+        mode = adc >> MODE_SHIFT
+        if not mode & MODE_CONTINUOUS or not mode & (BUS_MODE | SHUNT_MODE | TEMP_MODE):
+            return 0.0, {}
+        ends: dict[int, float] = {}
+        t = 0.0
+        for bit, shift in ((BUS_MODE, VBUSCT_SHIFT), (SHUNT_MODE, VSHCT_SHIFT),
+                           (TEMP_MODE, VTCT_SHIFT)):
+            if mode & bit:
+                t += CONVERSION_TIMES_S[adc >> shift & FIELD_MASK]
+                if bit != TEMP_MODE:
+                    ends[bit] = t
+        return t, ends
+
+    def advance(self) -> None:
+        """Compare the conversions completed by now with their limits (the world calls this
+        every plant step, so the ALERT pin follows time between the driver's accesses)."""
+        period, ends = self.conversion_schedule()
+        if not ends:
+            return
+        elapsed = self.now() - self._cycle_start
+        diag = self._regs[DIAG_ALRT]
+        averages = AVERAGES[self._regs[ADC_CONFIG] & FIELD_MASK] if diag & SLOWALERT else 1
+        for channel, end in ends.items():
+            completed = math.floor((elapsed - end) / period + 1e-9) + 1 if elapsed >= end else 0
+            new = completed - self._done[channel]
+            if new <= 0:
+                continue
+            self._done[channel] = completed
+            value = self._pin_volts(channel)
+            count, total = self._block[channel]
+            count, total = count + new, total + new * value
+            if count < averages:
+                self._block[channel] = (count, total)
+                continue
+            # One comparison stands for every completed one (one pin voltage for all of them).
+            self._block[channel] = (count % averages, count % averages * value)
+            self._compare(channel, total / count)
+
+    def _pin_volts(self, channel: int) -> float:
+        volts = self.bus_volts() if channel == BUS_MODE else self.shunt_volts()
+        return volts * (1.0 + self.gain_error)
+
+    def _compare(self, channel: int, volts: float) -> None:
+        flags = 0
+        if channel == BUS_MODE:
+            if volts > self._regs[BOVL] * BOVL_LSB:
+                flags = BUSOL
+        else:
+            lsb = SOVL_LSB[self._low_range()]
+            raw_suvl = self._regs[SUVL]
+            suvl = (raw_suvl - 0x10000 if raw_suvl & 0x8000 else raw_suvl) * lsb
+            if volts > self._regs[SOVL] * lsb:
+                flags = SHNTOL
+            elif volts < suvl:
+                flags = SHNTUL
+        mine = BUSOL if channel == BUS_MODE else SHNTOL | SHNTUL
+        diag = self._regs[DIAG_ALRT]
+        if not diag & ALATCH:
+            diag &= ~mine  # transparent: the flags follow each comparison
+        self._regs[DIAG_ALRT] = diag | flags
+
+    def _restart_conversions(self) -> None:
+        self._cycle_start = self.now()
+        self._done = {BUS_MODE: 0, SHUNT_MODE: 0}
+        self._block = {BUS_MODE: (0, 0.0), SHUNT_MODE: (0, 0.0)}
 
     def register(self, pointer: int) -> int:
         """A configuration or limit register as last written (0 if never written, no default);
@@ -88,7 +195,11 @@ class Ina228Model(I2cDeviceModel):
             value &= ~RSTACC
         if self._pointer == DIAG_ALRT:  # only the control bits 15-12 are writable
             value = value & DIAG_WRITABLE | self._regs[DIAG_ALRT] & ~DIAG_WRITABLE
+        else:
+            self.advance()  # the conversions so far are compared with the limits in force
         self._regs[self._pointer] = value
+        if self._pointer == ADC_CONFIG:
+            self._restart_conversions()
 
     def on_read(self, n: int) -> bytes:
         self._accumulate()
@@ -96,7 +207,7 @@ class Ina228Model(I2cDeviceModel):
         width = WIDTHS.get(register, 2)
         value = self._value(register)
         if register == DIAG_ALRT:
-            self._regs[DIAG_ALRT] &= ~(SHNTOL | SHNTUL | BUSOL)  # latched flags clear on read
+            self._regs[DIAG_ALRT] &= ~LIMIT_FLAGS  # latched flags clear on read
         return (value.to_bytes(width, "big") + bytes(max(0, n - width)))[:n]
 
     # -- internals ---------------------------------------------------------------------------
@@ -130,25 +241,7 @@ class Ina228Model(I2cDeviceModel):
             self._energy += self._power_counts(current, bus) * POWER_FACTOR / ENERGY_FACTOR * dt
             self._charge += current * dt
         self._t = now
-        self._check_alerts()
-
-    def _check_alerts(self) -> None:
-        shunt = self.shunt_volts()
-        lsb = SOVL_LSB[self._low_range()]
-        sovl = self._regs[SOVL] * lsb
-        raw_suvl = self._regs[SUVL]
-        suvl = (raw_suvl - 0x10000 if raw_suvl & 0x8000 else raw_suvl) * lsb
-        flags = 0
-        if shunt > sovl:
-            flags |= SHNTOL
-        if shunt < suvl:
-            flags |= SHNTUL
-        if self.bus_volts() > self._regs[BOVL] * BOVL_LSB:
-            flags |= BUSOL
-        diag = self._regs[DIAG_ALRT]
-        if not diag & ALATCH:
-            diag &= ~(SHNTOL | SHNTUL | BUSOL)  # transparent: the flags follow the condition
-        self._regs[DIAG_ALRT] = diag | flags
+        self.advance()
 
     def _value(self, register: int) -> int:
         if register == VSHUNT:
