@@ -6,8 +6,8 @@ from __future__ import annotations
 from controller.config.model import Config, ProtectionSettings
 from controller.protection.monitor import QUIET, Finding, ProtectionInput, finding
 from controller.protection.trip import Trip
-from controller.values.snapshot import Snapshot
 from controller.vocabulary import FaultCode
+from hal.protocols.ev_messages import EvReport
 
 
 class DcVoltageMonitor:
@@ -33,7 +33,15 @@ class DcVoltageMonitor:
 class DcCurrentMonitor:
     """DC_OVERCURRENT when |I| exceeds the direction's smallest limit plus a margin for longer
     than the delay. Charging: the EV's request, the inverter and the cable; discharging: the
-    EV's discharge maximum, the inverter and the cable."""
+    EV's discharge maximum, the inverter and the cable.
+
+    Judged by the sample's time (issue 20 item 5; docs/safety.md): each DC current sample is
+    compared with the limit in force when it was taken, the larger of the limits of the tick it
+    was first seen at and of the tick before (a sample read at the tick the limit fell predates
+    the fall, as ``SAMPLE_EPSILON_S`` in controller/modes/base.py has it), and keeps that verdict
+    while it is the newest: the ADC refreshes the channel only every few ticks, and at a slow
+    loop a sample from before the car's request dropped is no evidence of an excess over the
+    new limit. An excess is timed from the time of the first sample that shows it."""
 
     def __init__(self, config: Config) -> None:
         self._margin = config.safety.dc_current.margin_a
@@ -41,27 +49,35 @@ class DcCurrentMonitor:
         self._fixed = min(config.inverter.max_dc_current_a, config.limits.cable_max_current_a)
         self._max_age = config.protection.sensor_max_age_s
         self._since: float | None = None
+        self._prev_ev: EvReport | None = None  # the EV's report at the tick before
+        self._sample_t: float | None = None  # the newest sample judged (its time), its limit
+        self._sample_limit = 0.0
 
-    def limit_a(self, snap: Snapshot, current_a: float) -> float:
+    def _limit(self, ev: EvReport | None, current_a: float) -> float:
         limit = self._fixed
-        if snap.ev is not None:
-            ev = (snap.ev.charge_current_request_a if current_a >= 0
-                  else snap.ev.max_discharge_current_a)
-            limit = min(limit, ev)
+        if ev is not None:
+            limit = min(limit, ev.charge_current_request_a if current_a >= 0
+                        else ev.max_discharge_current_a)
         return limit + self._margin
 
     def update(self, seen: ProtectionInput) -> Finding:
         snap = seen.snap
-        current = snap.analog_value("dc_current_a", self._max_age)
-        if current is None:
+        prev_ev, self._prev_ev = self._prev_ev, snap.ev
+        sample = snap.analog.get("dc_current_a")
+        if sample is None or snap.t - sample.t > self._max_age:
             self._since = None
             return QUIET
-        limit = self.limit_a(snap, current)
+        current = sample.value
+        if sample.t != self._sample_t:  # first seen now: the limits of this tick and the last
+            self._sample_t = sample.t
+            self._sample_limit = max(self._limit(snap.ev, current),
+                                     self._limit(prev_ev, current))
+        limit = self._sample_limit
         if abs(current) <= limit:
             self._since = None
             return QUIET
         if self._since is None:
-            self._since = snap.t
+            self._since = sample.t
         if snap.t - self._since < self._delay - 1e-9:
             return QUIET
         return finding(Trip(FaultCode.DC_OVERCURRENT, f"DC current {current:.1f} A beyond "
