@@ -29,13 +29,18 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 
 import highspy
 import numpy as np
+import numpy.typing as npt
 
 from gateway.planner.evaluate import evaluate
 from gateway.planner.floors import DUST, floors, power_bounds
-from gateway.planner.model import Array, Plan, Problem
+from gateway.planner.model import Array, Plan, Problem, series
+
+SHARED_STEPS = 4  # steps carried out before the next plan: an hour (the benchmark re-plans
+# hourly, the service every 15 minutes), one decision whichever PV scenario comes true
 
 
 class PlannerSolveError(RuntimeError):
@@ -50,19 +55,24 @@ def terminal_value(problem: Problem) -> float:
 
 
 class _Columns:
-    """Column index arithmetic: block ``k`` holds one column per step."""
+    """Column index arithmetic: block ``k`` of scenario ``b`` holds one column per step; the
+    EV's charge and discharge in the first ``shared`` steps are scenario 0's in every scenario
+    (non-anticipativity: what is carried out now cannot depend on which scenario comes true)."""
 
     C, D, G, Z, S, W = range(6)
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, scenarios: int = 1, shared: int = 0) -> None:
         self.n = n
-        self.count = 6 * n
+        self.shared = shared
+        self.count = 6 * n * scenarios
 
-    def __call__(self, block: int, i: int) -> int:
-        return block * self.n + i
+    def __call__(self, block: int, i: int, b: int = 0) -> int:
+        if block in (self.C, self.D) and i < self.shared:
+            b = 0
+        return (6 * b + block) * self.n + i
 
-    def block(self, block: int) -> slice:
-        return slice(block * self.n, (block + 1) * self.n)
+    def indices(self, block: int, b: int) -> npt.NDArray[np.int64]:
+        return np.array([self(block, i, b) for i in range(self.n)], dtype=np.int64)
 
 
 class _Rows:
@@ -96,58 +106,95 @@ def _without_dust(problem: Problem) -> Problem:
 
 def solve(problem: Problem) -> Plan:
     """The cheapest plan for ``problem`` (raises PlannerSolveError only on a solver failure)."""
+    return _solve([problem], 0)
+
+
+def solve_scenarios(problem: Problem, pv_scenarios: Sequence[npt.ArrayLike],
+                    shared_steps: int = SHARED_STEPS) -> Plan:
+    """The plan of least *expected* cost over PV scenarios (sample average approximation).
+
+    The scenarios are ``problem`` itself (its PV forecast) and one copy per series of
+    ``pv_scenarios`` (e.g. the last days' measured profiles), all weighted alike. The EV's power
+    in the first ``shared_steps`` steps is one decision for all of them (it is carried out
+    before the next plan); after that each scenario has its own recourse. Every scenario keeps
+    the same reserve and departure floors, so the plan is feasible whichever comes true. The
+    plan returned is the first scenario's (``problem``'s forecast) with the shared first steps.
+    Without scenarios: ``solve(problem)``.
+    """
+    pvs = [series(f"pv scenario {k}", s, problem.n, 0.0) for k, s in enumerate(pv_scenarios)]
+    blocks = [problem] + [dataclasses.replace(problem, pv_kw=pv) for pv in pvs]
+    return _solve(blocks, max(int(shared_steps), 1) if pvs else 0)
+
+
+def _solve(blocks: list[Problem], shared: int) -> Plan:
+    """Build and solve the program over the scenario ``blocks`` (alike but for their PV)."""
     t0 = time.perf_counter()
-    problem = _without_dust(problem)
-    n, dt = problem.n, problem.step_h
+    blocks = [_without_dust(b) for b in blocks]
+    problem = blocks[0]
+    n, dt, m = problem.n, problem.step_h, len(blocks)
     bat, wear = problem.battery, problem.wear
-    bounds = power_bounds(problem)
-    fl = floors(problem, bounds)
-    col = _Columns(n)
+    bounds = [power_bounds(b) for b in blocks]
+    c_floor = np.min([b.c_max for b in bounds], axis=0)  # the floors hold in every scenario
+    fl = floors(problem, dataclasses.replace(bounds[0], c_max=c_floor))
+    col = _Columns(n, m, min(shared, n))
     inf = highspy.kHighsInf
+    weight = 1.0 / m
 
     cost = np.zeros(col.count)
     lower = np.zeros(col.count)
     upper = np.zeros(col.count)
     cyc = wear.cycle_cost_per_kwh
-    cost[col.block(col.C)] = cyc * bat.charge_efficiency * dt
-    upper[col.block(col.C)] = bounds.c_max
-    cost[col.block(col.D)] = cyc / bat.discharge_efficiency * dt
-    upper[col.block(col.D)] = bounds.d_max * (1.0 - fl.below_reserve)
-    lower[col.block(col.G)], upper[col.block(col.G)] = -bounds.x_max, bounds.g_max
-    cost[col.block(col.Z)] = dt
-    lower[col.block(col.Z)], upper[col.block(col.Z)] = -inf, inf
-    lower[col.block(col.S)], upper[col.block(col.S)] = fl.lo_kwh, fl.hi_kwh
-    cost[col(col.S, n - 1)] = -terminal_value(problem)
-    cost[col.block(col.W)] = dt
-    lower[col.block(col.W)], upper[col.block(col.W)] = -inf, inf
+    tv = terminal_value(problem)
+    for b, bb in enumerate(bounds):
+        own = slice(col.shared, n) if b else slice(0, n)
+        mine = col.shared if b else 0
+        for block, limit, unit in ((col.C, bb.c_max, cyc * bat.charge_efficiency * dt),
+                                   (col.D, bb.d_max * (1.0 - fl.below_reserve),
+                                    cyc / bat.discharge_efficiency * dt)):
+            idx = col.indices(block, b)
+            cost[idx] += weight * unit
+            upper[idx[own]] = limit[own]
+            upper[idx[:mine]] = np.minimum(upper[idx[:mine]], limit[:mine])
+        g = col.indices(col.G, b)
+        lower[g], upper[g] = -bb.x_max, bb.g_max
+        for block in (col.Z, col.W):
+            idx = col.indices(block, b)
+            cost[idx] = weight * dt
+            lower[idx], upper[idx] = -inf, inf
+        s = col.indices(col.S, b)
+        lower[s], upper[s] = fl.lo_kwh, fl.hi_kwh
+        cost[s[-1]] = -weight * tv
 
     rows = _Rows()
-    net = problem.load_kw - problem.pv_kw
     export_price = np.minimum(problem.export_price, problem.import_price)  # convex bill
     soc0 = bat.kwh(problem.soc_pct)
     temps = (problem.temperature_c if problem.temperature_c is not None
              else np.full(n, wear.default_temperature_c))
-    for i in range(n):
-        c, d, g, z, s, w = (col(k, i) for k in range(6))
-        rows.add([(g, 1.0), (c, -1.0), (d, 1.0)], float(net[i]), float(net[i]))
-        rows.add([(z, 1.0), (g, -float(problem.import_price[i]))], 0.0, inf)
-        rows.add([(z, 1.0), (g, -float(export_price[i]))], 0.0, inf)
-        # s_i - s_{i-1} - eta_c dt c_i + dt/eta_d d_i = -trip energy (+ soc0 at i = 0)
-        rhs = -float(fl.arrival_drop_kwh[i]) + (soc0 if i == 0 else 0.0)
-        entries = [(s, 1.0), (c, -bat.charge_efficiency * dt), (d, dt / bat.discharge_efficiency)]
-        if i > 0:
-            entries.append((col(col.S, i - 1), -1.0))
-        rows.add(entries, rhs, rhs)
-        for a, b in wear.calendar_lines(float(temps[i]), bat.capacity_kwh):
-            rows.add([(w, 1.0), (s, -b)], a, inf)
-        c_max, d_max = float(upper[c]), float(upper[d])
-        if c_max > 0 and d_max > 0:
-            rows.add([(c, 1.0 / c_max), (d, 1.0 / d_max)], -inf, 1.0)
-    for day in fl.days:
-        rows.add([(col(col.D, i), dt) for i in day], -inf, wear.daily_discharge_kwh)
+    lines = [wear.calendar_lines(float(temps[i]), bat.capacity_kwh) for i in range(n)]
+    for b, blk in enumerate(blocks):
+        net = blk.load_kw - blk.pv_kw
+        for i in range(n):
+            c, d, g, z, s, w = (col(k, i, b) for k in range(6))
+            rows.add([(g, 1.0), (c, -1.0), (d, 1.0)], float(net[i]), float(net[i]))
+            rows.add([(z, 1.0), (g, -float(problem.import_price[i]))], 0.0, inf)
+            rows.add([(z, 1.0), (g, -float(export_price[i]))], 0.0, inf)
+            # s_i - s_{i-1} - eta_c dt c_i + dt/eta_d d_i = -trip energy (+ soc0 at i = 0)
+            rhs = -float(fl.arrival_drop_kwh[i]) + (soc0 if i == 0 else 0.0)
+            entries = [(s, 1.0), (c, -bat.charge_efficiency * dt),
+                       (d, dt / bat.discharge_efficiency)]
+            if i > 0:
+                entries.append((col(col.S, i - 1, b), -1.0))
+            rows.add(entries, rhs, rhs)
+            for a, slope in lines[i]:
+                rows.add([(w, 1.0), (s, -slope)], a, inf)
+            c_max, d_max = float(upper[c]), float(upper[d])
+            if c_max > 0 and d_max > 0:
+                rows.add([(c, 1.0 / c_max), (d, 1.0 / d_max)], -inf, 1.0)
+        for day in fl.days:
+            rows.add([(col(col.D, i, b), dt) for i in day], -inf, wear.daily_discharge_kwh)
 
     x = _run(col, cost, lower, upper, rows)
-    ev_kw = x[col.block(col.C)] - x[col.block(col.D)]
+    ev_kw = x[col.indices(col.C, 0)] - x[col.indices(col.D, 0)]
     return evaluate(problem, ev_kw, fl.notes, time.perf_counter() - t0)
 
 
