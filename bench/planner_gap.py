@@ -179,8 +179,25 @@ def pv_days7(w: Window, k: int, times: list[dt.datetime]) -> list[np.ndarray]:
     return [_profile(w, k, len(times), row) for row in _past_days(w, k, 7)]
 
 
+def shared_hour(_w: Window, _k: int) -> int:
+    """One decision for the hour carried out before the next plan; recourse after."""
+    return 4
+
+
+def shared_all(_w: Window, _k: int) -> int:
+    """One plan for every scenario: its expected cost (no scenario knows its future)."""
+    return 10 ** 6
+
+
+def shared_today(w: Window, k: int) -> int:
+    """One decision until midnight (tomorrow's sun is not known before tomorrow), at least
+    an hour."""
+    return max(DAY - (w.offset + k) % DAY, 4)
+
+
 def rolling(w: Window, pv: PvSource, exact_load: bool, horizon: int,
-            scenarios: ScenarioSource | None = None) -> bench.Strategy:
+            scenarios: ScenarioSource | None = None,
+            shared: Callable[[Window, int], int] = shared_hour) -> bench.Strategy:
     def strategy(year: bench.Year, k: int, soc: float, model: LoadModel) -> Plan:
         start = (year.start + dt.timedelta(hours=bench.STEP_H * k)).astimezone(year.start.tzinfo)
         times = [start + dt.timedelta(hours=bench.STEP_H * j) for j in range(horizon)]
@@ -190,7 +207,8 @@ def rolling(w: Window, pv: PvSource, exact_load: bool, horizon: int,
                                    load=load)
         if scenarios is None:
             return solve(problem)
-        return solve_scenarios(problem, [s[:problem.n] for s in scenarios(w, k, times)])
+        return solve_scenarios(problem, [s[:problem.n] for s in scenarios(w, k, times)],
+                               shared(w, k))
     return strategy
 
 
@@ -213,8 +231,10 @@ VARIANTS: dict[str, tuple[PvSource, bool, int, int]] = {
     "day-ahead PV, learned load, 15 min": (pv_dayahead, False, H36, 1),
 }
 # name: (PV forecast, PV scenarios): the risk-aware plan (optimiser.solve_scenarios), learned load
-SCENARIO_VARIANTS: dict[str, tuple[PvSource, ScenarioSource]] = {
-    "7-day mean PV + the 7 days as scenarios, learned load": (pv_mean7, pv_days7),
+SCENARIO_VARIANTS: dict[str, tuple[PvSource, ScenarioSource, Callable[[Window, int], int]]] = {
+    "7-day mean PV + the 7 days as scenarios, learned load": (pv_mean7, pv_days7, shared_hour),
+    "the same, one plan for all scenarios": (pv_mean7, pv_days7, shared_all),
+    "the same, one decision until midnight": (pv_mean7, pv_days7, shared_today),
 }
 
 
@@ -240,8 +260,8 @@ def main() -> int:
             for name in only:
                 base = name.removesuffix(" + absorb")
                 if base in SCENARIO_VARIANTS:
-                    pv, scen = SCENARIO_VARIANTS[base]
-                    strategy = rolling(w, pv, False, H36, scen)
+                    pv, scen, shared = SCENARIO_VARIANTS[base]
+                    strategy = rolling(w, pv, False, H36, scen, shared)
                     block = 4
                 else:
                     pv, exact_load, horizon, block = VARIANTS[base]

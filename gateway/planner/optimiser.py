@@ -133,10 +133,15 @@ def _solve(blocks: list[Problem], shared: int) -> Plan:
     problem = blocks[0]
     n, dt, m = problem.n, problem.step_h, len(blocks)
     bat, wear = problem.battery, problem.wear
-    bounds = [power_bounds(b) for b in blocks]
-    c_floor = np.min([b.c_max for b in bounds], axis=0)  # the floors hold in every scenario
-    fl = floors(problem, dataclasses.replace(bounds[0], c_max=c_floor))
     col = _Columns(n, m, min(shared, n))
+    bounds = [power_bounds(b) for b in blocks]
+    # the shared steps charge at most what every scenario allows; each scenario's floors (the
+    # fastest charge from there on) start from that, so each has a plan whatever comes true
+    c_shared = np.min([b.c_max[:col.shared] for b in bounds], axis=0)
+    bounds = [dataclasses.replace(b, c_max=np.concatenate([c_shared, b.c_max[col.shared:]]))
+              for b in bounds]
+    fls = [floors(blk, bb) for blk, bb in zip(blocks, bounds, strict=True)]
+    fl = fls[0]
     inf = highspy.kHighsInf
     weight = 1.0 / m
 
@@ -145,11 +150,11 @@ def _solve(blocks: list[Problem], shared: int) -> Plan:
     upper = np.zeros(col.count)
     cyc = wear.cycle_cost_per_kwh
     tv = terminal_value(problem)
-    for b, bb in enumerate(bounds):
+    for b, (bb, fb) in enumerate(zip(bounds, fls, strict=True)):
         own = slice(col.shared, n) if b else slice(0, n)
         mine = col.shared if b else 0
         for block, limit, unit in ((col.C, bb.c_max, cyc * bat.charge_efficiency * dt),
-                                   (col.D, bb.d_max * (1.0 - fl.below_reserve),
+                                   (col.D, bb.d_max * (1.0 - fb.below_reserve),
                                     cyc / bat.discharge_efficiency * dt)):
             idx = col.indices(block, b)
             cost[idx] += weight * unit
@@ -162,7 +167,7 @@ def _solve(blocks: list[Problem], shared: int) -> Plan:
             cost[idx] = weight * dt
             lower[idx], upper[idx] = -inf, inf
         s = col.indices(col.S, b)
-        lower[s], upper[s] = fl.lo_kwh, fl.hi_kwh
+        lower[s], upper[s] = fb.lo_kwh, fb.hi_kwh
         cost[s[-1]] = -weight * tv
 
     rows = _Rows()
@@ -171,18 +176,21 @@ def _solve(blocks: list[Problem], shared: int) -> Plan:
     temps = (problem.temperature_c if problem.temperature_c is not None
              else np.full(n, wear.default_temperature_c))
     lines = [wear.calendar_lines(float(temps[i]), bat.capacity_kwh) for i in range(n)]
-    for b, blk in enumerate(blocks):
+    for b, (blk, fb) in enumerate(zip(blocks, fls, strict=True)):
         net = blk.load_kw - blk.pv_kw
         for i in range(n):
             c, d, g, z, s, w = (col(k, i, b) for k in range(6))
             rows.add([(g, 1.0), (c, -1.0), (d, 1.0)], float(net[i]), float(net[i]))
             rows.add([(z, 1.0), (g, -float(problem.import_price[i]))], 0.0, inf)
             rows.add([(z, 1.0), (g, -float(export_price[i]))], 0.0, inf)
-            # s_i - s_{i-1} - eta_c dt c_i + dt/eta_d d_i = -trip energy (+ soc0 at i = 0)
-            rhs = -float(fl.arrival_drop_kwh[i]) + (soc0 if i == 0 else 0.0)
+            # s_i - s_{i-1} - eta_c dt c_i + dt/eta_d d_i = -trip energy (+ soc0 at i = 0);
+            # back empty from a trip that may need more than the car leaves with: no s_{i-1}
+            rhs = -float(fb.arrival_drop_kwh[i]) + (soc0 if i == 0 else 0.0)
             entries = [(s, 1.0), (c, -bat.charge_efficiency * dt),
                        (d, dt / bat.discharge_efficiency)]
-            if i > 0:
+            if fb.arrives_empty[i]:
+                rhs = 0.0
+            elif i > 0:
                 entries.append((col(col.S, i - 1, b), -1.0))
             rows.add(entries, rhs, rhs)
             for a, slope in lines[i]:
