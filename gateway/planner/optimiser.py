@@ -160,15 +160,15 @@ def _solve(blocks: list[Problem], shared: int) -> Plan:
             cost[idx] += weight * unit
             upper[idx[own]] = limit[own]
             upper[idx[:mine]] = np.minimum(upper[idx[:mine]], limit[:mine])
-        g = col.indices(col.G, b)
-        lower[g], upper[g] = -bb.x_max, bb.g_max
+        grid_cols = col.indices(col.G, b)
+        lower[grid_cols], upper[grid_cols] = -bb.x_max, bb.g_max
         for block in (col.Z, col.W):
             idx = col.indices(block, b)
             cost[idx] = weight * dt
             lower[idx], upper[idx] = -inf, inf
-        s = col.indices(col.S, b)
-        lower[s], upper[s] = fb.lo_kwh, fb.hi_kwh
-        cost[s[-1]] = -weight * tv
+        soc_cols = col.indices(col.S, b)
+        lower[soc_cols], upper[soc_cols] = fb.lo_kwh, fb.hi_kwh
+        cost[soc_cols[-1]] = -weight * tv
 
     rows = _Rows()
     export_price = np.minimum(problem.export_price, problem.import_price)  # convex bill
