@@ -55,11 +55,13 @@ def terminal_value(problem: Problem) -> float:
 
 
 class _Columns:
-    """Column index arithmetic: block ``k`` of scenario ``b`` holds one column per step; the
-    EV's charge and discharge in the first ``shared`` steps are scenario 0's in every scenario
-    (non-anticipativity: what is carried out now cannot depend on which scenario comes true)."""
+    """Column index arithmetic: block ``k`` of scenario ``b`` holds one column per step. In
+    the first ``shared`` steps the EV's charge and discharge, and so its SoC and calendar wear,
+    are scenario 0's columns in every scenario (non-anticipativity: what is carried out cannot
+    depend on which scenario comes true); only the grid power and the bill are per scenario."""
 
     C, D, G, Z, S, W = range(6)
+    SHARED = (C, D, S, W)
 
     def __init__(self, n: int, scenarios: int = 1, shared: int = 0) -> None:
         self.n = n
@@ -67,7 +69,7 @@ class _Columns:
         self.count = 6 * n * scenarios
 
     def __call__(self, block: int, i: int, b: int = 0) -> int:
-        if block in (self.C, self.D) and i < self.shared:
+        if block in self.SHARED and i < self.shared:
             b = 0
         return (6 * b + block) * self.n + i
 
@@ -151,24 +153,20 @@ def _solve(blocks: list[Problem], shared: int) -> Plan:
     cyc = wear.cycle_cost_per_kwh
     tv = terminal_value(problem)
     for b, (bb, fb) in enumerate(zip(bounds, fls, strict=True)):
-        own = slice(col.shared, n) if b else slice(0, n)
-        mine = col.shared if b else 0
-        for block, limit, unit in ((col.C, bb.c_max, cyc * bat.charge_efficiency * dt),
-                                   (col.D, bb.d_max * (1.0 - fb.below_reserve),
-                                    cyc / bat.discharge_efficiency * dt)):
+        for block, lo, hi, unit in (
+                (col.C, 0.0, bb.c_max, cyc * bat.charge_efficiency * dt),
+                (col.D, 0.0, bb.d_max * (1.0 - fb.below_reserve),
+                 cyc / bat.discharge_efficiency * dt),
+                (col.G, -bb.x_max, bb.g_max, 0.0), (col.Z, -inf, inf, dt),
+                (col.S, fb.lo_kwh, fb.hi_kwh, 0.0), (col.W, -inf, inf, dt)):
             idx = col.indices(block, b)
             cost[idx] += weight * unit
-            upper[idx[own]] = limit[own]
-            upper[idx[:mine]] = np.minimum(upper[idx[:mine]], limit[:mine])
-        grid_cols = col.indices(col.G, b)
-        lower[grid_cols], upper[grid_cols] = -bb.x_max, bb.g_max
-        for block in (col.Z, col.W):
-            idx = col.indices(block, b)
-            cost[idx] = weight * dt
-            lower[idx], upper[idx] = -inf, inf
-        soc_cols = col.indices(col.S, b)
-        lower[soc_cols], upper[soc_cols] = fb.lo_kwh, fb.hi_kwh
-        cost[soc_cols[-1]] = -weight * tv
+            lo_k, hi_k = np.broadcast_to(lo, (n,)), np.broadcast_to(hi, (n,))
+            k = col.shared if b and block in col.SHARED else 0  # shared: the tightest bound
+            lower[idx[k:]], upper[idx[k:]] = lo_k[k:], hi_k[k:]
+            lower[idx[:k]] = np.maximum(lower[idx[:k]], lo_k[:k])
+            upper[idx[:k]] = np.minimum(upper[idx[:k]], hi_k[:k])
+        cost[col(col.S, n - 1, b)] -= weight * tv
 
     rows = _Rows()
     export_price = np.minimum(problem.export_price, problem.import_price)  # convex bill
@@ -192,6 +190,8 @@ def _solve(blocks: list[Problem], shared: int) -> Plan:
                 rhs = 0.0
             elif i > 0:
                 entries.append((col(col.S, i - 1, b), -1.0))
+            if b and i < col.shared:
+                continue  # the SoC, wear and hull rows of shared columns: scenario 0's
             rows.add(entries, rhs, rhs)
             for a, slope in lines[i]:
                 rows.add([(w, 1.0), (s, -slope)], a, inf)
@@ -199,7 +199,8 @@ def _solve(blocks: list[Problem], shared: int) -> Plan:
             if c_max > 0 and d_max > 0:
                 rows.add([(c, 1.0 / c_max), (d, 1.0 / d_max)], -inf, 1.0)
         for day in fl.days:
-            rows.add([(col(col.D, i, b), dt) for i in day], -inf, wear.daily_discharge_kwh)
+            if b == 0 or day[-1] >= col.shared:
+                rows.add([(col(col.D, i, b), dt) for i in day], -inf, wear.daily_discharge_kwh)
 
     x = _run(col, cost, lower, upper, rows)
     ev_kw = x[col.indices(col.C, 0)] - x[col.indices(col.D, 0)]
