@@ -39,9 +39,6 @@ from gateway.planner.evaluate import evaluate
 from gateway.planner.floors import DUST, floors, power_bounds
 from gateway.planner.model import Array, Plan, Problem, series
 
-SHARED_STEPS = 4  # steps carried out before the next plan: an hour (the benchmark re-plans
-# hourly, the service every 15 minutes), one decision whichever PV scenario comes true
-
 
 class PlannerSolveError(RuntimeError):
     """HiGHS did not return an optimal plan (a bug: the bounds are built to be feasible)."""
@@ -112,20 +109,23 @@ def solve(problem: Problem) -> Plan:
 
 
 def solve_scenarios(problem: Problem, pv_scenarios: Sequence[npt.ArrayLike],
-                    shared_steps: int = SHARED_STEPS) -> Plan:
-    """The plan of least *expected* cost over PV scenarios (sample average approximation).
+                    shared_steps: int | None = None) -> Plan:
+    """The plan of least *expected* cost over PV scenarios (a sample average approximation).
 
     The scenarios are ``problem`` itself (its PV forecast) and one copy per series of
-    ``pv_scenarios`` (e.g. the last days' measured profiles), all weighted alike. The EV's power
-    in the first ``shared_steps`` steps is one decision for all of them (it is carried out
-    before the next plan); after that each scenario has its own recourse. Every scenario keeps
-    the same reserve and departure floors, so the plan is feasible whichever comes true. The
-    plan returned is the first scenario's (``problem``'s forecast) with the shared first steps.
-    Without scenarios: ``solve(problem)``.
+    ``pv_scenarios`` (the last days' measured profiles), all weighted alike. The EV's power in
+    the first ``shared_steps`` steps (None: the whole horizon) is one decision for all of them:
+    nobody knows which comes true; only the grid power and the bill differ per scenario. After
+    that each scenario has its own recourse (measured in bench/planner_gap.py: an hour shared
+    was worse than the whole horizon; the next plan is the real recourse). Every scenario keeps
+    the reserve and departure floors, so the plan holds whichever comes true. The plan returned
+    is the first scenario's (``problem``'s forecast). Without scenarios: ``solve(problem)``.
     """
     pvs = [series(f"pv scenario {k}", s, problem.n, 0.0) for k, s in enumerate(pv_scenarios)]
     blocks = [problem] + [dataclasses.replace(problem, pv_kw=pv) for pv in pvs]
-    return _solve(blocks, max(int(shared_steps), 1) if pvs else 0)
+    if not pvs:
+        return _solve(blocks, 0)
+    return _solve(blocks, problem.n if shared_steps is None else max(int(shared_steps), 1))
 
 
 def _solve(blocks: list[Problem], shared: int) -> Plan:
