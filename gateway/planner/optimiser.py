@@ -23,6 +23,11 @@ recomputation, which cuts charging there.
 Infeasible wishes are cut before solving, with a note saying why: a departure target the car
 cannot reach in time becomes "as full as possible by then" (charge at full power), and a reserve
 above the current SoC becomes a floor that rises as fast as the charger can fill it.
+
+``solve_scenarios`` is the risk-aware plan: the same program once per PV scenario (the forecast
+and the measured days), the EV's columns (charge, discharge, SoC, calendar wear) shared by all of
+them, each with its own grid power and bill, the objective their mean: one plan of least
+expected cost, which prices the chance that tomorrow's sun does not come.
 """
 
 from __future__ import annotations
