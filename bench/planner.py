@@ -1,6 +1,11 @@
 """A year of a household with a bidirectional charger: the planner against the baselines.
 
     .venv/bin/python bench/planner.py [--days 365] [--plot docs/planner-bench.png]
+        [--pv-scenarios] [--tariffs tou,dynamic] [--save out.json] [--plot-from a.json,b.json]
+
+``--pv-scenarios`` runs the planner as with ``[planner] pv_scenarios = true`` (the risk-aware
+plan); ``--tariffs`` and ``--save`` let the two tariffs run as two processes, ``--plot-from``
+draws their saved results together.
 
 Data (docs/planner.md, "Benchmark", names every source):
 - PV: pvlib's typical meteorological year file 723170TYA.CSV (Greensboro, NC; TMY3), 6 kWp

@@ -24,6 +24,9 @@ PV forecasts compared:
   that mean, and the mean today with the 7 days' lower quartile from midnight on.
 A name ending in " + absorb" runs that variant with ``claim_for(absorb=True)`` (an unforecast
 PV surplus into the car as far as the plan buys that energy dearer later).
+``SCENARIO_VARIANTS`` (2026-12-04): the risk-aware plan (gateway/planner/optimiser.py
+``solve_scenarios``) on the 7-day mean and the seven days as PV scenarios, the decision shared
+for the first hour, until midnight, or the whole horizon (what ``[planner] pv_scenarios`` does).
 Nothing is fitted to the benchmark: the error's spreads, the days and the quartile are fixed a
 priori, not tuned; which variant the service uses was chosen on these windows (docs/planner.md).
 """
