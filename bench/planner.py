@@ -1,6 +1,11 @@
 """A year of a household with a bidirectional charger: the planner against the baselines.
 
     .venv/bin/python bench/planner.py [--days 365] [--plot docs/planner-bench.png]
+        [--pv-scenarios] [--tariffs tou,dynamic] [--save out.json] [--plot-from a.json,b.json]
+
+``--pv-scenarios`` runs the planner as with ``[planner] pv_scenarios = true`` (the risk-aware
+plan); ``--tariffs`` and ``--save`` let the two tariffs run as two processes, ``--plot-from``
+draws their saved results together.
 
 Data (docs/planner.md, "Benchmark", names every source):
 - PV: pvlib's typical meteorological year file 723170TYA.CSV (Greensboro, NC; TMY3), 6 kWp
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import json
 import os
 import sys
 import time
@@ -41,7 +47,7 @@ from gateway.planner.departures import DeparturePlan, Outing
 from gateway.planner.evaluate import EPS_KW, claim_for
 from gateway.planner.forecasts import FALLBACK_SHAPE, LoadModel
 from gateway.planner.model import Battery, Limits, Plan, Problem
-from gateway.planner.optimiser import solve
+from gateway.planner.optimiser import solve, solve_scenarios
 from gateway.planner.tariffs import tou_from_table
 from gateway.planner.wear import WearModel
 
@@ -240,12 +246,20 @@ SHORT: list[tuple[dt.datetime, float]] = []  # departures more than 0.5 kWh belo
 PV_DAYS = 7  # gateway/planner/forecasts.py PV_HISTORY_DAYS
 
 
+PV_SCENARIOS = False  # --pv-scenarios: the planner as with `[planner] pv_scenarios = true`
+
+
+def pv_days(pv: np.ndarray, k: int) -> np.ndarray:
+    """The whole days measured in the ``PV_DAYS`` days before step ``k``'s day, one row each
+    (the arrays start at midnight); the service's PV scenarios (``PvHistory.scenarios``)."""
+    day_start = k - k % 96
+    return pv[max(day_start - PV_DAYS * 96, 0):day_start].reshape(-1, 96)
+
+
 def pv_profile(pv: np.ndarray, k: int) -> np.ndarray:
     """The service's PV forecast (``PvHistory``): the mean per slot of the whole days measured
-    in the ``PV_DAYS`` days before step ``k``'s day (the arrays start at midnight); zeros
-    before the first whole day."""
-    day_start = k - k % 96
-    rows = pv[max(day_start - PV_DAYS * 96, 0):day_start].reshape(-1, 96)
+    in the ``PV_DAYS`` days before step ``k``'s day; zeros before the first whole day."""
+    rows = pv_days(pv, k)
     return rows.mean(axis=0) if len(rows) else np.zeros(96)
 
 
@@ -254,7 +268,12 @@ def planner(year: Year, k: int, soc: float, model: LoadModel) -> Plan:
     times = [start + dt.timedelta(hours=STEP_H * j) for j in range(HORIZON)]
     load = model.forecast(times)
     pv = np.resize(np.roll(pv_profile(year.pv, k), -(k % 96)), HORIZON)
-    plan = solve(problem_at(year, k, soc, HORIZON, pv=pv, load=load))
+    problem = problem_at(year, k, soc, HORIZON, pv=pv, load=load)
+    if PV_SCENARIOS:  # the measured days as scenarios, one plan for all of them
+        plan = solve_scenarios(problem, [np.resize(np.roll(day, -(k % 96)), HORIZON)[:problem.n]
+                                         for day in pv_days(year.pv, k)], problem.n)
+    else:
+        plan = solve(problem)
     SOLVE_TIMES.append(plan.solve_s)
     return plan
 
@@ -284,9 +303,22 @@ def main() -> int:
     ap.add_argument("--plot", type=Path)
     ap.add_argument("--diagnose", action="store_true",
                     help="also run the planner with exact forecasts (forecast error vs horizon)")
+    ap.add_argument("--pv-scenarios", action="store_true",
+                    help="the planner plans on the last seven days as PV scenarios")
+    ap.add_argument("--tariffs", default="tou,dynamic", help="comma-separated: tou, dynamic")
+    ap.add_argument("--save", type=Path, help="write the results as JSON (for --plot-from)")
+    ap.add_argument("--plot-from", default="",
+                    help="comma-separated JSON files of --save: plot them, run nothing")
     args = ap.parse_args()
+    global PV_SCENARIOS
+    PV_SCENARIOS = args.pv_scenarios
     results: dict[str, dict[str, tuple[float, float, float]]] = {}
-    for tariff in ("tou", "dynamic"):
+    if args.plot_from:
+        for name in args.plot_from.split(","):
+            results.update(json.loads(Path(name).read_text()))
+        _plot(results, args.plot)
+        return 0
+    for tariff in args.tariffs.split(","):
         year = make_year(tariff, args.days)
         res = {"charge on arrival": execute(year, on_arrival),
                "cheapest slots": execute(year, cheapest),
@@ -315,6 +347,8 @@ def main() -> int:
             print(f"{tariff}: the planner saves {saved:.2f} a year against {name}")
         print(f"{tariff}: gap to the optimum "
               f"{100 * (sum(res['planner (forecasts)'][:2]) - best) / abs(best):.2f} %")
+    if args.save is not None:
+        args.save.write_text(json.dumps(results))
     if args.plot is not None:
         _plot(results, args.plot)
     return 0
@@ -326,8 +360,8 @@ def _plot(results: dict[str, dict[str, tuple[float, float, float]]], path: Path)
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(results), figsize=(11, 4))
-    for ax, (tariff, res) in zip(axes, results.items(), strict=True):
+    fig, axes = plt.subplots(1, len(results), figsize=(11, 4), squeeze=False)
+    for ax, (tariff, res) in zip(axes[0], results.items(), strict=True):
         names = list(res)
         energy = [res[n][0] for n in names]
         wear = [res[n][1] for n in names]

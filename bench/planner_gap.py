@@ -24,6 +24,9 @@ PV forecasts compared:
   that mean, and the mean today with the 7 days' lower quartile from midnight on.
 A name ending in " + absorb" runs that variant with ``claim_for(absorb=True)`` (an unforecast
 PV surplus into the car as far as the plan buys that energy dearer later).
+``SCENARIO_VARIANTS`` (2026-12-04): the risk-aware plan (gateway/planner/optimiser.py
+``solve_scenarios``) on the 7-day mean and the seven days as PV scenarios, the decision shared
+for the first hour, until midnight, or the whole horizon (what ``[planner] pv_scenarios`` does).
 Nothing is fitted to the benchmark: the error's spreads, the days and the quartile are fixed a
 priori, not tuned; which variant the service uses was chosen on these windows (docs/planner.md).
 """
@@ -46,7 +49,7 @@ import planner as bench  # bench/planner.py
 
 from gateway.planner.forecasts import LoadModel, persistence_pv
 from gateway.planner.model import Plan
-from gateway.planner.optimiser import solve
+from gateway.planner.optimiser import solve, solve_scenarios
 
 LAT, LON = 36.1, -79.95  # Greensboro, NC (the TMY file's site)
 SIGMA_DAY, SIGMA_HOUR = 0.3, 0.3
@@ -99,6 +102,7 @@ def trained_model(w: Window) -> LoadModel:
 
 
 PvSource = Callable[[Window, int, list[dt.datetime]], np.ndarray]
+ScenarioSource = Callable[[Window, int, list[dt.datetime]], list[np.ndarray]]
 
 
 def pv_persistence(w: Window, k: int, _times: list[dt.datetime]) -> np.ndarray:
@@ -173,14 +177,41 @@ def pv_exact(w: Window, k: int, _times: list[dt.datetime]) -> np.ndarray:
     return w.pv_full[g:g + len(_times)]
 
 
-def rolling(w: Window, pv: PvSource, exact_load: bool, horizon: int) -> bench.Strategy:
+def pv_days7(w: Window, k: int, times: list[dt.datetime]) -> list[np.ndarray]:
+    """The last seven days' measured profiles, each laid over the horizon (PV scenarios)."""
+    return [_profile(w, k, len(times), row) for row in _past_days(w, k, 7)]
+
+
+def shared_hour(_w: Window, _k: int) -> int:
+    """One decision for the hour carried out before the next plan; recourse after."""
+    return 4
+
+
+def shared_all(_w: Window, _k: int) -> int:
+    """One plan for every scenario: its expected cost (no scenario knows its future)."""
+    return 10 ** 6
+
+
+def shared_today(w: Window, k: int) -> int:
+    """One decision until midnight (tomorrow's sun is not known before tomorrow), at least
+    an hour."""
+    return max(DAY - (w.offset + k) % DAY, 4)
+
+
+def rolling(w: Window, pv: PvSource, exact_load: bool, horizon: int,
+            scenarios: ScenarioSource | None = None,
+            shared: Callable[[Window, int], int] = shared_hour) -> bench.Strategy:
     def strategy(year: bench.Year, k: int, soc: float, model: LoadModel) -> Plan:
         start = (year.start + dt.timedelta(hours=bench.STEP_H * k)).astimezone(year.start.tzinfo)
         times = [start + dt.timedelta(hours=bench.STEP_H * j) for j in range(horizon)]
         g = w.offset + k
         load = w.load_full[g:g + horizon] if exact_load else model.forecast(times)
-        return solve(bench.problem_at(year, k, soc, horizon, pv=pv(w, k, times)[:horizon],
-                                      load=load))
+        problem = bench.problem_at(year, k, soc, horizon, pv=pv(w, k, times)[:horizon],
+                                   load=load)
+        if scenarios is None:
+            return solve(problem)
+        return solve_scenarios(problem, [s[:problem.n] for s in scenarios(w, k, times)],
+                               shared(w, k))
     return strategy
 
 
@@ -202,6 +233,12 @@ VARIANTS: dict[str, tuple[PvSource, bool, int, int]] = {
     "day-ahead PV, learned load": (pv_dayahead, False, H36, 4),
     "day-ahead PV, learned load, 15 min": (pv_dayahead, False, H36, 1),
 }
+# name: (PV forecast, PV scenarios): the risk-aware plan (optimiser.solve_scenarios), learned load
+SCENARIO_VARIANTS: dict[str, tuple[PvSource, ScenarioSource, Callable[[Window, int], int]]] = {
+    "7-day mean PV + the 7 days as scenarios, learned load": (pv_mean7, pv_days7, shared_hour),
+    "the same, one plan for all scenarios": (pv_mean7, pv_days7, shared_all),
+    "the same, one decision until midnight": (pv_mean7, pv_days7, shared_today),
+}
 
 
 def main() -> int:
@@ -211,7 +248,8 @@ def main() -> int:
     ap.add_argument("--only", default="", help="semicolon-separated variant names (default: all)")
     args = ap.parse_args()
     only = [v for v in args.only.split(";") if v] or list(VARIANTS)
-    unknown = [v for v in only if v.removesuffix(" + absorb") not in VARIANTS]
+    unknown = [v for v in only
+               if v.removesuffix(" + absorb") not in {*VARIANTS, *SCENARIO_VARIANTS}]
     if unknown:
         ap.error(f"unknown variants: {unknown}")
     for tariff in ("tou", "dynamic"):
@@ -223,10 +261,17 @@ def main() -> int:
                   f"PV rRMSE {100 * rrmse(w.dayahead[g0:g0 + w.year.n], w.year.pv):.0f} %",
                   flush=True)
             for name in only:
-                pv, exact_load, horizon, block = VARIANTS[name.removesuffix(" + absorb")]
+                base = name.removesuffix(" + absorb")
+                if base in SCENARIO_VARIANTS:
+                    pv, scen, shared = SCENARIO_VARIANTS[base]
+                    strategy = rolling(w, pv, False, H36, scen, shared)
+                    block = 4
+                else:
+                    pv, exact_load, horizon, block = VARIANTS[base]
+                    strategy = rolling(w, pv, exact_load, horizon)
                 bench.ABSORB = name.endswith(" + absorb")
-                energy, wear, _ = bench.execute(w.year, rolling(w, pv, exact_load, horizon),
-                                                block=block, model=trained_model(w))
+                energy, wear, _ = bench.execute(w.year, strategy, block=block,
+                                                model=trained_model(w))
                 total = energy + wear
                 gap = 100 * (total - best) / abs(best)
                 print(f"  {name:<40} total {total:9.2f}  gap {gap:6.2f} %", flush=True)

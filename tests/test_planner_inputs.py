@@ -186,3 +186,37 @@ def test_the_pv_forecast_is_the_mean_of_the_last_seven_measured_days() -> None:
     assert list(got) == [2.0, 0.0]
     assert history.yesterday_kwh(today.date()) == pytest.approx(3.0 * 4)
     assert len(history.days) <= PV_HISTORY_DAYS + 1  # today and the seven before it
+
+
+def test_pv_scenarios_are_the_measured_days_only_when_asked_for(tmp_path: Path) -> None:
+    """``[planner] pv_scenarios``: the risk-aware plan's scenarios are the fully measured days
+    of the history, each laid over the horizon like the forecast (their mean is the forecast);
+    off, with a forecast file or without PV there are none (the plain plan)."""
+    import dataclasses
+
+    from gateway.planner.forecasts import PvHistory
+    from gateway.planner.inputs import build_problem, pv_scenarios
+
+    today = dt.datetime(2026, 6, 10, 0, 0, tzinfo=CET)
+    history = PvHistory()
+    for back, kw in ((1, 3.0), (2, 1.0)):
+        day = today - dt.timedelta(days=back)
+        for q in range(96):
+            history.learn(day + dt.timedelta(minutes=15 * q), kw if 40 <= q < 56 else 0.0)
+    history.learn(today - dt.timedelta(days=3, hours=-12), 40.0)  # one slot: not a day
+    cfg = planner_config.load(EXAMPLE)
+    on = dataclasses.replace(cfg, planner=dataclasses.replace(cfg.planner, pv_scenarios=True))
+    now = today + dt.timedelta(hours=12)
+    problem, _ = build_problem(on, now, 50.0, True, pv_history=history)
+    scen = pv_scenarios(on, problem, history)
+    assert [float(s[0]) for s in scen] == [1.0, 3.0]  # oldest first, at noon
+    assert all(len(s) == problem.n for s in scen)
+    assert np.array_equal(np.mean(scen, axis=0), problem.pv_kw)
+    assert pv_scenarios(cfg, problem, history) == []  # off by default
+    with_file = dataclasses.replace(on, pv=dataclasses.replace(on.pv, forecast_file=tmp_path))
+    assert pv_scenarios(with_file, problem, history) == []
+    assert pv_scenarios(on, problem, PvHistory()) == []  # nothing measured yet
+    bad = write(tmp_path, "bad.toml", EXAMPLE.read_text().replace(
+        "timezone = ", "pv_scenarios = 1\ntimezone = "))
+    with pytest.raises(PlannerInputError, match=r"planner.pv_scenarios = 1: must be true or false"):
+        planner_config.load(bad)

@@ -140,3 +140,23 @@ def test_a_limit_below_a_watt_is_no_power_in_the_bounds_and_in_the_plan() -> Non
     assert all(s.ev_kw == 0.0 for s in plan.steps)
     assert any("reserve" in n for n in plan.notes), plan.notes
     assert EPS_KW >= 1e-3  # the same watt
+
+
+def test_a_trip_that_needs_more_than_the_departure_floor_never_leaves_a_phantom_reserve() -> None:
+    """Found by the risk-aware plan's reserve property (tests/test_planner_scenarios.py): a trip
+    of 1 kWh with a 0 % departure target, the car away now with 0.2 kWh. The program took only
+    the departure floor (0 kWh) off at the return, so it counted 0.2 kWh the trip had used
+    and planned a V2H step on it: the priced plan discharged below the reserve, to empty. A trip
+    that may need more than the floor brings the car back empty (as its note says)."""
+    n = 28
+    price, load = np.zeros(n), np.zeros(n)
+    price[22], load[22] = 1.0, 1.0
+    problem = Problem(START, price, np.zeros(n), np.zeros(n), load, soc_pct=1.0,
+                      plugged_now=False, trips=(Trip(1, 2, 0.0, 1.0),),
+                      battery=Battery(capacity_kwh=20.0, reserve_pct=1.0, max_soc_pct=10.0),
+                      limits=Limits(max_charge_kw=1.0, max_discharge_kw=1.0, max_import_kw=3.0))
+    plan = solve(problem)
+    assert any("assuming it comes back empty" in note for note in plan.notes)
+    for i, s in enumerate(plan.steps):
+        if s.ev_kw < 0:
+            assert s.soc_pct >= 1.0 - 1e-6, f"step {i} discharges below the reserve: {s}"

@@ -65,10 +65,13 @@ def at_full_power(p: Plan, problem: Problem, i: int, c_max: np.ndarray) -> bool:
 @settings(max_examples=EXAMPLES)
 @given(problems())
 def test_never_below_the_reserve_unless_charging_as_fast_as_allowed(problem: Problem) -> None:
+    check_reserve(problem, solve(problem))
+
+
+def check_reserve(problem: Problem, plan: Plan, c_max: np.ndarray | None = None) -> None:
     """Below the reserve from now on: full power until it is reached (a future trip's arrival
     is planned again when the car plugs in, from its measured SoC); never a discharge there."""
-    plan = solve(problem)
-    c_max = charge_max(problem)
+    c_max = charge_max(problem) if c_max is None else c_max
     reserve = problem.battery.reserve_pct
     first_away = min((t.depart for t in problem.trips), default=problem.n)
     for i, s in enumerate(plan.steps):
@@ -81,8 +84,11 @@ def test_never_below_the_reserve_unless_charging_as_fast_as_allowed(problem: Pro
 @settings(max_examples=EXAMPLES)
 @given(problems())
 def test_meets_every_feasible_departure_target(problem: Problem) -> None:
-    plan = solve(problem)
-    c_max = charge_max(problem)
+    check_targets(problem, solve(problem))
+
+
+def check_targets(problem: Problem, plan: Plan, c_max: np.ndarray | None = None) -> None:
+    c_max = charge_max(problem) if c_max is None else c_max
     bat = problem.battery
     for trip in problem.trips:
         if trip.depart == 0:
@@ -105,9 +111,12 @@ def test_meets_every_feasible_departure_target(problem: Problem) -> None:
 @settings(max_examples=EXAMPLES)
 @given(problems())
 def test_never_exports_in_v2h_and_never_exceeds_a_limit(problem: Problem) -> None:
-    plan = solve(problem)
+    check_limits(problem, solve(problem))
+
+
+def check_limits(problem: Problem, plan: Plan, c_max: np.ndarray | None = None) -> None:
     lim = problem.limits
-    c_max = charge_max(problem)
+    c_max = charge_max(problem) if c_max is None else c_max
     v2g_cap = lim.export_cap_kw if lim.v2g_allowed else 0.0
     may_discharge = lim.v2h_allowed or lim.v2g_allowed
     for i, s in enumerate(plan.steps):

@@ -32,6 +32,7 @@ class PlannerSettings:
     replan_s: float = 900.0  # re-plan every 15 minutes (and at once on events)
     lease_s: float = 120.0  # the client renews it; a dead gateway's claim lapses after this
     timezone: str = "UTC"
+    pv_scenarios: bool = False  # plan on the measured days as PV scenarios (docs/planner.md)
 
     def __post_init__(self) -> None:
         finite("planner.horizon_h", self.horizon_h, 1.0, 168.0)

@@ -9,8 +9,10 @@ floor is still below the reserve (the car is refilling it), discharging is forbi
 SoC is then below the reserve, or might be.
 
 A future trip's arrival SoC is not known before solving; its floor ramp starts from the lowest
-arrival the plan allows (departure floor minus the trip). The car's real arrival is planned again
-when it plugs in, from its measured SoC.
+arrival the plan allows (departure floor minus the trip). A trip that may need more than that
+floor brings the car back empty in the program (``arrives_empty``: whatever it left with), so the
+program never counts energy the trip may have used. The car's real arrival is planned again when
+it plugs in, from its measured SoC.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Floors:
     days: tuple[tuple[int, ...], ...]  # step indices of each local calendar day
     notes: tuple[str, ...]
     below_reserve: Array  # 1.0 where the floor is still below the reserve: no discharge there
+    arrives_empty: Array  # 1.0 at a return step whose trip may need more than the car leaves with
 
 
 def power_bounds(problem: Problem) -> PowerBounds:
@@ -86,6 +89,7 @@ def floors(problem: Problem, bounds: PowerBounds) -> Floors:
     plugged = problem.plugged()
     lo = np.zeros(n)
     drop = np.zeros(n)
+    empty = np.zeros(n)
     notes: list[str] = []
     departs = {t.depart: t for t in problem.trips}
     backs = {t.back: t for t in problem.trips if t.back < n}
@@ -116,6 +120,7 @@ def floors(problem: Problem, bounds: PowerBounds) -> Floors:
             if trip.energy_kwh > leaving_with + 1e-9 and trip.back < n:
                 notes.append(f"trip from {_clock(problem, i)}: needs {trip.energy_kwh:.1f} kWh, "
                              f"more than the car leaves with; assuming it comes back empty")
+                empty[trip.back] = 1.0
         if i in backs:
             drop[i] = min(backs[i].energy_kwh, leaving_with)
             reach = leaving_with - drop[i]
@@ -128,4 +133,4 @@ def floors(problem: Problem, bounds: PowerBounds) -> Floors:
         day_of.setdefault(problem.time(i).date(), []).append(i)
     days = tuple(tuple(v) for v in day_of.values())
     below = (lo < reserve - 1e-9).astype(np.float64)
-    return Floors(lo, np.full(n, hi), drop, days, tuple(notes), below)
+    return Floors(lo, np.full(n, hi), drop, days, tuple(notes), below, empty)

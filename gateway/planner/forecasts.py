@@ -98,16 +98,29 @@ class PvHistory:
         first step's day, at each step's slot; None without one such day. (In
         bench/planner_gap.py the seven-day mean beat yesterday's profile in seven of eight
         28-day windows: a sunny or dark day does not decide the next day and a half alone.)"""
-        if not times:
-            return None
-        first = times[0].date()
-        full = [day for d, day in self.days.items()
-                if first - dt.timedelta(days=PV_HISTORY_DAYS) <= d < first
-                and not np.isnan(day).any()]
+        full = self._full_days(times)
         if not full:
             return None
-        mean = np.mean(full, axis=0)
-        return np.array([mean[t.hour * 4 + t.minute // 15] for t in times])
+        return _laid(np.mean(full, axis=0), times)
+
+    def scenarios(self, times: list[dt.datetime]) -> list[Array]:
+        """Each fully measured day among the ``PV_HISTORY_DAYS`` before the first step's day,
+        laid over ``times`` like ``forecast`` (the PV scenarios of the risk-aware plan,
+        ``optimiser.solve_scenarios``); oldest first, empty without one such day."""
+        return [_laid(day, times) for day in self._full_days(times)]
+
+    def _full_days(self, times: list[dt.datetime]) -> list[Array]:
+        if not times:
+            return []
+        first = times[0].date()
+        return [self.days[d] for d in sorted(self.days)
+                if first - dt.timedelta(days=PV_HISTORY_DAYS) <= d < first
+                and not np.isnan(self.days[d]).any()]
+
+
+def _laid(profile: Array, times: list[dt.datetime]) -> Array:
+    """A one-day profile (96 slots from midnight) at each step's slot of the day."""
+    return np.array([profile[t.hour * 4 + t.minute // 15] for t in times])
 
 
 def sun_elevation_deg(t: dt.datetime, lat: float, lon: float) -> float:

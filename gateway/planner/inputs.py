@@ -20,7 +20,7 @@ from gateway.planner.forecasts import (
     persistence_pv,
     read_series,
 )
-from gateway.planner.model import STEP_H, PlannerInputError, Problem
+from gateway.planner.model import STEP_H, Array, PlannerInputError, Problem
 from gateway.planner.tariffs import DynamicPrices
 
 MIN_STEPS = 4  # an hour
@@ -79,3 +79,14 @@ def build_problem(cfg: PlannerConfig, now: dt.datetime, soc_pct: float, plugged:
     if plugged and trips and trips[0].depart == 0:
         problem = dataclasses.replace(problem, trips=trips[1:])  # due now: it is still here
     return problem, tuple(notes)
+
+
+def pv_scenarios(cfg: PlannerConfig, problem: Problem,
+                 pv_history: PvHistory | None) -> list[Array]:
+    """The PV scenarios of the risk-aware plan (``optimiser.solve_scenarios``): the measured
+    days of ``pv_history`` laid over the horizon, when ``[planner] pv_scenarios`` is on and the
+    PV forecast is the history's own (no forecast file); otherwise none (the plain plan)."""
+    if (not cfg.planner.pv_scenarios or pv_history is None or cfg.pv.forecast_file is not None
+            or cfg.pv.kwp <= 0):
+        return []
+    return pv_history.scenarios([problem.time(i) for i in range(problem.n)])

@@ -23,19 +23,26 @@ recomputation, which cuts charging there.
 Infeasible wishes are cut before solving, with a note saying why: a departure target the car
 cannot reach in time becomes "as full as possible by then" (charge at full power), and a reserve
 above the current SoC becomes a floor that rises as fast as the charger can fill it.
+
+``solve_scenarios`` is the risk-aware plan: the same program once per PV scenario (the forecast
+and the measured days), the EV's columns (charge, discharge, SoC, calendar wear) shared by all of
+them, each with its own grid power and bill, the objective their mean: one plan of least
+expected cost, which prices the chance that tomorrow's sun does not come.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 
 import highspy
 import numpy as np
+import numpy.typing as npt
 
 from gateway.planner.evaluate import evaluate
 from gateway.planner.floors import DUST, floors, power_bounds
-from gateway.planner.model import Array, Plan, Problem
+from gateway.planner.model import Array, Plan, Problem, series
 
 
 class PlannerSolveError(RuntimeError):
@@ -50,19 +57,26 @@ def terminal_value(problem: Problem) -> float:
 
 
 class _Columns:
-    """Column index arithmetic: block ``k`` holds one column per step."""
+    """Column index arithmetic: block ``k`` of scenario ``b`` holds one column per step. In
+    the first ``shared`` steps the EV's charge and discharge, and so its SoC and calendar wear,
+    are scenario 0's columns in every scenario (non-anticipativity: what is carried out cannot
+    depend on which scenario comes true); only the grid power and the bill are per scenario."""
 
     C, D, G, Z, S, W = range(6)
+    SHARED = (C, D, S, W)
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, scenarios: int = 1, shared: int = 0) -> None:
         self.n = n
-        self.count = 6 * n
+        self.shared = shared
+        self.count = 6 * n * scenarios
 
-    def __call__(self, block: int, i: int) -> int:
-        return block * self.n + i
+    def __call__(self, block: int, i: int, b: int = 0) -> int:
+        if block in self.SHARED and i < self.shared:
+            b = 0
+        return (6 * b + block) * self.n + i
 
-    def block(self, block: int) -> slice:
-        return slice(block * self.n, (block + 1) * self.n)
+    def indices(self, block: int, b: int) -> npt.NDArray[np.int64]:
+        return np.array([self(block, i, b) for i in range(self.n)], dtype=np.int64)
 
 
 class _Rows:
@@ -96,58 +110,105 @@ def _without_dust(problem: Problem) -> Problem:
 
 def solve(problem: Problem) -> Plan:
     """The cheapest plan for ``problem`` (raises PlannerSolveError only on a solver failure)."""
+    return _solve([problem], 0)
+
+
+def solve_scenarios(problem: Problem, pv_scenarios: Sequence[npt.ArrayLike],
+                    shared_steps: int | None = None) -> Plan:
+    """The plan of least *expected* cost over PV scenarios (a sample average approximation).
+
+    The scenarios are ``problem`` itself (its PV forecast) and one copy per series of
+    ``pv_scenarios`` (the last days' measured profiles), all weighted alike. The EV's power in
+    the first ``shared_steps`` steps (None: the whole horizon) is one decision for all of them:
+    nobody knows which comes true; only the grid power and the bill differ per scenario. After
+    that each scenario has its own recourse (measured in bench/planner_gap.py: an hour shared
+    was worse than the whole horizon; the next plan is the real recourse). Every scenario keeps
+    the reserve and departure floors, so the plan holds whichever comes true. The plan returned
+    is the first scenario's (``problem``'s forecast). Without scenarios: ``solve(problem)``.
+    """
+    pvs = [series(f"pv scenario {k}", s, problem.n, 0.0) for k, s in enumerate(pv_scenarios)]
+    blocks = [problem] + [dataclasses.replace(problem, pv_kw=pv) for pv in pvs]
+    if not pvs:
+        return _solve(blocks, 0)
+    return _solve(blocks, problem.n if shared_steps is None else max(int(shared_steps), 1))
+
+
+def _solve(blocks: list[Problem], shared: int) -> Plan:
+    """Build and solve the program over the scenario ``blocks`` (alike but for their PV)."""
     t0 = time.perf_counter()
-    problem = _without_dust(problem)
-    n, dt = problem.n, problem.step_h
+    blocks = [_without_dust(b) for b in blocks]
+    problem = blocks[0]
+    n, dt, m = problem.n, problem.step_h, len(blocks)
     bat, wear = problem.battery, problem.wear
-    bounds = power_bounds(problem)
-    fl = floors(problem, bounds)
-    col = _Columns(n)
+    col = _Columns(n, m, min(shared, n))
+    bounds = [power_bounds(b) for b in blocks]
+    # the shared steps charge at most what every scenario allows; each scenario's floors (the
+    # fastest charge from there on) start from that, so each has a plan whatever comes true
+    c_shared = np.min([b.c_max[:col.shared] for b in bounds], axis=0)
+    bounds = [dataclasses.replace(b, c_max=np.concatenate([c_shared, b.c_max[col.shared:]]))
+              for b in bounds]
+    fls = [floors(blk, bb) for blk, bb in zip(blocks, bounds, strict=True)]
+    fl = fls[0]
     inf = highspy.kHighsInf
+    weight = 1.0 / m
 
     cost = np.zeros(col.count)
     lower = np.zeros(col.count)
     upper = np.zeros(col.count)
     cyc = wear.cycle_cost_per_kwh
-    cost[col.block(col.C)] = cyc * bat.charge_efficiency * dt
-    upper[col.block(col.C)] = bounds.c_max
-    cost[col.block(col.D)] = cyc / bat.discharge_efficiency * dt
-    upper[col.block(col.D)] = bounds.d_max * (1.0 - fl.below_reserve)
-    lower[col.block(col.G)], upper[col.block(col.G)] = -bounds.x_max, bounds.g_max
-    cost[col.block(col.Z)] = dt
-    lower[col.block(col.Z)], upper[col.block(col.Z)] = -inf, inf
-    lower[col.block(col.S)], upper[col.block(col.S)] = fl.lo_kwh, fl.hi_kwh
-    cost[col(col.S, n - 1)] = -terminal_value(problem)
-    cost[col.block(col.W)] = dt
-    lower[col.block(col.W)], upper[col.block(col.W)] = -inf, inf
+    tv = terminal_value(problem)
+    for b, (bb, fb) in enumerate(zip(bounds, fls, strict=True)):
+        for block, lo, hi, unit in (
+                (col.C, 0.0, bb.c_max, cyc * bat.charge_efficiency * dt),
+                (col.D, 0.0, bb.d_max * (1.0 - fb.below_reserve),
+                 cyc / bat.discharge_efficiency * dt),
+                (col.G, -bb.x_max, bb.g_max, 0.0), (col.Z, -inf, inf, dt),
+                (col.S, fb.lo_kwh, fb.hi_kwh, 0.0), (col.W, -inf, inf, dt)):
+            idx = col.indices(block, b)
+            cost[idx] += weight * unit
+            lo_k, hi_k = np.broadcast_to(lo, (n,)), np.broadcast_to(hi, (n,))
+            k = col.shared if b and block in col.SHARED else 0  # shared: the tightest bound
+            lower[idx[k:]], upper[idx[k:]] = lo_k[k:], hi_k[k:]
+            lower[idx[:k]] = np.maximum(lower[idx[:k]], lo_k[:k])
+            upper[idx[:k]] = np.minimum(upper[idx[:k]], hi_k[:k])
+        cost[col(col.S, n - 1, b)] -= weight * tv
 
     rows = _Rows()
-    net = problem.load_kw - problem.pv_kw
     export_price = np.minimum(problem.export_price, problem.import_price)  # convex bill
     soc0 = bat.kwh(problem.soc_pct)
     temps = (problem.temperature_c if problem.temperature_c is not None
              else np.full(n, wear.default_temperature_c))
-    for i in range(n):
-        c, d, g, z, s, w = (col(k, i) for k in range(6))
-        rows.add([(g, 1.0), (c, -1.0), (d, 1.0)], float(net[i]), float(net[i]))
-        rows.add([(z, 1.0), (g, -float(problem.import_price[i]))], 0.0, inf)
-        rows.add([(z, 1.0), (g, -float(export_price[i]))], 0.0, inf)
-        # s_i - s_{i-1} - eta_c dt c_i + dt/eta_d d_i = -trip energy (+ soc0 at i = 0)
-        rhs = -float(fl.arrival_drop_kwh[i]) + (soc0 if i == 0 else 0.0)
-        entries = [(s, 1.0), (c, -bat.charge_efficiency * dt), (d, dt / bat.discharge_efficiency)]
-        if i > 0:
-            entries.append((col(col.S, i - 1), -1.0))
-        rows.add(entries, rhs, rhs)
-        for a, b in wear.calendar_lines(float(temps[i]), bat.capacity_kwh):
-            rows.add([(w, 1.0), (s, -b)], a, inf)
-        c_max, d_max = float(upper[c]), float(upper[d])
-        if c_max > 0 and d_max > 0:
-            rows.add([(c, 1.0 / c_max), (d, 1.0 / d_max)], -inf, 1.0)
-    for day in fl.days:
-        rows.add([(col(col.D, i), dt) for i in day], -inf, wear.daily_discharge_kwh)
+    lines = [wear.calendar_lines(float(temps[i]), bat.capacity_kwh) for i in range(n)]
+    for b, (blk, fb) in enumerate(zip(blocks, fls, strict=True)):
+        net = blk.load_kw - blk.pv_kw
+        for i in range(n):
+            c, d, g, z, s, w = (col(k, i, b) for k in range(6))
+            rows.add([(g, 1.0), (c, -1.0), (d, 1.0)], float(net[i]), float(net[i]))
+            rows.add([(z, 1.0), (g, -float(problem.import_price[i]))], 0.0, inf)
+            rows.add([(z, 1.0), (g, -float(export_price[i]))], 0.0, inf)
+            # s_i - s_{i-1} - eta_c dt c_i + dt/eta_d d_i = -trip energy (+ soc0 at i = 0);
+            # back empty from a trip that may need more than the car leaves with: no s_{i-1}
+            rhs = -float(fb.arrival_drop_kwh[i]) + (soc0 if i == 0 else 0.0)
+            entries = [(s, 1.0), (c, -bat.charge_efficiency * dt),
+                       (d, dt / bat.discharge_efficiency)]
+            if fb.arrives_empty[i]:
+                rhs = 0.0
+            elif i > 0:
+                entries.append((col(col.S, i - 1, b), -1.0))
+            if b and i < col.shared:
+                continue  # the SoC, wear and hull rows of shared columns: scenario 0's
+            rows.add(entries, rhs, rhs)
+            for a, slope in lines[i]:
+                rows.add([(w, 1.0), (s, -slope)], a, inf)
+            c_max, d_max = float(upper[c]), float(upper[d])
+            if c_max > 0 and d_max > 0:
+                rows.add([(c, 1.0 / c_max), (d, 1.0 / d_max)], -inf, 1.0)
+        for day in fl.days:
+            if b == 0 or day[-1] >= col.shared:
+                rows.add([(col(col.D, i, b), dt) for i in day], -inf, wear.daily_discharge_kwh)
 
     x = _run(col, cost, lower, upper, rows)
-    ev_kw = x[col.block(col.C)] - x[col.block(col.D)]
+    ev_kw = x[col.indices(col.C, 0)] - x[col.indices(col.D, 0)]
     return evaluate(problem, ev_kw, fl.notes, time.perf_counter() - t0)
 
 

@@ -32,10 +32,10 @@ from gateway.api import ClaimReply, ControllerApi, ControllerStatus, Mode, Reque
 from gateway.planner.config import PlannerConfig
 from gateway.planner.evaluate import claim_for
 from gateway.planner.forecasts import LoadModel, PvHistory
-from gateway.planner.inputs import build_problem
+from gateway.planner.inputs import build_problem, pv_scenarios
 from gateway.planner.manual import ManualHold
 from gateway.planner.model import Plan, PlannerInputError, Problem, Step
-from gateway.planner.optimiser import PlannerSolveError, solve
+from gateway.planner.optimiser import PlannerSolveError, solve_scenarios
 from gateway.planner.report import savings
 from gateway.planner.soc_memory import SOC_PROBE_W, SocMemory
 from gateway.preferences import Preferences
@@ -190,7 +190,8 @@ class PlannerService:
             problem, notes = build_problem(self.cfg, now, soc, plugged,
                                            load_model=self.load_model, import_cap_kw=cap,
                                            pv_history=self.pv_history)
-            plan = await asyncio.to_thread(solve, problem)
+            scenarios = pv_scenarios(self.cfg, problem, self.pv_history)
+            plan = await asyncio.to_thread(solve_scenarios, problem, scenarios)
         except (PlannerInputError, PlannerSolveError) as err:
             self.latest, self._problem, self._held = None, None, None
             self.prefs.plan = {}
