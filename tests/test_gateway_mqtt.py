@@ -165,6 +165,29 @@ def test_home_assistant_sees_the_charger_sets_a_mode_and_a_limit_and_the_plant_f
     run_async(scenario())
 
 
+def test_a_command_sent_the_moment_the_gateway_is_online_is_answered(
+        sim_controller: SimController, broker: Broker) -> None:
+    """Home Assistant may act on the first sign of the gateway (its ``online``): the command
+    topics are subscribed before anything is announced, so no such command is lost."""
+    sim = sim_controller
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        async with AsyncExitStack() as stack:
+            ha = await stack.enter_async_context(HomeAssistant(broker.port))  # waiting already
+            client = await stack.enter_async_context(sim.client())
+            service = MqttService(_settings(broker), Preferences())
+            gateway = asyncio.get_running_loop().create_task(host(client, [service], stop))
+            await ha.until(lambda: ha.retained.get(service.topics["availability"]) == "online")
+            await ha.client.publish(service.topics["set"] + "target_soc", "85")
+            result = await asyncio.wait_for(ha.results.get(), GUARD_S)
+            assert result["ok"] and result["command"] == "target_soc", result
+            stop.set()
+            await gateway
+
+    run_async(scenario())
+
+
 def test_commands_beyond_the_rate_limit_are_refused(
         sim_controller: SimController, broker: Broker) -> None:
     sim = sim_controller
