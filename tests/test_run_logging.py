@@ -13,6 +13,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -30,13 +31,19 @@ PRIORITY = re.compile(r"^<([0-7])>")
 
 
 def run_into(path: Path, *args: str, **env: str) -> tuple[int, list[str]]:
-    """``v2xctl run ARGS`` with stdout and stderr both on ``path`` (as systemd does)."""
+    """``v2xctl run ARGS`` with stdout and stderr both on ``path`` (as systemd does).
+
+    The child gets a temporary directory of its own (short: an AF_UNIX path has at most 107
+    bytes): the built-in simulator's control socket lives there. In the shared one, another
+    simulator started at the same moment (another test run on this machine) takes the same
+    socket path and one of the two cannot start ("another process serves it")."""
     base = {k: v for k, v in os.environ.items() if k not in SYSTEMD_VARS}
-    with path.open("w") as sink:
+    with path.open("w") as sink, tempfile.TemporaryDirectory(prefix="v2x-run-") as own_tmp:
         info = os.fstat(sink.fileno())
         journal = env.pop("JOURNAL_STREAM", None)
         if journal == "this file":
             env["JOURNAL_STREAM"] = f"{info.st_dev}:{info.st_ino}"
+        env.setdefault("TMPDIR", own_tmp)
         result = subprocess.run([*V2XCTL, "run", *args], stdout=sink, stderr=sink,
                                 env={**base, **env}, timeout=120, check=False)
     return result.returncode, path.read_text().splitlines()
