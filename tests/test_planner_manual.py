@@ -11,12 +11,12 @@ planner takes over by itself when the hold ends and sets the preferences back to
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+import itertools
 
 from gateway_fixtures import SimController, run_async
 from lockstep import Lockstep
-from test_planner_day import EPOCH, SPEED, H, K, planner_config
+from test_planner_day import EPOCH, H, K, planner_config
 
 from gateway.ha_commands import HomeAssistantCommands
 from gateway.planner.service import PlannerService
@@ -74,7 +74,7 @@ async def _mode(sim: SimController) -> tuple[str, str]:
 def _replans_since(planner: PlannerService, n: int) -> list[float]:
     """Controller seconds between the plans made since the ``n``-th."""
     made = [(p.made_at - EPOCH).total_seconds() / K for p in planner.history[n - 1:]]
-    return [b - a for a, b in zip(made, made[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(made)]
 
 
 async def _until_auto(steps: Lockstep, planner: PlannerService, ha: HomeAssistantCommands,
