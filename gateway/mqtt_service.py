@@ -1,8 +1,9 @@
 """MQTT and Home Assistant: discovery, state, availability with a last will, commands, results.
 
-On every (re)connection to the broker: ``online`` on the availability topic (the last will
-says ``offline``), the retained discovery configs, the controller link's availability, and a
-subscription to the command topics. The state (one retained JSON object) is published when it
+On every (re)connection to the broker: a subscription to the command topics first (a command
+sent on the first sign of the gateway is not lost), then ``online`` on the availability topic
+(the last will says ``offline``), the retained discovery configs and the controller link's
+availability. The state (one retained JSON object) is published when it
 changed, at most every ``min_publish_interval_s`` (and at least every ``HEARTBEAT_S``).
 Commands go through :class:`HomeAssistantCommands`; each gets a result message (ok or the
 refusal's reason) on the result topic. More than ``max_commands_per_minute`` commands are
@@ -146,6 +147,9 @@ class MqttService:
                        commands: HomeAssistantCommands) -> None:
         self.connects += 1
         t = self.topics
+        # Subscribed first: Home Assistant may command as soon as it sees ``online`` or an
+        # entity, and a command published before the subscription would be lost unanswered.
+        await client.subscribe(t["set"] + "+", qos=1)
         await client.publish(t["availability"], "online", qos=1, retain=True)
         try:
             version = metadata.version("v2x-controller")
@@ -153,7 +157,6 @@ class MqttService:
             version = "unknown"
         for topic, payload in discovery(self.settings, version).items():
             await client.publish(topic, payload, qos=1, retain=True)
-        await client.subscribe(t["set"] + "+", qos=1)
         log.info("MQTT connected to %s:%d", self.settings.host, self.settings.port)
         self._down = False
         publisher = asyncio.get_running_loop().create_task(self._publish_loop(client, api,

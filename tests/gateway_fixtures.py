@@ -26,6 +26,11 @@ Use::
 ``sim_controller`` is a pytest fixture (import it into the test module); ``SimController(...)``
 takes config overrides and plant parameters like the harness, and ``restart()`` stops the
 controller (safe shutdown) and starts a new one on the same plant and store.
+
+``SimController(..., lockstep=True)`` is not paced by the wall clock at all: the loop runs on
+the plain virtual clock and pauses (still serving its socket and ``call``) whenever its clock
+reaches the time the test granted with ``advance_to``; tests/lockstep.py drives the gateway's
+services from that same clock, so what they see does not depend on the machine's load.
 """
 
 from __future__ import annotations
@@ -58,6 +63,8 @@ T = TypeVar("T")
 Probe = Callable[[Supervisor, SimWorld], T]
 
 DEFAULT_SPEED = 4.0  # plant seconds per wall second: fast, yet the asyncio side keeps up
+PAUSE_POLL_S = 0.001  # lockstep: how often a paused loop serves its socket (wall time)
+TIME_EPS_S = 1e-6  # lockstep: ticks add up 0.02 s in floating point
 RUN_ASYNC_TIMEOUT_S = 120.0  # a hung test fails instead of hanging CI (wall-time guard only)
 
 
@@ -74,7 +81,8 @@ class SimController:
     """The controller on the simulator, serving the control socket on its own thread."""
 
     def __init__(self, overrides: Mapping[str, Any] | None = None,
-                 plant: PlantParams | None = None, speed: float = DEFAULT_SPEED) -> None:
+                 plant: PlantParams | None = None, speed: float = DEFAULT_SPEED,
+                 lockstep: bool = False) -> None:
         self.dir = tempfile.mkdtemp(prefix="v2x-gw-")  # short: AF_UNIX paths are <= 107 bytes
         self.socket_path = os.path.join(self.dir, "control.sock")
         data: dict[str, Any] = {"store": {"path": os.path.join(self.dir, "state.db")},
@@ -82,7 +90,8 @@ class SimController:
         for key, value in (overrides or {}).items():
             data.setdefault(key, {}).update(value)
         self.config = parse_config(data)
-        self.hw = open_backend(self.config.hal, plant=plant or PlantParams(), speed=speed)
+        self.hw = open_backend(self.config.hal, plant=plant or PlantParams(),
+                               speed=None if lockstep else speed)
         self.world: SimWorld = simulated(self.hw).world
         cfg = self.config
         self.checker = InvariantChecker(self.world, InvariantSettings.for_world(
@@ -98,6 +107,10 @@ class SimController:
         self._calls: list[tuple[Probe[Any], concurrent.futures.Future[Any]]] = []
         self._waits: list[tuple[Probe[Any], float, float, concurrent.futures.Future[float]]] = []
         self._lock = threading.Lock()
+        # lockstep: the loop pauses once its clock reaches ``_until`` (None: never pauses)
+        self._until: float | None = 0.0 if lockstep else None
+        self._reached: list[tuple[float, concurrent.futures.Future[float]]] = []
+        self._granted = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stop = self._safe = False
         self.sup: Supervisor
@@ -174,6 +187,30 @@ class SimController:
         self.violations += self.checker.check(sup.clock.now(), sup.state in LATCHED,
                                               sup.modes.export_permitted)
         self.violations += self.checker.check_controller_record(sup.hot_opens)
+        self._serve_probes(sup)
+        if self._until is not None:
+            self._pause(sup)
+
+    def _pause(self, sup: Supervisor) -> None:
+        """Lockstep: while the clock is at the granted time, serve the socket and the probes
+        (no tick, so no time passes) until the test grants more or stops the loop."""
+        now = sup.clock.now()
+        while not self._stop:
+            with self._lock:
+                until = self._until
+                if until is None or now < until - TIME_EPS_S:
+                    return
+                reached = [r for r in self._reached if r[0] <= now + TIME_EPS_S]
+                self._reached = [r for r in self._reached if r not in reached]
+            for _, future in reached:
+                if not future.done():
+                    future.set_result(now)
+            with self._granted:
+                self._granted.wait(PAUSE_POLL_S)
+            self.server.on_tick(sup)
+            self._serve_probes(sup)
+
+    def _serve_probes(self, sup: Supervisor) -> None:
         with self._lock:
             calls, self._calls = self._calls, []
             waits = list(self._waits)
@@ -207,7 +244,8 @@ class SimController:
     def _fail_waiters(self, why: str) -> None:
         with self._lock:
             pending = [f for _, f in self._calls] + [w[3] for w in self._waits]
-            self._calls, self._waits = [], []
+            pending += [f for _, f in self._reached]
+            self._calls, self._waits, self._reached = [], [], []
         for future in pending:
             if not future.done():
                 future.set_exception(RuntimeError(why))
@@ -231,6 +269,19 @@ class SimController:
 
     async def now(self) -> float:
         return await self.call(lambda sup, _w: sup.clock.now())
+
+    async def advance_to(self, t: float) -> float:
+        """Lockstep: let the loop tick until its clock reaches ``t``; the time it paused at.
+        Requests sent while it is paused are all answered at that time."""
+        if self._until is None:
+            raise RuntimeError("advance_to needs SimController(..., lockstep=True)")
+        future: concurrent.futures.Future[float] = concurrent.futures.Future()
+        with self._lock:
+            self._until = max(self._until, t)
+            self._reached.append((t, future))
+        with self._granted:
+            self._granted.notify_all()
+        return await asyncio.wrap_future(future)
 
 
 @pytest.fixture

@@ -79,6 +79,13 @@ class HomeAssistant:
                 await asyncio.sleep(0.05)
         await asyncio.wait_for(poll(), GUARD_S)
 
+    def announced(self) -> bool:
+        """Every expected entity's discovery config is here (a count is not enough: discovery
+        announces more entities than EXPECTED_ENTITIES, so a count can be reached while one a
+        test commands is still on its way)."""
+        return {k.split("/", 1)[1].rsplit("/", 1)[0] for k in self.entities()} >= \
+            EXPECTED_ENTITIES
+
     def entities(self) -> dict[str, dict[str, Any]]:
         return {t: json.loads(p) for t, p in self.retained.items()
                 if t.startswith(PREFIX) and t.endswith("/config")}
@@ -121,8 +128,7 @@ def test_home_assistant_sees_the_charger_sets_a_mode_and_a_limit_and_the_plant_f
             service = MqttService(_settings(broker), Preferences())
             gateway = asyncio.get_running_loop().create_task(host(client, [service], stop))
             ha = await stack.enter_async_context(HomeAssistant(broker.port))
-            await ha.until(lambda: {k.split("/", 1)[1].rsplit("/", 1)[0]
-                                    for k in ha.entities()} >= EXPECTED_ENTITIES)
+            await ha.until(ha.announced)
             one = next(iter(ha.entities().values()))
             assert one["device"]["identifiers"] == ["v2x_charger"]
             await ha.until(lambda: ha.retained.get("v2x/v2x_charger/availability") == "online"
@@ -165,6 +171,29 @@ def test_home_assistant_sees_the_charger_sets_a_mode_and_a_limit_and_the_plant_f
     run_async(scenario())
 
 
+def test_a_command_sent_the_moment_the_gateway_is_online_is_answered(
+        sim_controller: SimController, broker: Broker) -> None:
+    """Home Assistant may act on the first sign of the gateway (its ``online``): the command
+    topics are subscribed before anything is announced, so no such command is lost."""
+    sim = sim_controller
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        async with AsyncExitStack() as stack:
+            ha = await stack.enter_async_context(HomeAssistant(broker.port))  # waiting already
+            client = await stack.enter_async_context(sim.client())
+            service = MqttService(_settings(broker), Preferences())
+            gateway = asyncio.get_running_loop().create_task(host(client, [service], stop))
+            await ha.until(lambda: ha.retained.get(service.topics["availability"]) == "online")
+            await ha.client.publish(service.topics["set"] + "target_soc", "85")
+            result = await asyncio.wait_for(ha.results.get(), GUARD_S)
+            assert result["ok"] and result["command"] == "target_soc", result
+            stop.set()
+            await gateway
+
+    run_async(scenario())
+
+
 def test_commands_beyond_the_rate_limit_are_refused(
         sim_controller: SimController, broker: Broker) -> None:
     sim = sim_controller
@@ -176,7 +205,7 @@ def test_commands_beyond_the_rate_limit_are_refused(
             service = MqttService(_settings(broker, max_commands_per_minute=3), Preferences())
             gateway = asyncio.get_running_loop().create_task(host(client, [service], stop))
             ha = await stack.enter_async_context(HomeAssistant(broker.port))
-            await ha.until(lambda: len(ha.entities()) >= len(EXPECTED_ENTITIES))
+            await ha.until(ha.announced)
             results = [await ha.send("number", "target_soc", str(80 + i)) for i in range(5)]
             assert [r["ok"] for r in results] == [True, True, True, False, False]
             assert "rate limited" in results[3]["reason"]
@@ -197,7 +226,7 @@ def test_the_broker_restarts_and_everything_recovers(
             service = MqttService(_settings(broker), Preferences())
             gateway = asyncio.get_running_loop().create_task(host(client, [service], stop))
             async with HomeAssistant(broker.port) as ha:
-                await ha.until(lambda: len(ha.entities()) >= len(EXPECTED_ENTITIES))
+                await ha.until(ha.announced)
                 assert (await ha.send("select", "mode_request", "charge"))["ok"]
             await sim.wait_for(lambda sup, _w: sup.state is State.ENERGISED_CHARGE, 60.0)
             broker.stop()
@@ -207,7 +236,7 @@ def test_the_broker_restarts_and_everything_recovers(
             assert await sim.call(lambda sup, _w: sup.resolution.mode_source) == "schedule"
             broker.start()
             async with HomeAssistant(broker.port) as ha:  # a fresh broker: nothing retained
-                await ha.until(lambda: len(ha.entities()) >= len(EXPECTED_ENTITIES)
+                await ha.until(lambda: ha.announced()
                                and ha.retained.get("v2x/v2x_charger/availability") == "online")
                 assert (await ha.send("number", "power_limit", "2"))["ok"]
                 await sim.wait_for(

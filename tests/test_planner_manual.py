@@ -11,13 +11,12 @@ planner takes over by itself when the hold ends and sets the preferences back to
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+import itertools
 
-import gateway_fixtures
-import pytest
 from gateway_fixtures import SimController, run_async
-from test_planner_day import EPOCH, SPEED, H, K, planner_config
+from lockstep import Lockstep
+from test_planner_day import EPOCH, H, K, planner_config
 
 from gateway.ha_commands import HomeAssistantCommands
 from gateway.planner.service import PlannerService
@@ -25,25 +24,15 @@ from gateway.preferences import Preferences
 from hal.sim.params import PlantParams
 from hal.sim.plant.battery import BatteryParams
 
-sim_controller = gateway_fixtures.sim_controller
-
 HOLD_S = 3600.0  # planner seconds: one hour
+POLL_S = 1.0  # controller seconds between the planner's wake-ups (90 planner seconds)
+REPLAN_S = 900.0 / K  # the planner's 15-minute re-plan, in controller seconds
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "timing-fragile since the CHAdeMO merge (1 run in 3-4 here): the wall-clock-paced gateway "
-    "fixture and a car whose mode changes are new sessions give fewer re-plans per hour or the "
-    "peak's V2H late; the hold logic passes when the pacing holds. To make deterministic next "
-    "session (closing note, session 6)."))
 def test_a_manual_mode_from_home_assistant_suspends_the_planner_until_auto() -> None:
     _run(_until_auto)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "timing-fragile since the CHAdeMO merge (1 run in 3-4 here): the wall-clock-paced gateway "
-    "fixture and a car whose mode changes are new sessions give fewer re-plans per hour or the "
-    "peak's V2H late; the hold logic passes when the pacing holds. To make deterministic next "
-    "session (closing note, session 6)."))
 def test_a_manual_hold_ends_after_its_time_and_the_planner_takes_over() -> None:
     _run(_hold_ends, hold_s=HOLD_S)
 
@@ -51,7 +40,7 @@ def test_a_manual_hold_ends_after_its_time_and_the_planner_takes_over() -> None:
 def _run(body: object, hold_s: float | None = None) -> None:
     plant = PlantParams(ev_soc_pct=60.0, home_load_w=1500.0,
                         battery=BatteryParams(capacity_kwh=60.0 / K))
-    sim = SimController({}, plant=plant, speed=SPEED)
+    sim = SimController({}, plant=plant, lockstep=True)
     try:
         run_async(_with_planner(sim, body, hold_s), timeout_s=300.0)  # type: ignore[arg-type]
     finally:
@@ -63,37 +52,44 @@ def _run(body: object, hold_s: float | None = None) -> None:
 async def _with_planner(sim: SimController, body: object, hold_s: float | None) -> None:
     async with sim.client(poll_interval_s=0.02) as client:
         assert await client.wait_connected(30.0)
+        steps = Lockstep(sim, client)
+        await steps.start()
         prefs = Preferences()
-        planner = PlannerService(planner_config(), poll_s=0.02, prefs=prefs,
+        api = steps.api
+        planner = PlannerService(planner_config(), poll_s=POLL_S, sleep=steps.sleep, prefs=prefs,
                                  manual_hold_s=hold_s, clock=lambda: EPOCH + dt.timedelta(
-                                     seconds=K * client.status.t if client.status else 0.0))
-        ha = HomeAssistantCommands(client, prefs, lease_s=30.0)
-        task = asyncio.get_running_loop().create_task(planner.run(client))
+                                     seconds=K * api.status.t if api.status else 0.0))
+        ha = HomeAssistantCommands(api, prefs, lease_s=30.0)
+        steps.spawn(planner.run(api))
         try:
-            await body(sim, planner, ha, prefs)  # type: ignore[operator]
+            await body(steps, planner, ha, prefs)  # type: ignore[operator]
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-
-async def _at(sim: SimController, t: float) -> None:
-    await sim.wait_for(lambda sup, _w: sup.clock.now() >= t, limit_s=t + H)
+            await steps.stop()
 
 
 async def _mode(sim: SimController) -> tuple[str, str]:
     return await sim.call(lambda sup, _w: (sup.status().state, sup.status().request_source))
 
 
-async def _until_auto(sim: SimController, planner: PlannerService, ha: HomeAssistantCommands,
+def _replans_since(planner: PlannerService, n: int) -> list[float]:
+    """Controller seconds between the plans made since the ``n``-th."""
+    made = [(p.made_at - EPOCH).total_seconds() / K for p in planner.history[n - 1:]]
+    return [b - a for a, b in itertools.pairwise(made)]
+
+
+async def _until_auto(steps: Lockstep, planner: PlannerService, ha: HomeAssistantCommands,
                       prefs: Preferences) -> None:
-    await _at(sim, 1.5 * H)  # 17:30: the peak, the planner's V2H
+    sim = steps.sim
+    await steps.run_to(1.5 * H)  # 17:30: the peak, the planner's V2H
     assert await _mode(sim) == ("energised_v2h", "schedule")
     assert prefs.planner_status == "planning" and prefs.plan["mode"] == "v2h", prefs
     outcome = await ha.handle("mode", b"charge")
     assert outcome.ok, outcome
     plans_before = len(planner.history)
-    await _at(sim, 2.5 * H)  # an hour later: four re-plans at the peak
-    assert len(planner.history) >= plans_before + 3, "the planner stopped planning"
+    await steps.run_to(2.5 * H)  # an hour later: four re-plans at the peak
+    assert len(planner.history) >= plans_before + 4, "the planner stopped planning"
+    gaps = _replans_since(planner, plans_before)
+    assert max(gaps) <= REPLAN_S + POLL_S + 1e-6, f"re-plans late: {gaps}"
     state = await _mode(sim)
     assert state[0] == "energised_charge", f"the planner overrode the owner: {state}"
     assert planner.suspended and prefs.planner_status.startswith("suspended: manual charge")
@@ -101,23 +97,25 @@ async def _until_auto(sim: SimController, planner: PlannerService, ha: HomeAssis
     assert prefs.manual_mode == "charge" and prefs.plan["savings"] is not None
     outcome = await ha.handle("mode", b"auto")
     assert outcome.ok, outcome
-    await sim.wait_for(lambda sup, _w: sup.status().state == "energised_v2h", limit_s=0.5 * H)
+    await steps.run_until(lambda sup, _w: sup.status().state == "energised_v2h",
+                          limit_s=0.5 * H, step_s=POLL_S)
     assert await _mode(sim) == ("energised_v2h", "schedule")
     assert prefs.planner_status == "planning" and not planner.suspended
 
 
-async def _hold_ends(sim: SimController, planner: PlannerService, ha: HomeAssistantCommands,
+async def _hold_ends(steps: Lockstep, planner: PlannerService, ha: HomeAssistantCommands,
                      prefs: Preferences) -> None:
-    await _at(sim, 1.5 * H)
+    sim = steps.sim
+    await steps.run_to(1.5 * H)
     assert await _mode(sim) == ("energised_v2h", "schedule")
     assert (await ha.handle("mode", b"charge")).ok
-    start = await sim.call(lambda sup, _w: sup.clock.now())
-    await _at(sim, start + 0.5 * HOLD_S / K)  # half the hold: still the owner's
+    start = steps.now
+    await steps.run_to(start + 0.5 * HOLD_S / K)  # half the hold: still the owner's
     assert (await _mode(sim))[0] == "energised_charge"
     assert prefs.planner_status.startswith("suspended: manual charge until "), prefs
-    await sim.wait_for(lambda sup, _w: sup.status().state == "energised_v2h",
-                       limit_s=HOLD_S / K + 0.25 * H)
-    end = await sim.call(lambda sup, _w: sup.clock.now())
+    await steps.run_until(lambda sup, _w: sup.status().state == "energised_v2h",
+                          limit_s=HOLD_S / K + 0.25 * H, step_s=POLL_S)
+    end = steps.now
     assert end >= start + HOLD_S / K, "the hold ended early"
     assert prefs.manual_mode is None and prefs.power_limit_w is None  # Home Assistant: auto
     assert prefs.planner_status.startswith("planning"), prefs.planner_status

@@ -13,6 +13,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -27,18 +28,39 @@ V2XCTL = [sys.executable, "-m", "controller.cli.main"]
 SYSTEMD_VARS = ("JOURNAL_STREAM", "INVOCATION_ID", "NOTIFY_SOCKET", "WATCHDOG_USEC")
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 PRIORITY = re.compile(r"^<([0-7])>")
+RUN_CONFIG = """\
+[hal]
+backend = "sim"
+[sequence]
+startup_request = "charge"
+[safety.loop]
+max_tick_s = 5.0
+[control_socket]
+path = "{socket}"
+"""
 
 
 def run_into(path: Path, *args: str, **env: str) -> tuple[int, list[str]]:
-    """``v2xctl run ARGS`` with stdout and stderr both on ``path`` (as systemd does)."""
+    """``v2xctl run ARGS`` with stdout and stderr both on ``path`` (as systemd does), on the
+    simulator with the built-in charge request (``RUN_CONFIG``).
+
+    Two things of the machine's, not of the logging, are kept out: the control tick's limit
+    (``LOOP_OVERRUN`` times a tick's work on the real clock, so a machine busy with other work
+    can trip the run, which then stops from ``fault`` without ramping and prints no stop status
+    line; tests/test_loop_timing.py tests that limit) and the control socket's default path,
+    shared by every simulator of this user (two started at the same moment both take it and
+    one exits 2): the child's is in a temporary directory of its own (short: an AF_UNIX path
+    has at most 107 bytes)."""
     base = {k: v for k, v in os.environ.items() if k not in SYSTEMD_VARS}
-    with path.open("w") as sink:
+    with path.open("w") as sink, tempfile.TemporaryDirectory(prefix="v2x-run-") as own:
+        config = Path(own) / "run.toml"
+        config.write_text(RUN_CONFIG.format(socket=Path(own) / "control.sock"))
         info = os.fstat(sink.fileno())
         journal = env.pop("JOURNAL_STREAM", None)
         if journal == "this file":
             env["JOURNAL_STREAM"] = f"{info.st_dev}:{info.st_ino}"
-        result = subprocess.run([*V2XCTL, "run", *args], stdout=sink, stderr=sink,
-                                env={**base, **env}, timeout=120, check=False)
+        result = subprocess.run([*V2XCTL, "run", "--config", str(config), *args], stdout=sink,
+                                stderr=sink, env={**base, **env}, timeout=120, check=False)
     return result.returncode, path.read_text().splitlines()
 
 
