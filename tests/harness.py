@@ -88,3 +88,26 @@ def invariant_settings(charger: Charger, **overrides: Any) -> InvariantSettings:
         backup_reserve_soc_pct=cfg.backup.reserve_soc_pct,
         insulation_test_s=cfg.sequence.insulation_test_s)
     return dataclasses.replace(built, **overrides)
+
+
+SLOW_TICK_S = 1.0
+
+
+def slow_loop_settings(alert_v: float) -> dict[str, Any]:
+    """The bench day's settings (1 Hz control, 1 s plant step) as a scenario's ``plant`` and
+    ``config`` tables: the car's windows and the controller's timeouts scaled to the tick."""
+    t = SLOW_TICK_S
+    return {
+        "plant": {"ev_soc_pct": 70.0, "ev_capacity_kwh": 80.0, "plant_step_s": t,
+                  "inverter_command_timeout_s": 3 * t, "home_load_w": 3200.0,
+                  "contactor_close_delay_s": 0.03, "contactor_open_delay_s": 0.015,
+                  "ev_timeout_scale": 10.0},  # the car's windows, as the controller's below
+        "config": {"ev": {"frames_timeout_s": 3 * t},
+                   "protection": {"inverter_status_timeout_s": 2 * t,
+                                  "ev_report_timeout_s": 3 * t,
+                                  "sensor_max_age_s": 5 * t},
+                   "sequence": {"contactor_timeout_s": 3 * t, "rampdown_timeout_s": 30.0},
+                   "inverter": {"command_timeout_s": 3 * t},
+                   "hal": {"i2c": {"ntc_adc": {"max_sample_age_s": 5 * t},
+                                   "adc": {"dc_link_alert_v": alert_v}}}},
+    }

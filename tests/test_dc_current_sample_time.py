@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness import SLOW_TICK_S, slow_loop_settings
 from simulation.scenarios.runner import run_scenario
 from simulation.scenarios.spec import parse_scenario
 
-TICK_S = 1.0
+TICK_S = SLOW_TICK_S
 START_S = 300.0  # the charge is requested here and runs at ~28 A well before START_S + 30 s
 ADC_REFRESH_TICKS = 4  # the current channel's sample is at most this many ticks old
 SCANS_ALERT_V = (0.0, 450.0)  # the plain round-robin scan, and the DC-link guard's
@@ -31,18 +32,7 @@ def slow_loop_charge(events: list[dict[str, Any]], alert_v: float) -> dict[str, 
     return {
         "scenario": {"name": "dc-current-1hz", "duration_s": 380.0, "seed": 8,
                      "tick_s": TICK_S},
-        "plant": {"ev_soc_pct": 70.0, "ev_capacity_kwh": 80.0, "plant_step_s": TICK_S,
-                  "inverter_command_timeout_s": 3 * TICK_S, "home_load_w": 3200.0,
-                  "contactor_close_delay_s": 0.03, "contactor_open_delay_s": 0.015,
-                  "ev_timeout_scale": 10.0},
-        "config": {"ev": {"frames_timeout_s": 3 * TICK_S},
-                   "protection": {"inverter_status_timeout_s": 2 * TICK_S,
-                                  "ev_report_timeout_s": 3 * TICK_S,
-                                  "sensor_max_age_s": 5 * TICK_S},
-                   "sequence": {"contactor_timeout_s": 3 * TICK_S, "rampdown_timeout_s": 30.0},
-                   "inverter": {"command_timeout_s": 3 * TICK_S},
-                   "hal": {"i2c": {"ntc_adc": {"max_sample_age_s": 5 * TICK_S},
-                                   "adc": {"dc_link_alert_v": alert_v}}}},
+        **slow_loop_settings(alert_v),
         "events": [{"at_s": START_S, "kind": "request", "mode": "charge"}, *events],
         "expect": [{"kind": "no_invariant_violation"}],
     }

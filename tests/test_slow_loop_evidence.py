@@ -15,28 +15,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness import SLOW_TICK_S, slow_loop_settings
 from simulation.scenarios.runner import run_scenario
 from simulation.scenarios.spec import parse_scenario
 
-TICK_S = 1.0
+TICK_S = SLOW_TICK_S
 
 
 def slow_loop_start(alert_v: float, mode: str = "v2h") -> dict[str, Any]:
     """The bench day's settings (1 Hz control, 1 s plant step), a start at 300 s."""
     return {
         "scenario": {"name": "precharge-1hz", "duration_s": 400.0, "seed": 8, "tick_s": TICK_S},
-        "plant": {"ev_soc_pct": 70.0, "ev_capacity_kwh": 80.0, "plant_step_s": TICK_S,
-                  "inverter_command_timeout_s": 3 * TICK_S, "home_load_w": 3200.0,
-                  "contactor_close_delay_s": 0.03, "contactor_open_delay_s": 0.015,
-                  "ev_timeout_scale": 10.0},  # the car's windows, as the controller's below
-        "config": {"ev": {"frames_timeout_s": 3 * TICK_S},
-                   "protection": {"inverter_status_timeout_s": 2 * TICK_S,
-                                  "ev_report_timeout_s": 3 * TICK_S,
-                                  "sensor_max_age_s": 5 * TICK_S},
-                   "sequence": {"contactor_timeout_s": 3 * TICK_S, "rampdown_timeout_s": 30.0},
-                   "inverter": {"command_timeout_s": 3 * TICK_S},
-                   "hal": {"i2c": {"ntc_adc": {"max_sample_age_s": 5 * TICK_S},
-                                   "adc": {"dc_link_alert_v": alert_v}}}},
+        **slow_loop_settings(alert_v),
         "events": [{"at_s": 300.0, "kind": "request", "mode": mode}],
         "expect": [{"kind": "no_invariant_violation"}],
     }
