@@ -55,6 +55,12 @@ class Case:
         return self.fault or self.name
 
 
+# The matrix's home load draws less than plausibility.dc_current_tolerance_a (10 A) from the
+# battery: a DC current reading stuck at 0 A stays inside the tolerance there.
+_SMALL_DISCHARGE = ("the home's load discharges under the 10 A DC current tolerance: a reading "
+                    "stuck at 0 A is inside it")
+
+
 def _inj(name: str, **params: object) -> Callable[[Charger, str], None]:
     return lambda c, _mode: inject(c.world, name, dict(params))
 
@@ -142,6 +148,12 @@ CASES = (
          _inj("dc_overvoltage", volts=150.0), fault="dc_overvoltage"),
     Case("dc_overcurrent", frozenset({"DC_OVERCURRENT"}), 0.3,
          _inj("dc_overcurrent", amps=200.0)),
+    # The DC hall sensor stuck at 0 A while power flows: its reading disagrees with the
+    # inverter's DC current report (plausibility.dc_current_tolerance_a for disagree_delay_s).
+    # The stop's last resort with a sensor stuck high: tests/test_powerpath.py.
+    Case("dc_current_sensor_stuck", frozenset({"MEASUREMENT_DISAGREE"}), 1.3,
+         _inj("dc_current_sensor_stuck", amps=0.0),
+         not_in={m: _SMALL_DISCHARGE for m in ("v2h", "v2l", "backup")}),
     # Issue 20 item 2, the INA228 fitted: its ALERT (BOVL, SOVL/SUVL latched) wire-ORed with
     # the ADS1115's onto BCM 17: a DC over-voltage or over-current step is safe in ONE tick.
     Case("dc_link_surge_ina228", frozenset({"DC_LINK_ALERT"}), 0.02,
