@@ -36,7 +36,15 @@ def energised(bench: EvBench, mode: str, state: State) -> None:
     bench.run_until(lambda: bench.charger.state is state, limit_s=6.0)
 
 
-def test_a_plain_charge_goes_through_the_real_sequence(bench: EvBench) -> None:
+def test_a_plain_charge_goes_through_the_real_sequence() -> None:
+    bench = make_bench({"ev": {"soc_on_plug": False}})
+    try:
+        _plain_charge(bench)
+    finally:
+        bench.close()
+
+
+def _plain_charge(bench: EvBench) -> None:
     bench.run(1.0)
     assert not bench.frames, "nothing on the EV bus before a session is wanted"
     energised(bench, "charge", State.ENERGISED_CHARGE)
@@ -302,3 +310,72 @@ def test_a_car_at_its_target_soc_ends_a_charge_session_cleanly(bench: EvBench) -
     _stop_cleanly(bench)
     assert not bench.trips()
     assert bench.charger.sup.request.mode == "idle"
+
+
+# ----- the SoC read on plug-in (ev.soc_on_plug) -------------------------------------------------
+def test_plugged_in_with_no_request_the_soc_is_read_and_nothing_locks_or_closes(
+        bench: EvBench) -> None:
+    """A parameter exchange only: d1, the vehicle's limits, d1 off; the status keeps the SoC
+    after the vehicle fell silent, for the planner. No lock, no contactor, no fault."""
+    bench.run(4.0)
+    assert bench.phase == "plugged"
+    assert ("exchange", "unlocking") in bench.phase_changes
+    assert bench.charger_frames(CHARGER_STATUS_ID)  # the exchange happened ...
+    sent = len(bench.frames)
+    bench.run(2.0)
+    assert len(bench.frames) == sent  # ... and ended: nothing more on the bus
+    w = bench.world
+    assert not w.ev_car.awake and not w.ev_car.permission  # d1 is off
+    assert not any(i[2] or i[3] or i[4] for i in bench.inputs)  # never locked, nothing closed
+    status = bench.charger.sup.status()
+    assert status.ev_soc_pct == pytest.approx(w.battery.soc_pct, abs=1.0)
+    assert not status.faults and not bench.trips() and not bench.violations
+    assert bench.charger.state is State.EV_CONNECTED
+    energised(bench, "charge", State.ENERGISED_CHARGE)  # a session after it starts as ever
+
+
+def test_a_request_during_the_soc_read_carries_on_as_a_session(bench: EvBench) -> None:
+    bench.run(0.3)
+    assert bench.phase == "exchange"
+    energised(bench, "v2h", State.ENERGISED_V2H)
+    assert ("exchange", "unlocking") not in bench.phase_changes  # one session, no restart
+    assert not bench.violations, bench.violations
+
+
+def test_the_soc_is_read_once_per_plug_in_and_forgotten_on_unplug(bench: EvBench) -> None:
+    bench.run(4.0)
+    reads = bench.phase_changes.count(("plugged", "exchange"))
+    bench.run(10.0)
+    assert bench.phase_changes.count(("plugged", "exchange")) == reads == 1
+    bench.world.unplug_ev()
+    bench.run(1.0)
+    assert bench.charger.sup.status().ev_soc_pct is None
+    bench.world.plug_ev(soc_pct=55.0)
+    bench.run(4.0)
+    assert bench.phase_changes.count(("plugged", "exchange")) == 2
+    assert bench.charger.sup.status().ev_soc_pct == pytest.approx(55.0, abs=1.0)
+
+
+def test_a_vehicle_that_never_answers_the_soc_read_is_no_fault() -> None:
+    bench = make_bench()
+    try:
+        bench.world.ev_car.faults.frames_stop = True
+        bench.run(bench.charger.config.ev.parameters_timeout_s + 3.0)
+        assert bench.phase == "plugged" and not bench.trips()
+        assert bench.charger.sup.status().ev_soc_pct is None
+        assert any("no SoC on plug-in" in e.text for e in bench.charger.store.events(80))
+    finally:
+        bench.close()
+
+
+def test_the_status_never_shows_a_placeholder_soc(bench: EvBench) -> None:
+    """The vehicle's first frames carry placeholder limits (ChargedRateRef 240): the SoC they
+    scale is not its SoC, and the planner would plan from it."""
+    seen = []
+    for _ in range(100):
+        bench.run(0.02)
+        seen.append(bench.charger.sup.status().ev_soc_pct)
+    true = bench.world.battery.soc_pct
+    assert seen[-1] == pytest.approx(true, abs=1.0)
+    assert all(s is None or s == pytest.approx(true, abs=1.0) for s in seen), sorted(
+        {s for s in seen if s is not None})

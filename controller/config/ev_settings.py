@@ -36,6 +36,10 @@ class EvSettings:
         250.0, "the charger's own lower threshold voltage for discharge (0x208): it stops "
         "discharging at the higher of this and the vehicle's minimum discharge voltage",
         unit="V", min=50.0, max=1000.0)
+    soc_on_plug: bool = setting(
+        True, "on plug-in, with no request: a parameter exchange only (d1 on, nothing locked or "
+        "closed, d1 off once the vehicle's limits settle) to read its SoC for the status and the "
+        "planner; a request during it carries on as a session")
     parameters_timeout_s: float = setting(
         8.0, "after d1: the vehicle's valid parameters and its charge permission (switch k and "
         "102.5.0) within this (EV_PERMISSION_TIMEOUT)", unit="s", min=1.0, max=60.0)

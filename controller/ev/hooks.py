@@ -84,7 +84,9 @@ class EvHooks:
         for found in self.session.step(view):
             trips.append(Trip(FaultCode(found.code), found.detail))
         if self.session.phase != self._phase:
-            self._event("ev", f"EV session {self._phase} -> {self.session.phase}")
+            why = self.session.ending if self.session.phase == "unlocking" else None
+            self._event("ev", f"EV session {self._phase} -> {self.session.phase}"
+                        + (f" ({why})" if why else ""))
             self._phase = self.session.phase
         s = self.session
         return trips, EvGate(s.phase, s.startable, s.transfer_allowed,

@@ -85,6 +85,14 @@ class EvLink(Protocol):
     def in_session(self) -> bool:
         """A session is under way (d1 on): the vehicle's silence is not yet a refusal."""
 
+    @property
+    def ending(self) -> str | None:
+        """Why the session is ending or ended, in words (None: it is not)."""
+
+    @property
+    def plug_soc_pct(self) -> float | None:
+        """The SoC the vehicle last reported since it was plugged in (None: none yet)."""
+
     def blocked_reason(self) -> str | None:
         """Why a start is refused by the session itself (an ended session), else None."""
 

@@ -185,7 +185,8 @@ class Supervisor(Lifecycle):
         return status_of(self.config, self.clock.now(), self.modes.state, self.resolution,
                          self.last_snapshot, self.last_estimate, self.last_dispatch,
                          self.last_protection, self.faults.codes, self.blocked,
-                         self._shutting_down, self.ev_hooks.session.phase)
+                         self._shutting_down, self.ev_hooks.session.phase,
+                         self.ev_hooks.session.plug_soc_pct)
 
     # ----- records ---------------------------------------------------------------------------
     def _on_arbitration(self, record: ArbitrationRecord | WinnerChange) -> None:

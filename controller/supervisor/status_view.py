@@ -16,7 +16,12 @@ from controller.values.status import Status
 def status_of(config: Config, now: float, state: str, resolution: Resolution,
               snap: Snapshot | None, est: GridEstimate | None, disp: DispatchResult | None,
               protection: ProtectionResult | None, latched: Set[str], blocked: str | None,
-              stopping: bool, ev_phase: str | None = None) -> Status:
+              stopping: bool, ev_phase: str | None = None,
+              ev_plug_soc_pct: float | None = None) -> Status:
+    """``ev_plug_soc_pct``: the SoC the vehicle last reported since plug-in, past its
+    placeholder frames (the EV session's ``plug_soc_pct``). The status shows it, also once the
+    vehicle fell silent (after the SoC read on plug-in); the raw report is not shown: during
+    the parameter exchange it can carry a placeholder's scale."""
     meter = snap.meter if snap is not None else None
     inverter_w = None
     if snap is not None and snap.inverter is not None and snap.contactors["ac"].feedback_closed:
@@ -38,7 +43,7 @@ def status_of(config: Config, now: float, state: str, resolution: Resolution,
         grid_voltage_v=est.voltage_v if est else None,
         grid_frequency_hz=est.frequency_hz if est else None,
         grid_ok=grid.ok if grid else False, grid_reason=grid.reason if grid else "",
-        ev_soc_pct=snap.ev.soc_pct if snap and snap.ev else None,
+        ev_soc_pct=ev_plug_soc_pct,
         grid_power_w=meter.grid_power_w if meter else None, home_power_w=home_w,
         ev_power_w=ev_w, pv_power_w=meter.pv_power_w if meter else None,
         commanded_power_w=disp.command.p_set_w if disp else 0.0,

@@ -150,7 +150,7 @@ class PlannerService:
         if status is None or not api.connected:
             return
         now = self._clock()
-        self.soc.observe(status.ev_plugged, status.ev_soc_pct)
+        self.soc.observe(status.ev_plugged, status.ev_soc_pct, now.timestamp())
         self._learn(now, status)
         hold = self.hold.observe(self.prefs, now.astimezone(self.cfg.planner.zone))
         self.suspended = hold.suspended
@@ -234,7 +234,9 @@ class PlannerService:
         status = api.status
         if self.prefs.manual_mode is not None or self.prefs.power_limit_w is not None:
             return  # the owner chose by hand since this wake-up looked (a re-plan awaited)
-        if status is not None and self.soc.needs_probe(status.ev_plugged):
+        if status is not None and self.soc.waiting(status.ev_plugged, now.timestamp()):
+            return  # the controller's SoC read on plug-in may still come: claim nothing yet
+        if status is not None and self.soc.needs_probe(status.ev_plugged, now.timestamp()):
             # A silent car's SoC (gateway/planner/soc_memory.py): its first report re-plans.
             wish = ("charge", SOC_PROBE_W)
             if wish != self._held:

@@ -94,7 +94,7 @@ class PlannerDriver:
     def before_tick(self, now: float, sup: Supervisor, world: SimWorld) -> None:
         """At each step boundary: account for the step just run, then plan and claim (and,
         after a probe charge, plan the step again as soon as the car reports its SoC)."""
-        self.soc.observe(world.ev_plugged, sup.status().ev_soc_pct)
+        self.soc.observe(world.ev_plugged, sup.status().ev_soc_pct, now)
         if now + 1e-9 < self.next_t or self.i > self.steps:
             if self._probing and self.soc.soc_pct is not None and 0 < self.i <= self.steps:
                 self._probing = False
@@ -115,7 +115,12 @@ class PlannerDriver:
         self.next_t += self.spec.step_s
 
     def _plan_and_claim(self, now: float, sup: Supervisor, world: SimWorld, i: int) -> None:
-        if self.soc.needs_probe(world.ev_plugged):
+        if self.soc.waiting(world.ev_plugged, now):
+            self._probing = True  # plan this step as soon as the controller's read reports
+            self.plans.append({"step": i, "t": now, "mode": "idle", "power_kw": 0.0,
+                               "waiting_for_soc": True})
+            return
+        if self.soc.needs_probe(world.ev_plugged, now):
             self._probing = True
             sup.claim(SOURCE, "charge", SOC_PROBE_W, 2 * self.spec.step_s)
             self.plans.append({"step": i, "t": now, "mode": "charge",

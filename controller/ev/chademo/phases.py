@@ -50,6 +50,8 @@ END_TARGET = "the EV's request fell to zero (target reached)"
 END_CHARGER = "the charger stopped (request, schedule, trip or interlock)"
 END_INCOMPATIBLE = "battery incompatible: the EV's maximum voltage is above the charger's"
 END_DISCHARGE_LIMIT = "the EV's discharge limits ended the discharge"
+END_SOC_READ = "the SoC was read on plug-in (a parameter exchange only)"
+END_SOC_UNREAD = "no SoC on plug-in: the EV gave no valid parameters (no fault: nothing was wanted)"
 
 # Every way the session moves (source, destination, why): the sequence diagram in docs/ev-link.md
 # is generated from this table (``v2xctl ev-diagram`` is not a verb: ``python -m
@@ -58,9 +60,11 @@ END_DISCHARGE_LIMIT = "the EV's discharge limits ended the discharge"
 P = Phase
 PHASE_TRANSITIONS: Final = (
     (P.UNPLUGGED, P.PLUGGED, "proximity"),
-    (P.PLUGGED, P.EXCHANGE, "energy wanted, nothing energised: d1 on"),
+    (P.PLUGGED, P.EXCHANGE, "energy wanted, nothing energised: d1 on; or, once per plug-in "
+                            "(ev.soc_on_plug), to read the SoC"),
     (P.EXCHANGE, P.PERMISSION, "the EV's limits settled (0.3 s), compatible; discharge agreed?"),
-    (P.EXCHANGE, P.UNLOCKING, "battery incompatible (109.5.3), an EV fault, or the request gone"),
+    (P.EXCHANGE, P.UNLOCKING, "battery incompatible (109.5.3), an EV fault, or the request gone; "
+                              "the SoC read on plug-in done (no request)"),
     (P.PERMISSION, P.LOCKING, "switch k and 102.5.0: lock driven"),
     (P.PERMISSION, P.UNLOCKING, "EV_PERMISSION_TIMEOUT (8 s from d1), an EV fault, request gone"),
     (P.LOCKING, P.READY, "lock feedback"),

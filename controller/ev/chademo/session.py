@@ -68,6 +68,9 @@ class ChademoSession:
         self._was_charging = False  # 109.5.0 was set this session
         self._requested = False  # the vehicle asked for current since its contactors closed
         self._unlocked_at: float | None = None  # unlocked; d1 drops END_FRAMES_S later
+        self._reading_soc = False  # this exchange only reads the SoC (ev.soc_on_plug)
+        self._soc_read_tried = False  # once per plug-in
+        self._plug_soc_pct: float | None = None  # the SoC last reported since plug-in
 
     # ----- what the core reads ---------------------------------------------------------------
     @property
@@ -85,6 +88,14 @@ class ChademoSession:
     @property
     def contactors_closed_at(self) -> float | None:
         return self._closed_at if self._phase is Phase.TRANSFER else None
+
+    @property
+    def ending(self) -> str | None:
+        return self._ending
+
+    @property
+    def plug_soc_pct(self) -> float | None:
+        return self._plug_soc_pct
 
     @property
     def in_session(self) -> bool:
@@ -119,6 +130,8 @@ class ChademoSession:
             return trips
         if view.report is not None and self._phase in ph.SESSION_PHASES:
             self._heard = True
+            if self._phase is not Phase.EXCHANGE:  # past the placeholders: a settled report
+                self._plug_soc_pct = view.report.soc_pct
         handler = getattr(self, f"_in_{self._phase.value}")
         handler(view, trips)
         return trips
@@ -138,6 +151,10 @@ class ChademoSession:
             self._lock = False
             self._incompatible = False
             self._ending = None
+            self._soc_read_tried = False
+            self._plug_soc_pct = None
+        if phase is not Phase.EXCHANGE:
+            self._reading_soc = False
 
     def _elapsed(self, now: float) -> float:
         return now - self._since
@@ -176,10 +193,25 @@ class ChademoSession:
             self._go(Phase.EXCHANGE, view.now)
             self._ending = None
             self._d1 = True
+        elif (self._s.soc_on_plug and not self._soc_read_tried
+              and view.stage is Stage.DE_ENERGISED):
+            self._soc_read_tried = True
+            self._go(Phase.EXCHANGE, view.now)
+            self._reading_soc = True
+            self._d1 = True
+
+    def _end_soc_read(self, view: HostView, ending: str) -> None:
+        """The SoC read on plug-in is over: d1 off the safe way (nothing was locked or closed),
+        back to plugged, no fault and no request to release."""
+        self._restart = True
+        self._end(view, ending)
 
     def _early(self, view: HostView, trips: list[EvTrip]) -> bool:
-        """Checks before the EV is live: the request withdrawn, the deadline, its faults."""
-        if not view.wants_energy or view.stage is Stage.LATCHED:
+        """Checks before the EV is live: the request withdrawn, the deadline, its faults. A
+        request during the SoC read on plug-in makes it a session."""
+        if view.wants_energy:
+            self._reading_soc = False
+        if (not view.wants_energy and not self._reading_soc) or view.stage is Stage.LATCHED:
             self._charger_stop(view)
             return True
         if view.report is not None and (found := reported_faults(view.report)):
@@ -201,7 +233,14 @@ class ChademoSession:
                 self._stop(view, ph.END_INCOMPATIBLE)
                 return
             self._discharge = self._s.discharge and r.discharge_compatible
+            self._plug_soc_pct = r.soc_pct
+            if self._reading_soc:
+                self._end_soc_read(view, ph.END_SOC_READ)
+                return
             self._go(Phase.PERMISSION, self._since)  # one deadline from d1
+            return
+        if self._reading_soc and self._elapsed(view.now) > self._s.parameters_timeout_s:
+            self._end_soc_read(view, ph.END_SOC_UNREAD)
             return
         self._deadline(view, trips, "the EV's valid parameters")
 
