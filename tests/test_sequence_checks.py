@@ -128,8 +128,9 @@ def test_insulation_not_proven_means_no_precharge(make_charger: Callable[..., Ch
 def test_an_outage_while_only_connected_islands_the_home_only_when_configured(
         make_charger: Callable[..., Charger], from_idle: bool) -> None:
     charger = make_charger({"backup": {"from_idle": from_idle}})
-    charger.run(1.0)
+    charger.run(2.0)  # past the SoC read on plug-in (ev.soc_on_plug: about 1 s)
     assert charger.state is State.EV_CONNECTED
+    assert charger.sup.ev_hooks.session.phase == "plugged"
     charger.world.outage()
     charger.run(3.0)
     if not from_idle:

@@ -69,6 +69,7 @@ class ChademoSession:
         self._requested = False  # the vehicle asked for current since its contactors closed
         self._unlocked_at: float | None = None  # unlocked; d1 drops END_FRAMES_S later
         self._reading_soc = False  # this exchange only reads the SoC (ev.soc_on_plug)
+        self._settled = False  # this session's limits settled (past the placeholder frames)
         self._soc_read_tried = False  # once per plug-in
         self._plug_soc_pct: float | None = None  # the SoC last reported since plug-in
 
@@ -130,7 +131,7 @@ class ChademoSession:
             return trips
         if view.report is not None and self._phase in ph.SESSION_PHASES:
             self._heard = True
-            if self._phase is not Phase.EXCHANGE:  # past the placeholders: a settled report
+            if self._settled:  # past the placeholders: its SoC is the car's
                 self._plug_soc_pct = view.report.soc_pct
         handler = getattr(self, f"_in_{self._phase.value}")
         handler(view, trips)
@@ -145,7 +146,7 @@ class ChademoSession:
             self._params = None
             self._closed_at = None
             self._charging_flag = self._was_charging = self._requested = False
-            self._heard = False
+            self._heard = self._settled = False
             self._latched.clear()
         if phase is Phase.UNPLUGGED:
             self._lock = False
@@ -189,7 +190,10 @@ class ChademoSession:
         self._go(Phase.PLUGGED, view.now)
 
     def _in_plugged(self, view: HostView, trips: list[EvTrip]) -> None:
-        if view.wants_energy and view.stage in (Stage.DE_ENERGISED, Stage.STARTING):
+        # EV_CLOSE too: a cold start for backup runs its weld check and insulation test while
+        # the session (re)starts, and waits for its d2 with nothing energised.
+        if view.wants_energy and view.stage in (Stage.DE_ENERGISED, Stage.STARTING,
+                                                Stage.EV_CLOSE):
             self._go(Phase.EXCHANGE, view.now)
             self._ending = None
             self._d1 = True
@@ -233,6 +237,7 @@ class ChademoSession:
                 self._stop(view, ph.END_INCOMPATIBLE)
                 return
             self._discharge = self._s.discharge and r.discharge_compatible
+            self._settled = True
             self._plug_soc_pct = r.soc_pct
             if self._reading_soc:
                 self._end_soc_read(view, ph.END_SOC_READ)
@@ -419,7 +424,8 @@ class ChademoSession:
             return
         # (the machine may already be starting again: a cold start for backup; nothing is
         # energised before its precharge, which waits for this session's d2)
-        if dead and told and view.stage in (Stage.DE_ENERGISED, Stage.LATCHED, Stage.STARTING):
+        if dead and told and view.stage in (Stage.DE_ENERGISED, Stage.LATCHED, Stage.STARTING,
+                                            Stage.EV_CLOSE):
             self._lock = False
             self._unlocked_at = view.now
         elif not dead and self._elapsed(view.now) > self._s.output_discharge_timeout_s and (
