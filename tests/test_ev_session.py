@@ -403,3 +403,18 @@ def test_an_outage_while_the_soc_read_ends_still_forms_the_backup(
         assert not bench.violations, bench.violations
     finally:
         bench.close()
+
+
+def test_an_insulation_alarm_while_the_vehicle_closes_repeats_the_test(bench: EvBench) -> None:
+    """The insulation test passed, then the monitor alarms while the vehicle closes its
+    contactors: K_PRE must not close onto it (invariant 7; found by the random-event property
+    test: v2h then charge, the alarm in starting_ev_close, K_PRE commanded closed 60 ms later)."""
+    bench.charger.request("v2h")
+    bench.run_until(lambda: bench.charger.state is State.STARTING_EV_CLOSE, limit_s=6.0)
+    bench.world.interlocks.insulation_fault = True
+    bench.run(0.1)
+    assert bench.charger.state in (State.STARTING_INSULATION_TEST, State.FAULT)
+    assert not bench.world.contactors["precharge"].closed
+    bench.run(1.0)
+    assert not bench.world.contactors["precharge"].closed
+    assert not bench.violations, bench.violations

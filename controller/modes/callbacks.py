@@ -51,8 +51,8 @@ class Callbacks(StopGuards):
                     f"within {self.config.sequence.insulation_test_timeout_s} s")
 
     def record_insulation_retest(self, _e: Any) -> None:
-        self.reason = ("the insulation monitor alarmed during the precharge: K_PRE opens and the "
-                       "insulation test starts again")
+        self.reason = ("the insulation monitor alarmed before K_DC closed (the vehicle closing "
+                       "or the precharge): K_PRE open, the insulation test starts again")
 
     def record_precharge_timeout(self, _e: Any) -> None:
         self._fault("PRECHARGE_TIMEOUT", "DC link did not reach the EV voltage within "

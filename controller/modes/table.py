@@ -57,6 +57,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     T("tick", S.STARTING_INSULATION_TEST, S.STARTING_EV_CLOSE, ("insulation_proven",)),
     # With the vehicle's battery on the inlet the welding check can use voltage again: K_DC and
     # K_PRE must still be proven open (a weld the aux contact hides is found here).
+    # An insulation alarm while the vehicle closes (up to ev.contactor_close_timeout_s after
+    # the test passed) repeats the test before anything on the DC side closes, as in precharge.
+    T("tick", S.STARTING_EV_CLOSE, S.STARTING_INSULATION_TEST, unless=("insulation_ok_now",),
+      before="record_insulation_retest"),
     T("tick", S.STARTING_EV_CLOSE, S.STARTING_PRECHARGE, ("ev_contactors_closed",
                                                           "dc_proven_open")),
     T("tick", S.STARTING_EV_CLOSE, S.FAULT, ("ev_contactors_closed", "weld_check_expired"),
