@@ -12,7 +12,6 @@ from typing import Any
 
 from tests.ocpp_rig import EPOCH, Rig, rig
 
-
 UPDATE_S = 15.0  # the periodic TransactionEvent: short, so the outage need not be long
 AWAY_S = 10 * UPDATE_S  # longer than two claim leases (60 s) and the reconnect back-off's cap
 

@@ -8,10 +8,11 @@ timings (start-up checks, the backup and its return delay of 10 s) are not compr
 
 The controller (production supervisor, simulated plant, tests/gateway_fixtures.py) runs a day
 from 16:00 in lockstep with the planner (tests/lockstep.py: one virtual clock, no wall-clock
-pacing, so what the planner sees never depends on the machine's load): the planner carries the evening peak in V2H, an outage at 18:00 mid-plan sends the
-controller to backup on its own (the planner only asked for V2H), the utility returns at 18:30
-and the plan resumes; the car charges in the cheap night, leaves at 07:30 with its target, comes
-back at 10:00 and the plan goes on. The verdict comes from the plant (SoC at departure, grid
+pacing, so what the planner sees never depends on the machine's load). The planner carries the
+evening peak in V2H, an outage at 18:00 mid-plan sends the controller to backup on its own (the
+planner only asked for V2H), the utility returns at 18:30 and the plan resumes; the car charges
+in the cheap night, leaves at 07:30 with its target, comes back at 10:00 and the plan goes on.
+The verdict comes from the plant (SoC at departure, grid
 import at the peak, the invariant checker) and from the controller's own record (transitions,
 the arbitration history), and from the planner's (plans and claims).
 """
