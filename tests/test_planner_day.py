@@ -129,6 +129,8 @@ async def _day(sim: SimController) -> None:
     charges = [t for t, _s, dest in transitions if dest == "energised_charge"]
     assert charges and all(
         not (1.0 * H <= t % (24 * H) < 5.0 * H) for t in charges), "charging at the peak"
-    # Back home after the trip: the plan goes on (claims after the return).
+    # Back home after the trip: the plan goes on (a re-plan for the plug-in, claims after it).
     assert any(t > BACK_T for t, *_ in mine)
+    back = [r.reason for r in planner.history if (r.made_at - EPOCH).total_seconds() > K * BACK_T]
+    assert any("plug" in why for why in back), back
     assert np.isfinite([r.savings for r in planner.history]).all()
