@@ -7,22 +7,23 @@ plant's 0.67 kWh gains at 7 kW in 1/K of the time). Powers are real; the control
 timings (start-up checks, the backup and its return delay of 10 s) are not compressed.
 
 The controller (production supervisor, simulated plant, tests/gateway_fixtures.py) runs a day
-from 16:00: the planner carries the evening peak in V2H, an outage at 18:00 mid-plan sends the
-controller to backup on its own (the planner only asked for V2H), the utility returns at 18:30
-and the plan resumes; the car charges in the cheap night, leaves at 07:30 with its target, comes
-back at 15:00 and the plan goes on. The verdict comes from the plant (SoC at departure, grid
+from 16:00 in lockstep with the planner (tests/lockstep.py: one virtual clock, no wall-clock
+pacing, so what the planner sees never depends on the machine's load). The planner carries the
+evening peak in V2H, an outage at 18:00 mid-plan sends the controller to backup on its own (the
+planner only asked for V2H), the utility returns at 18:30 and the plan resumes; the car charges
+in the cheap night, leaves at 07:30 with its target, comes back at 10:00 and the plan goes on.
+The verdict comes from the plant (SoC at departure, grid
 import at the peak, the invariant checker) and from the controller's own record (transitions,
 the arbitration history), and from the planner's (plans and claims).
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
-import gateway_fixtures
 import numpy as np
 from gateway_fixtures import SimController, run_async
+from lockstep import Lockstep
 
 from controller.supervisor.loop import Supervisor
 from gateway.planner.config import PlannerConfig, PlannerSettings
@@ -33,14 +34,13 @@ from gateway.planner.tariffs import Period, TouTariff
 from hal.sim.params import PlantParams
 from hal.sim.plant.battery import BatteryParams
 
-sim_controller = gateway_fixtures.sim_controller
-
 EPOCH = dt.datetime(2026, 12, 3, 16, 0, tzinfo=dt.UTC)  # a Thursday; plant t = 0
 K = 90.0  # planner seconds per controller second
 H = 3600.0 / K  # a planner hour in controller seconds
-SPEED = 50.0  # controller seconds per wall second (the machine's pace caps it anyway)
+POLL_S = 1.0  # controller seconds between the planner's wake-ups (90 planner seconds)
+WAIT_STEP_S = 0.1  # controller seconds between two looks while waiting for a state
 OUTAGE_T, RESTORE_T = 2 * H, 2.5 * H  # 18:00 and 18:30
-DEPART_T, BACK_T = 15.5 * H, 23 * H  # 07:30 and 15:00 the next day
+DEPART_T, BACK_T = 15.5 * H, 18 * H  # 07:30 and 10:00 the next day
 TRIP_PCT = 15.0
 
 
@@ -48,7 +48,7 @@ def planner_config() -> PlannerConfig:
     tariff = TouTariff((Period(dt.time(17), dt.time(21), 0.45, 0.05),
                         Period(dt.time(23), dt.time(7), 0.12, 0.05),
                         Period(dt.time(0), dt.time(0), 0.28, 0.05)))
-    outing = Outing(dt.time(7, 30), dt.time(15, 0), 80.0, 60.0 * TRIP_PCT / 100)
+    outing = Outing(dt.time(7, 30), dt.time(10, 0), 80.0, 60.0 * TRIP_PCT / 100)
     return PlannerConfig(
         planner=PlannerSettings(horizon_h=24.0, replan_s=900.0, lease_s=30.0),
         battery=Battery(capacity_kwh=60.0, reserve_pct=45.0, max_soc_pct=90.0),
@@ -60,17 +60,13 @@ def planner_config() -> PlannerConfig:
 def test_a_day_driven_by_the_planner_with_an_outage_mid_plan() -> None:
     plant = PlantParams(ev_soc_pct=60.0, home_load_w=1500.0,
                         battery=BatteryParams(capacity_kwh=60.0 / K))
-    sim = SimController({"backup": {"return_delay_s": 10.0}}, plant=plant, speed=SPEED)
+    sim = SimController({"backup": {"return_delay_s": 10.0}}, plant=plant, lockstep=True)
     try:
         run_async(_day(sim), timeout_s=600.0)
     finally:
         sim.close()
     assert sim.failure is None, f"the control loop failed: {sim.failure!r}"
     assert not sim.violations, "\n".join(str(v) for v in sim.violations)
-
-
-async def _at(sim: SimController, t: float) -> None:
-    await sim.wait_for(lambda sup, _w: sup.clock.now() >= t, limit_s=t + H)
 
 
 def _state(sup: Supervisor) -> str:
@@ -80,35 +76,40 @@ def _state(sup: Supervisor) -> str:
 async def _day(sim: SimController) -> None:
     async with sim.client(poll_interval_s=0.02) as client:
         assert await client.wait_connected(30.0)
-        planner = PlannerService(planner_config(), poll_s=0.02, clock=lambda: EPOCH + dt.timedelta(
-            seconds=K * client.status.t if client.status else 0.0))
-        task = asyncio.get_running_loop().create_task(planner.run(client))
+        steps = Lockstep(sim, client)
+        await steps.start()
+        api = steps.api
+        planner = PlannerService(planner_config(), poll_s=POLL_S, sleep=steps.sleep,
+                                 clock=lambda: EPOCH + dt.timedelta(
+                                     seconds=K * api.status.t if api.status else 0.0))
+        steps.spawn(planner.run(api))
         try:
-            await _at(sim, 1.5 * H)  # 17:30: the peak, carried by the car
+            await steps.run_to(1.5 * H)  # 17:30: the peak, carried by the car
             peak = await sim.call(lambda sup, w: (_state(sup), w.grid_import_w,
                                                   sup.status().request_source))
-            await _at(sim, OUTAGE_T)
+            await steps.run_to(OUTAGE_T)
             await sim.call(lambda _s, w: w.outage())
-            await sim.wait_for(lambda sup, _w: _state(sup).startswith("backup"),
-                               limit_s=60.0)
-            await _at(sim, RESTORE_T)
+            await steps.run_until(lambda sup, _w: _state(sup).startswith("backup"),
+                                  limit_s=60.0, step_s=WAIT_STEP_S)
+            await steps.run_to(RESTORE_T)
             await sim.call(lambda _s, w: w.restore_grid())
-            await sim.wait_for(lambda sup, _w: _state(sup) == "energised_v2h",
-                               limit_s=H)  # return delay, then the plan's V2H again
+            await steps.run_until(lambda sup, _w: _state(sup) == "energised_v2h",
+                                  limit_s=H, step_s=WAIT_STEP_S)  # return delay, the plan's V2H
             resumed = await sim.call(lambda sup, _w: (sup.clock.now(),
                                                       sup.status().request_source))
-            await _at(sim, DEPART_T - 0.1 * H)  # 07:24
+            await steps.run_to(DEPART_T - 0.1 * H)  # 07:24
             soc_at_departure = await sim.call(lambda _s, w: 100.0 * w.battery.soc)
             await sim.call(lambda _s, w: w.unplug_ev())
-            await _at(sim, BACK_T)
+            await steps.run_to(BACK_T)
             await sim.call(lambda _s, w: w.plug_ev(soc_at_departure - TRIP_PCT))
-            await _at(sim, 24 * H)
+            await steps.run_until(lambda sup, _w: any(  # the plan goes on: a claim again
+                r.source == "schedule" and r.t > BACK_T for r in sup.request_log),
+                limit_s=H, step_s=POLL_S)
             record = await sim.call(lambda sup, _w: (
                 [(r.t, r.source, r.dest) for r in sup.transitions],
                 [(r.t, r.source, r.mode, r.accepted) for r in sup.request_log]))
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await steps.stop()
 
     transitions, requests = record
     # The peak: V2H won by the schedule (the planner), the home barely imports.
@@ -128,6 +129,8 @@ async def _day(sim: SimController) -> None:
     charges = [t for t, _s, dest in transitions if dest == "energised_charge"]
     assert charges and all(
         not (1.0 * H <= t % (24 * H) < 5.0 * H) for t in charges), "charging at the peak"
-    # Back home after the trip: the plan goes on (claims after the return).
+    # Back home after the trip: the plan goes on (a re-plan for the plug-in, claims after it).
     assert any(t > BACK_T for t, *_ in mine)
+    back = [r.reason for r in planner.history if (r.made_at - EPOCH).total_seconds() > K * BACK_T]
+    assert any("plug" in why for why in back), back
     assert np.isfinite([r.savings for r in planner.history]).all()
