@@ -77,6 +77,20 @@ def state_payload(st: ControllerStatus | None, prefs: Preferences) -> dict[str, 
     return data
 
 
+def _honour_cancellation() -> None:
+    """Raise CancelledError when this task was cancelled and the cancellation got lost.
+
+    aiomqtt awaits every acknowledged call (connect, subscribe, a QoS 1 publish, disconnect)
+    with ``asyncio.wait_for``, which on Python 3.11 returns the result instead of raising when
+    the cancellation arrives in the same loop pass as the acknowledgement (CPython gh-86296,
+    fixed in 3.12). The task still counts the request (``Task.cancelling()``), so it is honoured
+    here, after each such call: without it the stop was lost and the service went on waiting
+    for messages (or publishing) for ever (tests/test_gateway_mqtt_stop.py)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class RateLimit:
     """At most ``count`` events in any ``window_s`` (a sliding window)."""
 
@@ -109,11 +123,15 @@ class MqttService:
     name = "mqtt"
 
     def __init__(self, settings: MqttSettings, prefs: Preferences,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 client_factory: Callable[..., aiomqtt.Client] = aiomqtt.Client) -> None:
+        """``client_factory``: makes the broker connection (aiomqtt.Client's arguments); a
+        test passes one that watches the real client's traffic."""
         self.settings = settings
         self.prefs = prefs
         self.topics = topics(settings)
         self._clock = clock
+        self._client_factory = client_factory
         self._limit = RateLimit(settings.max_commands_per_minute, 60.0, clock)
         self.connects = 0
         self.published_states = 0
@@ -128,6 +146,7 @@ class MqttService:
                     backoff = 0.2
                     await self._session(client, api, commands)
             except aiomqtt.MqttError as err:  # said once per outage, not at every retry
+                _honour_cancellation()  # a disconnect that failed while stopping: stop
                 level = logging.DEBUG if self._down else logging.WARNING
                 self._down = True
                 log.log(level, "MQTT broker %s:%d: %s (retrying, at most every %.0f s)",
@@ -139,9 +158,9 @@ class MqttService:
     def _client(self) -> aiomqtt.Client:
         s = self.settings
         will = aiomqtt.Will(self.topics["availability"], "offline", qos=1, retain=True)
-        return aiomqtt.Client(s.host, s.port, username=s.username or None,
-                              password=s.password or None, identifier=s.client_id, will=will,
-                              keepalive=s.keepalive_s, tls_context=_tls(s))
+        return self._client_factory(s.host, s.port, username=s.username or None,
+                                    password=s.password or None, identifier=s.client_id,
+                                    will=will, keepalive=s.keepalive_s, tls_context=_tls(s))
 
     async def _session(self, client: aiomqtt.Client, api: ControllerApi,
                        commands: HomeAssistantCommands) -> None:
@@ -150,13 +169,16 @@ class MqttService:
         # Subscribed first: Home Assistant may command as soon as it sees ``online`` or an
         # entity, and a command published before the subscription would be lost unanswered.
         await client.subscribe(t["set"] + "+", qos=1)
+        _honour_cancellation()  # after every acknowledged call (and the connect before it)
         await client.publish(t["availability"], "online", qos=1, retain=True)
+        _honour_cancellation()
         try:
             version = metadata.version("v2x-controller")
         except metadata.PackageNotFoundError:
             version = "unknown"
         for topic, payload in discovery(self.settings, version).items():
             await client.publish(topic, payload, qos=1, retain=True)
+            _honour_cancellation()
         log.info("MQTT connected to %s:%d", self.settings.host, self.settings.port)
         self._down = False
         publisher = asyncio.get_running_loop().create_task(self._publish_loop(client, api,
@@ -167,6 +189,7 @@ class MqttService:
                 raw = message.payload if isinstance(message.payload, bytes) else \
                     str(message.payload).encode()
                 await self._command(client, commands, name, raw)
+                _honour_cancellation()
         finally:
             publisher.cancel()
             with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
@@ -201,10 +224,12 @@ class MqttService:
                 link = api.connected
                 await client.publish(self.topics["controller"], "online" if link else "offline",
                                      qos=1, retain=True)
+                _honour_cancellation()
             stopped = await commands.automation()
             if stopped:
                 await client.publish(self.topics["result"], json.dumps(
                     {"command": "automation", "ok": True, "reason": stopped}), qos=1)
+                _honour_cancellation()
             payload = json.dumps(state_payload(api.status, self.prefs), sort_keys=True)
             now = self._clock()
             due = now - last_at >= self.settings.min_publish_interval_s

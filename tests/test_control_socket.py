@@ -233,19 +233,27 @@ def test_a_socket_another_controller_serves_is_never_taken_over(
 
 
 def test_the_built_in_simulator_picks_a_free_socket_path(socket_dir: Path) -> None:
-    from controller.control_socket.serve import simulator_socket_path
+    from controller.control_socket.serve import claim_simulator_socket
 
-    first = simulator_socket_path(str(socket_dir))
-    assert first == str(socket_dir / "control.sock")
+    first = claim_simulator_socket(str(socket_dir))
+    assert first.path == str(socket_dir / "control.sock")
+    own = str(socket_dir / f"control-{os.getpid()}.sock")
+    second = claim_simulator_socket(str(socket_dir))  # another simulator holds control.sock
+    assert second.path == own
+    second.release()
+    first.release()
     live = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    live.bind(first)
-    live.listen(1)  # another simulator serves it
+    live.bind(first.path)
+    live.listen(1)  # served by a process that takes no lock (an older controller)
     try:
-        second = simulator_socket_path(str(socket_dir))
-        assert second == str(socket_dir / f"control-{os.getpid()}.sock")
+        third = claim_simulator_socket(str(socket_dir))
+        assert third.path == own
+        third.release()
     finally:
         live.close()
-    assert simulator_socket_path(str(socket_dir)) == first  # stale again: reused
+    again = claim_simulator_socket(str(socket_dir))  # stale again: reused
+    assert again.path == first.path
+    again.release()
 
 
 def test_renewals_are_quiet_the_first_claim_and_the_expiry_are_recorded(

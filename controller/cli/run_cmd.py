@@ -23,7 +23,8 @@ from controller.cli.sim_cmd import load_or_explain
 from controller.config.loader import load_config_file, parse_config
 from controller.config.model import Config
 from controller.console.serve import built_in_console, start_console
-from controller.control_socket.serve import simulator_socket_path, start_control_socket
+from controller.control_socket.lock import SocketLock
+from controller.control_socket.serve import claim_simulator_socket, start_control_socket
 from controller.modes.requests import MODES, Request
 from controller.store.state_store import StateStore
 from controller.supervisor.loop import Supervisor
@@ -90,15 +91,21 @@ class _StopFlag:
         return {sig: signal.signal(sig, self) for sig in STOP_SIGNALS}
 
 
-def _load(args: argparse.Namespace) -> tuple[Config, str]:
+def _load(args: argparse.Namespace) -> tuple[Config, str, SocketLock | None]:
+    """The config, the banner and (built-in simulator) its socket path's lock, already held."""
     if args.config is None:
         console, note = built_in_console()
-        sockets = {"control_socket": {"path": simulator_socket_path()}}
-        return (parse_config({**BUILT_IN_SIM, **console, **sockets}),
-                "No config given: running the built-in simulated charger (sim backend).\n"
-                + note)
+        lock = claim_simulator_socket()  # the path is ours from here: no check-then-bind race
+        try:
+            sockets = {"control_socket": {"path": lock.path}}
+            config = parse_config({**BUILT_IN_SIM, **console, **sockets})
+        except BaseException:
+            lock.release()
+            raise
+        return (config, "No config given: running the built-in simulated charger (sim "
+                "backend).\n" + note, lock)
     config = load_config_file(args.config)
-    return config, f"Config {args.config}: backend {config.hal.backend}."
+    return config, f"Config {args.config}: backend {config.hal.backend}.", None
 
 
 def _play(args: argparse.Namespace, out: OutputStream, err: OutputStream) -> int:
@@ -171,10 +178,13 @@ def run(args: argparse.Namespace) -> int:
     if args.scenario is not None:
         return _play(args, out, err)
     try:
-        config, banner = _load(args)
+        config, banner, lock = _load(args)
     except ConfigError as error:
         for problem in error.problems:
             err.write_line(f"config error: {problem}")
+        return 2
+    except V2xError as error:  # the built-in simulator's socket directory or lock
+        err.write_line(f"cannot start: {error}")
         return 2
     out.write_line(banner)
     options: dict[str, object] = {}
@@ -182,18 +192,20 @@ def run(args: argparse.Namespace) -> int:
         options["speed"] = args.speed
     opened = _open(config, options, err)
     if opened is None:
+        if lock is not None:
+            lock.release()
         return 2
     hardware, store = opened
-    return _serve(args, config, hardware, store, out, err)
+    return _serve(args, config, hardware, store, out, err, lock)
 
 
 def _serve(args: argparse.Namespace, config: Config, hardware: Hardware, store: StateStore,
-           out: OutputStream, err: OutputStream) -> int:
+           out: OutputStream, err: OutputStream, lock: SocketLock | None) -> int:
     """Run until the duration, a stop signal or a closed output; then the safe shutdown."""
     supervisor = Supervisor(config, hardware, store, history=DAEMON_HISTORY)
     console, console_lines = start_console(supervisor, hardware, store)
     try:
-        control, control_lines = start_control_socket(supervisor)
+        control, control_lines = start_control_socket(supervisor, lock)
     except V2xError as error:  # nothing is energised yet: close what is open and say why
         if console is not None:
             console.close()

@@ -30,6 +30,7 @@ from controller.console.session import Session
 from controller.control_socket.commands import SocketCommands
 from controller.control_socket.connection import Connection
 from controller.control_socket.feed import EventFeed
+from controller.control_socket.lock import SocketLock, acquire
 from controller.control_socket.settings import ControlSocketSettings
 from controller.supervisor.loop import Supervisor
 from hal.errors import HalSetupError
@@ -86,9 +87,27 @@ def in_use(path: str) -> bool:
     return True
 
 
-def bind_socket(settings: ControlSocketSettings) -> socket.socket:
-    """A listening, non-blocking socket at ``settings.path``: a stale socket file is replaced;
-    one a running process serves, or any other file there, is an error (HalSetupError)."""
+def bind_socket(settings: ControlSocketSettings,
+                lock: SocketLock | None = None) -> tuple[socket.socket, SocketLock]:
+    """A listening, non-blocking socket at ``settings.path`` and the path's lock (held; see
+    controller/control_socket/lock.py). The lock is taken first (or ``lock``, already held for
+    this path, is used): a path whose lock another process holds is an error, whatever the
+    file's state. Then a stale socket file is replaced; one a process serves anyway (without
+    the lock: an older controller), or any other file there, is an error (HalSetupError). On
+    an error the lock is released."""
+    path = settings.path
+    if lock is None:
+        lock = acquire(path)
+    elif lock.path != path or not lock.held:
+        raise ValueError(f"bind_socket: the lock given is not held for {path}")
+    try:
+        return _bind_locked(settings), lock
+    except BaseException:
+        lock.release()
+        raise
+
+
+def _bind_locked(settings: ControlSocketSettings) -> socket.socket:
     path = settings.path
     try:
         if not stat.S_ISSOCK(os.lstat(path).st_mode):
@@ -123,13 +142,17 @@ def bind_socket(settings: ControlSocketSettings) -> socket.socket:
 
 
 class ControlSocketServer:
-    def __init__(self, supervisor: Supervisor) -> None:
+    def __init__(self, supervisor: Supervisor, lock: SocketLock | None = None) -> None:
+        """Serve ``control_socket.path``; ``lock``: that path's lock, already taken (the
+        built-in simulator's choice of path, controller/control_socket/serve.py), else taken
+        here. The server owns it from here on (released by :meth:`close` or a failed start)."""
         self.settings = supervisor.config.control_socket
         self.bridge = SupervisorBridge(supervisor)
         self.commands = SocketCommands(supervisor, lambda: self.settings.max_lease_s)
         self.feed = EventFeed(supervisor)
         self._actions = _NoConsoleActions(supervisor.config.console)
-        self._listener: socket.socket | None = bind_socket(self.settings)
+        listener, self._lock = bind_socket(self.settings, lock)
+        self._listener: socket.socket | None = listener
         self._inode = os.stat(self.settings.path).st_ino  # close() removes only our own file
         self.clients: list[Client] = []
         self._count = 0
@@ -236,7 +259,8 @@ class ControlSocketServer:
                                   error)
 
     def close(self) -> None:
-        """Disconnect every client and remove the socket file (leases run on by themselves)."""
+        """Disconnect every client, remove the socket file, then release the path's lock
+        (leases run on by themselves)."""
         for client in self.clients:
             client.conn.close("the controller is stopping")
         self.clients.clear()
@@ -246,3 +270,4 @@ class ControlSocketServer:
             with contextlib.suppress(OSError):
                 if os.stat(self.settings.path).st_ino == self._inode:
                     os.unlink(self.settings.path)
+        self._lock.release()
