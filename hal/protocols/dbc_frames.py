@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, Generic, TypeVar
 
 import cantools.database
 from cantools.database.can import Database, Message
@@ -55,13 +55,10 @@ def encode_strict(message: Message, values: Mapping[str, float]) -> bytes:
     The last frame encoded per message is remembered with its values: values equal to them
     (every finite value the same, so they passed the same checks) give the same bytes without
     cantools (a sender of unchanged frames, as the CHAdeMO car and charger every 100 ms)."""
-    last = _LAST_ENCODED.get(id(message))
-    if last is not None and last[0] is message and last[1] == values:
-        return last[2]
-    data = _encode(message, values, strict=True)
-    if len(_LAST_ENCODED) >= _MAX_LIMITS:
-        _LAST_ENCODED.clear()
-    _LAST_ENCODED[id(message)] = (message, dict(values), data)  # a copy: the caller's may change
+    data = _LAST_ENCODED.get(message, values)
+    if data is None:
+        data = _encode(message, values, strict=True)
+        _LAST_ENCODED.put(message, dict(values), data)  # a copy: the caller's may change
     return data
 
 
@@ -81,9 +78,33 @@ def _encode(message: Message, values: Mapping[str, float], strict: bool) -> byte
         raise ProtocolError(f"{message.name}: {exc}") from exc
 
 
-# Per message (by identity): the last strictly encoded values and their frame (encode_strict).
-# NaN never equals itself, so a non-finite value always reaches the check.
-_LAST_ENCODED: dict[int, tuple[Message, dict[str, float], bytes]] = {}
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class _LastPerMessage(Generic[_K, _V]):
+    """An explicit speed cache (issue 20, docs/performance.md: the CHAdeMO frames' share of the
+    realistic day): per message (by identity), the last key seen and its result. A key must
+    compare equal to hit; at most ``_MAX_LIMITS`` messages are kept."""
+
+    def __init__(self) -> None:
+        self._last: dict[int, tuple[Message, _K, _V]] = {}
+
+    def get(self, message: Message, key: object) -> _V | None:
+        last = self._last.get(id(message))
+        if last is not None and last[0] is message and last[1] == key:
+            return last[2]
+        return None
+
+    def put(self, message: Message, key: _K, result: _V) -> None:
+        if len(self._last) >= _MAX_LIMITS:
+            self._last.clear()
+        self._last[id(message)] = (message, key, result)
+
+
+# encode_strict: the last values and their frame (NaN never equals itself, so a non-finite
+# value always reaches the check); decode_checked: the last frame that passed and its values.
+_LAST_ENCODED: _LastPerMessage[dict[str, float], bytes] = _LastPerMessage()
 
 
 def check_length(message: Message, data: bytes) -> None:
@@ -124,18 +145,14 @@ def decode_checked(message: Message, data: bytes) -> dict[str, float]:
 
     The last frame that passed them is remembered per message: the same bytes again give
     (a copy of) the same values without cantools."""
-    last = _LAST_DECODED.get(id(message))
-    if last is not None and last[0] is message and last[1] == data:
-        return dict(last[2])
-    values = _decode_checked(message, data)
-    if len(_LAST_DECODED) >= _MAX_LIMITS:
-        _LAST_DECODED.clear()
-    _LAST_DECODED[id(message)] = (message, bytes(data), values)
+    values = _LAST_DECODED.get(message, data)
+    if values is None:
+        values = _decode_checked(message, data)
+        _LAST_DECODED.put(message, bytes(data), values)
     return dict(values)
 
 
-# Per message (by identity): the last frame that passed decode_checked, and its values.
-_LAST_DECODED: dict[int, tuple[Message, bytes, dict[str, float]]] = {}
+_LAST_DECODED: _LastPerMessage[bytes, dict[str, float]] = _LastPerMessage()
 
 
 def _decode_checked(message: Message, data: bytes) -> dict[str, float]:

@@ -44,8 +44,7 @@ def adc_pin_volts(world: SimWorld, ain: int) -> float:
     """The DC-side ADS1115's input ``ain``: link voltage, inlet voltage, current, scaled."""
     chans = world.hal.i2c.adc.channels
     inlet = world.inlet_v()
-    current = world.battery.current_a if world.ev_dc() else 0.0
-    current += world.interlocks.dc_current_offset_a + world.interlocks.dc_fault_current_a
+    current = world.dc_shunt_a() + world.interlocks.dc_current_offset_a  # the same DC+ path
     stuck = world.interlocks.dc_current_stuck_a
     if stuck is not None:
         current = stuck

@@ -66,7 +66,8 @@ class PlannerDriver:
         self.totals = {"cost": 0.0, "revenue": 0.0, "wear_cost": 0.0}
         self.plans: list[dict[str, Any]] = []
         self.soc = SocMemory()  # the SoC the car reported on this plug-in
-        self._probing = False  # a probe charge runs: plan the step once the SoC is known
+        self._probing = False  # no SoC yet (a read or a probe charge under way): plan the step
+        # as soon as the car's SoC is known
 
     @staticmethod
     def _counters(world: SimWorld) -> tuple[float, float, float, float]:
