@@ -199,7 +199,8 @@ CATALOGUE: dict[str, FaultKind] = {k.code: k for k in (
     _k(C.EV_COMM_LOST, S, "the EV's CAN (can1): connector pins 8/9, the CAN HAT's termination; "
        "its frames stopped for ev.frames_timeout_s"),
     _k(C.EV_PERMISSION_TIMEOUT, S, "the EV's parameters and charge permission (switch k, "
-       "connector pin 4, and its optocoupler) within ev.parameters_timeout_s of d1"),
+       "connector pin 4, and its optocoupler) within ev.parameters_timeout_s of d1; a car "
+       "at its own charge limit may withhold it without a reason: the detail names its SoC"),
     _k(C.EV_LOCK_TIMEOUT, S, "the connector lock actuator, its driver and the lock feedback "
        "switch"),
     _k(C.EV_CONTACTOR_TIMEOUT, S, "d2 (connector pin 10, its relay); the EV did not close its "

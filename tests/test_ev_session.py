@@ -312,6 +312,47 @@ def test_a_car_at_its_target_soc_ends_a_charge_session_cleanly(bench: EvBench) -
     assert bench.charger.sup.request.mode == "idle"
 
 
+@pytest.mark.parametrize("charge_only", ["car", "charger"])
+def test_a_full_car_asked_to_charge_declines_and_nothing_latches(charge_only: str) -> None:
+    """A car at its target offered a charge-only session (a car without V2H, or a charger with
+    discharge off) asks to stop before charging (102.5.4) instead of giving its permission: the
+    session ends as the car's choice, with no fault to reset, the request released and its
+    reason in the event log; nothing locks or closes."""
+    bench = make_bench({"ev": {"discharge": charge_only != "charger"}})
+    try:
+        bench.world.ev_car.profile = type(bench.world.ev_car.profile)(
+            "full", target_soc_pct=bench.world.battery.soc_pct,
+            discharge_compatible=charge_only != "car")
+        bench.run(6.0)  # plugged in: the SoC read
+        bench.charger.request("charge")
+        bench.run_until(lambda: bench.phase == "ended", limit_s=12.0)
+        bench.run(2.0)
+        assert not bench.trips(), bench.trips()
+        assert bench.charger.state is State.EV_CONNECTED
+        assert bench.charger.sup.request.mode == "idle"
+        assert any("asked to stop before charging" in e.text
+                   for e in bench.charger.store.events(80))
+        assert not bench.world.ev_lock_engaged and not bench.world.truth.of_kind("contactor")
+        assert not bench.violations, bench.violations
+    finally:
+        bench.close()
+
+
+def test_a_car_that_withholds_permission_names_its_soc_in_the_fault() -> None:
+    """A car that gives no permission and no reason is still EV_PERMISSION_TIMEOUT (the spec's
+    8 s), but the fault's detail names the SoC it reported: a technician can tell a full car
+    from a broken switch k."""
+    bench = make_bench({"ev": {"parameters_timeout_s": 2.0, "soc_on_plug": False}})
+    try:
+        bench.world.ev_car.faults.late_permission_s = 30.0
+        bench.charger.request("charge")
+        bench.run_until(lambda: "EV_PERMISSION_TIMEOUT" in bench.trips(), limit_s=4.0)
+        detail = bench.charger.sup.trip_log[-1].detail
+        assert f"SoC {round(bench.world.battery.soc_pct)} %" in detail, detail
+    finally:
+        bench.close()
+
+
 # ----- the SoC read on plug-in (ev.soc_on_plug) -------------------------------------------------
 def test_plugged_in_with_no_request_the_soc_is_read_and_nothing_locks_or_closes(
         bench: EvBench) -> None:

@@ -45,6 +45,8 @@ EV_PROXIMITY_LOST: Final = "EV_PROXIMITY_LOST"  # emergency
 
 # Endings that are not faults (the event log names them).
 END_EV_STOP = "the EV asked for a normal stop (102.5.4)"
+END_EV_DECLINED = ("the EV asked to stop before charging (102.5.4): it wants no charge now, "
+                   "e.g. at its own charge limit")
 END_PERMISSION = "the EV withdrew its charge permission (switch k or 102.5.0)"
 END_TARGET = "the EV's request fell to zero (target reached)"
 END_CHARGER = "the charger stopped (request, schedule, trip or interlock)"
@@ -66,7 +68,8 @@ PHASE_TRANSITIONS: Final = (
     (P.EXCHANGE, P.UNLOCKING, "battery incompatible (109.5.3), an EV fault, or the request gone; "
                               "the SoC read on plug-in done (no request)"),
     (P.PERMISSION, P.LOCKING, "switch k and 102.5.0: lock driven"),
-    (P.PERMISSION, P.UNLOCKING, "EV_PERMISSION_TIMEOUT (8 s from d1), an EV fault, request gone"),
+    (P.PERMISSION, P.UNLOCKING, "EV_PERMISSION_TIMEOUT (8 s from d1), an EV fault, request gone, "
+                                "the EV declines (102.5.4 before charging: no fault)"),
     (P.LOCKING, P.READY, "lock feedback"),
     (P.LOCKING, P.UNLOCKING, "EV_LOCK_TIMEOUT (2 s), an EV fault, request gone"),
     (P.READY, P.CLOSING, "the machine passed its insulation test (starting_ev_close): d2 on"),

@@ -211,8 +211,10 @@ class ChademoSession:
         self._end(view, ending)
 
     def _early(self, view: HostView, trips: list[EvTrip]) -> bool:
-        """Checks before the EV is live: the request withdrawn, the deadline, its faults. A
-        request during the SoC read on plug-in makes it a session."""
+        """Checks before the EV is live: the request withdrawn, the deadline, its faults, its
+        stop request before charging (a car that wants no charge, e.g. at its own limit, ends
+        the session as its choice: no fault). A request during the SoC read on plug-in makes
+        it a session."""
         if view.wants_energy:
             self._reading_soc = False
         if (not view.wants_energy and not self._reading_soc) or view.stage is Stage.LATCHED:
@@ -221,6 +223,10 @@ class ChademoSession:
         if view.report is not None and (found := reported_faults(view.report)):
             trips.extend(found)
             self._stop(view, found[0].detail)
+            return True
+        # Past its placeholder frames only (the settled limits): 102.5.4 before charging.
+        if self._settled and view.report is not None and view.report.normal_stop_request:
+            self._stop(view, f"{ph.END_EV_DECLINED} (SoC {view.report.soc_pct:.0f} %)")
             return True
         return False
 
@@ -251,8 +257,12 @@ class ChademoSession:
 
     def _deadline(self, view: HostView, trips: list[EvTrip], what: str) -> None:
         if self._elapsed(view.now) > self._s.parameters_timeout_s:
+            # The SoC it reported tells a technician a full car from a broken switch k.
+            soc = (f" (the EV reported SoC {self._plug_soc_pct:.0f} %: a car at its own charge "
+                   "limit may withhold its permission)"
+                   if self._settled and self._plug_soc_pct is not None else "")
             trips.append(EvTrip(ph.EV_PERMISSION_TIMEOUT, f"no {what} within "
-                                f"{self._s.parameters_timeout_s:g} s of d1"))
+                                f"{self._s.parameters_timeout_s:g} s of d1{soc}"))
             self._stop(view, f"{ph.EV_PERMISSION_TIMEOUT}: no {what}")
 
     def _in_permission(self, view: HostView, trips: list[EvTrip]) -> None:

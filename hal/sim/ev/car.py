@@ -47,6 +47,7 @@ class SimChademoCar:
         self.contactors_closed = False
         self.requesting = False
         self.stopping = False
+        self.declining = False  # at its target, offered a charge only: 102.5.4 before charging
         self.charger: dict[int, tuple[float, dict[str, float]]] = {}
         self._cycles = 0
         self._next_due = 0.0
@@ -67,7 +68,7 @@ class SimChademoCar:
 
     def _sleep(self) -> None:
         self.awake = self.permission = self.contactors_closed = self.requesting = False
-        self.stopping = False
+        self.stopping = self.declining = False
         self.charger.clear()
         self._cycles = 0
         self._t_first_charger = self._t_d2 = self._t_closed = self._t_low = None
@@ -115,9 +116,13 @@ class SimChademoCar:
             capability["AvailableOutputVoltage"] >= self.battery.params.max_voltage_v)
         if f.stop is not None or self._target_ends_it():
             self.stopping = True
-        if (self._t_first_charger is not None and compatible and not self.stopping
-                and not self._target_holds_permission(now)
-                and now - self._t_first_charger >= p.permission_delay_s + f.late_permission_s):
+        heard_s = (now - self._t_first_charger if self._t_first_charger is not None and compatible
+                   else -1.0)
+        if (heard_s >= p.decline_delay_s and not self.permission
+                and self._target_holds_permission(now)):
+            self.declining = True  # full, and only a charge offered: it asks to stop
+        if (heard_s >= p.permission_delay_s + f.late_permission_s and not self.stopping
+                and not self.declining and not self._target_holds_permission(now)):
             self.permission = f.stop != "permission_off"
         if self.stopping and f.stop in (None, "permission_off"):
             self.permission = f.stop is None and self.permission
@@ -178,8 +183,9 @@ class SimChademoCar:
 
     def _target_holds_permission(self, now: float) -> bool:
         """At its target SoC the vehicle gives no permission to a session that can only charge
-        it. One the charger offers to discharge (0x208 heard; the vehicle discharge-compatible)
-        it permits: a bidirectional car at its charge target still discharges."""
+        it: it asks to stop before charging (102.5.4) instead. One the charger offers to
+        discharge (0x208 heard; the vehicle discharge-compatible) it permits: a bidirectional
+        car at its charge target still discharges."""
         offered = (self.profile.discharge_compatible
                    and self._fresh(CHARGER_DISCHARGE_ID, now) is not None)
         return self._full() and not offered
@@ -217,7 +223,7 @@ class SimChademoCar:
             discharge_compatible=p.discharge_compatible,
             fault_flags=f.fault_flags, protocol_number=p.protocol_number,
             contactor_open=not self.contactors_closed,
-            normal_stop_request=f.stop == "normal_stop",
+            normal_stop_request=f.stop == "normal_stop" or self.declining,
             shift_not_park=f.not_in_park, system_fault=f.system_fault,
             charged_rate_ref=PLACEHOLDER_REF if placeholder else 100)
 

@@ -22,6 +22,10 @@ class EvProfile:
     charger_timeout_s: float = 1.0  # the charger's frames stopping this long: it stops
     no_answer_s: float = 4.0  # a request with no 109.5.0 for this long (its 4 s request window)
     target_soc_pct: float = 100.0  # it ends a charging session here (request to zero, 102.5.0 off)
+    # At its target, this long after the charger's first frames with no discharge offered
+    # (0x208): it asks to stop before charging (102.5.4), inside the charger's 8 s permission
+    # window, and after the charger's offer would have come (it sends 0x208 once it settled).
+    decline_delay_s: float = 2.0
 
 
 PROFILES: dict[str, EvProfile] = {p.name: p for p in (
