@@ -42,20 +42,36 @@ def fallback_load(times: Iterable[dt.datetime], kwh_per_day: float = FALLBACK_KW
 
 @dataclass
 class LoadModel:
-    """Mean home load per (weekend?, slot of the day), learned from measured samples."""
+    """Mean home load per (weekend?, slot of the day), learned from measured samples; with a
+    ``half_life_days`` each sample's weight halves every that many days after it was measured
+    (a household that changes with the seasons is followed), without one the mean since
+    start-up."""
 
     sums: Array
     counts: Array
+    half_life_days: float | None = None
+    last: Array = field(default_factory=lambda: np.full((2, 96), np.nan))  # POSIX s per slot
 
     @classmethod
-    def empty(cls) -> LoadModel:
-        return cls(np.zeros((2, 96)), np.zeros((2, 96)))
+    def empty(cls, half_life_days: float | None = None) -> LoadModel:
+        if half_life_days is not None and not (math.isfinite(half_life_days)
+                                               and half_life_days > 0):
+            raise PlannerInputError(f"load half-life {half_life_days} days: must be a finite "
+                                    "number > 0")
+        return cls(np.zeros((2, 96)), np.zeros((2, 96)), half_life_days)
 
     def learn(self, t: dt.datetime, load_kw: float) -> None:
         """One measured sample (non-finite or negative ones are ignored: a glitch, not a load)."""
         if not math.isfinite(load_kw) or load_kw < 0:
             return
         k, slot = int(t.weekday() >= 5), t.hour * 4 + t.minute // 15
+        if self.half_life_days is not None:
+            now, before = t.timestamp(), self.last[k, slot]
+            if math.isfinite(before):  # a clock stepped back forgets nothing
+                decay = 0.5 ** (max(now - before, 0.0) / (self.half_life_days * 86400.0))
+                self.sums[k, slot] *= decay
+                self.counts[k, slot] *= decay
+            self.last[k, slot] = now
         self.sums[k, slot] += load_kw
         self.counts[k, slot] += 1
 
