@@ -213,6 +213,27 @@ def pv_analogue(w: Window, k: int, times: list[dt.datetime]) -> np.ndarray:
     return pv_methods.laid_two(found[0], found[1], now_slot, len(times))
 
 
+def pv_mean14_intraday(w: Window, k: int, times: list[dt.datetime]) -> np.ndarray:
+    """The 14-day mean, the rest of today corrected by today's measured PV so far (the two
+    that helped on their own, combined; parameters as pv_mean14 and pv_intraday)."""
+    base = _past_days(w, k, 14).mean(axis=0)
+    today, now_slot = _today(w, k)
+    ratio = pv_methods.intraday_ratio(base, today, now_slot)
+    return pv_methods.intraday_corrected(_profile(w, k, len(times), base), now_slot, ratio)
+
+
+def pv_analogue_today(w: Window, k: int, times: list[dt.datetime]) -> np.ndarray:
+    """The rest of today from the 5 analogue days of the last 21 (as pv_analogue), the
+    14-day mean from midnight on and while today's morning holds too little sun."""
+    today, now_slot = _today(w, k)
+    found = pv_methods.analogue_profiles(_past_days(w, k, pv_methods.ANALOGUE_DAYS), today,
+                                         now_slot)
+    later = _past_days(w, k, 14).mean(axis=0)
+    if found is None:
+        return _profile(w, k, len(times), later)
+    return pv_methods.laid_two(found[0], later, now_slot, len(times))
+
+
 def pv_dayahead(w: Window, k: int, _times: list[dt.datetime]) -> np.ndarray:
     g = w.offset + k
     return w.dayahead[g:g + len(_times)]
@@ -283,9 +304,13 @@ VARIANTS: dict[str, tuple[PvSource, bool, int, int]] = {
     "intraday-corrected 7-day mean PV, learned load": (pv_intraday, False, H36, 4),
     "analogue days PV, learned load": (pv_analogue, False, H36, 4),
     "mean of 7 days PV, forgetting load": (pv_mean7, False, H36, 4),
+    "14-day mean + intraday PV, learned load": (pv_mean14_intraday, False, H36, 4),
+    "analogue today, 14-day mean later PV, learned load": (pv_analogue_today, False, H36, 4),
+    "14-day mean + intraday PV, forgetting load": (pv_mean14_intraday, False, H36, 4),
 }
 # the variants whose load model forgets (LoadModel half-life LOAD_HALF_LIFE_DAYS)
-FORGETTING = {"mean of 7 days PV, forgetting load"}
+FORGETTING = {"mean of 7 days PV, forgetting load",
+              "14-day mean + intraday PV, forgetting load"}
 # PV sources that see the actual future on purpose (the oracle and the modelled weather
 # service); every other source may read only what was measured before the plan's step
 # (tests/test_planner_bench.py proves it for each)
