@@ -95,10 +95,14 @@ def window(tariff: str, day0: int, days: int) -> Window:
 LOAD_HALF_LIFE_DAYS = 14.0  # the forgetting load model's half-life (a priori)
 
 
-def trained_model(w: Window, half_life_days: float | None = None) -> LoadModel:
+def trained_model(w: Window, half_life_days: float | None = None,
+                  since_start: bool = False) -> LoadModel:
+    """The load model taught the 28 days before the window, or (``since_start``) every day
+    since 1 January, as the year benchmark's planner has it."""
     model = LoadModel.empty(half_life_days)
     zone = w.year.start.tzinfo
-    for i in range(max(w.offset - 28 * DAY, 0), w.offset):
+    first = 0 if since_start else max(w.offset - 28 * DAY, 0)
+    for i in range(first, w.offset):
         t = (dt.datetime(2023, 1, 1, tzinfo=zone)
              + dt.timedelta(hours=bench.STEP_H * i)).astimezone(zone)
         model.learn(t, w.load_full[i])
@@ -307,10 +311,15 @@ VARIANTS: dict[str, tuple[PvSource, bool, int, int]] = {
     "14-day mean + intraday PV, learned load": (pv_mean14_intraday, False, H36, 4),
     "analogue today, 14-day mean later PV, learned load": (pv_analogue_today, False, H36, 4),
     "14-day mean + intraday PV, forgetting load": (pv_mean14_intraday, False, H36, 4),
+    "mean of 7 days PV, load learned since 1 January": (pv_mean7, False, H36, 4),
+    "mean of 7 days PV, forgetting load learned since 1 January": (pv_mean7, False, H36, 4),
 }
 # the variants whose load model forgets (LoadModel half-life LOAD_HALF_LIFE_DAYS)
 FORGETTING = {"mean of 7 days PV, forgetting load",
-              "14-day mean + intraday PV, forgetting load"}
+              "14-day mean + intraday PV, forgetting load",
+              "mean of 7 days PV, forgetting load learned since 1 January"}
+SINCE_START = {"mean of 7 days PV, load learned since 1 January",
+               "mean of 7 days PV, forgetting load learned since 1 January"}
 # PV sources that see the actual future on purpose (the oracle and the modelled weather
 # service); every other source may read only what was measured before the plan's step
 # (tests/test_planner_bench.py proves it for each)
@@ -354,7 +363,8 @@ def main() -> int:
                 bench.ABSORB = name.endswith(" + absorb")
                 half_life = LOAD_HALF_LIFE_DAYS if base in FORGETTING else None
                 energy, wear, _ = bench.execute(w.year, strategy, block=block,
-                                                model=trained_model(w, half_life))
+                                                model=trained_model(w, half_life,
+                                                                    base in SINCE_START))
                 total = energy + wear
                 gap = 100 * (total - best) / abs(best)
                 print(f"  {name:<40} total {total:9.2f}  gap {gap:6.2f} %", flush=True)

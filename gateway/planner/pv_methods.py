@@ -65,10 +65,15 @@ def intraday_corrected(laid: Array, now_slot: int, ratio: float | None) -> Array
     if ratio is None:
         return laid
     rest = min(max(DAY - now_slot, 0), len(laid))
-    hours = np.arange(rest) * STEP_H
     out = laid.copy()
-    out[:rest] *= 1.0 + (ratio - 1.0) * np.exp(-hours / INTRADAY_TAU_H)
+    out[:rest] *= intraday_factor(ratio, np.arange(rest) * STEP_H)
     return out
+
+
+def intraday_factor(ratio: float, hours_ahead: Array) -> Array:
+    """The correction ``1 + (ratio - 1) exp(-h / INTRADAY_TAU_H)`` at ``h`` hours ahead."""
+    return np.asarray(1.0 + (ratio - 1.0) * np.exp(-np.maximum(hours_ahead, 0.0)
+                                                    / INTRADAY_TAU_H))
 
 
 def analogue_profiles(days: Array, today: Array, now_slot: int, k: int = ANALOGUE_K
