@@ -311,12 +311,14 @@ VARIANTS: dict[str, tuple[PvSource, bool, int, int]] = {
     "14-day mean + intraday PV, learned load": (pv_mean14_intraday, False, H36, 4),
     "analogue today, 14-day mean later PV, learned load": (pv_analogue_today, False, H36, 4),
     "14-day mean + intraday PV, forgetting load": (pv_mean14_intraday, False, H36, 4),
+    "intraday-corrected 7-day mean PV, forgetting load": (pv_intraday, False, H36, 4),
     "mean of 7 days PV, load learned since 1 January": (pv_mean7, False, H36, 4),
     "mean of 7 days PV, forgetting load learned since 1 January": (pv_mean7, False, H36, 4),
 }
 # the variants whose load model forgets (LoadModel half-life LOAD_HALF_LIFE_DAYS)
 FORGETTING = {"mean of 7 days PV, forgetting load",
               "14-day mean + intraday PV, forgetting load",
+              "intraday-corrected 7-day mean PV, forgetting load",
               "mean of 7 days PV, forgetting load learned since 1 January"}
 SINCE_START = {"mean of 7 days PV, load learned since 1 January",
                "mean of 7 days PV, forgetting load learned since 1 January"}

@@ -196,3 +196,33 @@ def test_the_benchmark_teaches_the_load_model_only_past_steps() -> None:
 
     bench.execute(year, spy)
     assert seen and all(count == k for k, count in seen), seen[:5]
+
+
+def test_the_service_forecast_corrects_the_rest_of_today_from_this_mornings_sun() -> None:
+    """``PvHistory.forecast``: the mean of the measured days, the rest of today scaled by
+    today's measured PV so far over that mean's (fading), tomorrow the mean; a glitch in
+    today's measurements is no sample."""
+    from gateway.planner.forecasts import PV_HISTORY_DAYS, PvHistory
+
+    zone = dt.timezone(dt.timedelta(hours=1))
+    today = dt.datetime(2026, 6, 10, 0, 0, tzinfo=zone)
+    history = PvHistory()
+    for back in range(1, PV_HISTORY_DAYS + 1):
+        day = today - dt.timedelta(days=back)
+        for q in range(96):
+            history.learn(day + dt.timedelta(minutes=15 * q), 0.5 * SUNNY[q])  # a dull fortnight
+    for q in range(44):  # a bright morning until 11:00
+        history.learn(today + dt.timedelta(minutes=15 * q), float(SUNNY[q]))
+        history.learn(today + dt.timedelta(minutes=15 * q, seconds=1), float("nan"))
+    now = today + dt.timedelta(hours=11)
+    times = [now + dt.timedelta(minutes=15 * j) for j in range(144)]
+    got = history.forecast(times)
+    assert got is not None and _ok(got)
+    base = pm.laid(0.5 * SUNNY, 44, 144)
+    assert got[0] == pytest.approx(2 * base[0])  # the clearness measured this morning
+    assert got[12] == pytest.approx(base[12] * (1 + math.exp(-1)))  # 3 h on: faded by 1/e
+    np.testing.assert_allclose(got[52:], base[52:])  # tomorrow: the fortnight's mean
+    dawn = today + dt.timedelta(hours=5)  # nothing to compare yet: the plain mean
+    early = history.forecast([dawn + dt.timedelta(minutes=15 * j) for j in range(8)])
+    assert early is not None
+    np.testing.assert_allclose(early, pm.laid(0.5 * SUNNY, 20, 8))
