@@ -194,8 +194,26 @@ def test_the_benchmark_teaches_the_load_model_only_past_steps() -> None:
         seen.append((k, float(model.counts.sum())))
         return np.zeros(bench.BLOCK)
 
-    bench.execute(year, spy)
+    short = len(bench.SHORT)
+    bench.execute(year, spy, model=LoadModel.empty())  # no forgetting: counts are samples
+    del bench.SHORT[short:]  # the idle spy leaves short departures: not the benchmark's
     assert seen and all(count == k for k, count in seen), seen[:5]
+
+
+def test_the_year_benchmark_pv_forecast_sees_only_the_past() -> None:
+    """bench/planner.py ``pv_forecast`` (the service's forecast on the year's array)."""
+    bench = _bench("planner")
+    rng = np.random.default_rng(5)
+    pv = np.tile(SUNNY, 20) * np.repeat(rng.uniform(0.1, 1.0, 20), 96)
+    for k in (0, 10 * 96, 10 * 96 + 44, 10 * 96 + 95):
+        before = bench.pv_forecast(pv, k, 144)
+        future = pv.copy()
+        future[k:] = 5.0 - future[k:]
+        assert _ok(before) and np.array_equal(before, bench.pv_forecast(future, k, 144)), k
+    peek = pv.copy()
+    peek[10 * 96 + 43] += 1.0  # the last step measured before 11:00 does count
+    assert not np.array_equal(bench.pv_forecast(pv, 10 * 96 + 44, 144),
+                              bench.pv_forecast(peek, 10 * 96 + 44, 144))
 
 
 def test_the_service_forecast_corrects_the_rest_of_today_from_this_mornings_sun() -> None:

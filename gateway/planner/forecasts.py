@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gateway.planner import pv_methods
 from gateway.planner.model import Array, PlannerInputError
 
 # Fallback household profile: share of a day's energy per hour (sums to 1), an average of
@@ -32,6 +33,7 @@ FALLBACK_SHAPE = (0.026, 0.022, 0.020, 0.019, 0.019, 0.022, 0.032, 0.042, 0.046,
 FALLBACK_KWH_PER_DAY = 9.6  # 3500 kWh a year
 PERFORMANCE_RATIO = 0.8
 PV_HISTORY_DAYS = 7  # the PV forecast is the mean of up to this many measured days
+LOAD_HALF_LIFE_DAYS = 14.0  # the service's load model forgets with this half-life
 
 
 def fallback_load(times: Iterable[dt.datetime], kwh_per_day: float = FALLBACK_KWH_PER_DAY
@@ -111,13 +113,27 @@ class PvHistory:
 
     def forecast(self, times: list[dt.datetime]) -> Array | None:
         """The mean profile of the fully measured days among the ``PV_HISTORY_DAYS`` before the
-        first step's day, at each step's slot; None without one such day. (In
-        bench/planner_gap.py the seven-day mean beat yesterday's profile in seven of eight
-        28-day windows: a sunny or dark day does not decide the next day and a half alone.)"""
+        first step's day, at each step's slot, the rest of that day corrected by what today
+        has measured so far (``pv_methods.intraday_ratio``: today's measured PV over that
+        mean's for the slots before the first step, fading back to the mean in
+        ``INTRADAY_TAU_H``); None without one such day. (bench/planner_gap.py: the 14-day mean
+        with the intraday correction beat the seven-day mean in all four choice windows and
+        ... held-out; docs/planner.md, "Closing the gap".)"""
         full = self._full_days(times)
         if not full:
             return None
-        return _laid(np.mean(full, axis=0), times)
+        base = np.mean(full, axis=0)
+        out = _laid(base, times)
+        first = times[0]
+        now_slot = first.hour * 4 + first.minute // 15
+        ratio = pv_methods.intraday_ratio(
+            base, self.days.get(first.date(), np.full(96, np.nan)), now_slot)
+        if ratio is None:
+            return out
+        today = np.array([t.date() == first.date() for t in times])
+        ahead = np.array([(t - first).total_seconds() / 3600.0 for t in times])
+        out[today] *= pv_methods.intraday_factor(ratio, ahead[today])
+        return out
 
     def scenarios(self, times: list[dt.datetime]) -> list[Array]:
         """Each fully measured day among the ``PV_HISTORY_DAYS`` before the first step's day,
