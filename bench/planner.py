@@ -43,10 +43,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from gateway.planner import pv_methods
 from gateway.planner.baselines import charge_on_arrival, cheapest_slots
 from gateway.planner.departures import DeparturePlan, Outing
 from gateway.planner.evaluate import EPS_KW, claim_for
-from gateway.planner import pv_methods
 from gateway.planner.forecasts import FALLBACK_SHAPE, LOAD_HALF_LIFE_DAYS, LoadModel
 from gateway.planner.model import Battery, Limits, Plan, Problem
 from gateway.planner.optimiser import solve, solve_scenarios

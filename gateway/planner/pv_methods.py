@@ -66,7 +66,7 @@ def intraday_corrected(laid: Array, now_slot: int, ratio: float | None) -> Array
         return laid
     rest = min(max(DAY - now_slot, 0), len(laid))
     out = laid.copy()
-    out[:rest] *= intraday_factor(ratio, np.arange(rest) * STEP_H)
+    out[:rest] *= intraday_factor(ratio, np.arange(rest, dtype=float) * STEP_H)
     return out
 
 
