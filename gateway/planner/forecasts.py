@@ -2,13 +2,15 @@
 
 - PV from a CSV ``start,pv_kw`` when one is given (a weather service's forecast); otherwise
   the mean measured profile of the last seven days, slot by slot, over the days the service
-  measured every 15 minutes of (``PvHistory``; in bench/planner_gap.py it beat yesterday's
-  profile in seven of eight windows, and yesterday's profile beat the clear-sky model in three
-  of four); otherwise a clear-sky model (Haurwitz global horizontal irradiance from the sun's
+  measured every 15 minutes of, the rest of today corrected by today's PV measured so far
+  (``PvHistory``; in bench/planner_gap.py the mean beat yesterday's profile in seven of eight
+  windows, the correction helped in six of eight, and yesterday's profile beat the clear-sky
+  model in three of four); otherwise a clear-sky model (Haurwitz global horizontal irradiance from the sun's
   elevation, times the array's peak power and a performance ratio) scaled by persistence:
   yesterday's measured PV energy over yesterday's clear-sky energy.
 - Home load learned from the controller's own history: the mean per 15-minute slot of the day,
-  weekdays and weekends apart; slots without history use the documented fallback profile.
+  weekdays and weekends apart (the service's model forgets: ``LOAD_HALF_LIFE_DAYS``); slots
+  without history use the documented fallback profile.
 """
 
 from __future__ import annotations
@@ -116,9 +118,9 @@ class PvHistory:
         first step's day, at each step's slot, the rest of that day corrected by what today
         has measured so far (``pv_methods.intraday_ratio``: today's measured PV over that
         mean's for the slots before the first step, fading back to the mean in
-        ``INTRADAY_TAU_H``); None without one such day. (bench/planner_gap.py: the 14-day mean
-        with the intraday correction beat the seven-day mean in all four choice windows and
-        ... held-out; docs/planner.md, "Closing the gap".)"""
+        ``INTRADAY_TAU_H``); None without one such day. (bench/planner_gap.py: the seven-day
+        mean beat yesterday's profile in seven of eight 28-day windows; the correction beat the
+        plain mean in six of eight; docs/planner.md, "Closing the gap, part 2".)"""
         full = self._full_days(times)
         if not full:
             return None
