@@ -244,3 +244,35 @@ def test_the_service_forecast_corrects_the_rest_of_today_from_this_mornings_sun(
     early = history.forecast([dawn + dt.timedelta(minutes=15 * j) for j in range(8)])
     assert early is not None
     np.testing.assert_allclose(early, pm.laid(0.5 * SUNNY, 20, 8))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_hostile_measurements_leave_every_forecast_finite_and_not_negative(seed: int) -> None:
+    """NaN, inf, negative and absurdly large readings (a meter glitch) in the history and in
+    today's measurements: the service's models and every PV piece stay finite and >= 0."""
+    from gateway.planner.forecasts import PV_HISTORY_DAYS, PvHistory
+
+    rng = np.random.default_rng(seed)
+    hostile = np.array([np.nan, np.inf, -np.inf, -1.0, 1e308, 1e300, 0.0, 3.0])
+    t0 = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    history, load = PvHistory(), LoadModel.empty(half_life_days=14.0)
+    for q in range(96 * (PV_HISTORY_DAYS + 1) + 44):
+        t = t0 + dt.timedelta(minutes=15 * q)
+        value = float(rng.choice(hostile))
+        history.learn(t, float(SUNNY[q % 96]))  # every slot measured, then a glitch (the
+        history.learn(t, value)  # latest sample wins: a huge one stays)
+        load.learn(t, float(SUNNY[q % 96]))
+        load.learn(t, value)
+    now = t0 + dt.timedelta(days=PV_HISTORY_DAYS + 1, hours=11)
+    times = [now + dt.timedelta(minutes=15 * j) for j in range(144)]
+    pv = history.forecast(times)
+    assert pv is not None and _ok(pv), pv
+    assert _ok(load.forecast(times))
+    rows = np.where(rng.random((21, 96)) < 0.3, pm.MAX_READING_KW, np.tile(SUNNY, (21, 1)))
+    today = rng.choice(hostile, 96)
+    ratio = pm.intraday_ratio(rows.mean(axis=0), today, 44)
+    assert ratio is None or math.isfinite(ratio)
+    assert _ok(pm.intraday_corrected(pm.laid(SUNNY, 44, 144), 44, ratio))
+    found = pm.analogue_profiles(rows, today, 44)
+    assert found is None or all(_ok(p) for p in found)
+    assert _ok(pm.weighted_mean(rows))

@@ -5,9 +5,9 @@
   measured every 15 minutes of, the rest of today corrected by today's PV measured so far
   (``PvHistory``; in bench/planner_gap.py the mean beat yesterday's profile in seven of eight
   windows, the correction helped in six of eight, and yesterday's profile beat the clear-sky
-  model in three of four); otherwise a clear-sky model (Haurwitz global horizontal irradiance from the sun's
-  elevation, times the array's peak power and a performance ratio) scaled by persistence:
-  yesterday's measured PV energy over yesterday's clear-sky energy.
+  model in three of four); otherwise a clear-sky model (Haurwitz global horizontal irradiance
+  from the sun's elevation, times the array's peak power and a performance ratio) scaled by
+  persistence: yesterday's measured PV energy over yesterday's clear-sky energy.
 - Home load learned from the controller's own history: the mean per 15-minute slot of the day,
   weekdays and weekends apart (the service's model forgets: ``LOAD_HALF_LIFE_DAYS``); slots
   without history use the documented fallback profile.
@@ -36,6 +36,12 @@ FALLBACK_KWH_PER_DAY = 9.6  # 3500 kWh a year
 PERFORMANCE_RATIO = 0.8
 PV_HISTORY_DAYS = 7  # the PV forecast is the mean of up to this many measured days
 LOAD_HALF_LIFE_DAYS = 14.0  # the service's load model forgets with this half-life
+MAX_READING_KW = pv_methods.MAX_READING_KW  # a reading above a megawatt is a glitch
+
+
+def _glitch(kw: float) -> bool:
+    """Not finite, negative or beyond ``MAX_READING_KW``: no sample."""
+    return not math.isfinite(kw) or kw < 0 or kw > MAX_READING_KW
 
 
 def fallback_load(times: Iterable[dt.datetime], kwh_per_day: float = FALLBACK_KWH_PER_DAY
@@ -65,8 +71,9 @@ class LoadModel:
         return cls(np.zeros((2, 96)), np.zeros((2, 96)), half_life_days)
 
     def learn(self, t: dt.datetime, load_kw: float) -> None:
-        """One measured sample (non-finite or negative ones are ignored: a glitch, not a load)."""
-        if not math.isfinite(load_kw) or load_kw < 0:
+        """One measured sample (non-finite, negative or absurd ones, ``_glitch``, are ignored:
+        a glitch, not a load)."""
+        if _glitch(load_kw):
             return
         k, slot = int(t.weekday() >= 5), t.hour * 4 + t.minute // 15
         if self.half_life_days is not None:
@@ -97,8 +104,9 @@ class PvHistory:
     days: dict[dt.date, Array] = field(default_factory=dict)
 
     def learn(self, t: dt.datetime, pv_kw: float) -> None:
-        """One measured sample (non-finite or negative ones are ignored: a glitch)."""
-        if not math.isfinite(pv_kw) or pv_kw < 0:
+        """One measured sample (non-finite, negative or absurd ones, ``_glitch``, are
+        ignored)."""
+        if _glitch(pv_kw):
             return
         day = self.days.setdefault(t.date(), np.full(96, np.nan))
         day[t.hour * 4 + t.minute // 15] = pv_kw

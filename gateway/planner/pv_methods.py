@@ -14,8 +14,9 @@ this code. Every parameter is a named constant fixed before the benchmark's runs
   nearest to today's; the rest of today from their mean, the days after from their next days'.
 - ``weighted_mean``: an exponentially weighted mean of the past days (a stated half-life).
 
-Measurements that are not finite or negative count as not measured; every result is finite and
->= 0 when its base profiles are.
+Measurements that are not finite, negative or above ``MAX_READING_KW`` count as not measured;
+every result is finite and >= 0 when its base profiles are (``PvHistory`` keeps only such
+measurements).
 """
 
 from __future__ import annotations
@@ -36,13 +37,16 @@ ANALOGUE_K = 5  # how many nearest days make the profile
 ANALOGUE_MIN_KWH = 0.5  # today's forecast energy so far needed before a morning means anything
 EW_HALF_LIFE_DAYS = 4.0  # the exponentially weighted mean's half-life
 EW_DAYS = 28  # ... over this many days
+MAX_READING_KW = 1000.0  # a household's meter reading above a megawatt is a glitch
 
 
 def _measured(today: Array, now_slot: int) -> Array:
-    """The slots of today before ``now_slot`` with a usable measurement (finite, >= 0)."""
+    """The slots of today before ``now_slot`` with a usable measurement (finite, >= 0, at most
+    ``MAX_READING_KW``)."""
     seen = np.zeros(DAY, dtype=bool)
     head = today[:max(0, min(now_slot, DAY))]
-    seen[:len(head)] = np.isfinite(head) & (head >= 0)
+    with np.errstate(invalid="ignore"):
+        seen[:len(head)] = np.isfinite(head) & (head >= 0) & (head <= MAX_READING_KW)
     return seen
 
 
