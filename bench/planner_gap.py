@@ -22,6 +22,13 @@ PV forecasts compared:
 - the service's own history (2026-12-04): the median of the last 3 days, the mean of the last 7
   (what gateway/planner/forecasts.py ``PvHistory`` now does), yesterday shrunk halfway toward
   that mean, and the mean today with the 7 days' lower quartile from midnight on.
+- part 2 (2026-12-04, gateway/planner/pv_methods.py): the 7-day mean with the rest of today
+  corrected by today's measured PV so far (what ``PvHistory`` now does), analogue days (the 5
+  of the last 21 nearest today's morning), the mean of 14 days, 28 days exponentially weighted,
+  and combinations; ``FORGETTING`` variants run the load model with a 14-day half-life,
+  ``SINCE_START`` ones teach it every day since 1 January instead of the 28 days before.
+Every source except ``ORACLES`` reads only what was measured before the plan's step
+(tests/test_planner_pv_methods.py proves it for each).
 A name ending in " + absorb" runs that variant with ``claim_for(absorb=True)`` (an unforecast
 PV surplus into the car as far as the plan buys that energy dearer later).
 ``SCENARIO_VARIANTS`` (2026-12-04): the risk-aware plan (gateway/planner/optimiser.py
