@@ -19,8 +19,9 @@ Data (docs/planner.md, "Benchmark", names every source):
 
 Strategies, all executed step by step on the same actual year and priced by the same bill and
 wear model: charge on arrival; cheapest slots (evcc without V2H); the planner with the forecasts
-it would have (hourly re-plan, prices only as published, the last seven days' mean PV and a
-learned load); and the perfect-foresight optimum (one linear program over the whole year with
+it would have (hourly re-plan, prices only as published, the last seven days' mean PV with the
+rest of today corrected by today's PV measured so far, and a learned load that forgets with a
+14-day half-life); and the perfect-foresight optimum (one linear program over the whole year with
 the actual data).
 """
 
@@ -42,10 +43,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from gateway.planner import pv_methods
 from gateway.planner.baselines import charge_on_arrival, cheapest_slots
 from gateway.planner.departures import DeparturePlan, Outing
 from gateway.planner.evaluate import EPS_KW, claim_for
-from gateway.planner.forecasts import FALLBACK_SHAPE, LoadModel
+from gateway.planner.forecasts import FALLBACK_SHAPE, LOAD_HALF_LIFE_DAYS, LoadModel
 from gateway.planner.model import Battery, Limits, Plan, Problem
 from gateway.planner.optimiser import solve, solve_scenarios
 from gateway.planner.tariffs import tou_from_table
@@ -186,7 +188,7 @@ def execute(year: Year, strategy: Strategy, block: int = BLOCK,
     The energy cost counts the battery's change of content over the run at the median import
     price / charge efficiency, so a strategy that ends emptier is not paid for it."""
     soc = start_soc = BATTERY.kwh(60.0)
-    model = LoadModel.empty() if model is None else model
+    model = LoadModel.empty(LOAD_HALF_LIFE_DAYS) if model is None else model
     energy = wear = 0.0
     t_solve = 0.0
     k = 0
@@ -257,17 +259,29 @@ def pv_days(pv: np.ndarray, k: int) -> np.ndarray:
 
 
 def pv_profile(pv: np.ndarray, k: int) -> np.ndarray:
-    """The service's PV forecast (``PvHistory``): the mean per slot of the whole days measured
-    in the ``PV_DAYS`` days before step ``k``'s day; zeros before the first whole day."""
+    """The mean per slot of the whole days measured in the ``PV_DAYS`` days before step
+    ``k``'s day; zeros before the first whole day."""
     rows = pv_days(pv, k)
     return rows.mean(axis=0) if len(rows) else np.zeros(96)
+
+
+def pv_forecast(pv: np.ndarray, k: int, n: int) -> np.ndarray:
+    """The service's PV forecast (``PvHistory.forecast``) over ``n`` steps from step ``k``:
+    ``pv_profile``, the rest of today corrected by today's PV measured before step ``k``
+    (gateway/planner/pv_methods.py ``intraday_ratio``)."""
+    base = pv_profile(pv, k)
+    now_slot = k % 96
+    today = np.full(96, np.nan)
+    today[:now_slot] = pv[k - now_slot:k]
+    ratio = pv_methods.intraday_ratio(base, today, now_slot)
+    return pv_methods.intraday_corrected(pv_methods.laid(base, now_slot, n), now_slot, ratio)
 
 
 def planner(year: Year, k: int, soc: float, model: LoadModel) -> Plan:
     start = (year.start + dt.timedelta(hours=STEP_H * k)).astimezone(year.start.tzinfo)
     times = [start + dt.timedelta(hours=STEP_H * j) for j in range(HORIZON)]
     load = model.forecast(times)
-    pv = np.resize(np.roll(pv_profile(year.pv, k), -(k % 96)), HORIZON)
+    pv = pv_forecast(year.pv, k, HORIZON)
     problem = problem_at(year, k, soc, HORIZON, pv=pv, load=load)
     if PV_SCENARIOS:  # the measured days as scenarios, one plan for all of them
         plan = solve_scenarios(problem, [np.resize(np.roll(day, -(k % 96)), HORIZON)[:problem.n]

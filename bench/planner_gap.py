@@ -22,6 +22,13 @@ PV forecasts compared:
 - the service's own history (2026-12-04): the median of the last 3 days, the mean of the last 7
   (what gateway/planner/forecasts.py ``PvHistory`` now does), yesterday shrunk halfway toward
   that mean, and the mean today with the 7 days' lower quartile from midnight on.
+- part 2 (2026-12-04, gateway/planner/pv_methods.py): the 7-day mean with the rest of today
+  corrected by today's measured PV so far (what ``PvHistory`` now does), analogue days (the 5
+  of the last 21 nearest today's morning), the mean of 14 days, 28 days exponentially weighted,
+  and combinations; ``FORGETTING`` variants run the load model with a 14-day half-life,
+  ``SINCE_START`` ones teach it every day since 1 January instead of the 28 days before.
+Every source except ``ORACLES`` reads only what was measured before the plan's step
+(tests/test_planner_pv_methods.py proves it for each).
 A name ending in " + absorb" runs that variant with ``claim_for(absorb=True)`` (an unforecast
 PV surplus into the car as far as the plan buys that energy dearer later).
 ``SCENARIO_VARIANTS`` (2026-12-04): the risk-aware plan (gateway/planner/optimiser.py
@@ -47,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import planner as bench  # bench/planner.py
 
+from gateway.planner import pv_methods
 from gateway.planner.forecasts import LoadModel, persistence_pv
 from gateway.planner.model import Plan
 from gateway.planner.optimiser import solve, solve_scenarios
@@ -91,10 +99,17 @@ def window(tariff: str, day0: int, days: int) -> Window:
     return Window(year, full.pv, full.load, k0, dayahead_forecast(full.pv))
 
 
-def trained_model(w: Window) -> LoadModel:
-    model = LoadModel.empty()
+LOAD_HALF_LIFE_DAYS = 14.0  # the forgetting load model's half-life (a priori)
+
+
+def trained_model(w: Window, half_life_days: float | None = None,
+                  since_start: bool = False) -> LoadModel:
+    """The load model taught the 28 days before the window, or (``since_start``) every day
+    since 1 January, as the year benchmark's planner has it."""
+    model = LoadModel.empty(half_life_days)
     zone = w.year.start.tzinfo
-    for i in range(max(w.offset - 28 * DAY, 0), w.offset):
+    first = 0 if since_start else max(w.offset - 28 * DAY, 0)
+    for i in range(first, w.offset):
         t = (dt.datetime(2023, 1, 1, tzinfo=zone)
              + dt.timedelta(hours=bench.STEP_H * i)).astimezone(zone)
         model.learn(t, w.load_full[i])
@@ -167,6 +182,69 @@ def pv_hedged(w: Window, k: int, times: list[dt.datetime]) -> np.ndarray:
     return np.concatenate([today[:rest], later[rest:]])
 
 
+def _today(w: Window, k: int) -> tuple[np.ndarray, int]:
+    """Today's measured PV before step ``k`` (NaN from ``k`` on) and ``k``'s slot of the day."""
+    g = w.offset + k
+    now_slot = g % DAY
+    today = np.full(DAY, np.nan)
+    today[:now_slot] = w.pv_full[g - now_slot:g]
+    return today, now_slot
+
+
+def pv_mean14(w: Window, k: int, times: list[dt.datetime]) -> np.ndarray:
+    """The mean of the last fourteen days' measured PV, slot by slot (N chosen a priori)."""
+    return _profile(w, k, len(times), _past_days(w, k, 14).mean(axis=0))
+
+
+def pv_weighted(w: Window, k: int, times: list[dt.datetime]) -> np.ndarray:
+    """The last 28 days' measured PV, exponentially weighted (half-life 4 days, a priori:
+    pv_methods.EW_DAYS, EW_HALF_LIFE_DAYS)."""
+    rows = _past_days(w, k, pv_methods.EW_DAYS)
+    return _profile(w, k, len(times), pv_methods.weighted_mean(rows))
+
+
+def pv_intraday(w: Window, k: int, times: list[dt.datetime]) -> np.ndarray:
+    """The 7-day mean, the rest of today scaled by today's measured PV so far over that mean's
+    (pv_methods.intraday_ratio: clamped 0.2-2, at least 0.5 kWh expected, fading in 3 h)."""
+    base = _past_days(w, k, 7).mean(axis=0)
+    today, now_slot = _today(w, k)
+    ratio = pv_methods.intraday_ratio(base, today, now_slot)
+    return pv_methods.intraday_corrected(_profile(w, k, len(times), base), now_slot, ratio)
+
+
+def pv_analogue(w: Window, k: int, times: list[dt.datetime]) -> np.ndarray:
+    """The 5 days among the last 21 whose measured morning is nearest today's: the rest of
+    today from their mean, from midnight on their next days' mean (pv_methods.analogue_profiles);
+    the 7-day mean while today's morning holds too little sun to compare."""
+    today, now_slot = _today(w, k)
+    found = pv_methods.analogue_profiles(_past_days(w, k, pv_methods.ANALOGUE_DAYS), today,
+                                         now_slot)
+    if found is None:
+        return pv_mean7(w, k, times)
+    return pv_methods.laid_two(found[0], found[1], now_slot, len(times))
+
+
+def pv_mean14_intraday(w: Window, k: int, times: list[dt.datetime]) -> np.ndarray:
+    """The 14-day mean, the rest of today corrected by today's measured PV so far (the two
+    that helped on their own, combined; parameters as pv_mean14 and pv_intraday)."""
+    base = _past_days(w, k, 14).mean(axis=0)
+    today, now_slot = _today(w, k)
+    ratio = pv_methods.intraday_ratio(base, today, now_slot)
+    return pv_methods.intraday_corrected(_profile(w, k, len(times), base), now_slot, ratio)
+
+
+def pv_analogue_today(w: Window, k: int, times: list[dt.datetime]) -> np.ndarray:
+    """The rest of today from the 5 analogue days of the last 21 (as pv_analogue), the
+    14-day mean from midnight on and while today's morning holds too little sun."""
+    today, now_slot = _today(w, k)
+    found = pv_methods.analogue_profiles(_past_days(w, k, pv_methods.ANALOGUE_DAYS), today,
+                                         now_slot)
+    later = _past_days(w, k, 14).mean(axis=0)
+    if found is None:
+        return _profile(w, k, len(times), later)
+    return pv_methods.laid_two(found[0], later, now_slot, len(times))
+
+
 def pv_dayahead(w: Window, k: int, _times: list[dt.datetime]) -> np.ndarray:
     g = w.offset + k
     return w.dayahead[g:g + len(_times)]
@@ -232,7 +310,29 @@ VARIANTS: dict[str, tuple[PvSource, bool, int, int]] = {
     "7-day mean today, lower quartile later, learned load": (pv_hedged, False, H36, 4),
     "day-ahead PV, learned load": (pv_dayahead, False, H36, 4),
     "day-ahead PV, learned load, 15 min": (pv_dayahead, False, H36, 1),
+    "mean of 14 days PV, learned load": (pv_mean14, False, H36, 4),
+    "weighted 28 days PV, learned load": (pv_weighted, False, H36, 4),
+    "intraday-corrected 7-day mean PV, learned load": (pv_intraday, False, H36, 4),
+    "analogue days PV, learned load": (pv_analogue, False, H36, 4),
+    "mean of 7 days PV, forgetting load": (pv_mean7, False, H36, 4),
+    "14-day mean + intraday PV, learned load": (pv_mean14_intraday, False, H36, 4),
+    "analogue today, 14-day mean later PV, learned load": (pv_analogue_today, False, H36, 4),
+    "14-day mean + intraday PV, forgetting load": (pv_mean14_intraday, False, H36, 4),
+    "intraday-corrected 7-day mean PV, forgetting load": (pv_intraday, False, H36, 4),
+    "mean of 7 days PV, load learned since 1 January": (pv_mean7, False, H36, 4),
+    "mean of 7 days PV, forgetting load learned since 1 January": (pv_mean7, False, H36, 4),
 }
+# the variants whose load model forgets (LoadModel half-life LOAD_HALF_LIFE_DAYS)
+FORGETTING = {"mean of 7 days PV, forgetting load",
+              "14-day mean + intraday PV, forgetting load",
+              "intraday-corrected 7-day mean PV, forgetting load",
+              "mean of 7 days PV, forgetting load learned since 1 January"}
+SINCE_START = {"mean of 7 days PV, load learned since 1 January",
+               "mean of 7 days PV, forgetting load learned since 1 January"}
+# PV sources that see the actual future on purpose (the oracle and the modelled weather
+# service); every other source may read only what was measured before the plan's step
+# (tests/test_planner_bench.py proves it for each)
+ORACLES: set[PvSource] = {pv_exact, pv_dayahead}
 # name: (PV forecast, PV scenarios): the risk-aware plan (optimiser.solve_scenarios), learned load
 SCENARIO_VARIANTS: dict[str, tuple[PvSource, ScenarioSource, Callable[[Window, int], int]]] = {
     "7-day mean PV + the 7 days as scenarios, learned load": (pv_mean7, pv_days7, shared_hour),
@@ -270,8 +370,10 @@ def main() -> int:
                     pv, exact_load, horizon, block = VARIANTS[base]
                     strategy = rolling(w, pv, exact_load, horizon)
                 bench.ABSORB = name.endswith(" + absorb")
+                half_life = LOAD_HALF_LIFE_DAYS if base in FORGETTING else None
                 energy, wear, _ = bench.execute(w.year, strategy, block=block,
-                                                model=trained_model(w))
+                                                model=trained_model(w, half_life,
+                                                                    base in SINCE_START))
                 total = energy + wear
                 gap = 100 * (total - best) / abs(best)
                 print(f"  {name:<40} total {total:9.2f}  gap {gap:6.2f} %", flush=True)

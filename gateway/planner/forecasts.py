@@ -2,13 +2,15 @@
 
 - PV from a CSV ``start,pv_kw`` when one is given (a weather service's forecast); otherwise
   the mean measured profile of the last seven days, slot by slot, over the days the service
-  measured every 15 minutes of (``PvHistory``; in bench/planner_gap.py it beat yesterday's
-  profile in seven of eight windows, and yesterday's profile beat the clear-sky model in three
-  of four); otherwise a clear-sky model (Haurwitz global horizontal irradiance from the sun's
-  elevation, times the array's peak power and a performance ratio) scaled by persistence:
-  yesterday's measured PV energy over yesterday's clear-sky energy.
+  measured every 15 minutes of, the rest of today corrected by today's PV measured so far
+  (``PvHistory``; in bench/planner_gap.py the mean beat yesterday's profile in seven of eight
+  windows, the correction helped in six of eight, and yesterday's profile beat the clear-sky
+  model in three of four); otherwise a clear-sky model (Haurwitz global horizontal irradiance
+  from the sun's elevation, times the array's peak power and a performance ratio) scaled by
+  persistence: yesterday's measured PV energy over yesterday's clear-sky energy.
 - Home load learned from the controller's own history: the mean per 15-minute slot of the day,
-  weekdays and weekends apart; slots without history use the documented fallback profile.
+  weekdays and weekends apart (the service's model forgets: ``LOAD_HALF_LIFE_DAYS``); slots
+  without history use the documented fallback profile.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gateway.planner import pv_methods
 from gateway.planner.model import Array, PlannerInputError
 
 # Fallback household profile: share of a day's energy per hour (sums to 1), an average of
@@ -32,6 +35,13 @@ FALLBACK_SHAPE = (0.026, 0.022, 0.020, 0.019, 0.019, 0.022, 0.032, 0.042, 0.046,
 FALLBACK_KWH_PER_DAY = 9.6  # 3500 kWh a year
 PERFORMANCE_RATIO = 0.8
 PV_HISTORY_DAYS = 7  # the PV forecast is the mean of up to this many measured days
+LOAD_HALF_LIFE_DAYS = 14.0  # the service's load model forgets with this half-life
+MAX_READING_KW = pv_methods.MAX_READING_KW  # a reading above a megawatt is a glitch
+
+
+def _glitch(kw: float) -> bool:
+    """Not finite, negative or beyond ``MAX_READING_KW``: no sample."""
+    return not math.isfinite(kw) or kw < 0 or kw > MAX_READING_KW
 
 
 def fallback_load(times: Iterable[dt.datetime], kwh_per_day: float = FALLBACK_KWH_PER_DAY
@@ -42,20 +52,37 @@ def fallback_load(times: Iterable[dt.datetime], kwh_per_day: float = FALLBACK_KW
 
 @dataclass
 class LoadModel:
-    """Mean home load per (weekend?, slot of the day), learned from measured samples."""
+    """Mean home load per (weekend?, slot of the day), learned from measured samples; with a
+    ``half_life_days`` each sample's weight halves every that many days after it was measured
+    (a household that changes with the seasons is followed), without one the mean since
+    start-up."""
 
     sums: Array
     counts: Array
+    half_life_days: float | None = None
+    last: Array = field(default_factory=lambda: np.full((2, 96), np.nan))  # POSIX s per slot
 
     @classmethod
-    def empty(cls) -> LoadModel:
-        return cls(np.zeros((2, 96)), np.zeros((2, 96)))
+    def empty(cls, half_life_days: float | None = None) -> LoadModel:
+        if half_life_days is not None and not (math.isfinite(half_life_days)
+                                               and half_life_days > 0):
+            raise PlannerInputError(f"load half-life {half_life_days} days: must be a finite "
+                                    "number > 0")
+        return cls(np.zeros((2, 96)), np.zeros((2, 96)), half_life_days)
 
     def learn(self, t: dt.datetime, load_kw: float) -> None:
-        """One measured sample (non-finite or negative ones are ignored: a glitch, not a load)."""
-        if not math.isfinite(load_kw) or load_kw < 0:
+        """One measured sample (non-finite, negative or absurd ones, ``_glitch``, are ignored:
+        a glitch, not a load)."""
+        if _glitch(load_kw):
             return
         k, slot = int(t.weekday() >= 5), t.hour * 4 + t.minute // 15
+        if self.half_life_days is not None:
+            now, before = t.timestamp(), self.last[k, slot]
+            if math.isfinite(before):  # a clock stepped back forgets nothing
+                decay = 0.5 ** (max(now - before, 0.0) / (self.half_life_days * 86400.0))
+                self.sums[k, slot] *= decay
+                self.counts[k, slot] *= decay
+            self.last[k, slot] = now
         self.sums[k, slot] += load_kw
         self.counts[k, slot] += 1
 
@@ -77,8 +104,9 @@ class PvHistory:
     days: dict[dt.date, Array] = field(default_factory=dict)
 
     def learn(self, t: dt.datetime, pv_kw: float) -> None:
-        """One measured sample (non-finite or negative ones are ignored: a glitch)."""
-        if not math.isfinite(pv_kw) or pv_kw < 0:
+        """One measured sample (non-finite, negative or absurd ones, ``_glitch``, are
+        ignored)."""
+        if _glitch(pv_kw):
             return
         day = self.days.setdefault(t.date(), np.full(96, np.nan))
         day[t.hour * 4 + t.minute // 15] = pv_kw
@@ -95,13 +123,27 @@ class PvHistory:
 
     def forecast(self, times: list[dt.datetime]) -> Array | None:
         """The mean profile of the fully measured days among the ``PV_HISTORY_DAYS`` before the
-        first step's day, at each step's slot; None without one such day. (In
-        bench/planner_gap.py the seven-day mean beat yesterday's profile in seven of eight
-        28-day windows: a sunny or dark day does not decide the next day and a half alone.)"""
+        first step's day, at each step's slot, the rest of that day corrected by what today
+        has measured so far (``pv_methods.intraday_ratio``: today's measured PV over that
+        mean's for the slots before the first step, fading back to the mean in
+        ``INTRADAY_TAU_H``); None without one such day. (bench/planner_gap.py: the seven-day
+        mean beat yesterday's profile in seven of eight 28-day windows; the correction beat the
+        plain mean in six of eight; docs/planner.md, "Closing the gap, part 2".)"""
         full = self._full_days(times)
         if not full:
             return None
-        return _laid(np.mean(full, axis=0), times)
+        base = np.mean(full, axis=0)
+        out = _laid(base, times)
+        first = times[0]
+        now_slot = first.hour * 4 + first.minute // 15
+        ratio = pv_methods.intraday_ratio(
+            base, self.days.get(first.date(), np.full(96, np.nan)), now_slot)
+        if ratio is None:
+            return out
+        today = np.array([t.date() == first.date() for t in times])
+        ahead = np.array([(t - first).total_seconds() / 3600.0 for t in times])
+        out[today] *= pv_methods.intraday_factor(ratio, ahead[today])
+        return out
 
     def scenarios(self, times: list[dt.datetime]) -> list[Array]:
         """Each fully measured day among the ``PV_HISTORY_DAYS`` before the first step's day,

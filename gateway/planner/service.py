@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from gateway.api import ClaimReply, ControllerApi, ControllerStatus, Mode, Requester
 from gateway.planner.config import PlannerConfig
 from gateway.planner.evaluate import claim_for
-from gateway.planner.forecasts import LoadModel, PvHistory
+from gateway.planner.forecasts import LOAD_HALF_LIFE_DAYS, LoadModel, PvHistory
 from gateway.planner.inputs import build_problem, pv_scenarios
 from gateway.planner.manual import ManualHold
 from gateway.planner.model import Plan, PlannerInputError, Problem, Step
@@ -100,7 +100,7 @@ class PlannerService:
         self._clock = clock
         self._poll_s = poll_s
         self._sleep = sleep
-        self.load_model = LoadModel.empty()
+        self.load_model = LoadModel.empty(LOAD_HALF_LIFE_DAYS)
         self.pv_history = PvHistory()
         self.latest: PlanRecord | None = None
         self.history: list[PlanRecord] = []  # every plan made (bounded by the caller's run)
