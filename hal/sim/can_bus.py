@@ -128,7 +128,8 @@ class SimVirtualBus(VirtualBus):
     def _deliver(self, msg: can.Message, timeout: float | None) -> None:
         timestamp = msg.timestamp if self.preserve_timestamps else time.time()
         all_sent = True
-        for bus_queue in self.channel:
+        queues: list[Any] = self.channel  # FrameQueues, or python-can's Queues (a plain bus)
+        for bus_queue in queues:
             if bus_queue is self.queue and not self.receive_own_messages:
                 continue
             # Positional, in can.Message's parameter order (cheaper than keywords, per frame):
@@ -138,6 +139,12 @@ class SimVirtualBus(VirtualBus):
                 timestamp, msg.arbitration_id, msg.is_extended_id, msg.is_remote_frame,
                 msg.is_error_frame, self.channel_id, msg.dlc, bytearray(msg.data), msg.is_fd,
                 bus_queue is not self.queue, msg.bitrate_switch, msg.error_state_indicator)
+            if type(bus_queue) is FrameQueue:  # every end of the simulated wire: put, inline
+                if bus_queue._maxsize and len(bus_queue._frames) >= bus_queue._maxsize:
+                    all_sent = False
+                else:
+                    bus_queue._frames.append(copy)
+                continue
             try:
                 bus_queue.put(copy, block=True, timeout=timeout)
             except queue.Full:
