@@ -53,24 +53,37 @@ def layer_of(filename: str) -> str:
     return "builtins (C)"
 
 
-def main() -> None:
-    hours = float(sys.argv[1]) if len(sys.argv) > 1 else 24.0
+def profile_day(hours: float = 24.0) -> tuple[int, cProfile.Profile]:
+    """The day (or its first ``hours``) under cProfile: its ticks and the profile."""
     data = one_day()
     data["scenario"]["duration_s"] = hours * HOUR
     data["events"] = [e for e in data["events"] if e["at_s"] < hours * HOUR]
     scenario = parse_scenario(data)
     profile = cProfile.Profile()
     profile.enable()
-    report = run_scenario(scenario, progress=None)
-    profile.disable()
-    ticks = max(report["wall"]["ticks"], 1)
-    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    try:
+        report = run_scenario(scenario, progress=None)
+    finally:
+        profile.disable()
+    return max(report["wall"]["ticks"], 1), profile
+
+
+def by_layer(profile: cProfile.Profile) -> tuple[dict[str, float], dict[str, int]]:
+    """Own time (s) and calls per layer."""
     own: dict[str, float] = {}
     calls: dict[str, int] = {}
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
     for (filename, _line, _name), (_cc, nc, tt, _ct, _callers) in stats.items():
         key = layer_of(filename)
         own[key] = own.get(key, 0.0) + tt
         calls[key] = calls.get(key, 0) + nc
+    return own, calls
+
+
+def main() -> None:
+    hours = float(sys.argv[1]) if len(sys.argv) > 1 else 24.0
+    ticks, profile = profile_day(hours)
+    own, calls = by_layer(profile)
     total_t, total_c = sum(own.values()), sum(calls.values())
     print(f"{hours:g} h, {ticks} ticks, {total_c / ticks:.0f} calls per tick, "
           f"{total_t:.1f} s own time under cProfile")
