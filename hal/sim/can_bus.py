@@ -104,8 +104,10 @@ class SimVirtualBus(VirtualBus):
         python-can's own ``recv`` runs."""
         if self._filters is not None:
             return super().recv(timeout)
-        self._check_if_open()
-        return self._frames.take()
+        if not self._open:
+            self._check_if_open()  # raises, as python-can's own check
+        frames = self._frames._frames  # FrameQueue.take, inline: every end polls every tick
+        return frames.popleft() if frames else None
 
     def _recv_internal(self, timeout: float | None) -> tuple[can.Message | None, bool]:
         self._check_if_open()
@@ -117,7 +119,8 @@ class SimVirtualBus(VirtualBus):
         return msg, self._filters is None
 
     def send(self, msg: can.Message, timeout: float | None = None) -> None:
-        self._check_if_open()
+        if not self._open:
+            self._check_if_open()  # raises, as python-can's own check
         if self.channel_id in _DOWN and not msg.is_error_frame:
             if len(self._tx_queued) >= TX_QUEUE_LEN:
                 raise can.CanOperationError("No buffer space available (bus-off, queue full)")
