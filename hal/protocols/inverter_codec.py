@@ -70,6 +70,7 @@ from hal.protocols.inverter_wire import (
 
 _MS_PER_S: Final = 1000.0
 _LIMIT_EPSILON_A: Final = 1e-6  # float noise allowed before a current limit is floored
+_COUNTERS: Final = COUNTER_MASK + 1  # alive counter values 0..15
 
 
 def _floor_limit(current_a: float) -> float:
@@ -98,7 +99,9 @@ class InverterCodec:
         # Per frame ID and page (0 for frames without pages), the last payload with its counter
         # nibble cleared, and what it encodes: a frame that differs only in its alive counter is
         # not run through cantools again.
-        self._encoded: dict[tuple[int, int], tuple[tuple[object, ...], bytes]] = {}
+        # With it, the sealed frame for each counter value, made when first sent.
+        self._encoded: dict[tuple[int, int],
+                            tuple[tuple[object, ...], bytes, list[bytes | None]]] = {}
         self._decoded: dict[tuple[int, int], tuple[bytes, dict[str, float]]] = {}
         self._bounds: dict[tuple[int, str], Bounds] = {}
         self._seen_status: SeenFrames[InverterStatusFrame] = SeenFrames()
@@ -344,16 +347,20 @@ class InverterCodec:
                 saturated: bool = False) -> bytes:
         counter = int(values["AliveCounter"])
         check_counter(frame_id, counter)
-        key = tuple(v for k, v in values.items() if k != "AliveCounter")
+        values["AliveCounter"] = 0  # the payload's counter nibble is cleared below anyway
+        key = tuple(values.values())
         cached = self._encoded.get((frame_id, page))
-        if cached is not None and cached[0] == key:
-            payload = cached[1]  # same values as last time: only the counter differs
-        else:
+        if cached is None or cached[0] != key:
             encode = encode_saturated if saturated else encode_strict
             encoded = encode(self._message(frame_id), values)
             payload = bytes([encoded[0] & ~COUNTER_MASK & 0xFF]) + encoded[1:]
-            self._encoded[(frame_id, page)] = (key, payload)
-        return sealed(frame_id, payload, counter)
+            cached = self._encoded[(frame_id, page)] = (key, payload, [None] * _COUNTERS)
+        # Same values as last time: only the counter differs, and with the same counter the
+        # same sealed frame (a sender whose values hold repeats 16 frames in turn).
+        frame = cached[2][counter]
+        if frame is None:
+            frame = cached[2][counter] = sealed(frame_id, cached[1], counter)
+        return frame
 
     def _decode(self, frame_id: int, data: bytes) -> dict[str, float]:
         message = self._message(frame_id)

@@ -104,8 +104,10 @@ class SimVirtualBus(VirtualBus):
         python-can's own ``recv`` runs."""
         if self._filters is not None:
             return super().recv(timeout)
-        self._check_if_open()
-        return self._frames.take()
+        if not self._open:
+            self._check_if_open()  # raises, as python-can's own check
+        frames = self._frames._frames  # FrameQueue.take, inline: every end polls every tick
+        return frames.popleft() if frames else None
 
     def _recv_internal(self, timeout: float | None) -> tuple[can.Message | None, bool]:
         self._check_if_open()
@@ -117,7 +119,8 @@ class SimVirtualBus(VirtualBus):
         return msg, self._filters is None
 
     def send(self, msg: can.Message, timeout: float | None = None) -> None:
-        self._check_if_open()
+        if not self._open:
+            self._check_if_open()  # raises, as python-can's own check
         if self.channel_id in _DOWN and not msg.is_error_frame:
             if len(self._tx_queued) >= TX_QUEUE_LEN:
                 raise can.CanOperationError("No buffer space available (bus-off, queue full)")
@@ -128,22 +131,58 @@ class SimVirtualBus(VirtualBus):
     def _deliver(self, msg: can.Message, timeout: float | None) -> None:
         timestamp = msg.timestamp if self.preserve_timestamps else time.time()
         all_sent = True
-        for bus_queue in self.channel:
+        queues: list[Any] = self.channel  # FrameQueues, or python-can's Queues (a plain bus)
+        for bus_queue in queues:
             if bus_queue is self.queue and not self.receive_own_messages:
                 continue
-            # Positional, in can.Message's parameter order (cheaper than keywords, per frame):
-            # timestamp, arbitration_id, is_extended_id, is_remote_frame, is_error_frame,
-            # channel, dlc, data, is_fd, is_rx, bitrate_switch, error_state_indicator.
-            copy = can.Message(
-                timestamp, msg.arbitration_id, msg.is_extended_id, msg.is_remote_frame,
-                msg.is_error_frame, self.channel_id, msg.dlc, bytearray(msg.data), msg.is_fd,
-                bus_queue is not self.queue, msg.bitrate_switch, msg.error_state_indicator)
+            copy = _copy_frame(msg, timestamp, self.channel_id, bus_queue is not self.queue)
+            if type(bus_queue) is FrameQueue:  # every end of the simulated wire: put, inline
+                if bus_queue._maxsize and len(bus_queue._frames) >= bus_queue._maxsize:
+                    all_sent = False
+                else:
+                    bus_queue._frames.append(copy)
+                continue
             try:
                 bus_queue.put(copy, block=True, timeout=timeout)
             except queue.Full:
                 all_sent = False
         if not all_sent:
             raise can.CanOperationError("Could not send message to one or more recipients")
+
+
+# can.Message's fields (its __slots__ but the weak reference): _copy_frame fills each of them.
+_MESSAGE_FIELDS: Final = frozenset({
+    "timestamp", "arbitration_id", "is_extended_id", "is_remote_frame", "is_error_frame",
+    "channel", "dlc", "data", "is_fd", "is_rx", "bitrate_switch", "error_state_indicator"})
+_FIELDS_KNOWN: Final = set(can.Message.__slots__) - {"__weakref__"} == _MESSAGE_FIELDS
+_new_message = can.Message.__new__
+
+
+def _copy_frame(msg: can.Message, timestamp: float, channel: Any, is_rx: bool) -> can.Message:
+    """A receiver's copy of ``msg`` as the virtual bus makes it (its own data, the channel,
+    ``is_rx``, the timestamp). ``can.Message.__init__`` re-derives what a sent frame already
+    holds (the DLC from the data, the checks it skips by default) at twice the cost, so the
+    copy's fields are set directly, each of them; should python-can's Message gain a field
+    (``_FIELDS_KNOWN`` false), the constructor is used instead."""
+    if not _FIELDS_KNOWN:  # positional, in can.Message's parameter order
+        return can.Message(
+            timestamp, msg.arbitration_id, msg.is_extended_id, msg.is_remote_frame,
+            msg.is_error_frame, channel, msg.dlc, bytearray(msg.data), msg.is_fd, is_rx,
+            msg.bitrate_switch, msg.error_state_indicator)
+    copy = _new_message(can.Message)
+    copy.timestamp = timestamp
+    copy.arbitration_id = msg.arbitration_id
+    copy.is_extended_id = msg.is_extended_id
+    copy.is_remote_frame = msg.is_remote_frame
+    copy.is_error_frame = msg.is_error_frame
+    copy.channel = channel
+    copy.dlc = msg.dlc
+    copy.data = bytearray(msg.data)
+    copy.is_fd = msg.is_fd
+    copy.is_rx = is_rx
+    copy.bitrate_switch = msg.bitrate_switch
+    copy.error_state_indicator = msg.error_state_indicator
+    return copy
 
 
 def open_sim_bus(channel: str, **options: Any) -> SimVirtualBus:

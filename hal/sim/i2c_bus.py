@@ -104,9 +104,15 @@ class SimSMBus:
             address = int(pointer.addr)
             if (not pointer.flags & I2C_M_RD and reply.flags & I2C_M_RD
                     and int(reply.addr) == address):
-                self._begin(address)
-                self._write(address, pointer.buf[:pointer.len])  # a slice: cheaper than bytes()
-                data = self._read(address, int(reply.len))
+                n = int(reply.len)
+                model = self._quiet_device(address)
+                if model is not None:  # the usual case, in one frame: see _quiet_device
+                    model.on_write(pointer.buf[:pointer.len])  # a slice: cheaper than bytes()
+                    data = self._checked(address, model.on_read(n), n)
+                else:
+                    self._begin(address)
+                    self._write(address, pointer.buf[:pointer.len])
+                    data = self._read(address, n)
                 self._reply_view(reply)[:len(data)] = data
                 return
         parts = [(int(msg.addr), msg) for msg in i2c_msgs]
@@ -122,6 +128,10 @@ class SimSMBus:
     def read_i2c_block_data(self, i2c_addr: int, register: int, length: int) -> list[int]:
         if not 0 <= length <= SMBUS_BLOCK_MAX:
             raise ValueError(f"block length {length} is outside 0..{SMBUS_BLOCK_MAX}")
+        model = self._quiet_device(i2c_addr)
+        if model is not None:
+            model.on_write(bytes((register & 0xFF,)))
+            return list(self._checked(i2c_addr, model.on_read(length), length))
         self._begin(i2c_addr)
         self._write(i2c_addr, bytes([register & 0xFF]))
         return list(self._read(i2c_addr, length))
@@ -129,6 +139,10 @@ class SimSMBus:
     def write_i2c_block_data(self, i2c_addr: int, register: int, data: Sequence[int]) -> None:
         if len(data) > SMBUS_BLOCK_MAX:
             raise ValueError(f"block length {len(data)} exceeds {SMBUS_BLOCK_MAX}")
+        model = self._quiet_device(i2c_addr)
+        if model is not None:
+            model.on_write(bytes([register & 0xFF, *data]))
+            return
         self._begin(i2c_addr)
         self._write(i2c_addr, bytes([register & 0xFF, *data]))
 
@@ -152,6 +166,26 @@ class SimSMBus:
             self._reply_views.clear()
         self._reply_views[id(msg)] = (msg, view)
         return view
+
+    def _quiet_device(self, address: int) -> I2cDeviceModel | None:
+        """The model at ``address`` when the transfer cannot fail or be altered (bus open, no
+        fault injected anywhere, a chip there), with the transfer counted: the caller then
+        talks to the model directly, as :meth:`_begin`, :meth:`_write` and :meth:`_read` would
+        (the same calls on the model, in the same order). ``None``: take that general path."""
+        if self._closed or self._nacks_left or self._faults:
+            return None
+        model = self._devices.get(address)
+        if model is not None:
+            self.transfers[address] += 1
+        return model
+
+    def _checked(self, address: int, reply: bytes | bytearray, n: int) -> bytes:
+        """A model's answer to a read of ``n`` bytes, kept as the last read (``stuck``)."""
+        data = reply if type(reply) is bytes else bytes(reply)
+        if len(data) != n:
+            raise AssertionError(f"model at 0x{address:02X} returned {len(data)} of {n} bytes")
+        self._last_read[address] = data
+        return data
 
     def _begin(self, address: int) -> None:
         """Count one transfer on ``address`` and NACK it if the device is missing or faulted."""
@@ -179,11 +213,9 @@ class SimSMBus:
         if fault == FAULT_STUCK:
             last = self._last_read.get(address) or b"\xff"
             return (last * (n // len(last) + 1))[:n]
-        data = bytes(self._devices[address].on_read(n))
-        if len(data) != n:
-            raise AssertionError(f"model at 0x{address:02X} returned {len(data)} of {n} bytes")
+        data = self._checked(address, self._devices[address].on_read(n), n)
         if fault == FAULT_GARBAGE:
-            data = self._rng.integers(0, 256, size=n, dtype=np.uint8).tobytes()
-        self._last_read[address] = data
+            data = self._last_read[address] = self._rng.integers(
+                0, 256, size=n, dtype=np.uint8).tobytes()
         return data
 

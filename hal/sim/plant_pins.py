@@ -11,6 +11,7 @@ leaves that level alone.
 from __future__ import annotations
 
 from collections import deque
+from operator import attrgetter
 from typing import Any, Final
 
 from gpiozero.pins.mock import MockFactory, MockPin, PinState
@@ -27,6 +28,11 @@ class PlantPin(MockPin):  # type: ignore[misc]  # gpiozero is untyped
     runs for days. Tests that read a history read a short one (``assert_states`` still works
     while fewer than ``HISTORY_LIMIT`` changes happened since ``clear_states``).
     """
+
+    # MockPin's level read without gpiozero's two Python calls (a lambda, then _get_state,
+    # which returns _state): every input device reads it each tick. Writes as gpiozero's.
+    state = property(attrgetter("_state"), lambda self, value: self._set_state(value),
+                     doc="The pin's level (0 or 1), as MockPin's ``state``.")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

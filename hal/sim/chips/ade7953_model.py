@@ -214,10 +214,15 @@ class Ade7953Model(I2cDeviceModel):
 
     def on_read(self, n: int) -> bytes:
         if not self.registers_frozen:
-            self._advance()
+            self.signals.advance(self._power_counts, self._vrms_quiet)
         register = self._pointer
         width, extends, records = _read_rules(register)
-        value = self._value(register)
+        canonical = register - 0x100 if extends else register  # _canonical's, for _MEASURED
+        measure = _MEASURED.get(canonical)
+        if measure is not None and not self.registers_frozen:  # a live measurement (_value's)
+            value = self._held[canonical] = self._measure_with(canonical, measure)
+        else:
+            value = self._value(register)
         if extends and value & 0x800000:
             value |= 0xFF000000  # sign-extend the 24-bit data into the 32-bit alias
         if records:
@@ -291,9 +296,6 @@ class Ade7953Model(I2cDeviceModel):
         levels.sag_level = self._stored.get(SAGLVL, 0)
         levels.ov_level = self._stored.get(OVLVL, _MAX_U24)
 
-    def _advance(self) -> None:
-        self.signals.advance(self._power_counts, self._vrms_quiet)
-
     def _power_counts(self) -> tuple[float, float, float]:
         return (self._counts(AWATT, noise=False), self._counts(BWATT, noise=False),
                 self._counts(AVAR, noise=False))
@@ -329,7 +331,12 @@ class Ade7953Model(I2cDeviceModel):
         return counts
 
     def _measure(self, register: int) -> int:
-        quantity, counts_per_unit, signed = _MEASURED[register](self.truth(), self.board)
+        return self._measure_with(register, _MEASURED[register])
+
+    def _measure_with(self, register: int, measured: _Measured) -> int:
+        """``_measure`` with the register's entry of ``_MEASURED`` already looked up; the
+        answer is also the value a frozen DSP would hold."""
+        quantity, counts_per_unit, signed = measured(self.truth(), self.board)
         counts = self._counts_of(register, quantity, counts_per_unit, signed, noise=True)
         if signed:
             return min(max(round(counts), _MIN_S24), _MAX_S24) & _MAX_U24

@@ -1,0 +1,38 @@
+"""The day's profiling benchmarks run (a few ticks) so they cannot rot; their figures are not
+checked here (speed is measured by ``./dev bench``, never by the test suite)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
+import day_layers
+import day_split
+
+from hal.sim.i2c_bus import SimSMBus
+from hal.sim.world import SimWorld
+
+HOURS = 20.0 / 3600.0  # 20 ticks of the day at 1 Hz
+
+
+def test_day_split_times_the_simulator_and_restores_its_classes() -> None:
+    before = (SimSMBus.i2c_rdwr, SimWorld.step_to)
+    total, buckets, passed = day_split.measure(HOURS)
+    assert passed
+    assert total > 0 and set(buckets) == set(day_split.BUCKETS)
+    assert buckets["chips"] > 0 and buckets["plant"] > 0
+    assert sum(buckets.values()) < total
+    assert (SimSMBus.i2c_rdwr, SimWorld.step_to) == before  # unpatched after the run
+
+
+def test_day_layers_groups_every_call_by_layer() -> None:
+    ticks, profile = day_layers.profile_day(HOURS)
+    assert ticks == 20
+    own, calls = day_layers.by_layer(profile)
+    assert set(own) == set(calls)
+    for layer in ("chip models", "simulated buses (I2C, CAN)", "protection", "drivers"):
+        assert calls[layer] > 0, layer
+    assert day_layers.layer_of("~") == "builtins (C)"
+    assert day_layers.layer_of("/x/hal/sim/chips/ade7953_model.py") == "chip models"
