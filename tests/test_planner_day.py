@@ -42,9 +42,9 @@ WAIT_STEP_S = 0.1  # controller seconds between two looks while waiting for a st
 OUTAGE_T, RESTORE_T = 2 * H, 2.5 * H  # 18:00 and 18:30
 DEPART_T, BACK_T = 15.5 * H, 18 * H  # 07:30 and 10:00 the next day
 TRIP_PCT = 15.0
-# One plant step per control tick (the default 5 ms steps four times per 20 ms tick): nothing
-# here lives between two ticks (the sequence's waits are 0.1 s and more, the precharge's time
-# constant 80 ms), and the day costs a quarter less CPU.
+# One plant step per control tick (the default: four 5 ms steps per 20 ms tick): nothing this
+# test checks lives between two ticks (a contactor's 15-30 ms delay then ends on a tick, the
+# precharge's time constant is 80 ms), and the day costs a quarter less CPU.
 PLANT_STEP_S = 0.02
 # The client's own status poll (wall-clock timed) is not what the planner reads (SteppedApi
 # fetches the status at each step): the default second instead of every 20 ms.
