@@ -77,11 +77,11 @@ def test_the_csms_away_for_ten_periodic_updates_mid_session(tmp_path: Path) -> N
 
 def test_the_gateway_killed_mid_transaction_loses_and_repeats_nothing(tmp_path: Path) -> None:
     async def main() -> None:
-        async with rig(tmp_path) as r:
-            tx_id = await start(r)
-            await r.advance(70)
+        async with rig(tmp_path, tx_updated_interval_s=UPDATE_S) as r:
+            tx_id = await start(r)  # periodic updates at ~18, 33, 48 and 63 s
+            await r.advance(20)
             await r.csms.stop()
-            await r.advance(130)  # two updates made offline, waiting in the queue
+            await r.advance(35)  # two updates made offline, waiting in the queue
             assert len(r.station.store) == 2
             await r.kill()
             await r.advance(45)  # the gateway is down: the claim's lease (60 s) still holds

@@ -27,7 +27,7 @@ def test_the_planner_drives_an_evening_with_an_outage_and_the_report_prices_it()
     assert mine and all(r["accepted"] for r in mine if r["kind"] == "claim")
     assert {"v2h", "charge"} <= {r["mode"] for r in mine}
     planner = report["planner"]
-    assert planner["steps"] == 16 and planner["scale"] == 15.0
+    assert planner["steps"] == 16 and planner["scale"] == 30.0
     for key in ("cost", "revenue", "wear_cost", "net_cost", "charge_on_arrival_net_cost",
                 "savings"):
         assert math.isfinite(planner[key]), (key, planner[key])
