@@ -4,26 +4,12 @@ two synthetic days: the benchmark itself stays out of the suite (it takes minute
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
+from bench_modules import bench_module
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
-
-
-def _module(name: str) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+_module = bench_module
 
 
 def _two_days(bench: ModuleType) -> object:

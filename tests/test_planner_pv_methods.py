@@ -5,35 +5,23 @@ the forgetting load model, and the benchmark's rule that a forecast sees only th
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import math
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
+from bench_modules import bench_module
 
 from gateway.planner import pv_methods as pm
 from gateway.planner.forecasts import LoadModel
 from gateway.planner.model import PlannerInputError
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
 BAD = (float("nan"), float("inf"), -float("inf"), -3.0)
 HOURS = np.arange(96) / 4.0
 SUNNY = np.clip(5.0 * np.sin(np.pi * (HOURS - 6.0) / 12.0), 0.0, None)  # 06:00-18:00
 
 
-def _bench(name: str) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+_bench = bench_module
 
 
 def _ok(a: np.ndarray) -> bool:
