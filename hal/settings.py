@@ -217,8 +217,10 @@ class Ina228Wiring:
     shunt_ohm: float = setting(0.0005, "shunt resistance", unit="ohm", min=1e-6, max=10.0)
     shunt_range_mv: float = setting(163.84, "shunt full-scale range (ADCRANGE)", unit="mV",
                                     choices=INA228_SHUNT_RANGES_MV)
-    max_current_a: float = setting(150.0, "largest current to measure; sets CURRENT_LSB",
-                                   unit="A", min=0.01, max=5000.0)
+    max_current_a: float = setting(
+        300.0, "largest current to measure; sets CURRENT_LSB (the CURRENT register saturates "
+        "here, so at least overcurrent_alert_a; the default covers the 0.5 mOhm shunt's "
+        "327 A range)", unit="A", min=0.01, max=5000.0)
     bus_scale: float = setting(
         10.0, "DC volts per volt at the VBUS pin (an isolated divider or amplifier)",
         min=0.001, max=10000.0)
@@ -315,8 +317,9 @@ INA228_VBUS_PIN_MAX_V = 85.0  # the VBUS pin's full-scale range (TI INA228 datas
 
 def ina228_limit_problems(wiring: Ina228Wiring) -> list[str]:
     """Why the INA228's alert levels do not fit the chip (none when they do): the over-current
-    level across the shunt within the shunt range (SOVL), the over-voltage level at the VBUS pin
-    within its 85 V (BOVL). Checked at config load (``controller/config/rules.py``) and again
+    level across the shunt within the shunt range (SOVL) and within the CURRENT register's
+    reach (max_current_a), the over-voltage level at the VBUS pin within its 85 V (BOVL).
+    Checked at config load (``controller/config/rules.py``) and again
     by the driver, so a level is never silently clipped to the chip's limit."""
     problems: list[str] = []
     shunt_mv = wiring.overcurrent_alert_a * wiring.shunt_ohm * 1000.0
@@ -326,6 +329,12 @@ def ina228_limit_problems(wiring: Ina228Wiring) -> list[str]:
             f"{shunt_mv:.2f} mV across the {wiring.shunt_ohm} ohm shunt, not below its "
             f"{wiring.shunt_range_mv} mV range (SOVL): lower it, or use a smaller shunt_ohm or "
             "the 163.84 mV shunt_range_mv")
+    if wiring.max_current_a < wiring.overcurrent_alert_a:
+        problems.append(
+            f"hal.i2c.ina228.max_current_a = {wiring.max_current_a} A is below "
+            f"overcurrent_alert_a = {wiring.overcurrent_alert_a} A: the CURRENT register "
+            "saturates at max_current_a, so the current that trips the alert could not be "
+            "read; raise max_current_a to at least the alert level")
     pin_v = wiring.overvoltage_alert_v / wiring.bus_scale
     if pin_v > INA228_VBUS_PIN_MAX_V:
         problems.append(

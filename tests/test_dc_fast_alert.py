@@ -218,6 +218,7 @@ def test_the_surge_trip_names_both_chips() -> None:
     ("overcurrent_alert_a", -5.0, "out of range"),
     ("overvoltage_alert_v", 900.0, "above its 85 V range (BOVL)"),  # 90 V at the pin
     ("overcurrent_alert_a", 400.0, "not below its 163.84 mV range (SOVL)"),  # 200 mV
+    ("max_current_a", 150.0, "below overcurrent_alert_a = 200.0 A"),  # saturates below the trip
 ])
 def test_config_refuses_alert_levels_the_chip_cannot_hold(key: str, value: float,
                                                           words: str) -> None:
