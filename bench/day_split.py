@@ -19,6 +19,7 @@ simulator cut can go below.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -75,8 +76,22 @@ def measure(hours: float = 24.0) -> tuple[float, dict[str, float], bool]:
     return total, {b: ns / 1e9 for b, ns in spent_ns.items()}, bool(report["passed"])
 
 
+def parse_hours(argv: list[str]) -> float:
+    """The hours to run from the command line (default the whole day): a finite number above
+    0 and at most 24, or SystemExit with the reason."""
+    if len(argv) < 2:
+        return 24.0
+    try:
+        hours = float(argv[1])
+    except ValueError:
+        raise SystemExit(f"day_split: hours must be a number, not {argv[1]!r}") from None
+    if not math.isfinite(hours) or not 0.0 < hours <= 24.0:
+        raise SystemExit(f"day_split: hours must be above 0 and at most 24, not {argv[1]}")
+    return hours
+
+
 def main() -> None:
-    hours = float(sys.argv[1]) if len(sys.argv) > 1 else 24.0
+    hours = parse_hours(sys.argv)
     reference = reference_s()
     total, buckets, passed = measure(hours)
     print(f"{hours:g} h: {total:.2f} s CPU = {total / reference:.1f} x the reference "

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 import day_layers
@@ -36,3 +38,14 @@ def test_day_layers_groups_every_call_by_layer() -> None:
         assert calls[layer] > 0, layer
     assert day_layers.layer_of("~") == "builtins (C)"
     assert day_layers.layer_of("/x/hal/sim/chips/ade7953_model.py") == "chip models"
+
+
+@pytest.mark.parametrize("arg", ["nan", "inf", "-1", "0", "25", "1e300", "two"])
+def test_day_split_refuses_hostile_hours_with_the_reason(arg: str) -> None:
+    with pytest.raises(SystemExit, match="day_split: hours must"):
+        day_split.parse_hours(["day_split.py", arg])
+
+
+def test_day_split_hours_default_to_the_whole_day() -> None:
+    assert day_split.parse_hours(["day_split.py"]) == 24.0
+    assert day_split.parse_hours(["day_split.py", "0.5"]) == 0.5
