@@ -83,14 +83,7 @@ class I2cBus:
 
     def rdwr(self, address: int, register: int, *msgs: Any) -> None:
         """A combined transaction (repeated start) of ``smbus2.i2c_msg`` messages."""
-        with self._lock:  # _call's first attempt, inline: the meter's reads come here
-            try:
-                self._bus.i2c_rdwr(*msgs)
-                return
-            except OSError as err:
-                self.errors += 1
-                self._attempts(address, register, lambda bus: bus.i2c_rdwr(*msgs),
-                               self.retries - 1, err)
+        self._call(address, register, self._bus.i2c_rdwr, *msgs)
 
     def close(self) -> None:
         with self._lock:

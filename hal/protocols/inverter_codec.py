@@ -345,6 +345,8 @@ class InverterCodec:
 
     def _encode(self, frame_id: int, values: dict[str, float], page: int = 0,
                 saturated: bool = False) -> bytes:
+        """The sealed frame for ``values`` (built by the caller for this call: its
+        AliveCounter entry is zeroed here to key the payload memo)."""
         counter = int(values["AliveCounter"])
         check_counter(frame_id, counter)
         values["AliveCounter"] = 0  # the payload's counter nibble is cleared below anyway

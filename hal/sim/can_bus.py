@@ -54,9 +54,15 @@ class FrameQueue:
         self._maxsize = maxsize
 
     def put(self, item: can.Message, block: bool = True, timeout: float | None = None) -> None:
-        if self._maxsize and len(self._frames) >= self._maxsize:
+        if not self.offer(item):
             raise queue.Full
+
+    def offer(self, item: can.Message) -> bool:
+        """``put`` without the exception: False (and ``item`` dropped) at ``maxsize``."""
+        if self._maxsize and len(self._frames) >= self._maxsize:
+            return False
         self._frames.append(item)  # deque.append/popleft are atomic in CPython
+        return True
 
     def get(self, block: bool = True, timeout: float | None = None) -> can.Message:
         try:
@@ -106,8 +112,7 @@ class SimVirtualBus(VirtualBus):
             return super().recv(timeout)
         if not self._open:
             self._check_if_open()  # raises, as python-can's own check
-        frames = self._frames._frames  # FrameQueue.take, inline: every end polls every tick
-        return frames.popleft() if frames else None
+        return self._frames.take()
 
     def _recv_internal(self, timeout: float | None) -> tuple[can.Message | None, bool]:
         self._check_if_open()
@@ -136,11 +141,8 @@ class SimVirtualBus(VirtualBus):
             if bus_queue is self.queue and not self.receive_own_messages:
                 continue
             copy = _copy_frame(msg, timestamp, self.channel_id, bus_queue is not self.queue)
-            if type(bus_queue) is FrameQueue:  # every end of the simulated wire: put, inline
-                if bus_queue._maxsize and len(bus_queue._frames) >= bus_queue._maxsize:
-                    all_sent = False
-                else:
-                    bus_queue._frames.append(copy)
+            if type(bus_queue) is FrameQueue:  # every end of the simulated wire: no exception
+                all_sent = bus_queue.offer(copy) and all_sent
                 continue
             try:
                 bus_queue.put(copy, block=True, timeout=timeout)
