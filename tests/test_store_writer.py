@@ -9,6 +9,7 @@ and a real child process is killed with SIGKILL while it writes.
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import sqlite3
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from controller.modes.states import State
 from controller.store.state_store import StateStore
+from controller.store.writer import FLUSH_TIMEOUT_S, StoreWriter, Write
 from harness import Charger
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,3 +135,45 @@ def test_kill_9_loses_no_committed_latched_fault_and_corrupts_nothing(tmp_path: 
         assert faults == list(range(len(faults))), f"run {run}: a gap or a reordering"
         assert events == list(range(len(events))), f"run {run}: a gap or a reordering"
         assert committed <= len(faults) - 1, (run, committed, len(faults))
+
+
+TICKS_AT_REST = 3000  # a minute of the daemon's 50 Hz loop with nothing to record
+
+
+def _writer_with_table(tmp_path: Path) -> StoreWriter:
+    path = str(tmp_path / "idle.sqlite")
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (n INTEGER)")
+    db.close()
+    return StoreWriter(path)
+
+
+def test_a_daemon_at_rest_never_wakes_the_store_writer(tmp_path: Path) -> None:
+    """The loop releases the writer after every tick; with nothing queued that must not wake
+    its thread (50 wake-ups a second on the Pi, each a context switch, for nothing). Before
+    the fix every release notified it and it also woke every MAX_HOLD_S on its own."""
+    writer = _writer_with_table(tmp_path)
+    try:
+        for _ in range(TICKS_AT_REST):
+            writer.release()
+            os.sched_yield()  # the loop waits for its next tick: other threads may run
+        assert writer.wakes == 0
+        writer.submit(Write("INSERT INTO t VALUES (?)", (1,)))
+        writer.release()  # the tick that made a record
+        assert writer.flush()
+        assert (writer.wakes, writer.durable) == (1, 1)
+    finally:
+        writer.close()
+
+
+def test_a_record_made_outside_the_ticks_is_committed_without_a_release(tmp_path: Path) -> None:
+    """No loop releases it (a console command while the loop is stopped): the writer holds it
+    at most MAX_HOLD_S, then commits it on its own."""
+    writer = _writer_with_table(tmp_path)
+    try:
+        writer.submit(Write("INSERT INTO t VALUES (?)", (2,)))
+        with writer._cond:  # the writer's own condition: no polling, no sleep
+            assert writer._cond.wait_for(lambda: writer.durable >= 1, FLUSH_TIMEOUT_S)
+        assert writer.wakes == 1
+    finally:
+        writer.close()

@@ -104,6 +104,7 @@ class StoreWriter:
         self.durable = 0  # writes committed (or failed: they are no longer pending)
         self.failures = 0
         self.last_error: str | None = None
+        self.wakes = 0  # times the thread woke to commit (none while nothing is queued)
         self._thread = threading.Thread(target=self._run, name="v2x-store-writer", daemon=True)
         self._thread.start()
 
@@ -113,21 +114,26 @@ class StoreWriter:
                 raise RuntimeError("state store writer is closed")
             self._queue.append(write)
             self.submitted += 1
+            if len(self._queue) == 1:
+                self._cond.notify_all()  # an idle writer starts holding it (MAX_HOLD_S)
 
     def release(self) -> None:
         """Let the writer commit what is queued now. The loop calls it after each tick, before
         it waits for the next one, so the writer does not compete with a tick for the
-        interpreter (waking it mid-tick cost the tick about 1 ms here)."""
+        interpreter (waking it mid-tick cost the tick about 1 ms here). With nothing queued
+        (most ticks) it does nothing: the writer sleeps until a record comes."""
         with self._cond:
-            self._released = True
-            self._cond.notify_all()
+            if self._queue:
+                self._released = True
+                self._cond.notify_all()
 
     def flush(self, timeout_s: float = FLUSH_TIMEOUT_S) -> bool:
         """Wait until every write submitted so far has been committed; False on timeout."""
         with self._cond:
             target = self.submitted
-            self._released = True
-            self._cond.notify_all()
+            if self._queue:
+                self._released = True
+                self._cond.notify_all()
             self._cond.wait_for(lambda: self.durable >= target or self._stopped, timeout_s)
             return self.durable >= target
 
@@ -155,8 +161,12 @@ class StoreWriter:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                # Released (after a tick, by flush, by close), or held at most MAX_HOLD_S: a
-                # record made outside the loop's ticks is committed without anyone's release.
+                # Idle, the thread sleeps until a record is queued (no timer: a daemon at rest
+                # does not wake it). Then it is released (after the tick, by flush, by close),
+                # or held at most MAX_HOLD_S: a record made outside the loop's ticks is
+                # committed without anyone's release.
+                self._cond.wait_for(lambda: self._queue or self._closing)
+                self.wakes += 1
                 self._cond.wait_for(lambda: self._released or self._closing, MAX_HOLD_S)
                 self._released = False
                 if not self._queue:
