@@ -173,12 +173,23 @@ def _home(t: dt.datetime) -> bool:
 Strategy = Callable[[Year, int, float, LoadModel], "np.ndarray | Plan"]
 
 
-ABSORB = False  # carry plans out with claim_for(absorb=True) (bench/planner_gap.py variants)
+# carry plans out with claim_for(absorb=True), as the service does by default
+# ([planner] absorb_surplus); --no-absorb and bench/planner_gap.py's variants run without
+ABSORB = True
+# How many steps old the PV surplus is that a charge-from-surplus claim follows. The service
+# re-claims every POLL_S = 5 s with the surplus the controller measures
+# (gateway/planner/service.py ``_carry_out``), so within this benchmark's 15-minute steps it
+# follows the step's own surplus (0); the finest thing the data knows is the step's mean, the
+# same resolution the optimum sees. Until 2026-12-04 it was the step before (1): a lag 180
+# times the service's. bench/planner_gap.py's " + lagged surplus" variants run it that way.
+SURPLUS_LAG_STEPS = 0
 
 
 def _claim(plan: Plan, j: int, surplus_kw: float) -> float:
     """What the service claims at step ``j``: signed power, V2H as its ceiling."""
-    mode, kw = claim_for(plan, j, LIMITS.max_discharge_kw, surplus_kw, absorb=ABSORB)
+    mode, kw = claim_for(plan, j, LIMITS.max_discharge_kw, surplus_kw, absorb=ABSORB,
+                         max_charge_kw=min(LIMITS.max_charge_kw,
+                                           WEAR.max_c_rate * BATTERY.capacity_kwh))
     return -kw if mode in ("v2h", "v2g") else kw
 
 
@@ -205,8 +216,9 @@ def execute(year: Year, strategy: Strategy, block: int = BLOCK,
             if t.weekday() < 5 and t.time() == OUTING.back:
                 soc -= min(OUTING.trip_kwh, soc)
             net = year.load[i] - year.pv[i]
-            if isinstance(ev, Plan):  # the service's claim, with the surplus measured before
-                p = _claim(ev, j, -(year.load[i - 1] - year.pv[i - 1]) if i else 0.0)
+            if isinstance(ev, Plan):  # the service's claim, with the surplus it measures
+                s = i - SURPLUS_LAG_STEPS
+                p = _claim(ev, j, float(year.pv[s] - year.load[s]) if s >= 0 else 0.0)
             else:
                 p = float(ev[j])
             p = p if _home(t) else 0.0
@@ -214,8 +226,9 @@ def execute(year: Year, strategy: Strategy, block: int = BLOCK,
                 p = -min(-p, max(net, 0.0), max(soc - BATTERY.kwh(BATTERY.reserve_pct), 0.0)
                          * BATTERY.discharge_efficiency / STEP_H)
             hi = BATTERY.kwh(BATTERY.max_soc_pct)
-            if p > 0:
-                p = min(p, max(hi - soc, 0.0) / (BATTERY.charge_efficiency * STEP_H))
+            if p > 0:  # the charger's limit and the SoC ceiling, as the controller holds them
+                p = min(p, LIMITS.max_charge_kw,
+                        max(hi - soc, 0.0) / (BATTERY.charge_efficiency * STEP_H))
             soc += (BATTERY.charge_efficiency * p if p > 0
                     else p / BATTERY.discharge_efficiency) * STEP_H
             grid = net + p
@@ -312,6 +325,7 @@ def foresight(year: Year) -> tuple[float, float, float]:
 
 
 def main() -> int:
+    global PV_SCENARIOS, ABSORB, SURPLUS_LAG_STEPS
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--plot", type=Path)
@@ -319,13 +333,19 @@ def main() -> int:
                     help="also run the planner with exact forecasts (forecast error vs horizon)")
     ap.add_argument("--pv-scenarios", action="store_true",
                     help="the planner plans on the last seven days as PV scenarios")
+    ap.add_argument("--absorb", action=argparse.BooleanOptionalAction, default=ABSORB,
+                    help="carry plans out with claim_for(absorb=True), as the service does")
+    ap.add_argument("--lagged-surplus", action="store_true",
+                    help="follow the PV surplus of the step before (the benchmark until "
+                         "2026-12-04), not the step's own (the service's 5 s re-claims)")
     ap.add_argument("--tariffs", default="tou,dynamic", help="comma-separated: tou, dynamic")
     ap.add_argument("--save", type=Path, help="write the results as JSON (for --plot-from)")
     ap.add_argument("--plot-from", default="",
                     help="comma-separated JSON files of --save: plot them, run nothing")
     args = ap.parse_args()
-    global PV_SCENARIOS
     PV_SCENARIOS = args.pv_scenarios
+    ABSORB = args.absorb
+    SURPLUS_LAG_STEPS = 1 if args.lagged_surplus else 0
     results: dict[str, dict[str, tuple[float, float, float]]] = {}
     if args.plot_from:
         for name in args.plot_from.split(","):

@@ -30,7 +30,10 @@ PV forecasts compared:
 Every source except ``ORACLES`` reads only what was measured before the plan's step
 (tests/test_planner_pv_methods.py proves it for each).
 A name ending in " + absorb" runs that variant with ``claim_for(absorb=True)`` (an unforecast
-PV surplus into the car as far as the plan buys that energy dearer later).
+PV surplus into the car as far as the plan buys that energy dearer later); one ending in
+" + lagged surplus" carries a charge from the PV surplus out on the surplus of the step before,
+as this benchmark did until 2026-12-04 (bench/planner.py ``SURPLUS_LAG_STEPS``); the two
+suffixes combine in that order.
 ``SCENARIO_VARIANTS`` (2026-12-04): the risk-aware plan (gateway/planner/optimiser.py
 ``solve_scenarios``) on the 7-day mean and the seven days as PV scenarios, the decision shared
 for the first hour, until midnight, or the whole horizon (what ``[planner] pv_scenarios`` does).
@@ -341,6 +344,14 @@ SCENARIO_VARIANTS: dict[str, tuple[PvSource, ScenarioSource, Callable[[Window, i
 }
 
 
+ABSORB_SUFFIX, LAGGED_SUFFIX = " + absorb", " + lagged surplus"  # execution suffixes, in this order
+
+
+def _base(name: str) -> str:
+    """The variant a name runs, without its execution suffixes."""
+    return name.removesuffix(LAGGED_SUFFIX).removesuffix(ABSORB_SUFFIX)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--windows", default="31,182", help="first day of each window (0 = 1 Jan)")
@@ -348,8 +359,7 @@ def main() -> int:
     ap.add_argument("--only", default="", help="semicolon-separated variant names (default: all)")
     args = ap.parse_args()
     only = [v for v in args.only.split(";") if v] or list(VARIANTS)
-    unknown = [v for v in only
-               if v.removesuffix(" + absorb") not in {*VARIANTS, *SCENARIO_VARIANTS}]
+    unknown = [v for v in only if _base(v) not in {*VARIANTS, *SCENARIO_VARIANTS}]
     if unknown:
         ap.error(f"unknown variants: {unknown}")
     for tariff in ("tou", "dynamic"):
@@ -361,7 +371,7 @@ def main() -> int:
                   f"PV rRMSE {100 * rrmse(w.dayahead[g0:g0 + w.year.n], w.year.pv):.0f} %",
                   flush=True)
             for name in only:
-                base = name.removesuffix(" + absorb")
+                base = _base(name)
                 if base in SCENARIO_VARIANTS:
                     pv, scen, shared = SCENARIO_VARIANTS[base]
                     strategy = rolling(w, pv, False, H36, scen, shared)
@@ -369,7 +379,9 @@ def main() -> int:
                 else:
                     pv, exact_load, horizon, block = VARIANTS[base]
                     strategy = rolling(w, pv, exact_load, horizon)
-                bench.ABSORB = name.endswith(" + absorb")
+                bench.ABSORB = name.removesuffix(LAGGED_SUFFIX).endswith(ABSORB_SUFFIX)  # the
+                # variants before 2026-12-04 ran without absorbing; their names say when they do
+                bench.SURPLUS_LAG_STEPS = 1 if name.endswith(LAGGED_SUFFIX) else 0
                 half_life = LOAD_HALF_LIFE_DAYS if base in FORGETTING else None
                 energy, wear, _ = bench.execute(w.year, strategy, block=block,
                                                 model=trained_model(w, half_life,

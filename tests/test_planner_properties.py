@@ -5,11 +5,13 @@ power when a target is not feasible), never exports in V2H and never exceeds a l
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.planner.evaluate import claim_for
 from gateway.planner.model import Battery, Limits, Plan, Problem, Trip
 from gateway.planner.optimiser import solve
 
@@ -132,3 +134,40 @@ def check_limits(problem: Problem, plan: Plan, c_max: np.ndarray | None = None) 
             assert s.grid_kw >= -surplus - TOL
         if not lim.v2g_allowed:
             assert s.mode != "v2g"
+
+
+SURPLUS = st.one_of(st.none(), st.floats(-20.0, 30.0),
+                    st.sampled_from([math.nan, math.inf, -math.inf, 1e300, -1e300]))
+
+
+@settings(max_examples=EXAMPLES)
+@given(problems(), st.data())
+def test_a_claim_never_exceeds_a_limit_whatever_surplus_is_measured(problem: Problem,
+                                                                    data: st.DataObject) -> None:
+    """How the service carries the plan out (``claim_for``, with and without absorbing an
+    unforecast surplus) for any measured PV surplus, hostile numbers included: a finite power
+    of at least zero; a charge within the charge and C-rate limits, above the plan's own
+    charge only by the surplus measured; a discharge within the discharge limit, V2H and V2G
+    only where allowed; nothing while the car is away."""
+    plan = solve(problem)
+    lim = problem.limits
+    cap = min(lim.max_charge_kw, problem.wear.max_c_rate * problem.battery.capacity_kwh)
+    plugged = problem.plugged()
+    for i, step in enumerate(plan.steps):
+        surplus = data.draw(SURPLUS)
+        known = surplus if surplus is not None and math.isfinite(surplus) else None
+        for absorb in (False, True):
+            mode, kw = claim_for(plan, i, lim.max_discharge_kw, surplus, absorb, cap)
+            assert math.isfinite(kw) and kw >= 0.0, (mode, kw)
+            if not plugged[i]:
+                assert mode == "idle", (i, mode, kw)
+            if mode == "charge":
+                assert kw <= cap + TOL
+                own = max(step.ev_kw, 0.0)
+                assert kw <= own + TOL or (absorb and known is not None
+                                           and kw <= own + max(known, 0.0) + TOL), (step, kw)
+            elif mode in ("v2h", "v2g"):
+                assert kw <= lim.max_discharge_kw + TOL
+                assert lim.v2h_allowed if mode == "v2h" else lim.v2g_allowed
+            else:
+                assert mode == "idle" and kw == 0.0, (mode, kw)

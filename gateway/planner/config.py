@@ -33,6 +33,9 @@ class PlannerSettings:
     lease_s: float = 120.0  # the client renews it; a dead gateway's claim lapses after this
     timezone: str = "UTC"
     pv_scenarios: bool = False  # plan on the measured days as PV scenarios (docs/planner.md)
+    # a PV surplus the plan did not forecast goes into the car, as far as the plan buys that
+    # energy dearer later (docs/planner.md, "Carrying the plan out"); false: it is exported
+    absorb_surplus: bool = True
 
     def __post_init__(self) -> None:
         finite("planner.horizon_h", self.horizon_h, 1.0, 168.0)

@@ -41,13 +41,16 @@ def soc_path(problem: Problem, ev_kw: Array) -> tuple[Array, Array]:
     return power, out
 
 
-def mode_of(ev_kw: float, grid_kw: float, surplus_kw: float, plugged: bool) -> str:
-    """The controller mode that carries out one step: v2g when the EV pushes into the grid."""
+def mode_of(ev_kw: float, grid_kw: float, surplus_kw: float, plugged: bool,
+            v2h_allowed: bool = True) -> str:
+    """The controller mode that carries out one step: v2g when the EV pushes into the grid, or
+    when it covers the home but the owner allows V2G only (V2G's export feeds the home first;
+    a V2H claim would be one the owner never allowed)."""
     if not plugged or abs(ev_kw) <= EPS_KW:
         return "idle"
     if ev_kw > 0:
         return "charge"
-    return "v2g" if grid_kw < -surplus_kw - EPS_KW else "v2h"
+    return "v2g" if grid_kw < -surplus_kw - EPS_KW or not v2h_allowed else "v2h"
 
 
 COVERED_KW = 0.05  # a V2H step whose planned grid import is below this carries the whole home
@@ -75,7 +78,8 @@ def absorbable_kw(plan: Plan, i: int, surplus_kw: float) -> float:
 
 
 def claim_for(plan: Plan, i: int, max_discharge_kw: float,
-              surplus_kw: float | None = None, absorb: bool = False) -> tuple[str, float]:
+              surplus_kw: float | None = None, absorb: bool = False,
+              max_charge_kw: float = math.inf) -> tuple[str, float]:
     """The mode and power limit (kW, a magnitude) to claim for step ``i`` of ``plan``.
 
     Forecasts are wrong in both directions, and the controller's V2H follows the *actual* home
@@ -96,15 +100,21 @@ def claim_for(plan: Plan, i: int, max_discharge_kw: float,
     - other charge steps and V2G steps claim their planned power;
     - with ``absorb``, a PV surplus measured now above the step's charge goes into the car
       instead of being exported, as far as the plan buys the same energy from the grid later
-      at a higher price (``absorbable_kw``): the plan's step is an intent, the surplus decides.
+      at a higher price (``absorbable_kw``), never above ``max_charge_kw`` (the charge limit:
+      the energy bought later may be more than one step can take): the plan's step is an
+      intent, the surplus decides.
+
+    A surplus that is not a finite number is not known (as ``None``).
     """
     step = plan.steps[i]
+    if surplus_kw is not None and not math.isfinite(surplus_kw):
+        surplus_kw = None
     extra = absorbable_kw(plan, i, surplus_kw) if absorb and surplus_kw is not None else 0.0
     if step.mode == "charge" and step.grid_kw <= COVERED_KW and surplus_kw is not None:
-        kw = min(step.ev_kw, max(surplus_kw, 0.0)) + extra
+        kw = min(min(step.ev_kw, max(surplus_kw, 0.0)) + extra, max_charge_kw)
         return ("charge", kw) if kw > EPS_KW else ("idle", 0.0)
     if extra > EPS_KW:
-        return "charge", max(step.ev_kw, 0.0) + extra
+        return "charge", min(max(step.ev_kw, 0.0) + extra, max_charge_kw)
     if step.mode == "v2h":
         return "v2h", (max_discharge_kw if step.grid_kw <= COVERED_KW else abs(step.ev_kw))
     if step.mode == "idle" and step.plugged and max_discharge_kw > 0:
@@ -142,6 +152,7 @@ def evaluate(problem: Problem, ev_kw: Array, notes: Sequence[str] = (),
             soc_pct, float(temps[i]), bat.capacity_kwh)) * dt
         energy_total += cost
         wear_total += wear_cost
-        steps.append(Step(problem.time(i), mode_of(p, g, float(surplus[i]), bool(plugged[i])),
+        steps.append(Step(problem.time(i), mode_of(p, g, float(surplus[i]), bool(plugged[i]),
+                                                    problem.limits.v2h_allowed),
                           p, soc_pct, g, price_in, price_out, cost, wear_cost, bool(plugged[i])))
     return Plan(tuple(steps), energy_total, wear_total, solve_s, tuple(notes))

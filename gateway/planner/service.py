@@ -113,6 +113,12 @@ class PlannerService:
         self.soc = SocMemory()  # the SoC reported on this plug-in (gateway/planner/soc_memory.py)
         self._last_sample: dt.datetime | None = None
 
+    @property
+    def _charge_cap_kw(self) -> float:
+        """The most a claim may charge: the charge limit and the battery's C-rate limit."""
+        cfg = self.cfg
+        return min(cfg.limits.max_charge_kw, cfg.wear.max_c_rate * cfg.battery.capacity_kwh)
+
     async def run(self, api: ControllerApi) -> None:
         watcher = asyncio.get_running_loop().create_task(self._watch_events(api))
         try:
@@ -248,7 +254,9 @@ class PlannerService:
         surplus = None
         if status is not None and status.pv_power_w is not None and status.home_power_w is not None:
             surplus = (status.pv_power_w - status.home_power_w) / 1000.0
-        name, kw = claim_for(self.latest.plan, i, self.cfg.limits.max_discharge_kw, surplus)
+        name, kw = claim_for(self.latest.plan, i, self.cfg.limits.max_discharge_kw, surplus,
+                             absorb=self.cfg.planner.absorb_surplus,
+                             max_charge_kw=self._charge_cap_kw)
         mode: Mode = name  # type: ignore[assignment]  # one of MODES, all controller modes
         power_w = round(kw * 10.0) * 100  # 100 W steps: a measured surplus does not re-claim
         # at every wake-up
