@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 
 import numpy as np
 from planner_problems import evening_problem
@@ -16,6 +17,7 @@ from gateway.planner.evaluate import claim_for
 from gateway.planner.model import Plan, Step
 from gateway.planner.optimiser import solve
 from gateway.planner.service import PlannerService, PlanRecord
+from gateway.planner.surplus_dwell import START_DELAY_S, STOP_DELAY_S
 
 
 def _with(plan: Plan, i: int, **changes: object) -> Plan:
@@ -122,46 +124,96 @@ def test_covering_the_home_is_a_v2g_claim_when_the_owner_allows_v2g_only() -> No
 
 
 class _Api:
-    """The controller as the service sees it: one status, the claims recorded."""
+    """The controller as the service sees it: it takes every claim at once (its mode is the
+    last claim's, won by the planner) and reports the PV and home power it is given."""
 
-    def __init__(self, status: ControllerStatus) -> None:
-        self.status = status
-        self.made: list[tuple[str | None, float | None]] = []
+    def __init__(self) -> None:
+        self.status: ControllerStatus | None = None
+        self.made: list[tuple[float, str | None, float | None]] = []
+        self.mode = "idle"
+        self.t = 0.0
+
+    def measure(self, t: float, pv_w: float, home_w: float) -> None:
+        self.t = t
+        self.status = ControllerStatus(
+            t=t, state=self.mode, mode=self.mode, mode_winner="schedule", power_limit_w=None,
+            power_winner="schedule", grid_voltage_v=230.0, grid_frequency_hz=50.0,
+            grid_ok=True, grid_reason="", ev_soc_pct=60.0, grid_power_w=home_w - pv_w,
+            home_power_w=home_w, ev_power_w=0.0, pv_power_w=pv_w, commanded_power_w=0.0,
+            faults=())
 
     async def claim(self, requester: str, *, mode: str | None = None,
                     power_limit_w: float | None = None, lease_s: float) -> ClaimReply:
-        self.made.append((mode, power_limit_w))
+        self.made.append((self.t, mode, power_limit_w))
+        self.mode = mode or "idle"
         return ClaimReply(True, "ok")
 
 
-def _service_claim(absorb: bool, pv_w: float, home_w: float) -> list[tuple[str | None,
-                                                                            float | None]]:
-    """What the planner service claims now, for a plan that idles now and buys 2 kWh from
-    the grid for the car in the next half hour, with ``pv_w`` and ``home_w`` measured."""
+def _service_claims(samples: list[tuple[float, float, float]], absorb: bool = True,
+                    plan: Plan | None = None) -> list[tuple[float, str | None, float | None]]:
+    """The claims the planner service makes, waking at each ``(t_s, pv_w, home_w)``, for a
+    plan (by default one that idles now and buys 2 kWh from the grid for the car in the next
+    half hour)."""
     cfg = planner_config()
     cfg = dataclasses.replace(cfg, planner=dataclasses.replace(cfg.planner,
                                                                 absorb_surplus=absorb))
     service = PlannerService(cfg)
-    plan = _steps(("idle", 0.0, -2.0, 0.30, True), ("charge", 4.0, 4.0, 0.30, True),
-                  ("charge", 4.0, 4.0, 0.30, True))
+    plan = plan or _steps(("idle", 0.0, -2.0, 0.30, True), ("charge", 4.0, 4.0, 0.30, True),
+                          ("charge", 4.0, 4.0, 0.30, True))
     service.latest = PlanRecord(plan.steps[0].t, "test", plan, 0.0)
     service._problem = evening_problem()
     service.soc.observe(True, 60.0, 0.0)
-    status = ControllerStatus(
-        t=0.0, state="idle", mode="idle", mode_winner="default", power_limit_w=None,
-        power_winner="default", grid_voltage_v=230.0, grid_frequency_hz=50.0, grid_ok=True,
-        grid_reason="", ev_soc_pct=60.0, grid_power_w=home_w - pv_w, home_power_w=home_w,
-        ev_power_w=0.0, pv_power_w=pv_w, commanded_power_w=0.0, faults=())
-    api = _Api(status)
-    asyncio.run(service._carry_out(api, plan.steps[0].t))  # type: ignore[arg-type]
+    api = _Api()
+    t0 = plan.steps[0].t
+    for t, pv_w, home_w in samples:
+        api.measure(t, pv_w, home_w)
+        asyncio.run(service._carry_out(api, t0 + dt.timedelta(seconds=t)))  # type: ignore[arg-type]
     return api.made
+
+
+def _every_5_s(until_s: float, pv_w: Callable[[float], float],
+               home_w: float = 1000.0) -> list[tuple[float, float, float]]:
+    return [(t, pv_w(t), home_w) for t in np.arange(0.0, until_s, 5.0)]
 
 
 def test_the_service_puts_an_unforecast_surplus_into_the_car_unless_told_not_to() -> None:
     """``[planner] absorb_surplus`` (on by default): 2 kW of PV the plan did not expect goes
-    into the car instead of being exported at 0.05 and bought back at 0.30; off, it is
-    exported. A measured deficit absorbs nothing."""
+    into the car (once it has lasted a minute) instead of being exported at 0.05 and bought
+    back at 0.30; off, it is exported. A measured deficit absorbs nothing."""
     assert PlannerSettings().absorb_surplus
-    assert _service_claim(True, pv_w=3000.0, home_w=1000.0) == [("charge", 2000.0)]
-    assert _service_claim(False, pv_w=3000.0, home_w=1000.0) == [("idle", None)]
-    assert _service_claim(True, pv_w=500.0, home_w=1000.0) == [("idle", None)]
+    sunny = _every_5_s(120.0, lambda t: 3000.0)
+    assert _service_claims(sunny) == [(0.0, "idle", None), (START_DELAY_S, "charge", 2000.0)]
+    assert _service_claims(sunny, absorb=False) == [(0.0, "idle", None)]
+    assert _service_claims(_every_5_s(120.0, lambda t: 500.0)) == [(0.0, "idle", None)]
+
+
+def test_a_surplus_that_comes_and_goes_with_the_clouds_does_not_cycle_the_charger() -> None:
+    """Sun and cloud every 10 s for an hour: without the dwell the service started and stopped
+    the charger at every change (each a precharge and a contactor cycle). Now a surplus that
+    does not last a minute starts nothing."""
+    idle_hour = _steps(*[("idle", 0.0, -2.0, 0.30, True)] * 4,
+                       ("charge", 4.0, 4.0, 0.30, True), ("charge", 4.0, 4.0, 0.30, True))
+    flicker = _every_5_s(3600.0, lambda t: 3000.0 if int(t // 10) % 2 == 0 else 200.0)
+    assert [mode for _, mode, _ in _service_claims(flicker, plan=idle_hour)] == ["idle"]
+
+
+def test_a_charge_from_the_surplus_idles_at_zero_power_through_a_cloud() -> None:
+    """Charging from the sun; a cloud of two minutes: the charge goes on at 0 W (nothing
+    imported, the contactors stay closed) and takes the sun again after it. A cloud that
+    lasts stops the charge after three minutes."""
+    def sky(t: float) -> float:
+        return 200.0 if 200.0 <= t < 320.0 or t >= 500.0 else 3000.0
+    claims = _service_claims(_every_5_s(900.0, sky))
+    assert claims == [(0.0, "idle", None), (START_DELAY_S, "charge", 2000.0),
+                      (200.0, "charge", 0.0), (320.0, "charge", 2000.0),
+                      (500.0, "charge", 0.0), (500.0 + STOP_DELAY_S, "idle", None)]
+
+
+def test_a_charge_the_plan_buys_from_the_grid_starts_and_a_v2h_step_switches_at_once() -> None:
+    """Only the surplus's coming and going waits: a planned grid charge starts at once (no
+    surplus needed), and so does a V2H step after a surplus charge."""
+    grid_charge = _steps(("charge", 4.0, 4.0, 0.10, True), ("charge", 4.0, 4.0, 0.10, True))
+    assert _service_claims(_every_5_s(30.0, lambda t: 0.0), plan=grid_charge)[0] == (
+        0.0, "charge", 4000.0)
+    v2h = _steps(("v2h", -1.0, 0.0, 0.45, True), ("v2h", -1.0, 0.0, 0.45, True))
+    assert _service_claims(_every_5_s(30.0, lambda t: 0.0), plan=v2h)[0][1] == "v2h"

@@ -38,6 +38,7 @@ from gateway.planner.model import Plan, PlannerInputError, Problem, Step
 from gateway.planner.optimiser import PlannerSolveError, solve_scenarios
 from gateway.planner.report import savings
 from gateway.planner.soc_memory import SOC_PROBE_W, SocMemory
+from gateway.planner.surplus_dwell import SurplusDwell
 from gateway.preferences import Preferences
 
 log = logging.getLogger("v2x.gateway.planner")
@@ -111,6 +112,7 @@ class PlannerService:
         self._urgent: str | None = "start"
         self._seen: tuple[object, ...] | None = None
         self.soc = SocMemory()  # the SoC reported on this plug-in (gateway/planner/soc_memory.py)
+        self.dwell = SurplusDwell()  # no charger cycling with the clouds (surplus_dwell.py)
         self._last_sample: dt.datetime | None = None
 
     @property
@@ -254,9 +256,13 @@ class PlannerService:
         surplus = None
         if status is not None and status.pv_power_w is not None and status.home_power_w is not None:
             surplus = (status.pv_power_w - status.home_power_w) / 1000.0
-        name, kw = claim_for(self.latest.plan, i, self.cfg.limits.max_discharge_kw, surplus,
-                             absorb=self.cfg.planner.absorb_surplus,
-                             max_charge_kw=self._charge_cap_kw)
+        plan, absorb, cap = self.latest.plan, self.cfg.planner.absorb_surplus, self._charge_cap_kw
+        max_discharge_kw = self.cfg.limits.max_discharge_kw
+        name, kw = claim_for(plan, i, max_discharge_kw, surplus, absorb=absorb, max_charge_kw=cap)
+        if status is not None and surplus is not None:  # the surplus's comings and goings wait
+            charging = status.mode == "charge" and status.mode_winner == REQUESTER
+            without = claim_for(plan, i, max_discharge_kw, 0.0, absorb=absorb, max_charge_kw=cap)
+            name, kw = self.dwell.settle(now.timestamp(), charging, (name, kw), without)
         mode: Mode = name  # type: ignore[assignment]  # one of MODES, all controller modes
         power_w = round(kw * 10.0) * 100  # 100 W steps: a measured surplus does not re-claim
         # at every wake-up
