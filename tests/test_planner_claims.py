@@ -17,7 +17,7 @@ from gateway.planner.evaluate import claim_for
 from gateway.planner.model import Plan, Step
 from gateway.planner.optimiser import solve
 from gateway.planner.service import PlannerService, PlanRecord
-from gateway.planner.surplus_dwell import START_DELAY_S, STOP_DELAY_S
+from gateway.planner.surplus_dwell import START_DELAY_S, STOP_DELAY_S, SurplusDwell
 
 
 def _with(plan: Plan, i: int, **changes: object) -> Plan:
@@ -217,3 +217,17 @@ def test_a_charge_the_plan_buys_from_the_grid_starts_and_a_v2h_step_switches_at_
         0.0, "charge", 4000.0)
     v2h = _steps(("v2h", -1.0, 0.0, 0.45, True), ("v2h", -1.0, 0.0, 0.45, True))
     assert _service_claims(_every_5_s(30.0, lambda t: 0.0), plan=v2h)[0][1] == "v2h"
+
+
+def test_a_surplus_must_last_without_a_break_in_the_service_s_wake_ups() -> None:
+    """A surplus seen at one wake-up and again after a gap (a reconnect, a dropped plan) has
+    not been seen lasting: the minute starts again."""
+    dwell = SurplusDwell()
+    surplus_charge, idle = ("charge", 2.0), ("idle", 0.0)
+    assert dwell.settle(0.0, False, surplus_charge, idle) == idle
+    assert dwell.settle(1000.0, False, surplus_charge, idle) == idle  # after a gap: from now
+    assert dwell.settle(1000.0 + START_DELAY_S, False, surplus_charge, idle) == idle  # > gap
+    for t in np.arange(1000.0 + START_DELAY_S + 5.0, 1200.0, 5.0):
+        last = dwell.settle(float(t), False, surplus_charge, idle)
+    assert last == surplus_charge
+    assert dwell.settle(500.0, False, surplus_charge, idle) == idle  # the clock went back

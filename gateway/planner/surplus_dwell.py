@@ -30,6 +30,9 @@ Claim = tuple[str, float]  # (mode, power limit kW) as claim_for returns it
 START_DELAY_S: Final = 60.0  # a surplus must last this long to start a charge
 STOP_DELAY_S: Final = 180.0  # a surplus-driven charge idles at 0 W this long before it stops
 ZERO_POWER: Final[Claim] = ("charge", 0.0)
+# "without a break": wake-ups further apart than this (the service wakes every 5 s) start the
+# count again (a reconnect, a dropped plan, the owner's manual hold in between)
+MAX_GAP_S: Final = 30.0
 
 
 class SurplusDwell:
@@ -42,10 +45,14 @@ class SurplusDwell:
         self.stop_delay_s = stop_delay_s
         self._start_since: float | None = None  # a surplus-only charge wished since
         self._stop_since: float | None = None  # idle wished (while charging for us) since
+        self._last_s: float | None = None  # the previous settle
 
     def settle(self, now_s: float, charging: bool, wish: Claim, without_surplus: Claim) -> Claim:
         """The claim to make now. ``charging``: the controller is charging on our claim;
         ``wish``: ``claim_for`` with the measured surplus; ``without_surplus``: with none."""
+        if self._last_s is None or not 0.0 <= now_s - self._last_s <= MAX_GAP_S:
+            self._start_since = self._stop_since = None  # not seen without a break
+        self._last_s = now_s
         if not charging and wish[0] == "charge" and without_surplus[0] != "charge":
             self._stop_since = None
             self._start_since = _since(self._start_since, now_s)
@@ -59,5 +66,5 @@ class SurplusDwell:
 
 
 def _since(start: float | None, now_s: float) -> float:
-    """When a wish began: ``now_s`` for a new one, or after the clock went back."""
-    return now_s if start is None or now_s < start else start
+    """When a wish began: ``now_s`` for a new one."""
+    return now_s if start is None else start
