@@ -309,6 +309,12 @@ class SequenceSettings:
     insulation_test_timeout_s: float = setting(
         5.0, "the insulation test fails when the monitor has not reported OK for "
         "insulation_test_s within this", unit="s", min=0.5, max=60.0)
+    precharge_max_starts: int = setting(
+        5, "at most this many precharges in any sequence.precharge_window_s (the precharge "
+        "resistor's duty): a start beyond it waits, it is not refused", min=1, max=100)
+    precharge_window_s: float = setting(
+        600.0, "the window of sequence.precharge_max_starts", unit="s", min=10.0,
+        max=86400.0)
     startup_request: str = setting(
         "idle", "mode requested at start-up (the technician or EMS may change it)",
         choices=tuple(mode.value for mode in RequestMode))

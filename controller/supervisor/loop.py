@@ -36,6 +36,7 @@ from controller.measurement.grid_estimator import GridEstimate, GridEstimator
 from controller.modes.intents import TransitionRecord
 from controller.modes.machine import ModeLogic
 from controller.modes.plan import OutputPlan
+from controller.modes.precharge_duty import PrechargeDuty
 from controller.modes.requests import Request
 from controller.modes.service import refusal, what_happens
 from controller.modes.states import DE_ENERGISED, State
@@ -111,6 +112,9 @@ class Supervisor(Lifecycle):
         self.request = self.resolution.as_request()
         self.transitions: list[TransitionRecord] = []
         self.blocked: str | None = None  # why the requested mode cannot start, if it cannot
+        self.precharge_duty = PrechargeDuty(config.sequence.precharge_max_starts,
+                                            config.sequence.precharge_window_s)
+        self._duty_held: str | None = None  # why this tick's request for energy waits
         self._bus_state = "error-active"
         self.last_snapshot: Snapshot | None = None
         self.last_dispatch: DispatchResult | None = None

@@ -33,6 +33,7 @@ from controller.measurement.grid_estimator import GridEstimate, GridEstimator
 from controller.modes.intents import TransitionRecord
 from controller.modes.machine import TICK, ModeLogic
 from controller.modes.plan import OutputPlan
+from controller.modes.precharge_duty import PrechargeDuty
 from controller.modes.requests import Request
 from controller.modes.states import DE_ENERGISED, State
 from controller.protection.protection import Protection, ProtectionResult
@@ -87,6 +88,8 @@ class TickStages:
     winner_log: list[WinnerChange]
     hot_opens: list[HotOpen]
     blocked: str | None
+    precharge_duty: PrechargeDuty
+    _duty_held: str | None
     last_snapshot: Snapshot | None
     last_dispatch: DispatchResult | None
     last_estimate: GridEstimate | None
@@ -141,6 +144,9 @@ class TickStages:
         now = self.clock.now()
         self.resolution = self.arbiter.resolve(now)
         self.request = request = self.resolution.as_request()
+        # A start beyond the precharge resistor's duty waits: the machine and the EV session
+        # see no request for energy meanwhile (controller/modes/precharge_duty.py).
+        request, self._duty_held = self.precharge_duty.hold(request, self.modes.current, now)
         self.stage = "inputs"
         snap = read_snapshot(self.hw, self.inverter, self.ev, self.inverter_settings, now,
                              calibration=self.calibration)
@@ -221,6 +227,8 @@ class TickStages:
 
     def _record_transition(self, record: TransitionRecord) -> None:
         self.transitions.append(record)
+        if record.dest == State.STARTING_PRECHARGE.value:
+            self.precharge_duty.record(record.t)
         if record.source == State.BACKUP_RECONNECT.value:
             self.fault_stage.seamless_return = True
         why = f" ({record.reason})" if record.reason else ""
@@ -249,7 +257,7 @@ class TickStages:
         """Tell the requester, once per reason, why the requested mode is not starting."""
         reason = None
         if self.modes.current in (State.IDLE, State.EV_CONNECTED, State.SELFTEST):
-            reason = self.modes.blocked_reason()
+            reason = self._duty_held or self.modes.blocked_reason()
         if reason != self.blocked:
             self.blocked = reason
             if reason is not None:

@@ -1,0 +1,73 @@
+"""The precharge resistor's duty: at most ``sequence.precharge_max_starts`` precharges in any
+``sequence.precharge_window_s``.
+
+Each precharge dumps the DC link's charge energy (1/2 C V^2, tens to hundreds of joules) into
+the precharge resistor, which is sized for a few in a row, not for a requester that starts and
+stops the charger every few seconds (a flapping home automation, a planner following clouds,
+an OCPP central system retrying). Contactors and the car's session start over each time too.
+
+The controller does what it is asked, but a start that would exceed the duty **waits**: the
+requested mode stays requested, the charger stays de-energised (the machine and the EV session
+see no request for energy meanwhile), the requester is told why once (the "waiting" event and
+``status.blocked``), and the start goes ahead by itself when the oldest precharge in the
+window has aged out. Nothing is refused or latched; a running mode is never stopped by it.
+The machine's own cold start for backup (an outage with no request) is not a request and is
+never held; its precharge counts.
+
+Not kept across a restart: a restart loop is bounded by systemd (``StartLimitBurst`` in
+``systemd/v2x-controller.service``). The hardware layer behind it is the resistor's own
+rating and thermal cut-out (hw/README.md).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from controller.modes.requests import Request
+from controller.modes.states import GRID_PARALLEL_MODES, State
+
+ENERGY_MODES = (*GRID_PARALLEL_MODES, "v2l")
+# Only a start is held: the states from which the machine would begin one.
+HOLDING_STATES = (State.IDLE, State.EV_CONNECTED)
+
+
+class PrechargeDuty:
+    """The precharges of the last window (their times on the loop's clock)."""
+
+    def __init__(self, max_starts: int, window_s: float) -> None:
+        self.max_starts = max_starts
+        self.window_s = window_s
+        self._starts: deque[float] = deque()
+
+    def record(self, t: float) -> None:
+        """A precharge began at ``t`` (the machine entered ``starting_precharge``)."""
+        self._starts.append(t)
+        self._forget(t)
+
+    def cooling(self, t: float) -> str | None:
+        """Why a start must wait now (None: it may begin), in words for the requester. The
+        text names the instant the start may begin, so it stays the same while it waits."""
+        self._forget(t)
+        if len(self._starts) < self.max_starts:
+            return None
+        ready = self._starts[0] + self.window_s
+        return (f"the precharge resistor is cooling: {len(self._starts)} precharges within "
+                f"{self.window_s:g} s (sequence.precharge_max_starts); the start may begin at "
+                f"t={ready:.0f} s")
+
+    def hold(self, request: Request, state: State, t: float) -> tuple[Request, str | None]:
+        """The request the machine and the EV session see this tick, and why it is held (None:
+        ``request`` itself): a request for energy waits as idle while a start would exceed
+        the duty."""
+        if request.mode not in ENERGY_MODES or state not in HOLDING_STATES:
+            return request, None
+        reason = self.cooling(t)
+        if reason is None:
+            return request, None
+        # As no request at all ("default"), not an explicit stop: the owner asked for energy,
+        # so a cold start for backup (backup.from_idle) is not withheld by it.
+        return Request("idle", None, "default"), reason
+
+    def _forget(self, t: float) -> None:
+        while self._starts and self._starts[0] <= t - self.window_s:
+            self._starts.popleft()
