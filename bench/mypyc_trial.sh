@@ -54,9 +54,12 @@ production_modules() {
 
 # The simulator: the plant, chip models, simulated buses, the scenario runner and checkers,
 # and hal/backend_io.py (SimIo's base). Left out: simulation/scenarios/spec.py
-# (ScenarioError has two bases, V2xError and ValueError).
+# (ScenarioError has two bases, V2xError and ValueError) and simulation/scenarios/params.py
+# (a dataclass field annotated `object`: KeyError 'object' at import) and hal/sim/plant_pins.py
+# (PlantPin, a subclass of gpiozero's MockPin: the first pin made segfaults).
 simulator_modules() {
-    find hal/sim simulation -name '*.py' ! -path simulation/scenarios/spec.py
+    find hal/sim simulation -name '*.py' ! -path simulation/scenarios/spec.py \
+        ! -path simulation/scenarios/params.py ! -path hal/sim/plant_pins.py
     echo hal/backend_io.py
 }
 
@@ -74,8 +77,14 @@ while IFS= read -r m; do modules+=("$m"); done < <(
 echo "== compiling ${#modules[@]} modules ($WHAT) with mypyc in $TMP"
 t0=$(date +%s)
 mv pyproject.toml mypy-config.toml
-"$VENV/bin/mypyc" --config-file mypy-config.toml "${modules[@]}" > build.log 2>&1 || { tail -40 build.log; die "mypyc failed"; }
-echo "build: $(( $(date +%s) - t0 )) s wall, $(find . -name '*.so' | wc -l) extension(s)"
+timer=()  # GNU time, when present, for the build's peak memory (its largest process: gcc)
+if [ -x /usr/bin/time ]; then timer=(/usr/bin/time -o peak.txt -f '%M'); fi
+"${timer[@]}" "$VENV/bin/mypyc" --config-file mypy-config.toml "${modules[@]}" > build.log 2>&1 \
+    || { tail -40 build.log; die "mypyc failed"; }
+peak=""
+if [ -f peak.txt ]; then peak=", peak $(( $(tail -1 peak.txt) / 1024 )) MiB"; fi
+echo "build: $(( $(date +%s) - t0 )) s wall$peak, $(du -ch build/*.c | tail -1 | cut -f1) of C," \
+    "$(find . -name '*.so' | wc -l) extension files"
 
 # The copy comes first on the path, before the editable install's finder (the worktree).
 export PYTHONPATH=$TMP
