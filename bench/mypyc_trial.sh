@@ -29,8 +29,8 @@ esac
 # The production tick: its stages, dispatch, links, EV session, values, protection's
 # monitors, estimators, drivers, codecs and the I2C/CAN/GPIO glue. Left out, each for what
 # mypyc or the run said (docs/performance.md, fifth pass):
-# - hal/errors.py, controller/protection/protection.py: exception classes with two bases
-#   (V2xError and a builtin error) - "Inheriting from most builtin types is unimplemented";
+# - hal/errors.py, controller/protection/protection.py: exception classes built on a builtin
+#   error other than Exception - "Inheriting from most builtin types is unimplemented";
 # - controller/modes/guards.py: mypyc crashes on `x in (*GRID_PARALLEL_MODES, "v2l")`;
 #   with it, its base classes (modes/base.py, modes/guards_stop.py: an interpreted class
 #   cannot inherit from a compiled one) and the classes above it (modes/callbacks.py,
