@@ -148,10 +148,22 @@ def make_year(tariff: str, days: int) -> Year:
     return Year(start, n, pv, load, imp, exp, published)
 
 
+DAY_STEPS = 96
+
+
 def problem_at(year: Year, k: int, soc_pct: float, length: int,
                pv: np.ndarray | None = None, load: np.ndarray | None = None,
-               foresight: bool = False) -> Problem:
-    end = min(k + length, year.n, year.n if foresight else int(year.published[k]))
+               foresight: bool = False, price_persistence: bool = False) -> Problem:
+    """The problem at step ``k``: up to ``length`` steps, cut where the prices published by
+    then end; with ``price_persistence`` the horizon runs on past them, each unpublished step
+    priced as the same time of the last published day (bench/planner_gap.py's variants)."""
+    known = year.n if foresight else int(year.published[k])
+    end = min(k + length, year.n, known)
+    imp, exp = year.imp[k:end], year.exp[k:end]
+    if price_persistence and min(k + length, year.n) > end:
+        far = min(k + length, year.n)
+        imp, exp = _persisted(year.imp, k, known, far), _persisted(year.exp, k, known, far)
+        end = k + len(imp)
     start = year.start + dt.timedelta(hours=STEP_H * k)
     start = start.astimezone(year.start.tzinfo)
     m = end - k
@@ -159,11 +171,26 @@ def problem_at(year: Year, k: int, soc_pct: float, length: int,
     plugged = _home(start)
     if plugged and trips and trips[0].depart == 0:
         trips = trips[1:]
-    return Problem(start, year.imp[k:end], year.exp[k:end],
+    return Problem(start, imp, exp,
                    year.pv[k:end] if pv is None else pv[:m],
                    year.load[k:end] if load is None else load[:m],
                    soc_pct=soc_pct, plugged_now=plugged, trips=trips, battery=BATTERY,
                    limits=LIMITS, wear=WEAR)
+
+
+def _persisted(prices: np.ndarray, k: int, known: int, end: int) -> np.ndarray:
+    """``prices[k:end]`` with each step from ``known`` on priced as the same time one day
+    earlier (again, until a published step): only prices published by then are read. It ends
+    early where a day earlier falls before the data (as the service's at its file's start)."""
+    out = prices[k:end].copy()
+    for j in range(max(known, k), end):
+        src = j - DAY_STEPS
+        while src >= known:
+            src -= DAY_STEPS
+        if src < 0:
+            return out[:j - k]
+        out[j - k] = prices[src]
+    return out
 
 
 def _home(t: dt.datetime) -> bool:
@@ -183,6 +210,10 @@ ABSORB = True
 # same resolution the optimum sees. Until 2026-12-04 it was the step before (1): a lag 180
 # times the service's. bench/planner_gap.py's " + lagged surplus" variants run it that way.
 SURPLUS_LAG_STEPS = 0
+# past the published day-ahead prices, each step priced as the same time of the last published
+# day, as the service does by default ([planner] price_persistence); --no-price-persistence:
+# the horizon ends with the published prices (the benchmark until 2026-12-04)
+PRICE_PERSISTENCE = True
 
 
 def _claim(plan: Plan, j: int, surplus_kw: float) -> float:
@@ -295,7 +326,8 @@ def planner(year: Year, k: int, soc: float, model: LoadModel) -> Plan:
     times = [start + dt.timedelta(hours=STEP_H * j) for j in range(HORIZON)]
     load = model.forecast(times)
     pv = pv_forecast(year.pv, k, HORIZON)
-    problem = problem_at(year, k, soc, HORIZON, pv=pv, load=load)
+    problem = problem_at(year, k, soc, HORIZON, pv=pv, load=load,
+                         price_persistence=PRICE_PERSISTENCE)
     if PV_SCENARIOS:  # the measured days as scenarios, one plan for all of them
         plan = solve_scenarios(problem, [np.resize(np.roll(day, -(k % 96)), HORIZON)[:problem.n]
                                          for day in pv_days(year.pv, k)], problem.n)
@@ -325,7 +357,7 @@ def foresight(year: Year) -> tuple[float, float, float]:
 
 
 def main() -> int:
-    global PV_SCENARIOS, ABSORB, SURPLUS_LAG_STEPS
+    global PV_SCENARIOS, ABSORB, SURPLUS_LAG_STEPS, PRICE_PERSISTENCE
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--plot", type=Path)
@@ -338,6 +370,9 @@ def main() -> int:
     ap.add_argument("--lagged-surplus", action="store_true",
                     help="follow the PV surplus of the step before (the benchmark until "
                          "2026-12-04), not the step's own (the service's 5 s re-claims)")
+    ap.add_argument("--price-persistence", action=argparse.BooleanOptionalAction,
+                    default=PRICE_PERSISTENCE,
+                    help="plan past the published prices on the last published day's")
     ap.add_argument("--tariffs", default="tou,dynamic", help="comma-separated: tou, dynamic")
     ap.add_argument("--save", type=Path, help="write the results as JSON (for --plot-from)")
     ap.add_argument("--plot-from", default="",
@@ -345,6 +380,7 @@ def main() -> int:
     args = ap.parse_args()
     PV_SCENARIOS = args.pv_scenarios
     ABSORB = args.absorb
+    PRICE_PERSISTENCE = args.price_persistence
     SURPLUS_LAG_STEPS = 1 if args.lagged_surplus else 0
     results: dict[str, dict[str, tuple[float, float, float]]] = {}
     if args.plot_from:

@@ -288,7 +288,7 @@ def rolling(w: Window, pv: PvSource, exact_load: bool, horizon: int,
         g = w.offset + k
         load = w.load_full[g:g + horizon] if exact_load else model.forecast(times)
         problem = bench.problem_at(year, k, soc, horizon, pv=pv(w, k, times)[:horizon],
-                                   load=load)
+                                   load=load, price_persistence=PRICE_PERSISTENCE)
         if scenarios is None:
             return solve(problem)
         return solve_scenarios(problem, [s[:problem.n] for s in scenarios(w, k, times)],
@@ -345,14 +345,18 @@ SCENARIO_VARIANTS: dict[str, tuple[PvSource, ScenarioSource, Callable[[Window, i
 
 
 ABSORB_SUFFIX, LAGGED_SUFFIX = " + absorb", " + lagged surplus"  # execution suffixes, in this order
+PRICES_SUFFIX = " + price persistence"  # first of the suffixes: prices past the published day
+PRICE_PERSISTENCE = False  # set per variant by main()
 
 
 def _base(name: str) -> str:
     """The variant a name runs, without its execution suffixes."""
-    return name.removesuffix(LAGGED_SUFFIX).removesuffix(ABSORB_SUFFIX)
+    return name.removesuffix(LAGGED_SUFFIX).removesuffix(ABSORB_SUFFIX).removesuffix(
+        PRICES_SUFFIX)
 
 
 def main() -> int:
+    global PRICE_PERSISTENCE
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--windows", default="31,182", help="first day of each window (0 = 1 Jan)")
     ap.add_argument("--days", type=int, default=28)
@@ -382,6 +386,7 @@ def main() -> int:
                 bench.ABSORB = name.removesuffix(LAGGED_SUFFIX).endswith(ABSORB_SUFFIX)  # the
                 # variants before 2026-12-04 ran without absorbing; their names say when they do
                 bench.SURPLUS_LAG_STEPS = 1 if name.endswith(LAGGED_SUFFIX) else 0
+                PRICE_PERSISTENCE = PRICES_SUFFIX in name
                 half_life = LOAD_HALF_LIFE_DAYS if base in FORGETTING else None
                 energy, wear, _ = bench.execute(w.year, strategy, block=block,
                                                 model=trained_model(w, half_life,

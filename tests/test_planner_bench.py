@@ -43,3 +43,26 @@ def test_the_day_ahead_forecast_model_is_seeded_and_has_the_documented_spread() 
     a, b = gap.dayahead_forecast(pv), gap.dayahead_forecast(pv)
     assert np.array_equal(a, b) and (a >= 0).all() and (a <= gap.bench.KWP).all()
     assert 0.3 <= gap.rrmse(a, pv) <= 0.5  # the published single-site day-ahead range
+
+
+def test_price_persistence_reads_only_the_prices_published_by_then() -> None:
+    """The benchmark's planner past the published day-ahead prices (as the service's
+    ``[planner] price_persistence``): changing every price from the last published step on
+    changes nothing it plans on; each unpublished step is the same time a day earlier; where
+    a day earlier is before the data, the horizon ends there."""
+    bench = _module("planner")
+    base = _two_days(bench)
+    imp = base.imp + np.arange(base.n)  # every step's price its own
+
+    def year(prices: np.ndarray, known: int) -> object:
+        return bench.Year(base.start, base.n, base.pv, base.load, prices, base.exp,
+                          np.full(base.n, known))
+
+    problem = bench.problem_at(year(imp, 100), 0, 50.0, 144, price_persistence=True)
+    assert problem.n == 144
+    assert problem.import_price[100] == imp[4] and problem.import_price[143] == imp[47]
+    changed = np.where(np.arange(base.n) >= 100, -99.0, imp)
+    again = bench.problem_at(year(changed, 100), 0, 50.0, 144, price_persistence=True)
+    assert np.array_equal(problem.import_price, again.import_price)
+    short = bench.problem_at(year(imp, 60), 0, 50.0, 144, price_persistence=True)
+    assert short.n == 60  # step 60 would need the day before the data: it ends there

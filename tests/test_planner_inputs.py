@@ -220,3 +220,49 @@ def test_pv_scenarios_are_the_measured_days_only_when_asked_for(tmp_path: Path) 
         "timezone = ", "pv_scenarios = 1\ntimezone = "))
     with pytest.raises(PlannerInputError, match=r"planner.pv_scenarios = 1: must be true or false"):
         planner_config.load(bad)
+
+
+def _day_of_prices(tmp_path: Path, day: dt.datetime, hours: int) -> Path:
+    """An hourly price file from ``day``, ``hours`` long: import 0.10 + 0.01 x hour of day."""
+    rows = [f"{(day + dt.timedelta(hours=h)).isoformat()},{0.10 + 0.01 * (h % 24):.2f},0.02"
+            for h in range(hours)]
+    return write(tmp_path, "day.csv", "start,import_price,export_price\n" + "\n".join(rows))
+
+
+def test_past_the_published_prices_each_hour_is_priced_as_the_last_published_day(
+        tmp_path: Path) -> None:
+    """``[planner] price_persistence`` (on by default): a day-ahead file that ends before the
+    48 h horizon no longer cuts it; the hours after are priced as the same hours of the last
+    published day (only published prices are read). Off: the horizon ends with the file (the
+    planner until 2026-12-04). A file shorter than a day carries on only as far as a day
+    earlier is published."""
+    import dataclasses
+
+    from gateway.planner.inputs import build_problem
+
+    day = dt.datetime(2026, 6, 10, 0, 0, tzinfo=CET)
+    base = planner_config.load(EXAMPLE)
+    on = dataclasses.replace(base, tariff=read_dynamic(_day_of_prices(tmp_path, day, 24)))
+    assert on.planner.price_persistence
+    problem, notes = build_problem(on, day, 50.0, True)
+    assert problem.n == 4 * 48
+    assert np.array_equal(problem.import_price[96:], problem.import_price[:96])
+    assert problem.import_price[4 * 30] == pytest.approx(0.16)  # 06:00 tomorrow, as today's
+    assert "priced as the same hours of the last published day" in notes[0]
+    off = dataclasses.replace(on, planner=dataclasses.replace(on.planner,
+                                                              price_persistence=False))
+    problem, notes = build_problem(off, day, 50.0, True)
+    assert problem.n == 96 and "planning 24 h instead of 48 h" in notes[0]
+    short = dataclasses.replace(on, tariff=read_dynamic(_day_of_prices(tmp_path, day, 6)))
+    problem, notes = build_problem(short, day, 50.0, True)
+    assert problem.n == 4 * 6 and "planning 6 h instead of 48 h" in notes[0]
+    later = day + dt.timedelta(hours=20)  # 4 h of the file left: the rest from its day
+    long = dataclasses.replace(on, tariff=read_dynamic(_day_of_prices(tmp_path, day, 24)))
+    problem, _ = build_problem(long, later, 50.0, True)
+    assert problem.n == 4 * 48
+    assert problem.import_price[16] == pytest.approx(0.10)  # midnight: yesterday's 00:00
+    bad = write(tmp_path, "bad.toml", EXAMPLE.read_text().replace(
+        "price_persistence = true", "price_persistence = \"yes\""))
+    with pytest.raises(PlannerInputError, match=r"planner.price_persistence = 'yes': must be "
+                                                r"true or false"):
+        planner_config.load(bad)

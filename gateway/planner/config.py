@@ -36,6 +36,9 @@ class PlannerSettings:
     # a PV surplus the plan did not forecast goes into the car, as far as the plan buys that
     # energy dearer later (docs/planner.md, "Carrying the plan out"); false: it is exported
     absorb_surplus: bool = True
+    # a dynamic tariff past its published prices: each interval priced as the same time of the
+    # last published day (docs/planner.md, part 4); false: the horizon ends with the prices
+    price_persistence: bool = True
 
     def __post_init__(self) -> None:
         finite("planner.horizon_h", self.horizon_h, 1.0, 168.0)

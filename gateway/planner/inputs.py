@@ -1,8 +1,10 @@
 """One planning problem from the config, the controller's latest numbers and the clock.
 
-The horizon starts at the current 15-minute boundary in the configured time zone; a dynamic
-tariff whose file ends earlier shortens it (with a note), and a tariff that does not cover the
-next hour is an error: the planner does not guess prices.
+The horizon starts at the current 15-minute boundary in the configured time zone. A dynamic
+tariff whose file ends earlier is carried on past its end with each unpublished interval priced
+as the same time of the last published day (``[planner] price_persistence``, on by default;
+off, the horizon is shortened), with a note either way; a tariff that does not cover the next
+hour is an error: the planner does not plan on old prices alone.
 """
 
 from __future__ import annotations
@@ -44,17 +46,31 @@ def build_problem(cfg: PlannerConfig, now: dt.datetime, soc_pct: float, plugged:
     start = horizon_start(now, cfg)
     n = round(cfg.planner.horizon_h / STEP_H)
     notes: list[str] = []
+    persisted: tuple[Array, Array] | None = None  # prices carried past the published ones
     if isinstance(cfg.tariff, DynamicPrices):
         covered = int((cfg.tariff.covered_until() - start) / dt.timedelta(hours=STEP_H))
         if covered < n:
             if covered < MIN_STEPS:
                 raise PlannerInputError(f"prices end at {cfg.tariff.covered_until().isoformat()}"
                                         ": less than an hour ahead; update the price file")
-            notes.append(f"prices known until {cfg.tariff.covered_until():%a %H:%M}: planning "
-                         f"{covered * STEP_H:g} h instead of {cfg.planner.horizon_h:g} h")
-            n = covered
+            if cfg.planner.price_persistence:
+                persisted = imp, exp = cfg.tariff.persisted(start, n, STEP_H)
+                notes.append(f"prices known until {cfg.tariff.covered_until():%a %H:%M}: the "
+                             "hours after priced as the same hours of the last published day"
+                             + ("" if len(imp) == n else
+                                f"; planning {len(imp) * STEP_H:g} h instead of "
+                                f"{cfg.planner.horizon_h:g} h"))
+                n = len(imp)
+            else:
+                notes.append(f"prices known until {cfg.tariff.covered_until():%a %H:%M}: "
+                             f"planning {covered * STEP_H:g} h instead of "
+                             f"{cfg.planner.horizon_h:g} h")
+                n = covered
     times = [start + dt.timedelta(hours=STEP_H * i) for i in range(n)]
-    imp, exp = cfg.tariff.prices(start, n, STEP_H)
+    if persisted is None:
+        imp, exp = cfg.tariff.prices(start, n, STEP_H)
+    else:
+        imp, exp = persisted
     if cfg.pv.forecast_file is not None:
         pv = read_series(cfg.pv.forecast_file, "pv_kw", times)
     elif cfg.pv.kwp > 0:

@@ -158,6 +158,31 @@ class DynamicPrices:
         return imp, exp
 
 
+    def persisted(self, start: dt.datetime, n: int, step_h: float) -> tuple[Array, Array]:
+        """Prices for up to ``n`` steps from ``start``: the published ones, then each step past
+        them priced as the same time of the last published day (the day before, or the one
+        before that, ...): a forecast from published prices only. Shorter than ``n`` where a
+        day earlier falls before the file's first interval; PlannerInputError if ``start``
+        itself is not covered."""
+        end = self.covered_until()
+        times = [start + dt.timedelta(hours=step_h * i) for i in range(n)]
+        sources: list[dt.datetime] = []
+        for t in times:
+            days = 0 if t < end else math.ceil((t - end) / DAY + 1e-9)
+            source = t - days * DAY
+            if source < self.starts[0]:
+                break
+            sources.append(source)
+        imp, exp = np.zeros(len(sources)), np.zeros(len(sources))
+        for i, source in enumerate(sources):
+            one_imp, one_exp = self.prices(source, 1, step_h)
+            imp[i], exp[i] = one_imp[0], one_exp[0]
+        return imp, exp
+
+
+DAY = dt.timedelta(days=1)
+
+
 def read_dynamic(path: Path, default_export: float | None = None) -> DynamicPrices:
     """A price file: CSV ``start,import_price[,export_price]``, start ISO 8601 with a UTC
     offset, rows strictly ascending; '#' lines are comments. Without an export column every
