@@ -32,8 +32,11 @@ Every source except ``ORACLES`` reads only what was measured before the plan's s
 A name ending in " + absorb" runs that variant with ``claim_for(absorb=True)`` (an unforecast
 PV surplus into the car as far as the plan buys that energy dearer later); one ending in
 " + lagged surplus" carries a charge from the PV surplus out on the surplus of the step before,
-as this benchmark did until 2026-12-04 (bench/planner.py ``SURPLUS_LAG_STEPS``); the two
-suffixes combine in that order.
+as this benchmark did until 2026-12-04 (bench/planner.py ``SURPLUS_LAG_STEPS``); " + price
+persistence" plans past the published day-ahead prices on the last published day's (the
+service's ``[planner] price_persistence``; without it, as every variant here, the horizon ends
+with the published prices). The suffixes combine in the order: price persistence, absorb,
+lagged surplus.
 ``SCENARIO_VARIANTS`` (2026-12-04): the risk-aware plan (gateway/planner/optimiser.py
 ``solve_scenarios``) on the 7-day mean and the seven days as PV scenarios, the decision shared
 for the first hour, until midnight, or the whole horizon (what ``[planner] pv_scenarios`` does).
