@@ -47,6 +47,7 @@ from gateway.planner import pv_methods
 from gateway.planner.baselines import charge_on_arrival, cheapest_slots
 from gateway.planner.departures import DeparturePlan, Outing
 from gateway.planner.evaluate import EPS_KW, claim_for
+from gateway.planner.floors import charge_cap_kw
 from gateway.planner.forecasts import FALLBACK_SHAPE, LOAD_HALF_LIFE_DAYS, LoadModel
 from gateway.planner.model import Battery, Limits, Plan, Problem
 from gateway.planner.optimiser import solve, solve_scenarios
@@ -219,8 +220,7 @@ PRICE_PERSISTENCE = True
 def _claim(plan: Plan, j: int, surplus_kw: float) -> float:
     """What the service claims at step ``j``: signed power, V2H as its ceiling."""
     mode, kw = claim_for(plan, j, LIMITS.max_discharge_kw, surplus_kw, absorb=ABSORB,
-                         max_charge_kw=min(LIMITS.max_charge_kw,
-                                           WEAR.max_c_rate * BATTERY.capacity_kwh))
+                         max_charge_kw=charge_cap_kw(LIMITS, BATTERY, WEAR))
     return -kw if mode in ("v2h", "v2g") else kw
 
 

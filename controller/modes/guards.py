@@ -13,7 +13,7 @@ from typing import Any
 from controller.modes.base import ModeBase
 from controller.modes.checks import Isolation, dc_isolation, insulation_ok
 from controller.modes.service import TEST_HOLD_S, refusal
-from controller.modes.states import GRID_PARALLEL_MODES, State
+from controller.modes.states import ENERGY_MODES, State
 
 POWER_AT_ZERO_W = 50.0
 SELFTEST_MIN_S = 0.5
@@ -41,7 +41,7 @@ class Guards(ModeBase):
         return snap.inputs.get("ev_present", False) and snap.ev is not None
 
     def energy_wanted(self, _e: Any) -> bool:
-        return self._c().request.mode in (*GRID_PARALLEL_MODES, "v2l")
+        return self._c().request.mode in ENERGY_MODES
 
     def wants_charge(self, _e: Any) -> bool:
         return self._c().request.mode == "charge"
@@ -65,7 +65,7 @@ class Guards(ModeBase):
         """Why the requested mode cannot start now (None: it may), in words for the requester."""
         c = self._c()
         snap, mode = c.snapshot, c.request.mode
-        if mode not in (*GRID_PARALLEL_MODES, "v2l"):
+        if mode not in ENERGY_MODES:
             return None
         ev, gate = snap.ev, c.ev
         if not snap.inputs.get("ev_present", False):

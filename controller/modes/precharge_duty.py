@@ -24,9 +24,8 @@ from __future__ import annotations
 from collections import deque
 
 from controller.modes.requests import Request
-from controller.modes.states import GRID_PARALLEL_MODES, State
+from controller.modes.states import ENERGY_MODES, State
 
-ENERGY_MODES = (*GRID_PARALLEL_MODES, "v2l")
 # Only a start is held: the states from which the machine would begin one.
 HOLDING_STATES = (State.IDLE, State.EV_CONNECTED)
 

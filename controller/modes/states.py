@@ -60,6 +60,7 @@ LATCHED: frozenset[State] = frozenset({State.FAULT, State.ESTOP})
 # Grid-parallel modes share the contactors (K_AC) and switch among themselves through zero
 # power; V2L uses K_V2L with K_AC open, so changing to or from it goes through a stop.
 GRID_PARALLEL_MODES = ("charge", "v2h", "v2g")
+ENERGY_MODES = (*GRID_PARALLEL_MODES, "v2l")  # the requests that start the DC side
 
 
 def leaf_name(state: State) -> str:

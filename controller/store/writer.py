@@ -123,19 +123,21 @@ class StoreWriter:
         interpreter (waking it mid-tick cost the tick about 1 ms here). With nothing queued
         (most ticks) it does nothing: the writer sleeps until a record comes."""
         with self._cond:
-            if self._queue:
-                self._released = True
-                self._cond.notify_all()
+            self._release_queued()
 
     def flush(self, timeout_s: float = FLUSH_TIMEOUT_S) -> bool:
         """Wait until every write submitted so far has been committed; False on timeout."""
         with self._cond:
             target = self.submitted
-            if self._queue:
-                self._released = True
-                self._cond.notify_all()
+            self._release_queued()
             self._cond.wait_for(lambda: self.durable >= target or self._stopped, timeout_s)
             return self.durable >= target
+
+    def _release_queued(self) -> None:
+        """With records queued, wake the writer to commit them now (the lock held)."""
+        if self._queue:
+            self._released = True
+            self._cond.notify_all()
 
     def close(self) -> None:
         """Commit what is queued, stop the thread, close the connection (idempotent)."""
@@ -166,7 +168,8 @@ class StoreWriter:
                 # or held at most MAX_HOLD_S: a record made outside the loop's ticks is
                 # committed without anyone's release.
                 self._cond.wait_for(lambda: self._queue or self._closing)
-                self.wakes += 1
+                if self._queue:
+                    self.wakes += 1
                 self._cond.wait_for(lambda: self._released or self._closing, MAX_HOLD_S)
                 self._released = False
                 if not self._queue:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gateway.planner.model import Array, Problem
+from gateway.planner.model import Array, Battery, Limits, Problem
+from gateway.planner.wear import WearModel
 
 DUST = 1e-6  # kW or money per kWh: below this, a number is zero to the solver (HiGHS' tolerances
 # are 1e-7; smaller inputs made it report "empty" or "infeasible" models)
@@ -52,6 +53,11 @@ class Floors:
     arrives_empty: Array  # 1.0 at a return step whose trip may need more than the car leaves with
 
 
+def charge_cap_kw(limits: Limits, battery: Battery, wear: WearModel) -> float:
+    """The most the EV may charge in any step: the charge limit and the C-rate limit."""
+    return min(limits.max_charge_kw, wear.max_c_rate * battery.capacity_kwh)
+
+
 def power_bounds(problem: Problem) -> PowerBounds:
     """Each step's limits: plugged in or not, power and C-rate limits, V2H/V2G permission (the
     EV may cover the home's net load; only V2G may push into the grid, up to the export cap),
@@ -68,7 +74,7 @@ def power_bounds(problem: Problem) -> PowerBounds:
     if problem.import_cap_kw is not None:
         import_cap = np.minimum(import_cap, problem.import_cap_kw)
     g_max = np.maximum(import_cap, net)
-    c_max = plugged * min(lim.max_charge_kw, c_rate_kw)
+    c_max = plugged * charge_cap_kw(lim, bat, wear)
     c_max = np.minimum(c_max, np.maximum(g_max - net, 0.0))
     x_max = np.maximum(-net, 0.0) + v2g_kw
     c_max, d_max = (np.where(np.abs(a) < EV_DUST_KW, 0.0, a) for a in (c_max, d_max))

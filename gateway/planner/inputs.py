@@ -54,23 +54,21 @@ def build_problem(cfg: PlannerConfig, now: dt.datetime, soc_pct: float, plugged:
                 raise PlannerInputError(f"prices end at {cfg.tariff.covered_until().isoformat()}"
                                         ": less than an hour ahead; update the price file")
             if cfg.planner.price_persistence:
-                persisted = imp, exp = cfg.tariff.persisted(start, n, STEP_H)
+                persisted = cfg.tariff.persisted(start, n, STEP_H)
+                carried = len(persisted[0])
                 notes.append(f"prices known until {cfg.tariff.covered_until():%a %H:%M}: the "
                              "hours after priced as the same hours of the last published day"
-                             + ("" if len(imp) == n else
-                                f"; planning {len(imp) * STEP_H:g} h instead of "
+                             + ("" if carried == n else
+                                f"; planning {carried * STEP_H:g} h instead of "
                                 f"{cfg.planner.horizon_h:g} h"))
-                n = len(imp)
+                n = carried
             else:
                 notes.append(f"prices known until {cfg.tariff.covered_until():%a %H:%M}: "
                              f"planning {covered * STEP_H:g} h instead of "
                              f"{cfg.planner.horizon_h:g} h")
                 n = covered
     times = [start + dt.timedelta(hours=STEP_H * i) for i in range(n)]
-    if persisted is None:
-        imp, exp = cfg.tariff.prices(start, n, STEP_H)
-    else:
-        imp, exp = persisted
+    imp, exp = cfg.tariff.prices(start, n, STEP_H) if persisted is None else persisted
     if cfg.pv.forecast_file is not None:
         pv = read_series(cfg.pv.forecast_file, "pv_kw", times)
     elif cfg.pv.kwp > 0:

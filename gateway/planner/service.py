@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from gateway.api import ClaimReply, ControllerApi, ControllerStatus, Mode, Requester
 from gateway.planner.config import PlannerConfig
 from gateway.planner.evaluate import claim_for
+from gateway.planner.floors import charge_cap_kw
 from gateway.planner.forecasts import LOAD_HALF_LIFE_DAYS, LoadModel, PvHistory
 from gateway.planner.inputs import build_problem, pv_scenarios
 from gateway.planner.manual import ManualHold
@@ -114,12 +115,6 @@ class PlannerService:
         self.soc = SocMemory()  # the SoC reported on this plug-in (gateway/planner/soc_memory.py)
         self.dwell = SurplusDwell()  # no charger cycling with the clouds (surplus_dwell.py)
         self._last_sample: dt.datetime | None = None
-
-    @property
-    def _charge_cap_kw(self) -> float:
-        """The most a claim may charge: the charge limit and the battery's C-rate limit."""
-        cfg = self.cfg
-        return min(cfg.limits.max_charge_kw, cfg.wear.max_c_rate * cfg.battery.capacity_kwh)
 
     async def run(self, api: ControllerApi) -> None:
         watcher = asyncio.get_running_loop().create_task(self._watch_events(api))
@@ -256,8 +251,10 @@ class PlannerService:
         surplus = None
         if status is not None and status.pv_power_w is not None and status.home_power_w is not None:
             surplus = (status.pv_power_w - status.home_power_w) / 1000.0
-        plan, absorb, cap = self.latest.plan, self.cfg.planner.absorb_surplus, self._charge_cap_kw
-        max_discharge_kw = self.cfg.limits.max_discharge_kw
+        cfg = self.cfg
+        plan, absorb = self.latest.plan, cfg.planner.absorb_surplus
+        cap = charge_cap_kw(cfg.limits, cfg.battery, cfg.wear)
+        max_discharge_kw = cfg.limits.max_discharge_kw
         name, kw = claim_for(plan, i, max_discharge_kw, surplus, absorb=absorb, max_charge_kw=cap)
         if status is not None and surplus is not None:  # the surplus's comings and goings wait
             charging = status.mode == "charge" and status.mode_winner == REQUESTER

@@ -55,16 +55,13 @@ class SurplusDwell:
         self._last_s = now_s
         if not charging and wish[0] == "charge" and without_surplus[0] != "charge":
             self._stop_since = None
-            self._start_since = _since(self._start_since, now_s)
+            if self._start_since is None:
+                self._start_since = now_s
             return wish if now_s - self._start_since >= self.start_delay_s else without_surplus
         self._start_since = None
         if charging and wish[0] == "idle":
-            self._stop_since = _since(self._stop_since, now_s)
+            if self._stop_since is None:
+                self._stop_since = now_s
             return wish if now_s - self._stop_since >= self.stop_delay_s else ZERO_POWER
         self._stop_since = None
         return wish
-
-
-def _since(start: float | None, now_s: float) -> float:
-    """When a wish began: ``now_s`` for a new one."""
-    return now_s if start is None else start

@@ -19,6 +19,7 @@ import numpy as np
 from gateway.planner.model import Array, PlannerInputError
 
 DAYS = ("all", "weekdays", "weekends")  # holidays count as weekends
+DAY = dt.timedelta(days=1)
 
 
 def _clock(name: str, text: object) -> dt.time:
@@ -143,44 +144,37 @@ class DynamicPrices:
 
     def prices(self, start: dt.datetime, n: int, step_h: float) -> tuple[Array, Array]:
         """Prices for ``n`` steps from ``start``; PlannerInputError if a step is not covered."""
-        stamps = np.array([s.timestamp() for s in self.starts])
-        imp, exp = np.zeros(n), np.zeros(n)
-        end = self.covered_until().timestamp()
-        for i in range(n):
-            t = (start + dt.timedelta(hours=step_h * i)).timestamp()
-            k = int(np.searchsorted(stamps, t, side="right")) - 1
-            if k < 0 or t >= end:
-                when = start + dt.timedelta(hours=step_h * i)
-                raise PlannerInputError(f"prices: nothing covers {when.isoformat()} (the file "
-                                        f"runs {self.starts[0].isoformat()} .. "
-                                        f"{self.covered_until().isoformat()})")
-            imp[i], exp[i] = self.import_price[k], self.export_price[k]
-        return imp, exp
-
+        return self._at([start + dt.timedelta(hours=step_h * i) for i in range(n)])
 
     def persisted(self, start: dt.datetime, n: int, step_h: float) -> tuple[Array, Array]:
         """Prices for up to ``n`` steps from ``start``: the published ones, then each step past
         them priced as the same time of the last published day (the day before, or the one
         before that, ...): a forecast from published prices only. Shorter than ``n`` where a
-        day earlier falls before the file's first interval; PlannerInputError if ``start``
-        itself is not covered."""
+        day earlier falls before the file's first interval; PlannerInputError if a published
+        step is not covered (``start`` before the file)."""
         end = self.covered_until()
-        times = [start + dt.timedelta(hours=step_h * i) for i in range(n)]
         sources: list[dt.datetime] = []
-        for t in times:
-            days = 0 if t < end else math.ceil((t - end) / DAY + 1e-9)
-            source = t - days * DAY
-            if source < self.starts[0]:
-                break
-            sources.append(source)
-        imp, exp = np.zeros(len(sources)), np.zeros(len(sources))
-        for i, source in enumerate(sources):
-            one_imp, one_exp = self.prices(source, 1, step_h)
-            imp[i], exp[i] = one_imp[0], one_exp[0]
-        return imp, exp
+        for i in range(n):
+            t = start + dt.timedelta(hours=step_h * i)
+            if t >= end:
+                t -= math.ceil((t - end) / DAY + 1e-9) * DAY
+                if t < self.starts[0]:
+                    break
+            sources.append(t)
+        return self._at(sources)
 
-
-DAY = dt.timedelta(days=1)
+    def _at(self, times: list[dt.datetime]) -> tuple[Array, Array]:
+        """The prices of the rows that hold at ``times``; PlannerInputError for a time no row
+        covers."""
+        stamps = np.array([s.timestamp() for s in self.starts])
+        rows = np.searchsorted(stamps, [t.timestamp() for t in times], side="right") - 1
+        end = self.covered_until()
+        for t, k in zip(times, rows, strict=True):
+            if k < 0 or t >= end:
+                raise PlannerInputError(f"prices: nothing covers {t.isoformat()} (the file "
+                                        f"runs {self.starts[0].isoformat()} .. "
+                                        f"{end.isoformat()})")
+        return self.import_price[rows].astype(float), self.export_price[rows].astype(float)
 
 
 def read_dynamic(path: Path, default_export: float | None = None) -> DynamicPrices:
