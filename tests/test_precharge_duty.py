@@ -35,15 +35,29 @@ def _precharges(c: Charger) -> list[float]:
     return [t.t for t in c.sup.transitions if t.dest == State.STARTING_PRECHARGE.value]
 
 
+def _run_counting_k_pre(c: Charger, seconds: float, closings: list[float]) -> None:
+    """Run, noting each time the plant's precharge contactor closes (plant truth)."""
+    was = [c.world.contactor_closed("precharge")]
+
+    def look(_sup: object) -> None:
+        now = c.world.contactor_closed("precharge")
+        if now and not was[0]:
+            closings.append(c.now)
+        was[0] = now
+    c.sup.run(duration_s=seconds, on_tick=look)
+
+
 def test_a_flapping_requester_gets_the_duty_then_waits_and_starts_by_itself(
         charger: Charger) -> None:
     seq = charger.config.sequence
+    closings: list[float] = []
     for _ in range(FLAPS):
         charger.request("charge", 2000.0)
-        charger.run(5.0)
+        _run_counting_k_pre(charger, 5.0, closings)
         charger.request("idle")
-        charger.run(5.0)
+        _run_counting_k_pre(charger, 5.0, closings)
     assert len(_precharges(charger)) == seq.precharge_max_starts  # was one per flap (12)
+    assert len(closings) == seq.precharge_max_starts, closings  # the plant agrees: K_PRE
     asked = charger.now
     charger.request("charge", 2000.0)
     charger.run(5.0)
