@@ -27,7 +27,13 @@ from hal.interfaces.digital_input import DigitalInput
 from hal.interfaces.hardware import Hardware
 from hal.interfaces.serial_port import SerialPort
 from hal.serial_port import PySerialPort
-from hal.settings import EXPANDER_INPUTS, EXPANDER_OUTPUTS, HELD_ON_SAFE_OUTPUTS, HalSettings
+from hal.settings import (
+    EXPANDER_INPUTS,
+    EXPANDER_OUTPUTS,
+    HELD_ON_SAFE_OUTPUTS,
+    PULSE_INPUTS,
+    HalSettings,
+)
 from hal.watchdog_kick import GpioWatchdogKick
 
 CAN_ROLES = ("inverter", "ev")
@@ -61,7 +67,8 @@ class Assembler:
 
     def digital_input(self, name: str) -> GpioInput:
         wiring = getattr(self.settings.gpio.inputs, name)
-        return self._keep(GpioInput(name, wiring, self.pin_factory()))
+        return self._keep(GpioInput(name, wiring, self.pin_factory(),
+                                    catch_pulses=name in PULSE_INPUTS))
 
     def watchdog(self) -> GpioWatchdogKick:
         return self._keep(GpioWatchdogKick(self.settings.gpio.watchdog, self.pin_factory()))

@@ -87,9 +87,18 @@ class GpioContactor:
 
 
 class GpioInput:
-    """A digital input with its polarity applied: ``read()`` is the logical state."""
+    """A digital input with its polarity applied: ``read()`` is the logical state.
 
-    def __init__(self, name: str, wiring: InputWiring, pin_factory: Any) -> None:
+    With ``catch_pulses``, ``read()`` is also true when the input was asserted at any moment
+    since the previous read, even if it is released again now: gpiozero's edge callback
+    (on a Pi, lgpio's edge thread, which queues every edge the kernel saw) counts each
+    assertion. That is for a chip's latched alert line that an I2C read releases
+    (``dc_alert``): on a Pi the reads run in a thread between the ticks
+    (``hal/i2c_reader.py``) and may release the latch before the tick reads the pin.
+    """
+
+    def __init__(self, name: str, wiring: InputWiring, pin_factory: Any,
+                 catch_pulses: bool = False) -> None:
         if wiring.pin is None:
             raise HalSetupError(f"input {name}: no pin configured")
         self.name = name
@@ -106,10 +115,29 @@ class GpioInput:
         except GPIOZeroError as err:
             raise HalSetupError(f"input {name}: cannot claim GPIO {wiring.pin}: {err}") from err
         self._invert = pull is not None and (pull == wiring.active_high)
+        self.catch_pulses = catch_pulses
+        # Assertions counted by the edge callback (its thread is the only writer) and the
+        # count the last read saw (the reader is the only writer): no lock, no lost edge.
+        self._asserted = 0
+        self._seen = 0
+        if catch_pulses:
+            if self._invert:
+                self._device.when_deactivated = self._on_assert
+            else:
+                self._device.when_activated = self._on_assert
+
+    def _on_assert(self) -> None:
+        self._asserted += 1
 
     def read(self) -> bool:
         value = bool(self._device.value)
-        return not value if self._invert else value
+        level = not value if self._invert else value
+        if not self.catch_pulses:
+            return level
+        count = self._asserted
+        pulsed = count != self._seen
+        self._seen = count
+        return level or pulsed
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

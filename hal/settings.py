@@ -18,6 +18,9 @@ ADS1115_FSR_V = (6.144, 4.096, 2.048, 1.024, 0.512, 0.256)
 ADS1115_RATES_SPS = (8, 16, 32, 64, 128, 250, 475, 860)
 CONTACTOR_NAMES = ("grid", "ac", "v2l", "dc", "precharge")
 INPUT_NAMES = ("estop", "door", "ev_present", "rcm_ok", "imd_ok", "dc_alert")
+# Inputs driven by a chip's latched alert that an I2C read releases: an assertion since the
+# last read counts even if released since (hal/gpio_devices.py, catch_pulses).
+PULSE_INPUTS = frozenset({"dc_alert"})
 ADC_CHANNEL_NAMES = ("dc_link_v", "ev_inlet_v", "dc_current_a")
 GPIO_MAX_BCM = 27
 

@@ -141,6 +141,38 @@ def test_a_surge_shorter_than_the_sampling_is_latched_by_the_comparator() -> Non
     c.close()
 
 
+def test_a_latch_released_by_the_pi_readers_poll_before_the_tick_still_trips() -> None:
+    """On a Pi the I2C reads run in a thread between the ticks (``hal/i2c_reader.py``) and its
+    conversion read releases the ADS1115's latch. A thread delayed past the next conversion (a
+    busy Pi) reads a normal sample and releases a surge's latch before the tick reads BCM 17.
+    The input catches the line's edge (``hal/gpio_devices.py``), so it still trips. Before,
+    the line read high again, no sample had seen the surge, and nothing tripped."""
+    c = _energised()
+    for _ in range(4):
+        c.run(0.02)
+        if c.world.adc_chip.config & 0b11 != 0b11:
+            break
+    assert c.world.adc_chip.config & 0b11 != 0b11, "not in a guard tick"
+    start = c.now
+    pin = c.world.pin(c.config.hal.gpio.inputs.dc_alert.pin)
+    c.hw.clock.sleep_until(start + 0.002)
+    c.world.interlocks.dc_link_excess_v = 150.0
+    c.hw.clock.sleep_until(start + 0.018)  # the conversions ending at 7.8 and 15.6 ms: latched
+    c.world.interlocks.dc_link_excess_v = 0.0
+    assert not pin.state, "the comparator did not latch ALERT/RDY"
+    c.hw.clock.sleep_until(start + 0.026)  # a normal conversion at 23.4 ms; still latched
+    assert not pin.state
+    c.hw.i2c.run_cycle()  # the delayed reader thread's pass: a normal sample, latch released
+    assert not c.world.adc_chip.alert_asserted
+    c.hw.clock.sleep_until(start + 0.028)
+    assert pin.state  # the line is high again when the (late) tick reads it
+    c.run(0.1)
+    faults = c.sup.status().faults
+    assert "DC_LINK_ALERT" in faults, faults
+    assert "DC_OVERVOLTAGE" not in faults  # no sample ever saw it
+    c.close()
+
+
 def test_the_real_deadline_over_every_phase_of_the_scan() -> None:
     """Onset at any point of the 4-tick scan (guard, X, guard, Y), in 5 ms steps: safe within
     two ticks and one plant step (the comparator needs two conversions; the DC link is guarded

@@ -148,7 +148,8 @@ def _worst(apply: str, value: float) -> tuple[float, float]:
         assert first.function == "DC_LINK_ALERT", c.sup.trip_log[trips:]
         trip = next(t for t in _events(c, "trip") if t.startswith("DC_LINK_ALERT"))
         # From the pin: this tick read BCM 17 low (not only the flag its poll read after).
-        assert trip.startswith("DC_LINK_ALERT: the DC alert line (BCM 17) is asserted"), trip
+        assert trip.startswith(
+            "DC_LINK_ALERT: the DC alert line (BCM 17) was asserted since the last tick"), trip
         c.run_until(lambda c=c: not any(m.closed for n, m in c.world.contactors.items()
                                         if n != "grid"), 0.1)
         opened = [e.t for e in c.world.truth.of_kind("contactor")

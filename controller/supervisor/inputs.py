@@ -20,7 +20,9 @@ def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, settings: Se
     ``calibration`` (``controller/measurement/calibration.py``) corrects the meter reading and
     the ADC samples, so everything downstream sees calibrated values.
     """
-    # The GPIO inputs first: the ADC poll below releases the ADS1115's latched ALERT (dc_alert).
+    # The GPIO inputs first: the ADC poll below releases the ADS1115's latched ALERT (dc_alert;
+    # the input also counts an assertion a poll released since its last read, which the Pi's
+    # reader thread may do: hal/gpio_devices.py, catch_pulses).
     inputs = {name: i.read() for name, i in hw.inputs.items()}
     # The meter read, the ADC polls and the GPIO expander's one read (hal/i2c_reader.py: inline
     # in the simulator, the newest finished background cycle on a Pi); a silent NTC converter's

@@ -19,7 +19,9 @@ guard, Y, ... With a guard every slot runs in continuous mode (a single-shot sta
 while a continuous conversion runs), and a result is taken only two conversion periods after
 the MUX change (15.6 ms at 128 SPS: inside one 20 ms tick). At a guard slot's next poll the
 latest conversion is the guarded channel's sample (reading it releases the latch: the
-controller reads the ALERT input before it polls), then the next scanned channel converts with
+controller reads the ALERT input before it polls, and the input counts an assertion since its
+last read, so a poll that released the latch first, as the Pi's reader thread may, does not
+hide it), then the next scanned channel converts with
 the comparator off (ALERT released). So the guarded channel is compared at every conversion
 during every other tick, and sampled every other tick (``docs/performance.md``).
 """

@@ -26,8 +26,9 @@ open drain, wire-ORed with the ADS1115's ALERT/RDY onto BCM 17 and the hardware 
 (``hw/README.md``); reading DIAG_ALRT (every poll) releases it. :attr:`Ina228.alerts` names the
 flags seen on the last poll, and the channels ``dc2_overvoltage_flag`` and
 ``dc2_overcurrent_flag`` (1.0 or 0.0) carry them to the controller: where the poll runs away
-from the tick (the Pi's I2C reader) it may release the latch before the tick reads the pin, and
-the flag it read then trips instead (``controller/protection/interlocks/dc_alert.py``).
+from the tick (the Pi's I2C reader) it may release the latch before the tick reads the pin; the
+input still counts the assertion (``catch_pulses``, ``hal/gpio_devices.py``) and the flag it
+read trips as well (``controller/protection/interlocks/dc_alert.py``).
 
 :meth:`poll` (once per tick) reads voltage, current, power, energy, charge and DIAG_ALRT; every
 ``CAL_CHECK_POLLS`` polls it re-reads SHUNT_CAL, because a reset (a load transient on the

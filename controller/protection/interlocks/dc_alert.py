@@ -5,14 +5,16 @@ DC-side ADS1115's ALERT/RDY (its window comparator on the DC link, ``hal/drivers
 and, when fitted, the INA228's ALERT (its latched BOVL over-voltage and SOVL/SUVL over-current
 limits, every conversion compared: ``hal/drivers/ina228.py``). Either chip latches it until the
 driver reads it (the ADS1115's conversion, the INA228's DIAG_ALRT); the input stage reads the
-pin before the drivers' polls, so a latched excursion is seen once, in the next tick. No filter:
-the chips already filter (two conversions above for the ADS1115, a 1 ms conversion for the
-INA228).
+pin before the drivers' polls, so a latched excursion is seen once, in the next tick. Where the
+I2C reads run off the tick (the Pi's reader thread, ``hal/i2c_reader.py``) a poll may release
+the latch before the tick reads the pin: the input counts every assertion since its last read
+(``catch_pulses``, ``hal/gpio_devices.py``: the pin's edge), so the input is true in that
+tick all the same. No filter: the chips already filter (two conversions above for the
+ADS1115, a 1 ms conversion for the INA228).
 
-The trip comes from the pin. What the same tick's polls read (the INA228's flags, the DC link
-conversion) only names the chip in the detail, and the INA228's flags also trip by themselves:
-where the I2C reads run off the tick (the Pi's reader, ``hal/i2c_reader.py``) a poll may
-release the latch before the tick samples the pin, and the flag it read is then the evidence.
+The trip comes from the input. What the same tick's polls read (the INA228's flags, the DC
+link conversion) only names the chip in the detail, and the INA228's flags also trip by
+themselves (a second piece of evidence of the same excursion).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ class DcAlertMonitor:
         return finding(Trip(FaultCode.DC_LINK_ALERT, self._detail(snap, line, flags)))
 
     def _detail(self, snap: Snapshot, line: bool, flags: list[str]) -> str:
-        where = ("the DC alert line (BCM 17) is asserted" if line else
+        where = ("the DC alert line (BCM 17) was asserted since the last tick" if line else
                  "the INA228 latched an alert that its poll released before the tick read "
                  "BCM 17")
         named = []
