@@ -23,7 +23,16 @@ import can
 import pytest
 
 from controller.config.loader import load_config, parse_config
+from hal.drivers.ads1115 import (
+    GUARD_COMPARATOR,
+    LO_THRESH_NEVER,
+    REG_CONFIG,
+    REG_HI_THRESH,
+    REG_LO_THRESH,
+    config_word,
+)
 from hal.errors import HalIOError, ProtocolError, SensorFault
+from hal.i2c import I2cBus
 from hal.interfaces.hardware import Hardware
 from hal.registry import open_backend
 from hal.settings import HalSettings
@@ -40,6 +49,7 @@ SETTLE_S = 0.2  # coil delay (30 ms), aux contact and input debounce all inside 
 CAN_WAIT_S = 0.05  # socketcan loop-back on the Pi; nothing in the simulator
 TEST_ID = 0x7A5  # used by neither protocol: the simulated peers ignore it
 EPOCH_2020 = 1.577e9
+ALERT_SETTLE_S = 0.05  # the ADS1115 at 128 SPS: 7.8 ms a conversion, two latch ALERT
 
 
 @dataclass
@@ -179,6 +189,37 @@ class TestDigitalInput:
             assert not door.read() and bool(level.state) != active_high
         finally:
             hardware.close()
+
+
+    def test_the_dc_alert_line_counts_a_latch_released_before_the_read(self, rig: Rig) -> None:
+        """The DC-side ADS1115 latches ALERT/RDY (BCM 17) and an I2C write releases it before
+        the input is read, as the Pi's reader thread may: the input still reads asserted once
+        (the pin's edge: lgpio's edge events on a Pi, gpiozero's callback in the simulator),
+        then released. No wiring beyond the board's: the chip pulls the line itself."""
+        alert = rig.hardware.inputs["dc_alert"]
+        wiring = rig.settings.i2c.adc
+        bus = I2cBus(rig.hardware.io.open_smbus(), name="contract")
+        link = wiring.channels.dc_link_v
+
+        def write(register: int, word: int) -> None:
+            bus.write_block(wiring.address, register, list(word.to_bytes(2, "big")))
+
+        try:
+            rig.settle()
+            alert.read()  # whatever the start-up left
+            assert not alert.read(), "the DC alert line is asserted at rest"
+            # Every conversion "above": Hi_thresh one code above the lowest, window, latching.
+            write(REG_LO_THRESH, LO_THRESH_NEVER)
+            write(REG_HI_THRESH, LO_THRESH_NEVER + 1)
+            write(REG_CONFIG, config_word(link.ain, link.fsr_v, wiring.data_rate_sps, False,
+                                          continuous=True, comparator=GUARD_COMPARATOR))
+            rig.settle(ALERT_SETTLE_S)  # two conversions: latched
+            write(REG_CONFIG, config_word(link.ain, link.fsr_v, wiring.data_rate_sps, False))
+            rig.settle(ALERT_SETTLE_S)  # comparator off: ALERT/RDY released
+            assert alert.read(), "the released latch was not counted"
+            assert not alert.read(), "the same assertion counted twice"
+        finally:
+            bus.close()
 
 
 class TestMeter:
