@@ -9,15 +9,18 @@ pull-downs on the driver board hold them off when the process is gone.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, Final
 
 from gpiozero import DigitalInputDevice, DigitalOutputDevice
-from gpiozero.exc import GPIOZeroError
 
 from hal.errors import HalSetupError
 from hal.settings import ContactorWiring, InputWiring
 
 _PULL = {"up": True, "down": False, "none": None}
+# What claiming a pin raises: gpiozero's errors (GPIOZeroError), and on a Pi lgpio's own
+# (``lgpio.error``, e.g. "GPIO busy" while another process holds the line), which gpiozero
+# passes through unchanged: any of them is a setup error naming the pin.
+CLAIM_ERRORS: Final = (Exception,)
 
 
 class GpioContactor:
@@ -34,7 +37,7 @@ class GpioContactor:
             self._coil = DigitalOutputDevice(
                 wiring.coil_pin, active_high=True, initial_value=False, pin_factory=pin_factory
             )
-        except GPIOZeroError as err:
+        except CLAIM_ERRORS as err:
             raise HalSetupError(
                 f"contactor {name}: cannot claim coil GPIO {wiring.coil_pin}: {err}"
             ) from err
@@ -44,7 +47,7 @@ class GpioContactor:
                 self._aux = DigitalInputDevice(
                     wiring.aux_pin, pull_up=None, active_state=True, pin_factory=pin_factory
                 )
-            except GPIOZeroError as err:
+            except CLAIM_ERRORS as err:
                 self._coil.close()
                 raise HalSetupError(
                     f"contactor {name}: cannot claim aux GPIO {wiring.aux_pin}: {err}"
@@ -112,7 +115,7 @@ class GpioInput:
             else:
                 self._device = DigitalInputDevice(wiring.pin, pull_up=pull,
                                                   pin_factory=pin_factory)
-        except GPIOZeroError as err:
+        except CLAIM_ERRORS as err:
             raise HalSetupError(f"input {name}: cannot claim GPIO {wiring.pin}: {err}") from err
         self._invert = pull is not None and (pull == wiring.active_high)
         self.catch_pulses = catch_pulses
@@ -121,6 +124,8 @@ class GpioInput:
         self._asserted = 0
         self._seen = 0
         if catch_pulses:
+            # gpiozero already watches every input's edges (for its own events): this only
+            # adds a callback, nothing new to claim.
             if self._invert:
                 self._device.when_deactivated = self._on_assert
             else:

@@ -6,9 +6,9 @@ import contextlib
 from typing import Any
 
 from gpiozero import DigitalOutputDevice
-from gpiozero.exc import GPIOZeroError
 
 from hal.errors import HalSetupError
+from hal.gpio_devices import CLAIM_ERRORS
 from hal.settings import WatchdogWiring
 
 
@@ -19,7 +19,7 @@ class GpioWatchdogKick:
         try:
             self._out = DigitalOutputDevice(wiring.kick_pin, active_high=True,
                                             initial_value=False, pin_factory=pin_factory)
-        except GPIOZeroError as err:
+        except CLAIM_ERRORS as err:
             raise HalSetupError(
                 f"watchdog: cannot claim kick GPIO {wiring.kick_pin}: {err}") from err
         self.edges = 0

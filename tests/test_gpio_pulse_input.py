@@ -6,10 +6,13 @@ reader thread, could be missed (``tests/test_ads1115_comparator.py``)."""
 from __future__ import annotations
 
 import pytest
+from gpiozero.pins.mock import MockFactory, MockPin
 
-from hal.gpio_devices import GpioInput
-from hal.settings import InputWiring
+from hal.errors import HalSetupError
+from hal.gpio_devices import GpioContactor, GpioInput
+from hal.settings import ContactorWiring, InputWiring, WatchdogWiring
 from hal.sim.plant_pins import plant_pin_factory
+from hal.watchdog_kick import GpioWatchdogKick
 from harness import Charger
 
 PIN = 17
@@ -67,3 +70,28 @@ def test_only_the_dc_alert_line_catches_pulses() -> None:
     catching = {name for name, i in c.hw.inputs.items() if getattr(i, "catch_pulses", False)}
     assert catching == {"dc_alert"}
     c.close()
+
+
+class _BusyPin(MockPin):  # type: ignore[misc]  # gpiozero is untyped
+    """A pin another process holds: on a Pi lgpio raises its own error type (``lgpio.error``,
+    not a gpiozero error) when gpiozero claims it."""
+
+    def _set_function(self, value: str) -> None:
+        if not getattr(self, "_refused", False):  # the claim; gpiozero's clean-up may follow
+            self._refused = True
+            raise RuntimeError("GPIO busy")
+        super()._set_function(value)
+
+
+def test_a_pin_another_process_holds_is_a_setup_error_naming_it() -> None:
+    """Before, lgpio's error went through as it was (a traceback, not the pin's name)."""
+    wiring = InputWiring(pin=PIN, active_high=False, pull="up")
+    for catch in (True, False):
+        with pytest.raises(HalSetupError, match="input dc_alert: cannot claim GPIO 17: "
+                                                "GPIO busy"):
+            GpioInput("dc_alert", wiring, MockFactory(pin_class=_BusyPin), catch_pulses=catch)
+    with pytest.raises(HalSetupError, match="contactor grid: cannot claim coil GPIO 5: "
+                                            "GPIO busy"):
+        GpioContactor("grid", ContactorWiring(coil_pin=5), MockFactory(pin_class=_BusyPin))
+    with pytest.raises(HalSetupError, match="watchdog: cannot claim kick GPIO 22: GPIO busy"):
+        GpioWatchdogKick(WatchdogWiring(kick_pin=22), MockFactory(pin_class=_BusyPin))
