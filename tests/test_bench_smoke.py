@@ -9,6 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 import memory_days
+import scenario_reports
 import tick_cpu
 from instrument import block_write_clocks, register_read_clocks
 
@@ -39,3 +40,13 @@ def test_memory_run_marks_each_point_and_ends() -> None:
     seen = memory_days.measure_run(0.05, marks=2)  # 3 s at 50 Hz
     assert [round(t, 6) for t, _ in seen] == [1.5, 3.0]
     assert all(mb > 0 for _, mb in seen)
+
+
+def test_scenario_reports_are_written_without_wall_clock_fields(tmp_path: Path) -> None:
+    scenario = Path(__file__).resolve().parent.parent / "scenarios" / "estop-while-charging.toml"
+    assert scenario_reports.main([str(tmp_path), str(scenario)]) == 0
+    (report,) = tmp_path.iterdir()
+    assert report.name == "scenarios__estop-while-charging.toml.json"
+    text = report.read_text()
+    assert '"passed": true' in text
+    assert '"wall' not in text  # wall_s and wall: different on every run
