@@ -2,7 +2,7 @@
 starts and stops the charger every few seconds gets at most ``sequence.precharge_max_starts``
 precharges in any ``sequence.precharge_window_s``; the next start waits (told once, never
 refused, nothing latched) and goes ahead by itself; a running mode and the machine's own cold
-start for backup are never held."""
+start for backup are never held. The duty survives a restart (seeded from the store)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 from controller.modes.precharge_duty import PrechargeDuty
 from controller.modes.requests import Request
 from controller.modes.states import DE_ENERGISED, State
+from controller.store.precharge_log import KEEP, PrechargeLog
+from controller.store.state_store import StateStore
 from hal.sim.clock import DEFAULT_EPOCH
 from hal.sim.params import PlantParams
 from harness import Charger
@@ -199,7 +201,7 @@ def test_a_restart_keeps_the_duty_the_start_waits_and_begins_by_itself(
     oldest_wall = DEFAULT_EPOCH + _precharges(first)[0]
     second = _restart(first, make_charger)
     closings = _wait_for_energy(second, 5.0)
-    # Waiting (was: the sixth precharge in 55 s began 1.5 s after the restart).
+    # Waiting (was: the sixth precharge in 51 s began 1.6 s after the restart).
     assert second.state in DE_ENERGISED and not closings and not _precharges(second)
     assert len(_events(second, f"5 {SEEDED}")) == 1  # the controller's own record of it
     blocked = second.sup.status().blocked
@@ -310,3 +312,19 @@ def test_seeding_converts_wall_time_to_the_loop_clock() -> None:
     assert duty.cooling(now) is not None and "t=120" in str(duty.cooling(now))
     assert duty.cooling(120.0) is None
     assert PrechargeDuty(2, 100.0).seed([wall], math.nan, wall) == (0, 1)
+
+
+def test_the_store_keeps_a_bounded_number_of_precharges() -> None:
+    """Never more than KEEP rows (the largest sequence.precharge_max_starts), whatever the
+    history; the read is bounded by wall time as well."""
+    store = StateStore(":memory:")
+    try:
+        log = PrechargeLog(store)
+        assert log.recent(0.0) == []
+        for k in range(KEEP + 50):
+            assert log.record(1000.0 + k) is None
+        rows = store.connection.execute("SELECT COUNT(*) FROM precharges").fetchone()[0]
+        assert rows == KEEP
+        assert log.recent(1000.0 + KEEP + 40) == [1000.0 + KEEP + 49 - k for k in range(10)]
+    finally:
+        store.close()
