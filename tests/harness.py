@@ -16,6 +16,7 @@ from controller.supervisor.loop import Supervisor
 from hal.interfaces.hardware import Hardware
 from hal.registry import open_backend
 from hal.sim.backend import simulated
+from hal.sim.clock import DEFAULT_EPOCH
 from hal.sim.params import PlantParams
 from simulation.invariants import InvariantSettings
 
@@ -53,13 +54,17 @@ class Charger:
     """Config + simulated hardware + supervisor; ``run(s)`` advances plant and loop together."""
 
     def __init__(self, overrides: Mapping[str, Any] | None = None,
-                 plant: PlantParams | None = None, store_path: str = ":memory:") -> None:
+                 plant: PlantParams | None = None, store_path: str = ":memory:",
+                 start_epoch: float = DEFAULT_EPOCH) -> None:
+        """``start_epoch``: the wall time at the virtual clock's start (a restart on the same
+        ``store_path`` some time after an earlier run: ``DEFAULT_EPOCH`` + its end time)."""
         data: dict[str, Any] = {"store": {"path": store_path}}
         for key, value in (overrides or {}).items():
             data.setdefault(key, {}).update(value)
         self.config: Config = parsed_config(data)
         self.store = StateStore(self.config.store.path)
-        self.hw: Hardware = open_backend(self.config.hal, plant=plant or PlantParams())
+        self.hw: Hardware = open_backend(self.config.hal, plant=plant or PlantParams(),
+                                         start_epoch=start_epoch)
         self.world = simulated(self.hw).world
         self.work = FakeWorkClock()
         self.sup = Supervisor(self.config, self.hw, self.store, work_clock=self.work)

@@ -14,14 +14,18 @@ window has aged out. Nothing is refused or latched; a running mode is never stop
 The machine's own cold start for backup (an outage with no request) is not a request and is
 never held; its precharge counts.
 
-Not kept across a restart: a restart loop is bounded by systemd (``StartLimitBurst`` in
-``systemd/v2x-controller.service``). The hardware layer behind it is the resistor's own
-rating and thermal cut-out (hw/README.md).
+Kept across a restart: each precharge's wall time is stored (``controller/store/precharge_log.py``)
+and a new run seeds the duty from those of the last window (:meth:`PrechargeDuty.seed`,
+``controller/supervisor/duty_restart.py``), so a daemon that crashes and is restarted gets no
+fresh duty. A store that cannot be read starts with none; the hardware layer behind it is the
+resistor's own rating and thermal cut-out (hw/README.md).
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from collections.abc import Iterable
 
 from controller.modes.requests import Request
 from controller.modes.states import ENERGY_MODES, State
@@ -42,6 +46,22 @@ class PrechargeDuty:
         """A precharge began at ``t`` (the machine entered ``starting_precharge``)."""
         self._starts.append(t)
         self._forget(t)
+
+    def seed(self, wall_times: Iterable[float], now: float,
+             wall_now: float) -> tuple[int, int]:
+        """Precharges of an earlier run, by their wall times, converted to the loop's clock
+        (``now - (wall_now - wall)``): those within the window count. A wall time in the
+        future (the clock stepped back) counts as ``now``, so the resistor cools for at most
+        one window; one that is not finite is ignored. Returns how many counted (before only
+        the newest ``max_starts`` are kept: no older one decides anything) and how many were
+        ignored."""
+        walls = list(wall_times)
+        if not (math.isfinite(now) and math.isfinite(wall_now)):
+            return 0, len(walls)
+        ages = [max(0.0, wall_now - wall) for wall in walls if math.isfinite(wall)]
+        seeded = sorted(now - age for age in ages if age < self.window_s)
+        self._starts = deque(sorted([*self._starts, *seeded[-self.max_starts:]]))
+        return len(seeded), len(walls) - len(ages)
 
     def cooling(self, t: float) -> str | None:
         """Why a start must wait now (None: it may begin), in words for the requester. The

@@ -41,7 +41,9 @@ from controller.modes.requests import Request
 from controller.modes.service import refusal, what_happens
 from controller.modes.states import DE_ENERGISED, State
 from controller.protection.protection import Protection, ProtectionResult
+from controller.store.precharge_log import PrechargeLog
 from controller.store.state_store import StateStore
+from controller.supervisor.duty_restart import seed_precharge_duty
 from controller.supervisor.fault_manager import FaultManager
 from controller.supervisor.fault_stage import FaultStage
 from controller.supervisor.hot_open import HotOpen
@@ -114,6 +116,7 @@ class Supervisor(Lifecycle):
         self.blocked: str | None = None  # why the requested mode cannot start, if it cannot
         self.precharge_duty = PrechargeDuty(config.sequence.precharge_max_starts,
                                             config.sequence.precharge_window_s)
+        self.precharge_log = PrechargeLog(store)  # the duty's memory across a restart
         self._duty_held: str | None = None  # why this tick's request for energy waits
         self._bus_state = "error-active"
         self.last_snapshot: Snapshot | None = None
@@ -135,6 +138,9 @@ class Supervisor(Lifecycle):
         self._tick_overran = False
         self.kicks = 0  # hardware watchdog edges sent (one per healthy tick)
         self._started(hardware.description)
+        seeded = seed_precharge_duty(self.precharge_duty, self.precharge_log, self.clock)
+        if seeded is not None:
+            self.recorder.event(seeded.kind, seeded.text)
         self.calibration = CalibrationSet()
         self.reload_calibration()
         if config.sequence.startup_request != "idle":  # the owner's standing wish: lowest rank

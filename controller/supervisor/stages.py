@@ -38,6 +38,7 @@ from controller.modes.requests import Request
 from controller.modes.states import DE_ENERGISED, State
 from controller.protection.protection import Protection, ProtectionResult
 from controller.protection.trip import Trip
+from controller.store.precharge_log import PrechargeLog
 from controller.supervisor.fault_manager import FaultManager
 from controller.supervisor.fault_stage import FaultStage
 from controller.supervisor.hot_open import HotOpen, hot_open
@@ -89,6 +90,7 @@ class TickStages:
     hot_opens: list[HotOpen]
     blocked: str | None
     precharge_duty: PrechargeDuty
+    precharge_log: PrechargeLog
     _duty_held: str | None
     last_snapshot: Snapshot | None
     last_dispatch: DispatchResult | None
@@ -229,6 +231,10 @@ class TickStages:
         self.transitions.append(record)
         if record.dest == State.STARTING_PRECHARGE.value:
             self.precharge_duty.record(record.t)
+            wall = self.clock.wall_time() - (self.clock.now() - record.t)
+            failed = self.precharge_log.record(wall)  # kept across a restart
+            if failed is not None:  # STORE_WRITE_FAILED at the next tick, as any record
+                self.recorder.store_failed(failed)
         if record.source == State.BACKUP_RECONNECT.value:
             self.fault_stage.seamless_return = True
         why = f" ({record.reason})" if record.reason else ""

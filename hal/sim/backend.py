@@ -22,7 +22,7 @@ from hal.interfaces.clock import Clock
 from hal.interfaces.hardware import Hardware
 from hal.settings import HalSettings
 from hal.sim.can_bus import open_sim_bus
-from hal.sim.clock import PacedClock, VirtualClock
+from hal.sim.clock import DEFAULT_EPOCH, PacedClock, VirtualClock
 from hal.sim.i2c_bus import FAULT_ABSENT, SimSMBus
 from hal.sim.params import PlantParams
 from hal.sim.pty_ports import PtyPair
@@ -62,11 +62,12 @@ class SimIo(BackendIo):
 
 def open_io(settings: HalSettings, *, plant: PlantParams | None = None,
             speed: float | None = None, absent_i2c: Sequence[int] = (),
-            **_ignored: object) -> SimIo:
+            start_epoch: float = DEFAULT_EPOCH, **_ignored: object) -> SimIo:
     """A simulated world and its primitives. ``speed`` paces it against wall time (``None``:
     flat out). ``absent_i2c``: chip addresses that do not answer from the start (a missing chip
-    is a ``HalSetupError`` naming bus, address and chip, before any output exists)."""
-    virtual = VirtualClock()
+    is a ``HalSetupError`` naming bus, address and chip, before any output exists).
+    ``start_epoch``: the virtual clock's wall time at its start (a restart some time later)."""
+    virtual = VirtualClock(start_epoch)
     world = SimWorld(settings, plant or PlantParams(), virtual)
     clock: Clock = virtual if speed is None else PacedClock(virtual, speed)
     for address in absent_i2c:
