@@ -93,8 +93,9 @@ class ModeBase:
     def _imd_history_ok(self) -> bool:
         """The insulation monitor reports OK and K_DC and K_PRE are confirmed open."""
         snap = self._c().snapshot
-        dc_open = all(snap.contactors[n].feedback_closed is False if n in snap.contactors
-                      else False for n in ("dc", "precharge"))
+        dc, precharge = snap.contactors.get("dc"), snap.contactors.get("precharge")
+        dc_open = (dc is not None and dc.feedback_closed is False
+                   and precharge is not None and precharge.feedback_closed is False)
         return dc_open and insulation_ok(snap)
 
     def observe(self, ctx: TickContext) -> None:
