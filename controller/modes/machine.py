@@ -124,10 +124,17 @@ class ModeLogic(Callbacks):
                 (tuple(getattr(self, n) for n in conditions),
                  tuple(getattr(self, n) for n in unless))
                 for conditions, unless in tick_guards(state))
+        # all(conditions) and not any(unless), in the same order, without a generator each:
         for conditions, unless in guards:
-            if all(check(None) for check in conditions) and not any(
-                    check(None) for check in unless):
-                return True
+            for check in conditions:
+                if not check(None):
+                    break
+            else:
+                for check in unless:
+                    if check(None):
+                        break
+                else:
+                    return True
         return False
 
     # ----- what other stages read --------------------------------------------------------------
