@@ -70,7 +70,7 @@ class PythonCanLink:
         if self._closed:
             raise HalIOError(f"CAN {self.name}: receive on a closed link")
         frames: list[CanFrame] = []
-        while len(frames) < max_frames:
+        for _ in range(max_frames):
             try:
                 message = self._bus.recv(timeout=_NON_BLOCKING)
             except (can.CanError, OSError) as exc:

@@ -73,7 +73,7 @@ class Source(Enum):
     @property
     def rank(self) -> int:
         """0 for the highest priority; a smaller rank wins."""
-        return list(Source).index(self)
+        return _RANKS[self]
 
     @classmethod
     def parse(cls, name: Source | str) -> Source:
@@ -85,6 +85,9 @@ class Source(Enum):
         except ValueError:
             allowed = ", ".join(s.value for s in cls)
             raise ValueError(f"source {name!r}: must be one of {allowed}") from None
+
+
+_RANKS: dict[Source, int] = {source: rank for rank, source in enumerate(Source)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +225,7 @@ class Arbiter:
         self._modes = tuple(requests.MODES if modes is None else modes)
         self._claims: dict[Source, Claim] = {}
         self._last = Resolution()
+        self._resolved = False  # ``_last`` is the resolution of ``_claims`` as they are now
         self._listener = listener
         self.history: deque[ArbitrationRecord] = deque(maxlen=history)
         self.winners: deque[WinnerChange] = deque(maxlen=history)
@@ -238,6 +242,7 @@ class Arbiter:
         reason = _validate(claim, now, self._modes)
         if not reason:
             self._claims[claim.source] = claim
+            self._resolved = False
         self._record(ArbitrationRecord(now, "claim", claim.source.value, claim.mode,
                                        claim.power_w, claim.lease_s, not reason,
                                        reason or "accepted"))
@@ -259,6 +264,7 @@ class Arbiter:
         if reason:
             return None
         self._claims[held.source] = renewed
+        self._resolved = False
         return Decision(True, "renewed", renewed)
 
     def release(self, source: Source, now: float) -> bool:
@@ -269,13 +275,20 @@ class Arbiter:
             self._record(ArbitrationRecord(now, "release", source.value, None, None, None,
                                            False, "no claim held"))
             return False
+        self._resolved = False
         self._record(ArbitrationRecord(now, "release", source.value, held.mode, held.power_w,
                                        held.lease_s, True, "released"))
         return True
 
     def resolve(self, now: float) -> Resolution:
-        """Drop expired leases, then the winner of each field; records every change."""
+        """Drop expired leases, then the winner of each field; records every change.
+
+        The winners depend on the claims alone: while they stay as they were at the last
+        resolve (no claim, renewal, release or expiry since), that resolution is the answer
+        (the loop resolves every tick; the claims change a few times a day)."""
         self._expire(now)
+        if self._resolved:
+            return self._last
         by_rank = sorted(self._claims.values(), key=lambda c: c.source.rank)
         mode = next((c for c in by_rank if c.mode is not None), None)
         power = standing_limit(by_rank)
@@ -291,6 +304,7 @@ class Arbiter:
         if (result.power_w, result.power_source) != (last.power_w, last.power_source):
             self._record(WinnerChange(now, "power_w", result.power_source, result.power_w))
         self._last = result
+        self._resolved = True
         return result
 
     def _expire(self, now: float) -> None:
@@ -301,6 +315,7 @@ class Arbiter:
                 ended.append((end, held))
         for end, held in sorted(ended, key=lambda item: (item[0], item[1].source.rank)):
             del self._claims[held.source]
+            self._resolved = False
             self._record(ArbitrationRecord(
                 end, "expiry", held.source.value, held.mode, held.power_w, held.lease_s, True,
                 f"lease of {held.lease_s:g} s ran out"))

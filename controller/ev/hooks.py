@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from controller.config.model import Config
 from controller.ev.chademo.session import ChademoSession
-from controller.ev.link import EvLink, HostView, Stage, stage_of
+from controller.ev.link import STAGES, EvLink, HostView, Stage
 from controller.links.ev_link import EvLink as EvReceiver
 from controller.measurement.grid_estimator import GridEstimate
 from controller.modes.requests import Request
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 CHARGE = "charge"
 PROXIMITY, PERMISSION, LOCKED = "ev_present", "ev_permission", "ev_locked"
 MACHINE_ACTIVE = frozenset({Stage.STARTING, Stage.EV_CLOSE, Stage.ENERGISED})
+BACKUP_STATES = frozenset(s for s in State if s.value.startswith(State.BACKUP.value))
 
 
 class EvHooks:
@@ -67,7 +68,7 @@ class EvHooks:
         backup = self._config.backup
         outage = (estimate is None or not estimate.voltage_present) or result.grid.island
         age = self._config.protection.sensor_max_age_s
-        stage = stage_of(state)
+        stage = STAGES[state]
         view = HostView(
             now=snap.t, proximity=snap.inputs.get(PROXIMITY, False),
             permission=snap.inputs.get(PERMISSION, False),
@@ -78,18 +79,18 @@ class EvHooks:
             # The machine may start without a request: a cold start for backup (backup.from_idle)
             wants_energy=(request.mode != "idle" or stage in MACHINE_ACTIVE
                           or (backup.enabled and backup.from_idle and outage)),
-            discharge_wanted=request.mode not in ("idle", CHARGE) or state.value.startswith(
-                "backup"),
+            discharge_wanted=request.mode not in ("idle", CHARGE) or state in BACKUP_STATES,
             stage=stage)
         for found in self.session.step(view):
             trips.append(Trip(FaultCode(found.code), found.detail))
-        if self.session.phase != self._phase:
-            why = self.session.ending if self.session.phase == "unlocking" else None
-            self._event("ev", f"EV session {self._phase} -> {self.session.phase}"
-                        + (f" ({why})" if why else ""))
-            self._phase = self.session.phase
         s = self.session
-        return trips, EvGate(s.phase, s.startable, s.transfer_allowed,
+        phase = s.phase
+        if phase != self._phase:
+            why = s.ending if phase == "unlocking" else None
+            self._event("ev", f"EV session {self._phase} -> {phase}"
+                        + (f" ({why})" if why else ""))
+            self._phase = phase
+        return trips, EvGate(phase, s.startable, s.transfer_allowed,
                              s.contactors_closed_at is not None, s.in_session,
                              s.blocked_reason())
 

@@ -27,6 +27,7 @@ class Stage(Enum):
 
 
 def stage_of(state: State) -> Stage:
+    """The stage of ``state`` (computed once per state into :data:`STAGES`, read every tick)."""
     if state in LATCHED:
         return Stage.LATCHED
     name = state.value
@@ -38,6 +39,9 @@ def stage_of(state: State) -> Stage:
     if name.startswith("stopping"):
         return Stage.STOPPING
     return Stage.DE_ENERGISED
+
+
+STAGES: dict[State, Stage] = {state: stage_of(state) for state in State}
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from functools import partial
 from types import MappingProxyType
 from typing import Final
 
@@ -42,12 +43,13 @@ class EvLink:
 
     def poll(self, now: float) -> None:
         """Drain the link into the decoder; bad frames are counted and dropped."""
-        drain(self._link, lambda frame: self._accept(frame, now), self._receive_failed)
+        drain(self._link, partial(self._accept, now),
+              self._receive_failed)  # a partial, not a lambda: one Python call fewer a frame
 
     def _receive_failed(self) -> None:
         self._counts[RECEIVE_FAILURES] += 1
 
-    def _accept(self, frame: CanFrame, now: float) -> None:
+    def _accept(self, now: float, frame: CanFrame) -> None:
         if frame.is_error_frame:
             self._counts[ERROR_FRAMES] += 1
             self.last_error_frame = frame

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping
+from functools import partial
 from types import MappingProxyType
 from typing import Final, TypeVar
 
@@ -113,7 +114,8 @@ class InverterLink:
 
     def poll(self, now: float) -> None:
         """Drain the link, keep the newest good status frames, count and drop the bad ones."""
-        drain(self._link, lambda frame: self._accept(frame, now), self._receive_failed)
+        drain(self._link, partial(self._accept, now),
+              self._receive_failed)  # a partial, not a lambda: one Python call fewer a frame
 
     def _drop_queued(self) -> None:
         """Bus-off: whatever waits in the transmit queue was meant for before it; drop it, so
@@ -141,7 +143,7 @@ class InverterLink:
             return None
         return decoded
 
-    def _accept(self, frame: CanFrame, now: float) -> None:
+    def _accept(self, now: float, frame: CanFrame) -> None:
         if frame.is_error_frame:
             self._counts[ERROR_FRAMES] += 1
             self.last_error_frame = frame

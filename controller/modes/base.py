@@ -22,7 +22,8 @@ SAMPLE_EPSILON_S = 1e-9  # a sample read at the tick a state began predates it (
 class ModeBase:
     """Attributes and helpers of :class:`controller.modes.machine.ModeLogic`."""
 
-    state: str  # set by transitions
+    current: State  # the machine's state as the enum: kept with ``state`` (its setter)
+    _state: str
 
     def __init__(self, config: Config, plan: OutputPlan) -> None:
         self.config = config
@@ -52,8 +53,16 @@ class ModeBase:
         self.pending = False  # something above is waiting for ``ModeLogic.take``
 
     @property
-    def current(self) -> State:
-        return STATE_BY_NAME[self.state]  # State(name) is an enum call: read every tick
+    def state(self) -> str:
+        """The state's name; transitions sets it (its ``model_attribute``)."""
+        return self._state
+
+    @state.setter
+    def state(self, name: str) -> None:
+        # ``current`` is read a score of times a tick: looked up once per state change here
+        # (State(name) is an enum call), not per read.
+        self.current = STATE_BY_NAME[name]
+        self._state = name
 
     def _c(self) -> TickContext:
         if self.ctx is None:
@@ -84,8 +93,9 @@ class ModeBase:
     def _imd_history_ok(self) -> bool:
         """The insulation monitor reports OK and K_DC and K_PRE are confirmed open."""
         snap = self._c().snapshot
-        dc_open = all(snap.contactors[n].feedback_closed is False if n in snap.contactors
-                      else False for n in ("dc", "precharge"))
+        dc, precharge = snap.contactors.get("dc"), snap.contactors.get("precharge")
+        dc_open = (dc is not None and dc.feedback_closed is False
+                   and precharge is not None and precharge.feedback_closed is False)
         return dc_open and insulation_ok(snap)
 
     def observe(self, ctx: TickContext) -> None:

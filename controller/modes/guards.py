@@ -190,7 +190,7 @@ class Guards(ModeBase):
             return False
         # The V2L outlet is isolated from the home and the utility: it needs no grid.
         if self.current is State.ENERGISED_V2L or (
-                self.current.value.startswith("starting") and c.request.mode == "v2l"):
+                self._state.startswith("starting") and c.request.mode == "v2l"):
             return True
         # Every grid-parallel mode needs a normal grid; export (v2g) also a healthy protection.
         return c.protection.grid.ok and not (c.request.mode == "v2g" and c.protection.trips)

@@ -29,6 +29,7 @@ TICK = "tick"
 Guard = tuple[tuple[str, ...], tuple[str, ...]]  # (conditions, unless) of one transition
 Check = Callable[[Any], bool]
 BoundGuard = tuple[tuple[Check, ...], tuple[Check, ...]]  # the same, as this model's methods
+STOPPING_STATES = frozenset(s for s in State if s.value.startswith(State.STOPPING.value))
 
 
 def tick_guards(state: str) -> tuple[Guard, ...]:
@@ -101,9 +102,10 @@ class ModeLogic(Callbacks):
         """
         if now is not None:
             self.t = now
-        triggers = self._triggers.get(self.state)
+        state = self._state  # (``state`` without its property: this runs every tick)
+        triggers = self._triggers.get(state)
         if triggers is None:  # the table never changes: look each state up once
-            triggers = self._triggers[self.state] = frozenset(self.machine.get_triggers(self.state))
+            triggers = self._triggers[state] = frozenset(self.machine.get_triggers(state))
         if trigger not in triggers:
             return False
         if trigger == TICK and (self.ctx is None or not self._any_tick_guard_holds()):
@@ -115,26 +117,34 @@ class ModeLogic(Callbacks):
             self.reason = ""  # a reason belongs to one firing
 
     def _any_tick_guard_holds(self) -> bool:
-        guards = self._tick_guards.get(self.state)
+        state = self._state
+        guards = self._tick_guards.get(state)
         if guards is None:  # each state's guards looked up once, as bound methods
-            guards = self._tick_guards[self.state] = tuple(
+            guards = self._tick_guards[state] = tuple(
                 (tuple(getattr(self, n) for n in conditions),
                  tuple(getattr(self, n) for n in unless))
-                for conditions, unless in tick_guards(self.state))
+                for conditions, unless in tick_guards(state))
+        # all(conditions) and not any(unless), in the same order, without a generator each:
         for conditions, unless in guards:
-            if all(check(None) for check in conditions) and not any(
-                    check(None) for check in unless):
-                return True
+            for check in conditions:
+                if not check(None):
+                    break
+            else:
+                for check in unless:
+                    if check(None):
+                        break
+                else:
+                    return True
         return False
 
     # ----- what other stages read --------------------------------------------------------------
     @property
     def export_permitted(self) -> bool:
         """Export is the job: v2g, or the ramp-down that ends a v2g session."""
-        if self.current is State.ENERGISED_V2G:
+        current = self.current
+        if current is State.ENERGISED_V2G:
             return True
-        return self.current.value.startswith("stopping") and self.last_energised is (
-            State.ENERGISED_V2G)
+        return self.last_energised is State.ENERGISED_V2G and current in STOPPING_STATES
 
     # ----- transitions' hooks ------------------------------------------------------------------
     def _before_change(self, _e: Any) -> None:

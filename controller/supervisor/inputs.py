@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from controller.links.bus_state import BusState
 from controller.links.ev_link import EvLink
 from controller.links.inverter_link import InverterLink
 from controller.links.inverter_settings import SettingsSync
@@ -11,6 +12,8 @@ from hal.errors import V2xError
 from hal.interfaces.hardware import Hardware
 from hal.interfaces.meter import AcMeterReading
 from hal.settings import EXPANDER_INPUTS
+
+BUS_STATE_NAMES = {state: state.value for state in BusState}  # (an enum's value is 2 calls)
 
 
 def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, settings: SettingsSync,
@@ -59,7 +62,7 @@ def read_snapshot(hw: Hardware, inverter: InverterLink, ev: EvLink, settings: Se
         inverter_age_s=inverter.status_age(now),
         ev=ev.report(now),
         inverter_settings_problem=settings.problem(now),
-        inverter_bus=inverter.bus.state.value,
+        inverter_bus=BUS_STATE_NAMES[inverter.bus.state],
         temperatures=temperatures,
         expander_error=expander_error,
     )

@@ -144,8 +144,10 @@ class TickStages:
 
     def _tick(self, last: LastTick) -> None:
         now = self.clock.now()
-        self.resolution = self.arbiter.resolve(now)
-        self.request = request = self.resolution.as_request()
+        resolution = self.arbiter.resolve(now)
+        if resolution is not self.resolution:  # the same object while the claims hold
+            self.resolution, self.request = resolution, resolution.as_request()
+        request = self.request
         # A start beyond the precharge resistor's duty waits: the machine and the EV session
         # see no request for energy meanwhile (controller/modes/precharge_duty.py).
         request, self._duty_held = self.precharge_duty.hold(request, self.modes.current, now)

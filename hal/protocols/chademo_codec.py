@@ -169,18 +169,22 @@ class ChademoVehicleDecoder:
     def report(self, now: float, stale_after_s: float) -> EvReport | None:
         """The report from the vehicle's frames, or None when 0x100, 0x101 or 0x102 is missing
         or older than the limit (0x200 is optional: without it, no discharge)."""
-        if any(self.frame_age(fid, now) > stale_after_s for fid in REQUIRED_FRAME_IDS):
-            return None
-        limits = self._frames[EV_BATTERY_LIMITS_ID][1]
-        timing = self._frames[EV_CHARGING_TIME_ID][1]
-        status = self._frames[EV_CHARGE_STATUS_ID][1]
+        frames = self._frames  # (frame_age's arithmetic, without a call per frame: every tick)
+        for fid in REQUIRED_FRAME_IDS:
+            entry = frames.get(fid)
+            if entry is None or now - entry[0] > stale_after_s:
+                return None
+        limits = frames[EV_BATTERY_LIMITS_ID][1]
+        timing = frames[EV_CHARGING_TIME_ID][1]
+        status = frames[EV_CHARGE_STATUS_ID][1]
         # A charge-only car need not send 0x200 (and a car's first 0x200 are placeholders the
         # DBC ranges reject): without a fresh one it offers no discharge.
         fresh = self.frame_age(EV_DISCHARGE_LIMITS_ID, now) <= stale_after_s
-        discharge = self._frames[EV_DISCHARGE_LIMITS_ID][1] if fresh else NO_DISCHARGE
+        discharge = frames[EV_DISCHARGE_LIMITS_ID][1] if fresh else NO_DISCHARGE
         sources = (limits, timing, status, discharge)
         last = self._last_report
-        if last is not None and all(a is b for a, b in zip(last[0], sources, strict=True)):
+        if last is not None and last[0][0] is limits and last[0][1] is timing and (
+                last[0][2] is status and last[0][3] is discharge):
             return last[1]  # the same decoded frames (``feed`` keeps them for unchanged bytes)
         report = self._assemble(limits, timing, status, discharge)
         self._last_report = (sources, report)

@@ -88,18 +88,19 @@ class _LastPerMessage(Generic[_K, _V]):
     compare equal to hit; at most ``_MAX_LIMITS`` messages are kept."""
 
     def __init__(self) -> None:
-        self._last: dict[int, tuple[Message, _K, _V]] = {}
+        # Keyed by the message itself (cantools' Message hashes by identity: no ``id`` call).
+        self._last: dict[Message, tuple[_K, _V]] = {}
 
     def get(self, message: Message, key: object) -> _V | None:
-        last = self._last.get(id(message))
-        if last is not None and last[0] is message and last[1] == key:
-            return last[2]
+        last = self._last.get(message)
+        if last is not None and last[0] == key:
+            return last[1]
         return None
 
     def put(self, message: Message, key: _K, result: _V) -> None:
         if len(self._last) >= _MAX_LIMITS:
             self._last.clear()
-        self._last[id(message)] = (message, key, result)
+        self._last[message] = (key, result)
 
 
 # encode_strict: the last values and their frame (NaN never equals itself, so a non-finite

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from controller.config.ev_settings import EvSettings
-from controller.ev.link import HostView
+from controller.ev.link import HostView, Stage
 from hal.protocols.chademo_charger import ChargerFrames, DischargeFrames
 
 
@@ -35,7 +35,7 @@ def build_frames(s: EvSettings, view: HostView, *, locked: bool, charging: bool,
         present_voltage_v=voltage,
         present_current_a=max(0.0, current),
         charging=charging,
-        malfunction=view.stage.value == "latched",
+        malfunction=view.stage is Stage.LATCHED,
         connector_locked=locked,
         battery_incompatible=incompatible,
         system_malfunction=False,

@@ -48,6 +48,10 @@ class ChademoSession:
         self._send = send
         self._codec = codec if codec is not None else ChargerCodec()
         self._phase = Phase.UNPLUGGED
+        self._phase_name = self._phase.value  # what ``phase`` returns, kept with ``_phase``
+        # Each phase's handler, looked up once (``step`` runs every tick):
+        self._handlers: dict[Phase, Callable[[HostView, list[EvTrip]], None]] = {
+            phase: getattr(self, f"_in_{phase.value}") for phase in Phase}
         self._since = 0.0
         self._view: HostView | None = None
         self._ending: str | None = None
@@ -76,7 +80,7 @@ class ChademoSession:
     # ----- what the core reads ---------------------------------------------------------------
     @property
     def phase(self) -> str:
-        return self._phase.value
+        return self._phase_name
 
     @property
     def startable(self) -> bool:
@@ -133,12 +137,12 @@ class ChademoSession:
             self._heard = True
             if self._settled:  # past the placeholders: its SoC is the car's
                 self._plug_soc_pct = view.report.soc_pct
-        handler = getattr(self, f"_in_{self._phase.value}")
-        handler(view, trips)
+        self._handlers[self._phase](view, trips)
         return trips
 
     def _go(self, phase: Phase, now: float) -> None:
         self._phase = phase
+        self._phase_name = phase.value
         self._since = now
         if phase in (Phase.UNPLUGGED, Phase.PLUGGED, Phase.ENDED):
             self._d1 = self._d2 = False
