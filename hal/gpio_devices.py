@@ -12,6 +12,7 @@ import contextlib
 from typing import Any, Final
 
 from gpiozero import DigitalInputDevice, DigitalOutputDevice
+from gpiozero.exc import DeviceClosed
 
 from hal.errors import HalSetupError
 from hal.settings import ContactorWiring, InputWiring
@@ -21,6 +22,22 @@ _PULL = {"up": True, "down": False, "none": None}
 # (``lgpio.error``, e.g. "GPIO busy" while another process holds the line), which gpiozero
 # passes through unchanged: any of them is a setup error naming the pin.
 CLAIM_ERRORS: Final = (Exception,)
+
+
+class _ReleasedPin:
+    """Stands in for a device's pin once it is closed: a read or write raises, as gpiozero's
+    own ``value`` does on a closed device."""
+
+    @property
+    def state(self) -> bool:
+        raise DeviceClosed("the GPIO device is closed")
+
+    @state.setter
+    def state(self, _value: bool) -> None:
+        raise DeviceClosed("the GPIO device is closed")
+
+
+RELEASED_PIN: Final = _ReleasedPin()
 
 
 class GpioContactor:
@@ -42,6 +59,7 @@ class GpioContactor:
                 f"contactor {name}: cannot claim coil GPIO {wiring.coil_pin}: {err}"
             ) from err
         self._aux: DigitalInputDevice | None = None
+        self._aux_pin: Any = RELEASED_PIN  # read each tick: the level straight from the pin
         if wiring.aux_pin is not None:
             try:
                 self._aux = DigitalInputDevice(
@@ -52,6 +70,7 @@ class GpioContactor:
                 raise HalSetupError(
                     f"contactor {name}: cannot claim aux GPIO {wiring.aux_pin}: {err}"
                 ) from err
+            self._aux_pin = self._aux.pin
 
     def set_closed(self, closed: bool) -> None:
         self._commanded_closed = closed
@@ -78,11 +97,12 @@ class GpioContactor:
     def feedback_closed(self) -> bool | None:
         if self._aux is None:
             return None
-        high = bool(self._aux.value)
+        high = bool(self._aux_pin.state)  # gpiozero's value (active high), four calls fewer
         return high == self._aux_closed_high
 
     def close(self) -> None:
         self.de_energise()
+        self._aux_pin = RELEASED_PIN
         for device in (self._coil, self._aux):
             if device is not None:
                 with contextlib.suppress(Exception):
@@ -118,6 +138,11 @@ class GpioInput:
         except CLAIM_ERRORS as err:
             raise HalSetupError(f"input {name}: cannot claim GPIO {wiring.pin}: {err}") from err
         self._invert = pull is not None and (pull == wiring.active_high)
+        # The logical state is the pin's level compared with the active level, whatever the
+        # pull (gpiozero's value, with the inversion above applied); read from the pin itself,
+        # without gpiozero's four calls per read (every input is read every tick).
+        self._pin: Any = self._device.pin
+        self._active_high = wiring.active_high
         self.catch_pulses = catch_pulses
         # Assertions counted by the edge callback (its thread is the only writer) and the
         # count the last read saw (the reader is the only writer): no lock, no lost edge.
@@ -135,8 +160,7 @@ class GpioInput:
         self._asserted += 1
 
     def read(self) -> bool:
-        value = bool(self._device.value)
-        level = not value if self._invert else value
+        level = bool(self._pin.state) == self._active_high
         if not self.catch_pulses:
             return level
         count = self._asserted
@@ -145,5 +169,6 @@ class GpioInput:
         return level or pulsed
 
     def close(self) -> None:
+        self._pin = RELEASED_PIN
         with contextlib.suppress(Exception):
             self._device.close()

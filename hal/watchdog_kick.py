@@ -8,7 +8,7 @@ from typing import Any
 from gpiozero import DigitalOutputDevice
 
 from hal.errors import HalSetupError
-from hal.gpio_devices import CLAIM_ERRORS
+from hal.gpio_devices import CLAIM_ERRORS, RELEASED_PIN
 from hal.settings import WatchdogWiring
 
 
@@ -23,12 +23,18 @@ class GpioWatchdogKick:
             raise HalSetupError(
                 f"watchdog: cannot claim kick GPIO {wiring.kick_pin}: {err}") from err
         self.edges = 0
+        # Toggled every tick: written to the pin itself (what DigitalOutputDevice.toggle ends
+        # in), without its dozen calls through the device's lock, value and blink thread.
+        self._pin: Any = self._out.pin
+        self._level = False
 
     def toggle(self) -> None:
-        self._out.toggle()
+        self._level = not self._level
+        self._pin.state = self._level
         self.edges += 1
 
     def close(self) -> None:
+        self._pin = RELEASED_PIN
         with contextlib.suppress(Exception):
             self._out.off()
             self._out.close()

@@ -6,6 +6,7 @@ reader thread, could be missed (``tests/test_ads1115_comparator.py``)."""
 from __future__ import annotations
 
 import pytest
+from gpiozero.exc import DeviceClosed
 from gpiozero.pins.mock import MockFactory, MockPin
 
 from hal.errors import HalSetupError
@@ -95,3 +96,23 @@ def test_a_pin_another_process_holds_is_a_setup_error_naming_it() -> None:
         GpioContactor("grid", ContactorWiring(coil_pin=5), MockFactory(pin_class=_BusyPin))
     with pytest.raises(HalSetupError, match="watchdog: cannot claim kick GPIO 22: GPIO busy"):
         GpioWatchdogKick(WatchdogWiring(kick_pin=22), MockFactory(pin_class=_BusyPin))
+
+
+def test_a_closed_device_refuses_to_read_or_toggle_as_gpiozero_does() -> None:
+    """The inputs, the aux contacts and the kick use the pin itself each tick (not gpiozero's
+    device value); once closed they refuse as gpiozero's closed devices do."""
+    factory = plant_pin_factory()
+    device = GpioInput("door", InputWiring(pin=PIN), factory)
+    contactor = GpioContactor("grid", ContactorWiring(coil_pin=5, aux_pin=6), factory)
+    kick = GpioWatchdogKick(WatchdogWiring(kick_pin=22), factory)
+    assert device.read() is False and contactor.feedback_closed is False
+    kick.toggle()
+    assert factory.pin(22).state  # the kick drove its pin high
+    for close in (device.close, contactor.close, kick.close):
+        close()
+    with pytest.raises(DeviceClosed):
+        device.read()
+    with pytest.raises(DeviceClosed):
+        _ = contactor.feedback_closed
+    with pytest.raises(DeviceClosed):
+        kick.toggle()
