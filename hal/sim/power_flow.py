@@ -61,13 +61,14 @@ def step_ac(world: SimWorld, now: float, dt: float, k: dict[str, bool], external
     feeds_pcc = k["grid"] and k["ac"]
     inverter_a = abs(world.inverter.ac_power_w) / max(pcc_v, 1.0) if feeds_pcc else 0.0
     dead = pcc_v < PCC_DEAD_PU * nominal and inverter_a < PCC_DEAD_PU * rated_a
-    world.truth.track(now, "pcc", dead, "pcc_deenergized" if dead else "pcc_energized",
-                     voltage_v=round(pcc_v, 1))
+    if world.truth.changed("pcc", dead):
+        world.truth.record(now, "pcc_deenergized" if dead else "pcc_energized",
+                           voltage_v=round(pcc_v, 1))
     exporting = -world.grid_import_w > (EXPORT_THRESHOLD_FRACTION
                                        * world.params.inverter.rated_power_w)
-    world.truth.track(now, "export", exporting,
-                     "export_started" if exporting else "export_stopped",
-                     power_w=round(-world.grid_import_w, 1))
+    if world.truth.changed("export", exporting):
+        world.truth.record(now, "export_started" if exporting else "export_stopped",
+                           power_w=round(-world.grid_import_w, 1))
 
 
 def step_dc(world: SimWorld, dt: float, k: dict[str, bool]) -> None:
