@@ -184,7 +184,7 @@ class Ade7953Model(I2cDeviceModel):
         }
         self._stored: dict[int, int] = dict(_DEFAULTS)
         self._sync_levels()
-        self._vrms_quiet = lambda: self._counts(VRMS, noise=False)
+        self._vrms_quiet = functools.partial(self._counts, VRMS, False)
         self._unlocked = False
         self._reset_pending = True  # IRQSTATA RESET until RSTIRQSTATA is read
         self._last_op = 0
@@ -297,8 +297,11 @@ class Ade7953Model(I2cDeviceModel):
         levels.ov_level = self._stored.get(OVLVL, _MAX_U24)
 
     def _power_counts(self) -> tuple[float, float, float]:
-        return (self._counts(AWATT, noise=False), self._counts(BWATT, noise=False),
-                self._counts(AVAR, noise=False))
+        """AWATT, BWATT and AVAR's noise-free counts (``_counts`` of each, one truth read)."""
+        truth, board, counts_of = self.truth(), self.board, self._counts_of
+        return (counts_of(AWATT, *_MEASURED[AWATT](truth, board), False),
+                counts_of(BWATT, *_MEASURED[BWATT](truth, board), False),
+                counts_of(AVAR, *_MEASURED[AVAR](truth, board), False))
 
     def _energy(self, key: str) -> int:
         return min(max(self.signals.take_energy(key), _MIN_S24), _MAX_S24) & _MAX_U24
