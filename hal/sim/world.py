@@ -281,8 +281,8 @@ class SimWorld:
 
     def _step_ev(self, now: float) -> None:
         pins, driven = self.hal.i2c.expander.pins, self.expander_chip.outputs()
-        d1, d2, lock = (bool(driven >> pin & 1) for pin in (pins.ev_d1, pins.ev_d2,
-                                                              pins.ev_lock))
+        d1, d2 = bool(driven >> pins.ev_d1 & 1), bool(driven >> pins.ev_d2 & 1)
+        lock = bool(driven >> pins.ev_lock & 1)
         self.ev_lock_engaged = lock and self.ev_plugged and not self.ev_car.faults.lock_fails
         was_closed = self.ev_car.contactors_closed
         self.ev_car.step(now, self.ev_plugged, d1, d2)
