@@ -2,9 +2,9 @@
 
 A simulated device re-sends the same content cycle after cycle (the car holding its request:
 ``hal/sim/ev/car.py``): :class:`LastCall` wraps a pure function of one argument and calls it
-again only when the argument differs (``!=``) from the one before. Equal arguments get the same answer object back, so the function must be pure and its
-answer must not be mutated by the caller. An exception is not remembered: the next call tries
-again.
+again only when the argument differs (``!=``) from the one before. Equal arguments get the
+same answer object back, so the function must be pure and its answer must not be mutated by
+the caller. An exception is not remembered: the next call tries again.
 """
 
 from __future__ import annotations
