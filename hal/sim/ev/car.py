@@ -24,6 +24,7 @@ from hal.protocols.chademo_charger import (
 from hal.protocols.chademo_codec import CHADEMO_CYCLE_S, ChademoCodec
 from hal.protocols.dbc_frames import FrameError
 from hal.protocols.ev_messages import EvReport
+from hal.sim.can_bus import data_frame
 from hal.sim.ev.profiles import EvFaults, EvProfile
 from hal.sim.last_call import LastCall
 from hal.sim.plant.battery import EvBattery
@@ -241,7 +242,6 @@ class SimChademoCar:
         self._cycles += 1
         for frame_id, data in frames:
             try:
-                self._bus.send(can.Message(arbitration_id=frame_id, data=data,
-                                           is_extended_id=False), timeout=0.0)
+                self._bus.send(data_frame(frame_id, data), timeout=0.0)
             except (can.CanError, OSError):
                 self.send_failures += 1
