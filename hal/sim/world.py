@@ -9,6 +9,7 @@ asked to wait; tests and scenarios drive it through the handles below.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 from typing import Any
 
@@ -130,6 +131,7 @@ class SimWorld:
         self._meter_truth: MeterTruth | None = None
         self._bus_off_until: float | None = None
         self.wiring = FarSideWiring.of(self)  # the pins and channels each step uses
+        self._status_now = functools.partial(inverter_status, self)  # asked only when due
         self._kick_pin = self.pin(hal.gpio.watchdog.kick_pin)
         drive_inputs(self)
         update_aux(self)
@@ -376,7 +378,7 @@ class SimWorld:
         drive_inputs(self)
         update_aux(self)
         if not bus_off:
-            self.inverter_port.publish(now, lambda: inverter_status(self))
+            self.inverter_port.publish(now, self._status_now)
         self._step_ev(now)  # the simulated vehicle (hal/sim/ev/, issue 19)
         self.truth.track(now, "inverter_mode", self.inverter.mode_name, "inverter_mode",
                          mode=self.inverter.mode_name)
