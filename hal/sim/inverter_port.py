@@ -206,7 +206,8 @@ class SimInverterPort:
         if due:
             actual = status if isinstance(status, InverterStatus) else status()
             self._last_actual = actual
-            self._publish_status(now, self._as_reported(actual), due)
+            reported = self._as_reported(actual) if self._faults else actual  # no lie injected
+            self._publish_status(now, reported, due)
         self._publish_readback(now)
 
     def _as_reported(self, status: InverterStatus) -> InverterStatus:

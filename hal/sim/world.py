@@ -380,8 +380,8 @@ class SimWorld:
         if not bus_off:
             self.inverter_port.publish(now, self._status_now)
         self._step_ev(now)  # the simulated vehicle (hal/sim/ev/, issue 19)
-        self.truth.track(now, "inverter_mode", self.inverter.mode_name, "inverter_mode",
-                         mode=self.inverter.mode_name)
+        mode = self.inverter.mode_name
+        self.truth.track(now, "inverter_mode", mode, "inverter_mode", mode=mode)
         self.truth.track(now, "breaker", self.grid.breaker_closed, "utility_breaker",
                          closed=self.grid.breaker_closed)
         ceased = self.inverter.cessation.active
