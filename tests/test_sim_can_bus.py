@@ -7,7 +7,7 @@ import uuid
 import can
 import pytest
 
-from hal.sim.can_bus import SimVirtualBus
+from hal.sim.can_bus import SimVirtualBus, data_frame
 
 
 def _deliveries(make: type[can.BusABC]) -> list[tuple[object, ...]]:
@@ -79,3 +79,12 @@ def _filtered(make: type[can.BusABC]) -> list[int]:
 def test_filters_apply_as_on_python_cans_virtual_bus() -> None:
     assert _filtered(SimVirtualBus) == _filtered(can.interfaces.virtual.VirtualBus)
     assert _filtered(SimVirtualBus) == [0x100, 0x100, 0x100]
+
+
+@pytest.mark.parametrize("data", [b"", b"\x01", bytes(range(8))])
+def test_a_simulated_senders_frame_is_the_constructors(data: bytes) -> None:
+    ours, theirs = data_frame(0x1A5, data), can.Message(arbitration_id=0x1A5, data=data,
+                                                        is_extended_id=False)
+    fields = set(can.Message.__slots__) - {"__weakref__"}
+    assert {f: getattr(ours, f) for f in fields} == {f: getattr(theirs, f) for f in fields}
+    assert type(ours.data) is bytearray and ours.data is not data

@@ -187,6 +187,30 @@ def _copy_frame(msg: can.Message, timestamp: float, channel: Any, is_rx: bool) -
     return copy
 
 
+def data_frame(arbitration_id: int, data: bytes) -> can.Message:
+    """``can.Message(arbitration_id=arbitration_id, data=data, is_extended_id=False)``: the
+    frame a simulated sender (the inverter's status, the car's frames) puts on the wire, built
+    as :func:`_copy_frame` builds a copy, each field set directly to what the constructor sets
+    (its defaults; the data as a new ``bytearray``, the DLC its length), at half the
+    constructor's cost; the constructor itself should python-can's Message gain a field."""
+    if not _FIELDS_KNOWN:
+        return can.Message(arbitration_id=arbitration_id, data=data, is_extended_id=False)
+    frame = _new_message(can.Message)
+    frame.timestamp = 0.0
+    frame.arbitration_id = arbitration_id
+    frame.is_extended_id = False
+    frame.is_remote_frame = False
+    frame.is_error_frame = False
+    frame.channel = None
+    frame.is_fd = False
+    frame.is_rx = True
+    frame.bitrate_switch = False
+    frame.error_state_indicator = False
+    frame.data = bytearray(data)
+    frame.dlc = len(frame.data)
+    return frame
+
+
 def open_sim_bus(channel: str, **options: Any) -> SimVirtualBus:
     """One end of the simulated wire ``channel``."""
     return SimVirtualBus(channel=channel, **options)

@@ -42,12 +42,19 @@ class GroundTruth:
 
     def track(self, t: float, key: str, value: object, kind: str, **details: Any) -> None:
         """Record ``kind`` when ``value`` differs from the last value tracked under ``key``."""
-        if key in self._last and self._last[key] == value:
-            return
-        first = key not in self._last
-        self._last[key] = value
-        if not first:
+        if self.changed(key, value):
             self.record(t, kind, **details)
+
+    def changed(self, key: str, value: object) -> bool:
+        """Track ``value`` under ``key``: True when it differs from the last value tracked
+        there (False the first time). ``track`` without building the record's details: a
+        caller whose details cost something records them only on True."""
+        last = self._last
+        if key in last and last[key] == value:
+            return False
+        first = key not in last
+        last[key] = value
+        return not first
 
     def of_kind(self, kind: str) -> list[TruthEvent]:
         return [e for e in self.events if e.kind == kind]

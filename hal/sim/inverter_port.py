@@ -41,6 +41,7 @@ from hal.protocols.inverter_messages import (
     InverterState,
     InverterStatus,
 )
+from hal.sim.can_bus import data_frame
 
 FAULT_SILENCE: Final = "silence"
 FAULT_BAD_CRC: Final = "bad_crc"
@@ -205,7 +206,8 @@ class SimInverterPort:
         if due:
             actual = status if isinstance(status, InverterStatus) else status()
             self._last_actual = actual
-            self._publish_status(now, self._as_reported(actual), due)
+            reported = self._as_reported(actual) if self._faults else actual  # no lie injected
+            self._publish_status(now, reported, due)
         self._publish_readback(now)
 
     def _as_reported(self, status: InverterStatus) -> InverterStatus:
@@ -278,9 +280,8 @@ class SimInverterPort:
         self._next_due[frame_id] = due if due > now else now + cycle  # resync after a gap
 
     def _send(self, frame_id: int, data: bytes) -> None:
-        message = can.Message(arbitration_id=frame_id, data=data, is_extended_id=False)
         try:
-            self._bus.send(message, timeout=_NON_BLOCKING)
+            self._bus.send(data_frame(frame_id, data), timeout=_NON_BLOCKING)
         except (can.CanError, OSError):
             self._counts[SEND_FAILURES] += 1
 

@@ -61,13 +61,14 @@ def step_ac(world: SimWorld, now: float, dt: float, k: dict[str, bool], external
     feeds_pcc = k["grid"] and k["ac"]
     inverter_a = abs(world.inverter.ac_power_w) / max(pcc_v, 1.0) if feeds_pcc else 0.0
     dead = pcc_v < PCC_DEAD_PU * nominal and inverter_a < PCC_DEAD_PU * rated_a
-    world.truth.track(now, "pcc", dead, "pcc_deenergized" if dead else "pcc_energized",
-                     voltage_v=round(pcc_v, 1))
+    if world.truth.changed("pcc", dead):
+        world.truth.record(now, "pcc_deenergized" if dead else "pcc_energized",
+                           voltage_v=round(pcc_v, 1))
     exporting = -world.grid_import_w > (EXPORT_THRESHOLD_FRACTION
                                        * world.params.inverter.rated_power_w)
-    world.truth.track(now, "export", exporting,
-                     "export_started" if exporting else "export_stopped",
-                     power_w=round(-world.grid_import_w, 1))
+    if world.truth.changed("export", exporting):
+        world.truth.record(now, "export_started" if exporting else "export_stopped",
+                           power_w=round(-world.grid_import_w, 1))
 
 
 def step_dc(world: SimWorld, dt: float, k: dict[str, bool]) -> None:
@@ -75,10 +76,11 @@ def step_dc(world: SimWorld, dt: float, k: dict[str, bool]) -> None:
     the precharge resistor through K_PRE, or bleeds; the battery moves by the current."""
     p = world.params
     current = 0.0
-    if world.ev_dc() and k["dc"]:
+    ev_dc = world.ev_dc()  # the battery on the inlet: nothing below changes it
+    if ev_dc and k["dc"]:
         current = world.battery.current_for_power(world.inverter.dc_power_w())
         world.dc_link_v = world.battery.terminal_v(current) + world.interlocks.dc_link_excess_v
-    elif world.ev_dc() and k["precharge"] and not world.interlocks.precharge_open:
+    elif ev_dc and k["precharge"] and not world.interlocks.precharge_open:
         # The link capacitor charges from the battery through the precharge resistor (exact
         # RC solution, so any plant step is stable); the average current over the step
         # leaves the battery.
@@ -89,4 +91,4 @@ def step_dc(world: SimWorld, dt: float, k: dict[str, bool]) -> None:
         current = -(world.dc_link_v - v0) * p.dc_link_capacitance_f / dt
     else:
         world.dc_link_v *= math.exp(-dt / p.dc_link_bleed_tau_s)  # bleed resistor
-    world.battery.step(current if world.ev_dc() else 0.0, dt)
+    world.battery.step(current if ev_dc else 0.0, dt)

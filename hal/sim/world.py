@@ -9,6 +9,7 @@ asked to wait; tests and scenarios drive it through the handles below.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 from typing import Any
 
@@ -26,6 +27,7 @@ from hal.sim.clock import VirtualClock
 from hal.sim.ev.car import SimChademoCar
 from hal.sim.ev.profiles import PROFILES
 from hal.sim.far_side import (
+    FarSideWiring,
     adc_pin_volts,
     drive_inputs,
     inverter_status,
@@ -128,6 +130,9 @@ class SimWorld:
         self._pins: dict[int, Any] = {}
         self._meter_truth: MeterTruth | None = None
         self._bus_off_until: float | None = None
+        self.wiring = FarSideWiring.of(self)  # the pins and channels each step uses
+        self._status_now = functools.partial(inverter_status, self)  # asked only when due
+        self._kick_pin = self.pin(hal.gpio.watchdog.kick_pin)
         drive_inputs(self)
         update_aux(self)
         clock.attach(self.step_to)
@@ -278,8 +283,8 @@ class SimWorld:
 
     def _step_ev(self, now: float) -> None:
         pins, driven = self.hal.i2c.expander.pins, self.expander_chip.outputs()
-        d1, d2, lock = (bool(driven >> pin & 1) for pin in (pins.ev_d1, pins.ev_d2,
-                                                              pins.ev_lock))
+        d1, d2 = bool(driven >> pins.ev_d1 & 1), bool(driven >> pins.ev_d2 & 1)
+        lock = bool(driven >> pins.ev_lock & 1)
         self.ev_lock_engaged = lock and self.ev_plugged and not self.ev_car.faults.lock_fails
         was_closed = self.ev_car.contactors_closed
         self.ev_car.step(now, self.ev_plugged, d1, d2)
@@ -287,13 +292,15 @@ class SimWorld:
                 abs(self.battery.current_a) > HOT_OPEN_CURRENT_A):
             self.truth.record(now, "ev_hot_open", current_a=round(
                 self.battery.current_a, 1))
-        self.truth.track(now, "ev_contactors", self.ev_car.contactors_closed, "ev_contactors",
-                         closed=self.ev_car.contactors_closed)
-        self.truth.track(now, "ev_lock", self.ev_lock_engaged, "ev_lock",
-                         locked=self.ev_lock_engaged, inlet_v=round(self.inlet_v(), 1))
-        self.ev_lock_driven = lock  # the controller's command to the lock actuator
-        self.truth.track(now, "ev_lock_drive", lock, "ev_lock_drive", locked=lock,
+        truth = self.truth
+        if truth.changed("ev_contactors", self.ev_car.contactors_closed):
+            truth.record(now, "ev_contactors", closed=self.ev_car.contactors_closed)
+        if truth.changed("ev_lock", self.ev_lock_engaged):
+            truth.record(now, "ev_lock", locked=self.ev_lock_engaged,
                          inlet_v=round(self.inlet_v(), 1))
+        self.ev_lock_driven = lock  # the controller's command to the lock actuator
+        if truth.changed("ev_lock_drive", lock):
+            truth.record(now, "ev_lock_drive", locked=lock, inlet_v=round(self.inlet_v(), 1))
 
     # ----- physics ---------------------------------------------------------------------------
     def step_to(self, deadline: float) -> None:
@@ -334,7 +341,7 @@ class SimWorld:
             self.inverter_port.receive(now)
         command = self.inverter_port.command(now)
         self.interlocks.step(now, dt, self.truth,
-                             bool(self.pin(self.hal.gpio.watchdog.kick_pin).state),
+                             bool(self._kick_pin.state),
                              self.battery.current_a, self.inverter.temperature_c,
                              command is not None, self.inverter.mode_name != "off")
         self.grid.step(dt)
@@ -371,10 +378,10 @@ class SimWorld:
         drive_inputs(self)
         update_aux(self)
         if not bus_off:
-            self.inverter_port.publish(now, lambda: inverter_status(self))
+            self.inverter_port.publish(now, self._status_now)
         self._step_ev(now)  # the simulated vehicle (hal/sim/ev/, issue 19)
-        self.truth.track(now, "inverter_mode", self.inverter.mode_name, "inverter_mode",
-                         mode=self.inverter.mode_name)
+        mode = self.inverter.mode_name
+        self.truth.track(now, "inverter_mode", mode, "inverter_mode", mode=mode)
         self.truth.track(now, "breaker", self.grid.breaker_closed, "utility_breaker",
                          closed=self.grid.breaker_closed)
         ceased = self.inverter.cessation.active
@@ -408,10 +415,9 @@ class SimWorld:
 
     def _step_contactors(self, now: float) -> None:
         supply_ok = not self.estop_pressed and self.interlocks.coil_supply_ok
-        gpio = self.hal.gpio.contactors
-        for name, model in self.contactors.items():
-            coil_on = bool(self.pin(getattr(gpio, name).coil_pin).state)
-            coil_on = coil_on and name not in self.interlocks.coil_open
+        coil_open = self.interlocks.coil_open
+        for name, model, coil_pin in self.wiring.coils:
+            coil_on = bool(coil_pin.state) and name not in coil_open
             if model.step(now, coil_on, supply_ok):
                 if name == "grid" and model.closed:
                     self._check_reclosure(now)  # recorded first: the closing's context

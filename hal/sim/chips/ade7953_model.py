@@ -92,6 +92,7 @@ _READ_ONLY = frozenset({
 _LEVEL_REGISTERS = frozenset({ZXTOUT, SAGCYC, SAGLVL, OVLVL})
 _GAIN_OF = {IRMSA: AIGAIN, VRMS: AVGAIN, AWATT: AWGAIN, AVAR: AVARGAIN, IRMSB: BIGAIN,
             BWATT: BWGAIN}
+_GAIN_REGISTERS = frozenset(_GAIN_OF.values())
 _DEFAULTS = {
     0x004: 0x40,  # LCYCMODE
     ZXTOUT: 0xFFFF,
@@ -183,8 +184,9 @@ class Ade7953Model(I2cDeviceModel):
             RENERGYA: lambda: self._energy("ra"),
         }
         self._stored: dict[int, int] = dict(_DEFAULTS)
-        self._sync_levels()
-        self._vrms_quiet = lambda: self._counts(VRMS, noise=False)
+        self._chip_gain: dict[int, float] = {}  # measured register -> its gain register, scaled
+        self._sync_config()
+        self._vrms_quiet = functools.partial(self._counts, VRMS, False)
         self._unlocked = False
         self._reset_pending = True  # IRQSTATA RESET until RSTIRQSTATA is read
         self._last_op = 0
@@ -225,8 +227,8 @@ class Ade7953Model(I2cDeviceModel):
             value = self._value(register)
         if extends and value & 0x800000:
             value |= 0xFF000000  # sign-extend the 24-bit data into the 32-bit alias
-        if records:
-            self._record(OP_READ, register, value)
+        if records:  # _record's, inline: five reads a tick
+            self._last_op, self._last_add, self._last_data = OP_READ, register, value
         self.reads += 1
         raw = value.to_bytes(width, "big")
         return raw if n == width else (raw + bytes(max(0, n - width)))[:n]
@@ -236,7 +238,7 @@ class Ade7953Model(I2cDeviceModel):
     def power_cycle(self) -> None:
         """A brown-out: every register back to its default, IRQSTATA.RESET set."""
         self._stored = dict(_DEFAULTS)
-        self._sync_levels()
+        self._sync_config()
         self._unlocked = False
         self._reset_pending = True
 
@@ -271,8 +273,8 @@ class Ade7953Model(I2cDeviceModel):
         elif canonical in _READ_ONLY or (register == OPTIMUM and not unlocked):
             return
         self._stored[canonical] = value & _MAX_U24
-        if canonical in _LEVEL_REGISTERS:
-            self._sync_levels()
+        if canonical in _LEVEL_REGISTERS or canonical in _GAIN_REGISTERS:
+            self._sync_config()
 
     def _value(self, register: int) -> int:
         canonical = _canonical(register)
@@ -288,8 +290,11 @@ class Ade7953Model(I2cDeviceModel):
             return held
         return self._stored.get(canonical, 0)
 
-    def _sync_levels(self) -> None:
-        """Hand the event thresholds to the detectors (after any write that changes one)."""
+    def _sync_config(self) -> None:
+        """Hand the event thresholds to the detectors and take the gain registers (0x400000 =
+        1.0) as factors (after any write that changes one)."""
+        self._chip_gain = {register: self._stored.get(gain, GAIN_UNITY) / GAIN_UNITY
+                           for register, gain in _GAIN_OF.items()}
         levels = self.signals.levels
         levels.zxtout = self._stored.get(ZXTOUT, 0xFFFF)
         levels.sag_cycles = self._stored.get(SAGCYC, 0)
@@ -297,8 +302,11 @@ class Ade7953Model(I2cDeviceModel):
         levels.ov_level = self._stored.get(OVLVL, _MAX_U24)
 
     def _power_counts(self) -> tuple[float, float, float]:
-        return (self._counts(AWATT, noise=False), self._counts(BWATT, noise=False),
-                self._counts(AVAR, noise=False))
+        """AWATT, BWATT and AVAR's noise-free counts (``_counts`` of each, one truth read)."""
+        truth, board, counts_of = self.truth(), self.board, self._counts_of
+        return (counts_of(AWATT, *_MEASURED[AWATT](truth, board), False),
+                counts_of(BWATT, *_MEASURED[BWATT](truth, board), False),
+                counts_of(AVAR, *_MEASURED[AVAR](truth, board), False))
 
     def _energy(self, key: str) -> int:
         return min(max(self.signals.take_energy(key), _MIN_S24), _MAX_S24) & _MAX_U24
@@ -319,10 +327,7 @@ class Ade7953Model(I2cDeviceModel):
 
     def _counts_of(self, register: int, quantity: float, counts_per_unit: float, signed: bool,
                    noise: bool) -> float:
-        gain_register = _GAIN_OF.get(register)
-        chip_gain = 1.0
-        if gain_register is not None:
-            chip_gain = self._stored.get(gain_register, GAIN_UNITY) / GAIN_UNITY
+        chip_gain = self._chip_gain.get(register, 1.0)  # 1.0: no gain register
         counts = (quantity * counts_per_unit * (1.0 + self.gain_error) * chip_gain
                   + self.offset_counts)
         rel_noise = self.power_noise_rel if signed else self.rms_noise_rel

@@ -24,7 +24,9 @@ from hal.protocols.chademo_charger import (
 from hal.protocols.chademo_codec import CHADEMO_CYCLE_S, ChademoCodec
 from hal.protocols.dbc_frames import FrameError
 from hal.protocols.ev_messages import EvReport
+from hal.sim.can_bus import data_frame
 from hal.sim.ev.profiles import EvFaults, EvProfile
+from hal.sim.last_call import LastCall
 from hal.sim.plant.battery import EvBattery
 
 STOP_CURRENT_A: Final = 5.0
@@ -41,6 +43,9 @@ class SimChademoCar:
         self.profile = profile
         self.faults = EvFaults()
         self._codec = ChademoCodec()
+        # The four frames of the last report: a car whose report holds (most cycles) re-sends
+        # them without building them again (the report is every field of all four frames).
+        self._frames_of = LastCall(self._codec.encode_vehicle_frames)
         self._charger = ChargerCodec()
         self.awake = False
         self.permission = False
@@ -231,13 +236,12 @@ class SimChademoCar:
         agreed = self._fresh(CHARGER_DISCHARGE_ID, now) is not None
         if agreed and self.profile.discharge_compatible and self.contactors_closed:
             self._discharge_a += self.profile.discharge_ramp_a_per_cycle
-        frames = self._codec.encode_vehicle_frames(self.report(capability))
+        frames = self._frames_of(self.report(capability))
         if not agreed or not self.profile.discharge_compatible:
             frames = [(fid, data) for fid, data in frames if fid != 0x200]
         self._cycles += 1
         for frame_id, data in frames:
             try:
-                self._bus.send(can.Message(arbitration_id=frame_id, data=data,
-                                           is_extended_id=False), timeout=0.0)
+                self._bus.send(data_frame(frame_id, data), timeout=0.0)
             except (can.CanError, OSError):
                 self.send_failures += 1

@@ -10,7 +10,6 @@ settings the inverter runs no trips (a factory inverter waits to be configured).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from hal.protocols.inverter_messages import InverterSettings
@@ -35,22 +34,32 @@ PLL_TAU_CYCLES = 3.0  # band and range on the phase-locked loop's frequency; the
 
 @dataclass(frozen=True, slots=True)
 class Element:
+    """One trip element: its condition holds while the voltage (p.u., ``on_voltage``) or the
+    frequency (Hz) is at or above ``limit`` (``above``), or below it."""
+
     name: str
     fault_bit: int
-    outside: Callable[[float, float], bool]  # (voltage p.u., frequency Hz) -> condition holds
+    on_voltage: bool
+    above: bool
+    limit: float
     clearing_time_s: float
+
+    def outside(self, voltage_pu: float, frequency_hz: float) -> bool:
+        """The condition holds (``InverterTrips.update`` evaluates the same inline)."""
+        value = voltage_pu if self.on_voltage else frequency_hz
+        return value >= self.limit if self.above else value < self.limit
 
 
 def elements(s: InverterSettings) -> tuple[Element, ...]:
     return (
-        Element("OV2", FAULT_AC_OVERVOLTAGE, lambda v, f: v >= s.ov2_pu, s.ov2_clearing_time_s),
-        Element("OV1", FAULT_AC_OVERVOLTAGE, lambda v, f: v >= s.ov1_pu, s.ov1_clearing_time_s),
-        Element("UV1", FAULT_AC_UNDERVOLTAGE, lambda v, f: v < s.uv1_pu, s.uv1_clearing_time_s),
-        Element("UV2", FAULT_AC_UNDERVOLTAGE, lambda v, f: v < s.uv2_pu, s.uv2_clearing_time_s),
-        Element("OF2", FAULT_AC_FREQUENCY, lambda v, f: f >= s.of2_hz, s.of2_clearing_time_s),
-        Element("OF1", FAULT_AC_FREQUENCY, lambda v, f: f >= s.of1_hz, s.of1_clearing_time_s),
-        Element("UF1", FAULT_AC_FREQUENCY, lambda v, f: f < s.uf1_hz, s.uf1_clearing_time_s),
-        Element("UF2", FAULT_AC_FREQUENCY, lambda v, f: f < s.uf2_hz, s.uf2_clearing_time_s),
+        Element("OV2", FAULT_AC_OVERVOLTAGE, True, True, s.ov2_pu, s.ov2_clearing_time_s),
+        Element("OV1", FAULT_AC_OVERVOLTAGE, True, True, s.ov1_pu, s.ov1_clearing_time_s),
+        Element("UV1", FAULT_AC_UNDERVOLTAGE, True, False, s.uv1_pu, s.uv1_clearing_time_s),
+        Element("UV2", FAULT_AC_UNDERVOLTAGE, True, False, s.uv2_pu, s.uv2_clearing_time_s),
+        Element("OF2", FAULT_AC_FREQUENCY, False, True, s.of2_hz, s.of2_clearing_time_s),
+        Element("OF1", FAULT_AC_FREQUENCY, False, True, s.of1_hz, s.of1_clearing_time_s),
+        Element("UF1", FAULT_AC_FREQUENCY, False, False, s.uf1_hz, s.uf1_clearing_time_s),
+        Element("UF2", FAULT_AC_FREQUENCY, False, False, s.uf2_hz, s.uf2_clearing_time_s),
     )
 
 
@@ -117,13 +126,16 @@ class InverterTrips:
         first seen one sample after it began, so each timer ends one sample early and the
         clearing time (from the excursion to ceased) is met, not overrun."""
         bits = 0
+        timers = self._since
         for element in self._elements:
-            if not element.outside(voltage_pu, frequency_hz):
-                self._since.pop(element.name, None)
+            value = voltage_pu if element.on_voltage else frequency_hz  # element.outside()
+            if not (value >= element.limit if element.above else value < element.limit):
+                if element.name in timers:
+                    del timers[element.name]
                 continue
-            since = self._since.setdefault(element.name, now)
+            since = timers.setdefault(element.name, now)
             if now - since >= element.clearing_time_s - sample_s - 1e-9:
                 bits |= element.fault_bit
                 self.tripped.append((now, element.name))
-                self._since.pop(element.name, None)
+                del timers[element.name]
         return bits
