@@ -24,11 +24,20 @@ WALL_FIELDS = ("wall_s", "wall")
 
 
 def _strip(value: Any) -> Any:
+    """The report without its wall-clock fields, and the scenario's path relative to the tree
+    (so a copy of the old code in another directory compares equal)."""
     if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if k not in WALL_FIELDS}
+        return {k: _relative(v) if k == "source" else _strip(v)
+                for k, v in value.items() if k not in WALL_FIELDS}
     if isinstance(value, list):
         return [_strip(v) for v in value]
     return value
+
+
+def _relative(source: Any) -> Any:
+    if isinstance(source, str) and source.startswith(str(ROOT) + "/"):
+        return source[len(str(ROOT)) + 1:]
+    return source
 
 
 def main(argv: list[str]) -> int:
@@ -40,7 +49,7 @@ def main(argv: list[str]) -> int:
     files = [Path(a) for a in argv[1:]] or sorted((ROOT / "scenarios").rglob("*.toml"))
     start = time.process_time()
     for path in files:
-        report = run_scenario(load_scenario(path))
+        report = run_scenario(load_scenario(path), progress=None)
         name = str(path.resolve().relative_to(ROOT)).replace("/", "__") + ".json"
         (out / name).write_text(json.dumps(_strip(report), indent=1, sort_keys=True) + "\n")
     print(f"{len(files)} reports in {out} ({time.process_time() - start:.1f} s CPU)")

@@ -50,3 +50,4 @@ def test_scenario_reports_are_written_without_wall_clock_fields(tmp_path: Path) 
     text = report.read_text()
     assert '"passed": true' in text
     assert '"wall' not in text  # wall_s and wall: different on every run
+    assert '"source": "scenarios/estop-while-charging.toml"' in text  # the same in any copy
