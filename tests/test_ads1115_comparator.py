@@ -107,6 +107,15 @@ def _energised(mode: str = "charge") -> Charger:
     return c
 
 
+def _at_a_guard_tick(c: Charger) -> float:
+    """Run to a tick that just started the guard (the comparator is on); that tick's time."""
+    for _ in range(4):
+        c.run(0.02)
+        if c.world.adc_chip.config & 0b11 != 0b11:
+            return c.now
+    raise AssertionError("not in a guard tick")
+
+
 def test_a_dc_link_surge_above_the_alert_level_trips_dc_link_alert() -> None:
     c = _energised()
     c.world.interlocks.dc_link_excess_v = 150.0  # ~530 V, above the 450 V alert level
@@ -122,13 +131,7 @@ def test_a_surge_shorter_than_the_sampling_is_latched_by_the_comparator() -> Non
     """A 12 ms surge inside a guard tick: no sample of the DC link sees it (the driver reads
     the link at the ticks around it), but the comparator latches it and the next tick trips."""
     c = _energised()
-    # Align to a guard tick: the tick just started the guard (the comparator is on).
-    for _ in range(4):
-        c.run(0.02)
-        if c.world.adc_chip.config & 0b11 != 0b11:
-            break
-    assert c.world.adc_chip.config & 0b11 != 0b11, "not in a guard tick"
-    start = c.now
+    start = _at_a_guard_tick(c)
     c.hw.clock.sleep_until(start + 0.002)
     c.world.interlocks.dc_link_excess_v = 150.0
     c.hw.clock.sleep_until(start + 0.018)  # 16 ms: two conversions at 128 SPS
@@ -148,12 +151,7 @@ def test_a_latch_released_by_the_pi_readers_poll_before_the_tick_still_trips() -
     The input catches the line's edge (``hal/gpio_devices.py``), so it still trips. Before,
     the line read high again, no sample had seen the surge, and nothing tripped."""
     c = _energised()
-    for _ in range(4):
-        c.run(0.02)
-        if c.world.adc_chip.config & 0b11 != 0b11:
-            break
-    assert c.world.adc_chip.config & 0b11 != 0b11, "not in a guard tick"
-    start = c.now
+    start = _at_a_guard_tick(c)
     pin = c.world.pin(c.config.hal.gpio.inputs.dc_alert.pin)
     c.hw.clock.sleep_until(start + 0.002)
     c.world.interlocks.dc_link_excess_v = 150.0
