@@ -227,9 +227,11 @@ class SimInverterPort:
     def _publish_status(self, now: float, status: InverterStatus, due: list[int]) -> None:
         reported = self._last_reported
         if reported is None or status != self._last_status:
-            reported = self._codec.clamp_status(status)
-            self._last_status, self._last_reported = status, reported
-            self._status_frames.clear()
+            clamped = self._codec.clamp_status(status)
+            if clamped != reported:  # what the frames carry changed: encode them anew
+                self._status_frames.clear()
+            self._last_status, self._last_reported = status, clamped
+            reported = clamped
         for frame_id in due:
             self._schedule(frame_id, now)
             counter = self._counters[frame_id]
