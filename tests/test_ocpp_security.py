@@ -19,11 +19,18 @@ def make_ca(folder: Path, name: str) -> tuple[Path, Path, Path]:
     ca_key, ca_crt = folder / f"{name}-ca.key", folder / f"{name}-ca.crt"
     key, csr, crt = folder / f"{name}.key", folder / f"{name}.csr", folder / f"{name}.crt"
     ext = folder / f"{name}.ext"
-    ext.write_text("subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n")
+    # The extensions RFC 5280 asks for: Python 3.13's default context verifies strictly
+    # (VERIFY_X509_STRICT) and refuses a CA without key usage, a leaf without its issuer's key id.
+    ext.write_text("subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\n"
+                   "keyUsage=critical,digitalSignature,keyEncipherment\n"
+                   "extendedKeyUsage=serverAuth\nsubjectKeyIdentifier=hash\n"
+                   "authorityKeyIdentifier=keyid,issuer\n")
     run = lambda *a: subprocess.run(["openssl", *a], check=True,  # noqa: E731
                                     capture_output=True)
     run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out",
-        str(ca_crt), "-days", "2", "-subj", f"/CN={name} test CA")
+        str(ca_crt), "-days", "2", "-subj", f"/CN={name} test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
     run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr),
         "-subj", "/CN=localhost")
     run("x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey", str(ca_key),
