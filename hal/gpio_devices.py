@@ -137,9 +137,11 @@ class GpioInput:
                                                   pin_factory=pin_factory)
         except CLAIM_ERRORS as err:
             raise HalSetupError(f"input {name}: cannot claim GPIO {wiring.pin}: {err}") from err
-        self._invert = pull is not None and (pull == wiring.active_high)
+        # With a pull, gpiozero's device is active low for "up" and high for "down", so its
+        # activation is the input's release when that differs from the configured level.
+        invert = pull is not None and (pull == wiring.active_high)
         # The logical state is the pin's level compared with the active level, whatever the
-        # pull (gpiozero's value, with the inversion above applied); read from the pin itself,
+        # pull (what gpiozero's value says, with that inversion applied); read from the pin,
         # without gpiozero's four calls per read (every input is read every tick).
         self._pin: Any = self._device.pin
         self._active_high = wiring.active_high
@@ -151,7 +153,7 @@ class GpioInput:
         if catch_pulses:
             # gpiozero already watches every input's edges (for its own events): this only
             # adds a callback, nothing new to claim.
-            if self._invert:
+            if invert:
                 self._device.when_deactivated = self._on_assert
             else:
                 self._device.when_activated = self._on_assert

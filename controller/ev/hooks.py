@@ -19,7 +19,7 @@ from controller.ev.link import STAGES, EvLink, HostView, Stage
 from controller.links.ev_link import EvLink as EvReceiver
 from controller.measurement.grid_estimator import GridEstimate
 from controller.modes.requests import Request
-from controller.modes.states import State
+from controller.modes.states import BACKUP_STATES, State
 from controller.protection.protection import ProtectionResult
 from controller.protection.trip import Trip
 from controller.values.ev_gate import EvGate
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 CHARGE = "charge"
 PROXIMITY, PERMISSION, LOCKED = "ev_present", "ev_permission", "ev_locked"
 MACHINE_ACTIVE = frozenset({Stage.STARTING, Stage.EV_CLOSE, Stage.ENERGISED})
-BACKUP_STATES = frozenset(s for s in State if s.value.startswith(State.BACKUP.value))
 
 
 class EvHooks:

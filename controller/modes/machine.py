@@ -22,14 +22,13 @@ from controller.modes.base import STATE_BY_NAME
 from controller.modes.callbacks import Callbacks
 from controller.modes.intents import NO_INTENTS, FaultIntent, Intents, TransitionRecord
 from controller.modes.plan import OutputPlan
-from controller.modes.states import CHILDREN, TOP_LEVEL, State
+from controller.modes.states import CHILDREN, STOPPING_STATES, TOP_LEVEL, State
 from controller.modes.table import ANY, TRANSITIONS
 
 TICK = "tick"
 Guard = tuple[tuple[str, ...], tuple[str, ...]]  # (conditions, unless) of one transition
 Check = Callable[[Any], bool]
 BoundGuard = tuple[tuple[Check, ...], tuple[Check, ...]]  # the same, as this model's methods
-STOPPING_STATES = frozenset(s for s in State if s.value.startswith(State.STOPPING.value))
 
 
 def tick_guards(state: str) -> tuple[Guard, ...]:

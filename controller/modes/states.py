@@ -57,6 +57,15 @@ TOP_LEVEL: tuple[State, ...] = (State.SELFTEST, State.IDLE, State.EV_CONNECTED, 
 DE_ENERGISED: frozenset[State] = frozenset({State.SELFTEST, State.IDLE, State.EV_CONNECTED,
                                             State.FAULT, State.ESTOP})
 LATCHED: frozenset[State] = frozenset({State.FAULT, State.ESTOP})
+
+
+def _within(parent: State) -> frozenset[State]:
+    """``parent`` and its sub-states (their names begin with the parent's)."""
+    return frozenset(s for s in State if s.value.startswith(parent.value))
+
+
+STOPPING_STATES = _within(State.STOPPING)
+BACKUP_STATES = _within(State.BACKUP)
 # Grid-parallel modes share the contactors (K_AC) and switch among themselves through zero
 # power; V2L uses K_V2L with K_AC open, so changing to or from it goes through a stop.
 GRID_PARALLEL_MODES = ("charge", "v2h", "v2g")

@@ -44,9 +44,7 @@ def status_contradiction(snap: Snapshot, status: InverterStatus, nominal_v: floa
     """What in ``status`` cannot be true now (None: nothing)."""
     values = (status.dc_voltage_v, status.dc_current_a, status.ac_power_w, status.ac_voltage_v,
               status.ac_frequency_hz, status.temperature_c)
-    finite = math.isfinite  # each value checked, without a generator's call per value
-    if not (finite(values[0]) and finite(values[1]) and finite(values[2])
-            and finite(values[3]) and finite(values[4]) and finite(values[5])):
+    if not all(map(math.isfinite, values)):  # (map of a builtin: no Python call per value)
         return f"non-finite values in its status {values}"
     power, current = abs(status.ac_power_w), abs(status.dc_current_a)
     if status.state not in RUNNING and (power > IDLE_POWER_W or current > IDLE_DC_CURRENT_A):

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 # The DC-side ADS1115's channels, in the order a shared AIN is resolved (the first one wins).
 _ADC_CHANNELS = ("dc_link_v", "ev_inlet_v", "dc_current_a")
+# The plant-driven inputs, in the order drive_inputs holds them.
+_INPUTS = ("estop", "door", "rcm_ok", "imd_ok", "ev_present")
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,6 @@ class FarSideWiring:
         for sensor, channel_name in NTC_SENSORS.items():
             ntc.setdefault(getattr(i2c.ntc_adc.channels, channel_name).ain, sensor)
         return cls(inputs, world.pin(gpio.inputs.dc_alert.pin), coils, aux, adc, ntc)
-
-
-# The plant-driven inputs, in the order drive_inputs holds them.
-_INPUTS = ("estop", "door", "rcm_ok", "imd_ok", "ev_present")
 
 
 def meter_truth(world: SimWorld) -> MeterTruth:
