@@ -46,6 +46,18 @@ def read_until_charging(stream: IO[str]) -> list[str]:
     raise AssertionError(f"the run ended before charging: {seen}")
 
 
+def as_a_terminal_job(argv: list[str]) -> list[str]:
+    """``argv`` with SIGINT at its default action, as in a terminal's foreground job.
+
+    A runner started in the background by a non-interactive shell (``./dev test ... &``)
+    ignores SIGINT, and an ignored signal stays ignored across fork and exec: tee would then
+    outlive the Ctrl-C and exit 0 at the end of its input. A shell cannot undo that (POSIX:
+    a signal ignored on entry cannot be trapped or reset), so Python resets it, then execs."""
+    reset = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+             "os.execvp(sys.argv[1], sys.argv[1:])")
+    return [sys.executable, "-c", reset, *argv]
+
+
 @pytest.fixture
 def err_file(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path / "err.log"
@@ -88,7 +100,7 @@ def test_ctrl_c_on_a_tee_pipeline_ramps_down(tmp_path: Path, err_file: Path) -> 
         run = subprocess.Popen([*V2XCTL, "run", *FAST, *LONG], stdout=subprocess.PIPE,
                                stderr=err, env=child_env(), process_group=0)
         assert run.stdout is not None
-        tee = subprocess.Popen(["tee", str(tmp_path / "log")], stdin=run.stdout,
+        tee = subprocess.Popen(as_a_terminal_job(["tee", str(tmp_path / "log")]), stdin=run.stdout,
                                stdout=subprocess.PIPE, text=True, process_group=run.pid)
         run.stdout.close()
         try:
