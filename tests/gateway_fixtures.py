@@ -135,7 +135,7 @@ class SimController:
     def _loop(self, started: threading.Event) -> None:
         store: StateStore | None = None
         try:
-            store = StateStore(self.config.store.path)  # SQLite: used on this thread only
+            store = StateStore.from_settings(self.config.store)  # SQLite: used on this thread only
             self.sup = Supervisor(self.config, self.hw, store, work_clock=FakeWorkClock())
             self.server = ControlSocketServer(self.sup)
             started.set()

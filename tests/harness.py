@@ -62,7 +62,7 @@ class Charger:
         for key, value in (overrides or {}).items():
             data.setdefault(key, {}).update(value)
         self.config: Config = parsed_config(data)
-        self.store = StateStore(self.config.store.path)
+        self.store = StateStore.from_settings(self.config.store)
         self.hw: Hardware = open_backend(self.config.hal, plant=plant or PlantParams(),
                                          start_epoch=start_epoch)
         self.world = simulated(self.hw).world

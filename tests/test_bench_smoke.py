@@ -10,8 +10,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 import memory_days
 import scenario_reports
+import store_size
 import tick_cpu
 from instrument import block_write_clocks, register_read_clocks
+
+from controller.store.retention import Retention
 
 
 def test_tick_cpu_measures_a_few_unpaced_ticks_and_sees_the_i2c_traffic() -> None:
@@ -51,3 +54,10 @@ def test_scenario_reports_are_written_without_wall_clock_fields(tmp_path: Path) 
     assert '"passed": true' in text
     assert '"wall' not in text  # wall_s and wall: different on every run
     assert '"source": "scenarios/estop-while-charging.toml"' in text  # the same in any copy
+
+
+def test_store_size_fills_past_the_limits_and_the_file_stops_growing(tmp_path: Path) -> None:
+    small = Retention(events=2000, cleared_faults=100, audit=1000, calibrations=10)
+    sizes = store_size.bounded_file(tmp_path, small)
+    assert [events for events, _ in sizes] == [2000, 4000]
+    assert sizes[1][1] <= sizes[0][1] * 1.1  # written twice over: pages reused, not added

@@ -113,3 +113,24 @@ def test_lists_of_strings() -> None:
     assert problems('[hal]\nbackend = "sim"\n[hal.serial]\nports = [1]\n') == [
         "hal.serial.ports = [1]: wrong type list, expected list of string"
     ]
+
+
+def test_store_retention_limits_are_whole_numbers_in_their_ranges() -> None:
+    """[store] keep_* bound the state database (controller/store/retention.py): a fraction, a
+    non-finite or a boolean is the wrong type; zero, negative and huge counts are out of range."""
+    assert problems('[hal]\nbackend = "sim"\n[store]\nkeep_events = 1.5\nkeep_audit = -1\n'
+                    "keep_cleared_faults = nan\nkeep_calibrations = 10000000000\n") == [
+        "store.keep_events = 1.5: wrong type float, expected integer",
+        "store.keep_cleared_faults = nan: wrong type float, expected integer",
+        "store.keep_audit = -1: out of range, allowed 1000 to 1000000 rows",
+        "store.keep_calibrations = 10000000000: out of range, allowed 10 to 100000 rows",
+    ]
+    assert problems('[hal]\nbackend = "sim"\n[store]\nkeep_events = "lots"\nkeep_audit = inf\n'
+                    "keep_cleared_faults = 0\nkeep_calibrations = true\n") == [
+        "store.keep_events = 'lots': wrong type str, expected integer",
+        "store.keep_cleared_faults = 0: out of range, allowed 100 to 1000000 rows",
+        "store.keep_audit = inf: wrong type float, expected integer",
+        "store.keep_calibrations = True: wrong type bool, expected integer",
+    ]
+    config = load_config('[hal]\nbackend = "sim"\n[store]\nkeep_events = 1000\n')
+    assert (config.store.keep_events, config.store.keep_audit) == (1000, 50_000)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -248,15 +249,16 @@ def test_pi_backend_that_does_not_build_is_checked_device_by_device(tmp_path: Pa
 
 
 def test_state_dir_check(tmp_path: Path) -> None:
-    assert state_dir_check(":memory:").outcome is Outcome.SKIP
-    assert state_dir_check(str(tmp_path / "state.db")).outcome is Outcome.PASS
-    missing = state_dir_check(str(tmp_path / "nope" / "state.db"))
+    limit = 30_000_000  # the database at its [store] limits
+    assert state_dir_check(":memory:", limit).outcome is Outcome.SKIP
+    assert state_dir_check(str(tmp_path / "state.db"), limit).outcome is Outcome.PASS
+    missing = state_dir_check(str(tmp_path / "nope" / "state.db"), limit)
     assert missing.outcome is Outcome.FAIL and "install -d" in missing.hint
     if os.geteuid() != 0:  # root writes anywhere
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
         try:
-            assert state_dir_check(str(locked / "state.db")).outcome is Outcome.FAIL
+            assert state_dir_check(str(locked / "state.db"), limit).outcome is Outcome.FAIL
         finally:
             locked.chmod(0o700)
     assert list(tmp_path.glob(".v2x-doctor-*")) == []  # the probe file is gone
@@ -332,3 +334,17 @@ def test_bus_speed_is_read_from_the_device_tree_or_reported_unknown(tmp_path: Pa
     (node / "clock-frequency").write_bytes((400_000).to_bytes(4, "big"))
     assert speed_check(1, False, tmp_path).outcome is Outcome.PASS
     assert "unknown" in speed_check(1, True, tmp_path).detail  # the simulator
+
+
+def test_state_dir_check_fails_without_room_for_the_database_at_its_limits(
+        tmp_path: Path) -> None:
+    """A disk that cannot hold the database at its [store] limits fills one day, and a store
+    write that fails is STORE_WRITE_FAILED: the doctor says so before it happens."""
+    path = tmp_path / "state.db"
+    path.write_bytes(b"\0" * 4096)
+    free = shutil.disk_usage(tmp_path).free
+    roomy = state_dir_check(str(path), 4096 + 1_000_000)
+    assert roomy.outcome is Outcome.PASS and "MB free" in roomy.detail
+    cramped = state_dir_check(str(path), free + 10**9)
+    assert cramped.outcome is Outcome.FAIL and "too little space" in cramped.detail
+    assert "keep_" in cramped.hint and "STORE_WRITE_FAILED" in cramped.hint

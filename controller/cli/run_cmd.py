@@ -147,7 +147,7 @@ def _open(config: Config, options: dict[str, object],
         err.write_line(f"cannot start: {error}")
         return None
     try:
-        store = StateStore(config.store.path)
+        store = StateStore.from_settings(config.store)
     except V2xError as error:
         hardware.close()  # de-energised from construction; close never raises
         err.write_line(f"cannot start: {error}")

@@ -327,6 +327,19 @@ class StoreSettings:
         "real installs use /var/lib/v2x-controller/state.db); created owner-only (0600, missing "
         "directories 0700) whatever the umask; an existing file open to others is tightened "
         "to 0600 with a warning")
+    keep_events: int = setting(
+        250_000, "event log rows kept; older ones are deleted (about 100 bytes a row on disk: "
+        "24 MB at the default, four and a half years of a household's 150 events a day)",
+        unit="rows", min=1_000, max=5_000_000)
+    keep_cleared_faults: int = setting(
+        10_000, "cleared latched faults kept; older ones are deleted (about 90 bytes a row); an "
+        "active fault is never deleted", unit="rows", min=100, max=1_000_000)
+    keep_audit: int = setting(
+        50_000, "console audit rows kept (logins, lock-outs, privileged commands); older ones are "
+        "deleted (about 80 bytes a row: 4 MB)", unit="rows", min=1_000, max=1_000_000)
+    keep_calibrations: int = setting(
+        1_000, "calibration history rows kept besides each channel's newest, which is in force "
+        "and always kept", unit="rows", min=10, max=100_000)
 
 
 @dataclass(frozen=True)

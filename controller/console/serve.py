@@ -31,7 +31,8 @@ def start_console(supervisor: Supervisor, hardware: Hardware,
             lines.append(f"console {name} (simulated): attach with "
                          f"`{sys.executable} -m serial.tools.miniterm {path} {baud}` "
                          f"(or `picocom -b {baud} {path}`)")
-    server = ConsoleServer(supervisor, hardware.serial, AuditStore(store.connection))
+    audit = AuditStore(store.connection, store.retention.audit)
+    server = ConsoleServer(supervisor, hardware.serial, audit)
     return server, lines
 
 

@@ -20,6 +20,7 @@ from hal.interfaces.serial_port import SerialPort
 MEMORY_STORE: Final = ":memory:"
 WATCHDOG_DEVICE: Final = Path("/dev/watchdog")
 SYSTEMCTL_TIMEOUT_S: Final = 2.0
+MB: Final = 1e6
 SERVICE_USER_HINT: Final = ("run the doctor as the service user "
                             "(`sudo -u v2x v2xctl doctor --config FILE`)")
 
@@ -57,7 +58,9 @@ def serial_check(ports: tuple[str, ...], simulated: bool,
     return passed(name, ", ".join(found) + " present (read/write)")
 
 
-def state_dir_check(store_path: str) -> Check:
+def state_dir_check(store_path: str, limit_bytes: int) -> Check:
+    """The state directory takes files, and its file system has room for the database to
+    grow to ``limit_bytes`` (its size with every table at its ``[store]`` limit)."""
     name = "state.dir"
     if store_path == MEMORY_STORE:
         return skipped(name, "store.path is :memory:: nothing is kept across restarts "
@@ -78,8 +81,16 @@ def state_dir_check(store_path: str) -> Check:
     if path.exists() and not os.access(path, os.R_OK | os.W_OK):
         return failed(name, f"{path} exists but is not readable and writable by this user",
                       f"chown it to the service user; {SERVICE_USER_HINT}")
-    state = "exists" if path.exists() else "will be created at the first run"
-    return passed(name, f"{parent} is writable ({path.name} {state})")
+    size = path.stat().st_size if path.exists() else 0
+    state = f"{size / MB:.1f} MB" if path.exists() else "will be created at the first run"
+    free = shutil.disk_usage(parent).free
+    room = (f"{free / MB:.0f} MB free; at its [store] limits the database grows to about "
+            f"{limit_bytes / MB:.0f} MB")
+    if free < limit_bytes - size:
+        return failed(name, f"{parent} has too little space: {room} ({path.name} {state})",
+                      "free space on that file system or lower the [store] keep_* limits: a "
+                      "full disk fails the store's writes, STORE_WRITE_FAILED stops the charger")
+    return passed(name, f"{parent} is writable ({path.name} {state}; {room})")
 
 
 def parse_runtime_watchdog(text: str) -> str | None:

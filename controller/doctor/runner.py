@@ -14,6 +14,7 @@ from controller.doctor import can_checks, config_check, gpio_checks, host_checks
 from controller.doctor.devices import Devices, from_hardware, unreachable
 from controller.doctor.environment import environment_checks
 from controller.doctor.report import Check, Emit, Report, failed, passed
+from controller.store.retention import Retention, bounded_bytes
 from hal.interfaces.hardware import Hardware
 from hal.registry import open_backend
 from hal.settings import HalSettings
@@ -49,7 +50,8 @@ def run_doctor(config_path: str | None = None, *, prepare: Prepare | None = None
             devices, config.protection.inverter_status_timeout_s)]))
         report.add(_guard("serial.ports", lambda: [host_checks.serial_check(
             config.hal.serial.ports, devices.simulated, devices.serial)]))
-        report.add(_guard("state.dir", lambda: [host_checks.state_dir_check(config.store.path)]))
+        report.add(_guard("state.dir", lambda: [host_checks.state_dir_check(
+            config.store.path, bounded_bytes(Retention.from_settings(config.store)))]))
         report.add(_guard("watchdog", lambda: [host_checks.watchdog_check(devices.simulated)]))
     finally:
         devices.close()

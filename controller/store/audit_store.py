@@ -3,6 +3,10 @@
 It lives in the state store's SQLite database (its own table), so it survives restarts with the
 event log and latched faults. Each write is its own transaction. Callers never pass a PIN or a
 PIN hash: the command text is recorded as the console normalised it (``login`` without its PIN).
+
+The table keeps its newest ``keep`` rows (``store.keep_audit``; ``controller/store/retention.py``):
+trimmed when the store is opened, then every 1 % of ``keep`` records (at most 100), in the
+record's own transaction. The console writes outside the control tick, so the trim does too.
 """
 
 from __future__ import annotations
@@ -10,6 +14,13 @@ from __future__ import annotations
 import logging
 import sqlite3
 from dataclasses import dataclass
+
+from controller.store.retention import (
+    DEFAULT_RETENTION,
+    PRUNE_AUDIT,
+    PruneCounter,
+    trim_at_open,
+)
 
 log = logging.getLogger("v2x.console.audit")
 
@@ -37,16 +48,21 @@ class AuditEntry:
 
 
 class AuditStore:
-    """Append-only audit rows on an open SQLite connection (``StateStore.connection``)."""
+    """Audit rows on an open SQLite connection (``StateStore.connection``), the newest ``keep``
+    kept."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, keep: int = DEFAULT_RETENTION.audit) -> None:
         self._db = db
+        self._prunes = PruneCounter(keep)
         with self._db:
             self._db.executescript(SCHEMA)
+        trim_at_open(self._db, PRUNE_AUDIT, keep)
 
     def record(self, t: float, wall_time: float, port: str, role: str, command: str,
                outcome: str) -> None:
         with self._db:
+            if self._prunes.inserted():  # the insert below makes it ``keep`` again
+                self._db.execute(PRUNE_AUDIT, (self._prunes.keep - 1,))
             self._db.execute(
                 "INSERT INTO console_audit (t, wall_time, port, role, command, outcome) "
                 "VALUES (?, ?, ?, ?, ?, ?)", (t, wall_time, port, role, command, outcome))

@@ -1,9 +1,10 @@
 """Calibrations in SQLite, on the state store's database: saved with date and reference.
 
-Every calibration is a new row (the history is kept); the newest row per channel is in force
-unless a later ``cleared`` row withdrew it. :meth:`CalibrationStore.load` validates each row
-again, so a row that is implausible (edited by hand, or written by an older rule) is refused at
-load and reported, never applied.
+Every calibration is a new row (the history is kept, up to ``store.keep_calibrations`` rows
+besides each channel's newest: ``controller/store/retention.py``); the newest row per channel is
+in force unless a later ``cleared`` row withdrew it, and it is never deleted.
+:meth:`CalibrationStore.load` validates each row again, so a row that is implausible (edited by
+hand, or written by an older rule) is refused at load and reported, never applied.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from controller.measurement.calibration import (
     ReferencePoint,
     validate,
 )
+from controller.store.retention import PRUNE_CALIBRATIONS, trim_at_open
 from controller.store.state_store import StateStore
 
 SCHEMA = """
@@ -48,8 +50,10 @@ class CalibrationStore:
 
     def __init__(self, store: StateStore) -> None:
         self._db: sqlite3.Connection = store.connection
+        self._keep = store.retention.calibrations
         with self._db:
             self._db.executescript(SCHEMA)
+        trim_at_open(self._db, PRUNE_CALIBRATIONS, self._keep)
 
     def save(self, cal: Calibration) -> None:
         """Store a validated calibration; it is in force from the next :meth:`load`."""
@@ -60,6 +64,7 @@ class CalibrationStore:
                 "INSERT INTO calibrations (channel, gain, offset_value, reference, date, points) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (cal.channel, cal.gain, cal.offset, cal.reference, cal.date, points))
+            self._prune()
 
     def clear(self, channel: str, date: str) -> None:
         """Withdraw ``channel``'s calibration (it reads uncorrected from the next load)."""
@@ -67,9 +72,15 @@ class CalibrationStore:
             self._db.execute(
                 "INSERT INTO calibrations (channel, gain, offset_value, reference, date, points, "
                 "cleared) VALUES (?, 1.0, 0.0, 'cleared', ?, '[]', 1)", (channel, date))
+            self._prune()
+
+    def _prune(self) -> None:
+        """Delete history beyond ``keep`` rows, never a channel's newest (inside the caller's
+        transaction: a calibration is saved by hand, rarely, so each save trims)."""
+        self._db.execute(PRUNE_CALIBRATIONS, (self._keep,))
 
     def history(self, channel: str) -> list[Calibration]:
-        """Every calibration ever stored for ``channel``, oldest first (clears excluded)."""
+        """The calibrations kept for ``channel``, oldest first (clears excluded)."""
         rows = self._db.execute(
             "SELECT channel, gain, offset_value, reference, date, points FROM calibrations "
             "WHERE channel = ? AND cleared = 0 ORDER BY id", (channel,)).fetchall()

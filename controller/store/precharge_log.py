@@ -1,13 +1,13 @@
 """The wall times of the newest precharges, on the state store's database: the precharge
 resistor's duty (``controller/modes/precharge_duty.py``) survives a restart.
 
-A small table of its own rather than the event log: the event log keeps every event ever
-recorded, with no index on its wall time or its kind, so finding the precharges of the last
-window there would read the whole history at every start-up (on an SD card, while systemd
-waits for the start), and it would parse text written for people ("idle -> starting_precharge
-on ..."), whose wording may change. This table holds one number per precharge and never more
-than :data:`KEEP` rows (each record deletes those beyond), so reading it is bounded by its
-size as well as by wall time.
+A small table of its own rather than the event log: the event log keeps up to
+``store.keep_events`` events (250,000 by default), with no index on its wall time or its kind,
+so finding the precharges of the last window there would read that whole history at every
+start-up (on an SD card, while systemd waits for the start), and it would parse text written
+for people ("idle -> starting_precharge on ..."), whose wording may change. This table holds
+one number per precharge and never more than :data:`KEEP` rows (each record deletes those
+beyond), so reading it is bounded by its size as well as by wall time.
 
 Records are written through the store's write queue (``controller/store/writer.py``), in order
 with the tick's events. A table that cannot be read at start-up turns recording off for the run

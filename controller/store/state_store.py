@@ -6,10 +6,15 @@ transaction, so a power cut leaves whole records or none, and never a later reco
 earlier one. Reads never wait for the disk when memory can answer them: the active latched
 faults (read at start-up, kept as they are written) and the events of this run (the newest
 ``RECENT_EVENTS``; earlier runs' events are read from the database, committed before this run);
-only a read beyond that waits for the queued writes. ``close`` commits everything
-queued. The controller reads the active latched faults at start-up and starts in ``fault`` if
-there are any: a restart never clears a fault. A ``:memory:`` store writes at once (nothing to
-fsync; another connection would be another database).
+only a read beyond that waits for the queued writes. ``close`` commits everything queued.
+
+The event log keeps its newest ``Retention.events`` rows and the cleared faults their newest
+``Retention.cleared_faults`` (``controller/store/retention.py``): the trims go through the same
+queue (the tick never waits for them), once at start-up, then once every 1 % of the limit in
+events (at most 100) and at each clear; an active fault is never deleted. The controller reads
+the active latched faults at start-up and starts in ``fault`` if there are any: a restart never
+clears a fault. A ``:memory:`` store writes at once (nothing to fsync; another connection would
+be another database).
 """
 
 from __future__ import annotations
@@ -20,7 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from controller.config.model import StoreSettings
 from controller.store.owner_only import prepare_database_file
+from controller.store.retention import (
+    DEFAULT_RETENTION,
+    PRUNE_CLEARED_FAULTS,
+    PRUNE_EVENTS,
+    PruneCounter,
+    Retention,
+)
 from controller.store.writer import BUSY_TIMEOUT_MS, InlineWriter, StoreWriter, Write, Writer
 from hal.errors import HalSetupError
 
@@ -63,8 +76,10 @@ class StoredFault:
 class StateStore:
     """One SQLite database; ``:memory:`` keeps nothing across runs (the built-in simulator)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, retention: Retention = DEFAULT_RETENTION) -> None:
         self.path = path
+        self.retention = retention
+        self._event_prunes = PruneCounter(retention.events)
         try:
             if path != ":memory:":
                 prepare_database_file(Path(path))  # 0600 in 0700 directories, any umask
@@ -83,8 +98,16 @@ class StateStore:
                 "SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
             self._writer: Writer = (InlineWriter(self._db) if path == ":memory:"
                                     else StoreWriter(path))
+            # A database from before retention (or kept with larger limits) is trimmed at once.
+            self.submit(PRUNE_EVENTS, (retention.events,))
+            self.submit(PRUNE_CLEARED_FAULTS, (retention.cleared_faults,))
         except (sqlite3.Error, OSError) as err:
             raise HalSetupError(f"cannot open the state store {path}: {err}") from err
+
+    @classmethod
+    def from_settings(cls, settings: StoreSettings) -> StateStore:
+        """The store ``[store]`` configures: its path and its retention limits."""
+        return cls(settings.path, Retention.from_settings(settings))
 
     @property
     def writer(self) -> Writer:
@@ -105,15 +128,20 @@ class StateStore:
         return self._writer.flush()
 
     def record_event(self, t: float, wall_time: float, kind: str, text: str) -> None:
+        if self._event_prunes.inserted():  # trimmed first, so a failing trim records nothing
+            self.submit(PRUNE_EVENTS, (self.retention.events - 1,))  # the insert makes it keep
         self.submit("INSERT INTO events (t, wall_time, kind, text) VALUES (?, ?, ?, ?)",
                     (t, wall_time, kind, text))
         self._recent.append(StoredEvent(t, wall_time, kind, text))
         self._recorded += 1
 
     def events(self, limit: int = 100) -> list[StoredEvent]:
-        """The newest ``limit`` events, oldest first, without waiting for the disk unless this
-        run recorded more than memory keeps and more are asked for: this run's from memory,
-        earlier runs' (committed before this one started) from the database."""
+        """The newest ``limit`` events (at most ``retention.events``: the log keeps no more),
+        oldest first, without waiting for the disk unless this run recorded more than memory
+        keeps and more are asked for: this run's from memory, earlier runs' (committed before
+        this one started) from the database. A trim never takes one of these: it deletes only
+        rows older than the newest ``retention.events``."""
+        limit = min(limit, self.retention.events)
         recent = list(self._recent)
         if limit <= len(recent):
             return recent[len(recent) - limit:]
@@ -139,7 +167,12 @@ class StateStore:
 
     def clear_faults(self, wall_time: float) -> int:
         """Queue the clearing of every active latched fault (behind their latching); returns
-        how many it clears."""
+        how many it clears. A clear is what adds cleared rows (a reset, or a retry the policy
+        bounds), so it trims them first (a failing trim clears nothing), leaving room for the
+        faults it clears: at most ``retention.cleared_faults`` remain (or the faults of this
+        one clear, were they more: the catalogue has fewer codes than the config's minimum)."""
+        room = max(0, self.retention.cleared_faults - len(self._active))
+        self.submit(PRUNE_CLEARED_FAULTS, (room,))
         self.submit("UPDATE latched_faults SET active = 0, cleared_wall_time = ? WHERE active = 1",
                     (wall_time,))
         cleared, self._active = len(self._active), []

@@ -129,7 +129,7 @@ def run_scenario(scenario: Scenario, *, speed: float | None = None,
     config = scenario.config
     wall0 = time.monotonic()
     timing = Timing()
-    store = StateStore(config.store.path)
+    store = StateStore.from_settings(config.store)
     hardware = open_backend(config.hal, plant=plant_params(scenario.plant, scenario.seed, config),
                             speed=speed)
     try:
