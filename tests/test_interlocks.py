@@ -4,6 +4,7 @@ retries, counters, the one trip path, and the welded contactor across a restart 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable
 from pathlib import Path
 
@@ -88,6 +89,56 @@ def test_temperature_ladder_derates_with_hysteresis_then_stops() -> None:
     assert [t.code for t in broken.trips] == ["TEMP_SENSOR_FAULT"]
     stale = mon.update(_snap(11.5, {"inlet": _ratio(30.0, s), "inverter": None}))
     assert [t.code for t in stale.trips] == ["SENSOR_STALE"]
+
+
+def _reference_levels(s: TemperatureSettings, name: str,
+                      temperatures: list[float]) -> list[tuple[int, float | None]]:
+    """The ladder as specified (the module doc): each step's entry temperature from the
+    settings at every look-up, left ``hysteresis_c`` below it; per reading (level, the
+    temperature that entered it, None at level 0)."""
+    derate = float(getattr(s, f"{name}_derate_c"))
+    stop = float(getattr(s, f"{name}_stop_c"))
+
+    def threshold(level: int) -> float:
+        return derate + (level - 1) * (stop - derate) / 3
+
+    level, out = 0, []
+    for celsius in temperatures:
+        while level < 4 and celsius >= threshold(level + 1):
+            level += 1
+        while level > 0 and celsius < threshold(level) - s.hysteresis_c:
+            level -= 1
+        out.append((level, threshold(level) if level else None))
+    return out
+
+
+def test_temperature_ladder_matches_the_specified_thresholds_on_a_random_walk() -> None:
+    # Bands that do not divide evenly (20 / 3 and 17 / 3 degC): the ladder computed once per
+    # sensor must give the same levels, warning thresholds and trips as the formula.
+    s = TemperatureSettings(inlet_derate_c=70.0, inlet_stop_c=90.0,
+                            contactors_derate_c=68.0, contactors_stop_c=85.0)
+    rng = random.Random(20)
+    walks = {name: [60.0] for name in ("inlet", "contactors")}
+    for name, walk in walks.items():  # up to just below the stop
+        highest = float(getattr(s, f"{name}_stop_c")) - 0.5
+        for _ in range(400):
+            walk.append(min(max(walk[-1] + rng.uniform(-2.5, 2.5), 55.0), highest))
+    expected = {name: _reference_levels(s, name, walk) for name, walk in walks.items()}
+    mon = TemperatureMonitor(s, max_age_s=1.0, started_at=0.0)
+    for t in range(len(walks["inlet"])):
+        verdict = mon.update(_snap(float(t), {n: _ratio(w[t], s) for n, w in walks.items()}))
+        fraction = 1.0
+        thresholds = []
+        for name in walks:
+            level, threshold = expected[name][t]
+            if level:
+                fraction = min(fraction, (1.0, 0.75, 0.5, 0.25)[level])
+                thresholds.append(threshold)
+        assert not verdict.trips
+        assert verdict.power_fraction == fraction, t
+        assert [w.setting for w in verdict.warnings] == thresholds, t
+    stop = mon.update(_snap(1e3, {"inlet": _ratio(90.5, s)}))
+    assert [(t.code, t.setting) for t in stop.trips] == [("OVERTEMPERATURE", 90.0)]
 
 
 def test_the_catalogue_names_what_to_check_and_who_clears() -> None:

@@ -60,6 +60,9 @@ class SimSMBus:
         self._rng = rng if rng is not None else np.random.default_rng(seed)
         self._closed = False
         self._reply_views: dict[int, tuple[Any, memoryview]] = {}
+        # The chips a transfer reaches directly: every chip while the bus is open and no fault
+        # is injected anywhere (the same dict as _devices), none otherwise (_update_quiet).
+        self._quiet: dict[int, I2cDeviceModel] = self._devices
         self.transfers: Counter[int] = Counter()
         """Transfers attempted per address (including NACKed ones)."""
         self.nacks: Counter[int] = Counter()
@@ -85,15 +88,18 @@ class SimSMBus:
             if count < 0:
                 raise ValueError("nack_next needs a count >= 0")
             self._nacks_left[address] = count
+            self._update_quiet()
             return
         if name not in (FAULT_ABSENT, FAULT_STUCK, FAULT_GARBAGE) or arg:
             raise ValueError(f"unknown fault {fault!r}")
         self._faults[address] = name
+        self._update_quiet()
 
     def clear(self, address: int) -> None:
         """Remove every injected fault on ``address``."""
         self._faults.pop(address, None)
         self._nacks_left.pop(address, None)
+        self._update_quiet()
 
     # -- the SMBus subset (hal.i2c.SMBusLike) ------------------------------------------------
 
@@ -105,8 +111,9 @@ class SimSMBus:
             if (not pointer.flags & I2C_M_RD and reply.flags & I2C_M_RD
                     and int(reply.addr) == address):
                 n = int(reply.len)
-                model = self._quiet_device(address)
-                if model is not None:  # the usual case, in one frame: see _quiet_device
+                model = self._quiet.get(address)
+                if model is not None:  # the usual case, in one frame: see _update_quiet
+                    self.transfers[address] += 1
                     model.on_write(pointer.buf[:pointer.len])  # a slice: cheaper than bytes()
                     data = self._checked(address, model.on_read(n), n)
                 else:
@@ -128,8 +135,9 @@ class SimSMBus:
     def read_i2c_block_data(self, i2c_addr: int, register: int, length: int) -> list[int]:
         if not 0 <= length <= SMBUS_BLOCK_MAX:
             raise ValueError(f"block length {length} is outside 0..{SMBUS_BLOCK_MAX}")
-        model = self._quiet_device(i2c_addr)
+        model = self._quiet.get(i2c_addr)
         if model is not None:
+            self.transfers[i2c_addr] += 1
             model.on_write(bytes((register & 0xFF,)))
             return list(self._checked(i2c_addr, model.on_read(length), length))
         self._begin(i2c_addr)
@@ -139,8 +147,9 @@ class SimSMBus:
     def write_i2c_block_data(self, i2c_addr: int, register: int, data: Sequence[int]) -> None:
         if len(data) > SMBUS_BLOCK_MAX:
             raise ValueError(f"block length {len(data)} exceeds {SMBUS_BLOCK_MAX}")
-        model = self._quiet_device(i2c_addr)
+        model = self._quiet.get(i2c_addr)
         if model is not None:
+            self.transfers[i2c_addr] += 1
             model.on_write(bytes([register & 0xFF, *data]))
             return
         self._begin(i2c_addr)
@@ -148,6 +157,7 @@ class SimSMBus:
 
     def close(self) -> None:
         self._closed = True
+        self._update_quiet()
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -167,17 +177,15 @@ class SimSMBus:
         self._reply_views[id(msg)] = (msg, view)
         return view
 
-    def _quiet_device(self, address: int) -> I2cDeviceModel | None:
-        """The model at ``address`` when the transfer cannot fail or be altered (bus open, no
-        fault injected anywhere, a chip there), with the transfer counted: the caller then
-        talks to the model directly, as :meth:`_begin`, :meth:`_write` and :meth:`_read` would
-        (the same calls on the model, in the same order). ``None``: take that general path."""
-        if self._closed or self._nacks_left or self._faults:
-            return None
-        model = self._devices.get(address)
-        if model is not None:
-            self.transfers[address] += 1
-        return model
+    def _update_quiet(self) -> None:
+        """After any change to the bus's state or faults: while a transfer cannot fail or be
+        altered (bus open, no fault injected anywhere), every chip is reached directly: the
+        caller counts the transfer and talks to the model as :meth:`_begin`, :meth:`_write`
+        and :meth:`_read` would (the same calls on the model, in the same order); otherwise
+        none is, and every transfer takes that general path. Chips added or removed later
+        change ``_devices``, which is ``_quiet`` itself while quiet."""
+        quiet = not (self._closed or self._nacks_left or self._faults)
+        self._quiet = self._devices if quiet else {}
 
     def _checked(self, address: int, reply: bytes | bytearray, n: int) -> bytes:
         """A model's answer to a read of ``n`` bytes, kept as the last read (``stuck``)."""

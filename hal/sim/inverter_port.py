@@ -42,6 +42,7 @@ from hal.protocols.inverter_messages import (
     InverterStatus,
 )
 from hal.sim.can_bus import data_frame
+from hal.sim.resealed_frames import ResealedFrames
 
 FAULT_SILENCE: Final = "silence"
 FAULT_BAD_CRC: Final = "bad_crc"
@@ -103,12 +104,13 @@ class SimInverterPort:
         self.accepted_settings = 0  # complete settings sets applied
         self.readbacks_sent = 0  # read-back bursts sent
         # What was sent last, to re-send with a new counter when nothing changed (the status is
-        # often constant for hours; the read-back always is): no clamping or DBC work then.
+        # often constant for hours; the read-back always is): no clamping or DBC work then, and
+        # each counter value's frame sealed once (hal/sim/resealed_frames.py).
         self._last_status: InverterStatus | None = None
         self._last_reported: InverterStatus | None = None
-        self._status_frames: dict[int, bytes] = {}
+        self._status_frames = ResealedFrames(codec.reseal)  # by frame ID
         self._readback_of: InverterSettings | None = None
-        self._readback_frames: list[bytes] = []
+        self._readback_frames = ResealedFrames(codec.reseal)  # by settings slot
         self._frozen_status: InverterStatus | None = None
         self._last_actual: InverterStatus | None = None  # the truth behind the last status sent
 
@@ -236,12 +238,10 @@ class SimInverterPort:
             self._schedule(frame_id, now)
             counter = self._counters[frame_id]
             value = counter.value if FAULT_FROZEN_COUNTER in self._faults else counter.advance()
-            last = self._status_frames.get(frame_id)
-            if last is None:
+            data = self._status_frames.frame(frame_id, value)
+            if data is None:  # new content: encoded once, then resealed per counter value
                 data = self._codec.encode_status_frame(frame_id, reported, value, clamped=True)
-            else:
-                data = self._codec.reseal(frame_id, last, value)
-            self._status_frames[frame_id] = data
+                self._status_frames.hold(frame_id, frame_id, value, data)
             if FAULT_BAD_CRC in self._faults:
                 data = data[:CRC_BYTE] + bytes([data[CRC_BYTE] ^ _CRC_CORRUPTION])
             self._send(frame_id, data)
@@ -259,21 +259,21 @@ class SimInverterPort:
             actual = getattr(applied, CORRUPTED_SETTING)
             wrong = actual + _CORRUPTION_S if actual < _CORRUPTION_S else actual - _CORRUPTION_S
             reported = dataclasses.replace(applied, **{CORRUPTED_SETTING: wrong})
-        same = reported is self._readback_of
-        frames: list[bytes] = []
-        for i, (write_id, page) in enumerate(SETTINGS_SLOTS):
+        if reported is not self._readback_of:  # another set (or a corrupted copy): encode
+            self._readback_frames.clear()
+        for slot in SETTINGS_SLOTS:
+            write_id, page = slot
             frame_id = SETTINGS_READBACK_IDS[SETTINGS_WRITE_IDS.index(write_id)]
             counter = self._counters[frame_id]
             value = counter.value if FAULT_FROZEN_COUNTER in self._faults else counter.advance()
-            if same:
-                data = self._codec.reseal(frame_id, self._readback_frames[i], value)
-            else:
+            data = self._readback_frames.frame(slot, value)
+            if data is None:
                 data = self._codec.encode_settings_frame(frame_id, page, reported, value)
-            frames.append(data)
+                self._readback_frames.hold(slot, frame_id, value, data)
             if FAULT_BAD_CRC in self._faults:
                 data = data[:CRC_BYTE] + bytes([data[CRC_BYTE] ^ _CRC_CORRUPTION])
             self._send(frame_id, data)
-        self._readback_of, self._readback_frames = reported, frames
+        self._readback_of = reported
         self.readbacks_sent += 1
 
     def _schedule(self, frame_id: int, now: float) -> None:

@@ -380,13 +380,16 @@ class SimWorld:
         if not bus_off:
             self.inverter_port.publish(now, self._status_now)
         self._step_ev(now)  # the simulated vehicle (hal/sim/ev/, issue 19)
-        mode = self.inverter.mode_name
-        self.truth.track(now, "inverter_mode", mode, "inverter_mode", mode=mode)
-        self.truth.track(now, "breaker", self.grid.breaker_closed, "utility_breaker",
-                         closed=self.grid.breaker_closed)
+        # GroundTruth.track's work, its record's details built only on a change (every step):
+        truth, mode = self.truth, self.inverter.mode_name
+        if truth.changed("inverter_mode", mode):
+            truth.record(now, "inverter_mode", mode=mode)
+        breaker = self.grid.breaker_closed
+        if truth.changed("breaker", breaker):
+            truth.record(now, "utility_breaker", closed=breaker)
         ceased = self.inverter.cessation.active
-        self.truth.track(now, "momentary_cessation", ceased, "momentary_cessation",
-                         ceased=ceased)
+        if truth.changed("momentary_cessation", ceased):
+            truth.record(now, "momentary_cessation", ceased=ceased)
 
     def _run_inverter_trips(self, now: float, ac_v: float) -> None:
         """The inverter's own trip elements, at its terminals, while it runs grid-following."""

@@ -29,28 +29,27 @@ class TemperatureMonitor:
         self._max_age = max_age_s
         self._level: dict[str, int] = {}
         self._good_at: dict[str, float] = {}
-        self._limit_cache: dict[str, tuple[float, float]] = {}
+        self._ladders: dict[str, tuple[float, ...]] = {}
         self._started_at = started_at
 
-    def _limits(self, name: str) -> tuple[float, float]:
-        limits = self._limit_cache.get(name)
-        if limits is None:  # looked up by name once per sensor (settings are fixed)
-            derate = getattr(self._s, f"{name}_derate_c", self._s.inverter_derate_c)
-            stop = getattr(self._s, f"{name}_stop_c", self._s.inverter_stop_c)
-            limits = self._limit_cache[name] = (float(derate), float(stop))
-        return limits
+    def _ladder(self, name: str) -> tuple[float, ...]:
+        """Sensor ``name``'s ladder: entry ``level`` (1..STOP_LEVEL) is the temperature that
+        enters that level; entry 0 is the stop setting as configured (the trip names it).
+        Computed once per sensor (the settings are fixed); the search reads several a tick."""
+        ladder = self._ladders.get(name)
+        if ladder is None:
+            derate = float(getattr(self._s, f"{name}_derate_c", self._s.inverter_derate_c))
+            stop = float(getattr(self._s, f"{name}_stop_c", self._s.inverter_stop_c))
+            band = (stop - derate) / (STOP_LEVEL - 1)
+            ladder = self._ladders[name] = (
+                stop, *(derate + (level - 1) * band for level in range(1, STOP_LEVEL + 1)))
+        return ladder
 
-    def _threshold(self, name: str, level: int) -> float:
-        """The temperature that enters ``level`` (1..STOP_LEVEL)."""
-        derate, stop = self._limits(name)
-        band = (stop - derate) / (STOP_LEVEL - 1)
-        return derate + (level - 1) * band
-
-    def _step_level(self, name: str, celsius: float) -> int:
+    def _step_level(self, name: str, celsius: float, ladder: tuple[float, ...]) -> int:
         level = self._level.get(name, 0)
-        while level < STOP_LEVEL and celsius >= self._threshold(name, level + 1):
+        while level < STOP_LEVEL and celsius >= ladder[level + 1]:
             level += 1
-        while level > 0 and celsius < self._threshold(name, level) - self._s.hysteresis_c:
+        while level > 0 and celsius < ladder[level] - self._s.hysteresis_c:
             level -= 1
         self._level[name] = level
         return level
@@ -76,8 +75,9 @@ class TemperatureMonitor:
                                   f"{reading.fault} (divider ratio {ratio:.3f})", ratio))
                 continue
             celsius[name] = reading.celsius
-            level = self._step_level(name, reading.celsius)
-            _, stop = self._limits(name)
+            ladder = self._ladder(name)
+            level = self._step_level(name, reading.celsius, ladder)
+            stop = ladder[0]
             if level >= STOP_LEVEL:
                 trips.append(Trip(FaultCode.OVERTEMPERATURE, f"temperature {name} "
                                   f"{reading.celsius:.1f} degC at or above {stop:.0f} degC",
@@ -88,5 +88,5 @@ class TemperatureMonitor:
                 warnings.append(Trip(FaultCode.TEMP_DERATING, f"temperature {name} "
                                      f"{reading.celsius:.1f} degC: power limited to "
                                      f"{LADDER[level]:.0%}", reading.celsius,
-                                     self._threshold(name, level)))
+                                     ladder[level]))
         return Finding(tuple(trips), tuple(warnings), fraction, celsius)

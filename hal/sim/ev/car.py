@@ -11,6 +11,7 @@ misbehave on purpose.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Final
 
 import can
@@ -18,6 +19,7 @@ import can
 from hal.protocols.chademo_charger import (
     CHARGER_CAPABILITY_ID,
     CHARGER_DISCHARGE_ID,
+    CHARGER_FRAME_IDS,
     CHARGER_STATUS_ID,
     ChargerCodec,
 )
@@ -47,6 +49,11 @@ class SimChademoCar:
         # them without building them again (the report is every field of all four frames).
         self._frames_of = LastCall(self._codec.encode_vehicle_frames)
         self._charger = ChargerCodec()
+        # Per charger frame ID, the last payload and its values: a charger whose values hold
+        # (CHAdeMO frames carry no counter) sends the same bytes cycle after cycle. The values
+        # are only read, never changed, so one dict may serve every cycle.
+        self._decode = {frame_id: LastCall(partial(self._charger.decode, frame_id))
+                        for frame_id in CHARGER_FRAME_IDS}
         self.awake = False
         self.permission = False
         self.contactors_closed = False
@@ -86,9 +93,12 @@ class SimChademoCar:
             msg = self._bus.recv(timeout=0.0)
             if msg is None:
                 return
+            frame_id, data = msg.arbitration_id, bytes(msg.data)
+            decode = self._decode.get(frame_id)
             try:
-                self.charger[msg.arbitration_id] = (now, self._charger.decode(
-                    msg.arbitration_id, bytes(msg.data)))
+                values = (decode(data) if decode is not None
+                          else self._charger.decode(frame_id, data))  # refused: not a charger's
+                self.charger[frame_id] = (now, values)
             except FrameError:
                 self.rejected += 1
 

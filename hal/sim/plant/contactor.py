@@ -28,12 +28,9 @@ class ContactorModel:
         self.operations = 0
         self.hot_opens = 0
 
-    def target_closed(self, coil_on: bool) -> bool:
-        return coil_on != self.normally_closed
-
     def step(self, now: float, coil_on: bool, supply_ok: bool) -> bool:
         """Advance; returns True when the main contacts changed state this step."""
-        want = self.target_closed(coil_on and supply_ok)
+        want = (coil_on and supply_ok) != self.normally_closed  # energised: off its rest
         if self.welded:
             want = True
         if want == self.closed:
