@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
+from controller.store.retention import keep_newest
 from controller.store.state_store import StateStore
 
 KEEP: Final = 100  # rows kept: sequence.precharge_max_starts is at most 100 (config/model.py)
@@ -31,7 +32,7 @@ CREATE TABLE IF NOT EXISTS precharges (
 );
 """
 INSERT = "INSERT INTO precharges (wall_time) VALUES (?)"
-PRUNE = "DELETE FROM precharges WHERE id <= (SELECT MAX(id) FROM precharges) - ?"
+PRUNE = keep_newest("precharges")
 # Rows of the window, and those whose time is not a number (SQLite keeps NaN as NULL; text
 # sorts above every number): the caller ignores the latter with a note.
 RECENT = ("SELECT wall_time FROM precharges WHERE wall_time IS NULL OR NOT (wall_time < ?) "

@@ -35,12 +35,18 @@ ROW_BYTES: Final = 100
 PRUNE_EVERY_MAX: Final = 100  # inserts between two trims of a table, at most
 SLACK_FRACTION: Final = 100  # a table holds at most 1/SLACK_FRACTION more rows than it keeps
 
-PRUNE_EVENTS: Final = "DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?"
+
+def keep_newest(table: str) -> str:
+    """The statement that deletes all but ``table``'s newest rows (its parameter: how many to
+    keep), by its ``id`` primary key: a range of the table's own b-tree."""
+    return f"DELETE FROM {table} WHERE id <= (SELECT MAX(id) FROM {table}) - ?"
+
+
+PRUNE_EVENTS: Final = keep_newest("events")
 # Only cleared rows: an active fault is never deleted, however old.
 PRUNE_CLEARED_FAULTS: Final = ("DELETE FROM latched_faults WHERE active = 0 AND "
                                "id <= (SELECT MAX(id) FROM latched_faults) - ?")
-PRUNE_AUDIT: Final = ("DELETE FROM console_audit WHERE "
-                      "id <= (SELECT MAX(id) FROM console_audit) - ?")
+PRUNE_AUDIT: Final = keep_newest("console_audit")
 # Each channel's newest row decides what is in force (calibration_store.py): always kept.
 PRUNE_CALIBRATIONS: Final = ("DELETE FROM calibrations WHERE "
                              "id <= (SELECT MAX(id) FROM calibrations) - ? AND id NOT IN "
